@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything cellar needs to build, test and benchmark on Debian 12, as root.
+# Idempotent: packages already present are skipped quickly by apt-get.
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libsqlite3-dev libzstd-dev libssl-dev libyaml-cpp-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Real clients and peers used by the integration tests and benchmarks.
+TEST_PACKAGES=(curl python3 gradle bazel-bootstrap nginx-light wrk procps psmisc)
+
+want=("${BUILD_PACKAGES[@]}")
+if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps: all packages present"

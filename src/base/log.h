@@ -1,0 +1,20 @@
+// Minimal structured logging: one JSON object per line on stderr.
+// Errors are logged once, at the edge (server/cli), never deep in libraries.
+// Thread-safety: lines are written with a single write(2), so they do not
+// interleave.
+#pragma once
+
+#include <string_view>
+
+namespace cellar {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+void SetMinLogLevel(LogLevel level);
+// Writes {"ts":...,"level":...,"msg":...} plus `fields_json`, which must be
+// either empty or a comma-separated list of JSON members ("\"k\":1,\"v\":\"x\"").
+void Log(LogLevel level, std::string_view msg, std::string_view fields_json = {});
+// Writes a preformatted JSON line (used by the access log).
+void WriteLogLine(std::string_view json_line);
+
+}  // namespace cellar

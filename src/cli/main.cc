@@ -1,0 +1,100 @@
+// cellar: command-line entry point. Parses the subcommand and hands over to
+// the libraries; no logic lives here.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "server/app.h"
+#include "server/config.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr const char* kUsage =
+    "cellar - cache for package registries, git and build outputs\n\n"
+    "Usage:\n"
+    "  cellar serve [options]     run the server (cellar serve --help for options)\n"
+    "  cellar verify [--data-dir DIR]\n"
+    "                             re-hash every blob, quarantine corrupt ones, check the index\n"
+    "  cellar version             print the version\n";
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq && std::strncmp(*e, "CELLAR_", 7) == 0) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+  }
+  return env;
+}
+
+int Serve(const std::vector<std::string>& args) {
+  bool help = false;
+  auto config = cellar::server::LoadConfig(args, Environment(), &help);
+  if (help) {
+    std::fputs(cellar::server::ConfigHelp().c_str(), stdout);
+    return 0;
+  }
+  if (!config.ok()) {
+    std::fprintf(stderr, "cellar serve: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  auto app = cellar::server::App::Create(*config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "cellar serve: %s\n", app.error().message().c_str());
+    return 1;
+  }
+  if (auto s = (*app)->Start(); !s.ok()) {
+    std::fprintf(stderr, "cellar serve: %s\n", s.message().c_str());
+    return 1;
+  }
+  (*app)->Run();
+  return 0;
+}
+
+int Verify(const std::vector<std::string>& args) {
+  std::string data_dir = "./cellar-data";
+  if (const char* d = std::getenv("CELLAR_DATA_DIR")) data_dir = d;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--data-dir" && i + 1 < args.size()) data_dir = args[++i];
+    else if (args[i].rfind("--data-dir=", 0) == 0) data_dir = args[i].substr(11);
+    else {
+      std::fprintf(stderr, "cellar verify: unexpected argument '%s'\n", args[i].c_str());
+      return 2;
+    }
+  }
+  auto s = cellar::server::VerifyDataDir(data_dir, false);
+  if (!s.ok()) {
+    std::fprintf(stderr, "cellar verify: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      std::fputs(kUsage, args.empty() ? stderr : stdout);
+      return args.empty() ? 2 : 0;
+    }
+    std::string cmd = args[0];
+    args.erase(args.begin());
+    if (cmd == "serve") return Serve(args);
+    if (cmd == "verify") return Verify(args);
+    if (cmd == "version" || cmd == "--version") {
+      std::puts("cellar 0.1.0");
+      return 0;
+    }
+    std::fprintf(stderr, "cellar: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cellar: fatal: %s\n", e.what());
+    return 1;
+  }
+}

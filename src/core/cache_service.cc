@@ -1,0 +1,254 @@
+#include "core/cache_service.h"
+
+#include <algorithm>
+
+namespace cellar::core {
+
+namespace {
+// Metric label: the protocol part of a namespace ("bazel/ac" -> "bazel"), so
+// per-team namespaces cannot explode label cardinality.
+std::string ProtocolOf(const std::string& ns) { return ns.substr(0, ns.find('/')); }
+constexpr size_t kEvictionBatch = 256;
+}  // namespace
+
+Hit::Hit(CacheService& cache, index::Entry entry, std::unique_ptr<store::BlobReader> reader)
+    : cache_(cache), entry_(std::move(entry)), reader_(std::move(reader)) {
+  cache_.Pin(entry_.digest);
+}
+
+Hit::~Hit() {
+  reader_.reset();
+  cache_.Unpin(entry_.digest);
+}
+
+PendingPut::PendingPut(CacheService& cache, PutOptions options,
+                       std::unique_ptr<store::BlobWriter> writer)
+    : cache_(cache), options_(std::move(options)), writer_(std::move(writer)) {}
+
+PendingPut::~PendingPut() = default;  // an uncommitted writer discards itself
+
+Status PendingPut::Write(std::span<const std::byte> data) {
+  if (committed_) return Status::Internal("write after commit");
+  if (options_.verifier) options_.verifier->Update(data);
+  bytes_ += data.size();
+  return writer_->Write(data);
+}
+
+Result<index::Entry> PendingPut::Commit() {
+  if (committed_) return Status::Internal("commit called twice");
+  committed_ = true;
+  if (options_.verifier) {
+    Status s = options_.verifier->Finish(bytes_);
+    if (!s.ok()) {
+      cache_.metrics_.rejected.With({ProtocolOf(options_.ns), "verification"}).Inc();
+      writer_.reset();
+      return s;
+    }
+  }
+  return cache_.CommitPut(options_, *writer_, bytes_);
+}
+
+CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Clock& clock,
+                           CacheMetrics& metrics, CacheOptions options)
+    : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options) {
+  if (auto totals = index_.GetTotals(); totals.ok()) approx_bytes_ = totals->stored_bytes;
+  metrics_.store_max_bytes.With({}).Set(static_cast<double>(options_.max_bytes));
+}
+
+CacheService::~CacheService() { (void)index_.Flush(); }
+
+Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string& ns,
+                                                              const std::string& key) {
+  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  if (!entry) {
+    metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
+    return std::optional<std::unique_ptr<Hit>>();
+  }
+  CELLAR_ASSIGN_OR_RETURN(auto reader, blobs_.Open(entry->digest));
+  if (!reader) {
+    // The bytes are gone (scrubbed or removed by hand): forget the entry so
+    // the next request refills it, and report a miss.
+    (void)index_.Delete(ns, key);
+    metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
+    return std::optional<std::unique_ptr<Hit>>();
+  }
+  index_.RecordAccess(ns, key, clock_.NowUnixMs());
+  metrics_.lookups.With({ProtocolOf(ns), "hit"}).Inc();
+  return std::optional<std::unique_ptr<Hit>>(
+      std::unique_ptr<Hit>(new Hit(*this, std::move(*entry), std::move(*reader))));
+}
+
+Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
+                                                         const std::string& key) {
+  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  metrics_.lookups.With({ProtocolOf(ns), entry ? "hit" : "miss"}).Inc();
+  if (entry) index_.RecordAccess(ns, key, clock_.NowUnixMs());
+  return entry;
+}
+
+Result<std::unique_ptr<PendingPut>> CacheService::BeginPut(PutOptions options) {
+  if (approx_bytes_.load() >= options_.max_bytes) {
+    metrics_.rejected.With({ProtocolOf(options.ns), "full"}).Inc();
+    return Status::ResourceExhausted("cache is full (" + std::to_string(options_.max_bytes) +
+                                     " bytes) and eviction has not caught up");
+  }
+  CELLAR_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  return std::unique_ptr<PendingPut>(new PendingPut(*this, std::move(options), std::move(writer)));
+}
+
+Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWriter& writer,
+                                             uint64_t bytes) {
+  std::shared_lock gc_lock(gc_mu_);
+  CELLAR_ASSIGN_OR_RETURN(store::BlobInfo blob, writer.Commit());
+  int64_t now = clock_.NowUnixMs();
+  index::Entry entry;
+  entry.ns = options.ns;
+  entry.key = options.key;
+  entry.digest = blob.digest;
+  entry.size = bytes;
+  entry.content_type = options.content_type;
+  entry.created_ms = now;
+  entry.last_access_ms = now;
+  entry.fetched_at_ms = now;
+  entry.max_age_ms = options.max_age_ms;
+  entry.attributes = options.attributes;
+  Status s = index_.Put(entry, blob.stored_size, options.mode);
+  if (!s.ok()) {
+    // The blob is on disk but nothing references it: hand it to GC.
+    (void)index_.RecordOrphanBlob({blob.digest, blob.size, blob.stored_size}, now);
+    if (s.code() == Code::kAlreadyExists) return s;
+    return s.WithContext("index put " + options.ns + "/" + options.key);
+  }
+  approx_bytes_ += blob.stored_size;
+  metrics_.puts.With({ProtocolOf(options.ns)}).Inc();
+  metrics_.put_bytes.With({ProtocolOf(options.ns)}).Inc(bytes);
+  return entry;
+}
+
+Status CacheService::Delete(const std::string& ns, const std::string& key) {
+  return index_.Delete(ns, key);
+}
+
+void CacheService::Pin(const Digest& d) {
+  std::lock_guard lock(pins_mu_);
+  ++pins_[d];
+}
+
+void CacheService::Unpin(const Digest& d) {
+  std::lock_guard lock(pins_mu_);
+  auto it = pins_.find(d);
+  if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+}
+
+bool CacheService::IsPinned(const Digest& d) {
+  std::lock_guard lock(pins_mu_);
+  return pins_.count(d) > 0;
+}
+
+Result<uint64_t> CacheService::EvictEntries(const std::vector<index::Entry>& victims) {
+  uint64_t n = 0;
+  for (const auto& e : victims) {
+    CELLAR_RETURN_IF_ERROR(index_.Delete(e.ns, e.key));
+    ++n;
+  }
+  return n;
+}
+
+Result<uint64_t> CacheService::CollectBlobs(int64_t cutoff, EvictionReport& report) {
+  uint64_t removed = 0;
+  while (true) {
+    CELLAR_ASSIGN_OR_RETURN(auto rows, index_.UnreferencedBlobs(cutoff, kEvictionBatch));
+    size_t progressed = 0;
+    for (const auto& row : rows) {
+      if (IsPinned(row.digest)) continue;
+      std::unique_lock gc_lock(gc_mu_);
+      CELLAR_ASSIGN_OR_RETURN(bool forgotten, index_.ForgetBlobIfUnreferenced(row.digest));
+      if (!forgotten) continue;
+      CELLAR_RETURN_IF_ERROR(blobs_.Remove(row.digest));
+      ++progressed;
+      ++removed;
+      report.bytes_removed += row.stored_size;
+      metrics_.blobs_collected.With({}).Inc();
+    }
+    if (rows.size() < kEvictionBatch || progressed == 0) break;
+  }
+  return removed;
+}
+
+Result<EvictionReport> CacheService::RunEviction() {
+  std::lock_guard lock(eviction_mu_);
+  EvictionReport report;
+  CELLAR_RETURN_IF_ERROR(index_.Flush());  // LRU order needs recent accesses
+
+  if (options_.ttl_ms > 0) {
+    int64_t cutoff = clock_.NowUnixMs() - options_.ttl_ms;
+    while (true) {
+      CELLAR_ASSIGN_OR_RETURN(auto victims, index_.AccessedBefore(cutoff, kEvictionBatch));
+      CELLAR_ASSIGN_OR_RETURN(uint64_t n, EvictEntries(victims));
+      report.entries_expired += n;
+      metrics_.evictions.With({"ttl"}).Inc(n);
+      if (victims.size() < kEvictionBatch) break;
+    }
+  }
+
+  CELLAR_ASSIGN_OR_RETURN(auto totals, index_.GetTotals());
+  const auto high = static_cast<uint64_t>(options_.max_bytes * options_.high_watermark);
+  const auto low = static_cast<uint64_t>(options_.max_bytes * options_.low_watermark);
+  if (totals.stored_bytes > high) {
+    // Evicting an entry frees nothing until its blob is collected, and a
+    // blob shared by several entries frees nothing until all are gone. Count
+    // each distinct blob once as the estimate of what will be freed.
+    uint64_t projected = totals.stored_bytes;
+    while (projected > low) {
+      CELLAR_ASSIGN_OR_RETURN(auto victims, index_.LeastRecentlyUsed(kEvictionBatch));
+      if (victims.empty()) break;
+      std::vector<index::Entry> chosen;
+      for (auto& v : victims) {
+        if (projected <= low) break;
+        if (IsPinned(v.digest)) continue;
+        projected -= std::min(projected, v.size);
+        chosen.push_back(std::move(v));
+      }
+      if (chosen.empty()) break;
+      CELLAR_ASSIGN_OR_RETURN(uint64_t n, EvictEntries(chosen));
+      report.entries_evicted += n;
+      metrics_.evictions.With({"size"}).Inc(n);
+    }
+  }
+
+  // Evicted blobs are reclaimed at once when over the limit; otherwise they
+  // wait out the grace period (a racing upload may re-reference them).
+  int64_t cutoff = report.entries_evicted > 0 ? clock_.NowUnixMs() + 1
+                                              : clock_.NowUnixMs() - options_.gc_grace_ms;
+  CELLAR_ASSIGN_OR_RETURN(report.blobs_removed, CollectBlobs(cutoff, report));
+
+  CELLAR_ASSIGN_OR_RETURN(auto after, index_.GetTotals());
+  approx_bytes_ = after.stored_bytes;
+  report.stored_bytes_after = after.stored_bytes;
+  metrics_.store_bytes.With({}).Set(static_cast<double>(after.stored_bytes));
+  metrics_.store_blobs.With({}).Set(static_cast<double>(after.blobs));
+  metrics_.store_entries.With({}).Set(static_cast<double>(after.entries));
+  return report;
+}
+
+Result<uint64_t> CacheService::AdoptOrphanBlobs() {
+  uint64_t adopted = 0;
+  Status inner;
+  int64_t now = clock_.NowUnixMs();
+  Status s = blobs_.ForEach([&](const store::BlobInfo& info) {
+    if (!inner.ok()) return;
+    auto has = index_.HasBlob(info.digest);
+    if (!has.ok()) {
+      inner = has.error();
+      return;
+    }
+    if (*has) return;
+    inner = index_.RecordOrphanBlob({info.digest, info.size, info.stored_size}, now);
+    ++adopted;
+  });
+  CELLAR_RETURN_IF_ERROR(s);
+  CELLAR_RETURN_IF_ERROR(inner);
+  return adopted;
+}
+
+}  // namespace cellar::core

@@ -1,0 +1,152 @@
+// CacheService: the protocol-neutral heart of cellar. Maps (namespace, key)
+// to blobs through the Index and the BlobStore, and adds:
+//  - streaming puts that commit only after verification (PendingPut);
+//  - single-flight fills from an upstream, streamed to every waiting reader
+//    while the blob is written (see fill.h);
+//  - eviction: size watermarks (LRU), optional TTL since last access, and
+//    collection of unreferenced blobs after a grace period;
+//  - pins, so a blob a request is reading is never deleted under it.
+//
+// All methods are synchronous and may block on disk or SQLite; the HTTP
+// layer calls them from its worker pool. Thread-safety: every method may be
+// called concurrently. Lock order: gc_mu_ before pins_mu_.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "base/status.h"
+#include "core/cache_metrics.h"
+#include "core/verifier.h"
+#include "env/clock.h"
+#include "index/index.h"
+#include "store/blob_store.h"
+
+namespace cellar::core {
+
+struct CacheOptions {
+  uint64_t max_bytes = 20ULL << 30;  // hard limit: writes beyond it fail
+  double high_watermark = 0.90;      // eviction starts above max_bytes * high
+  double low_watermark = 0.80;       // ... and stops below max_bytes * low
+  int64_t ttl_ms = 0;                // evict entries unused this long; 0 = never
+  int64_t gc_grace_ms = 10 * 60'000; // unreferenced blobs live this long
+};
+
+class CacheService;
+
+// A hit: the entry and an open reader. The blob is pinned while it lives.
+class Hit {
+ public:
+  ~Hit();
+  const index::Entry& entry() const { return entry_; }
+  store::BlobReader& reader() { return *reader_; }
+
+ private:
+  friend class CacheService;
+  Hit(CacheService& cache, index::Entry entry, std::unique_ptr<store::BlobReader> reader);
+  CacheService& cache_;
+  index::Entry entry_;
+  std::unique_ptr<store::BlobReader> reader_;
+};
+
+struct PutOptions {
+  std::string ns;
+  std::string key;
+  std::string content_type = "application/octet-stream";
+  std::string attributes = "{}";
+  int64_t max_age_ms = 0;
+  index::PutMode mode = index::PutMode::kOverwrite;
+  std::unique_ptr<Verifier> verifier;  // optional
+};
+
+// A streaming upload. Destroying it without Commit() stores nothing.
+class PendingPut {
+ public:
+  ~PendingPut();
+  Status Write(std::span<const std::byte> data);
+  uint64_t bytes_written() const { return bytes_; }
+  // Verifies, makes the blob durable and points the entry at it.
+  // kAlreadyExists for PutMode::kIfAbsent when the key exists (nothing changes).
+  Result<index::Entry> Commit();
+
+ private:
+  friend class CacheService;
+  PendingPut(CacheService& cache, PutOptions options, std::unique_ptr<store::BlobWriter> writer);
+  CacheService& cache_;
+  PutOptions options_;
+  std::unique_ptr<store::BlobWriter> writer_;
+  uint64_t bytes_ = 0;
+  bool committed_ = false;
+};
+
+struct EvictionReport {
+  uint64_t entries_evicted = 0;
+  uint64_t entries_expired = 0;
+  uint64_t blobs_removed = 0;
+  uint64_t bytes_removed = 0;
+  uint64_t stored_bytes_after = 0;
+};
+
+class CacheService {
+ public:
+  // All references must outlive the service.
+  CacheService(store::BlobStore& blobs, index::Index& index, env::Clock& clock,
+               CacheMetrics& metrics, CacheOptions options);
+  ~CacheService();
+
+  // Hit or nullopt. Records the access (batched). An entry whose blob has
+  // vanished is dropped and reported as a miss.
+  Result<std::optional<std::unique_ptr<Hit>>> Get(const std::string& ns, const std::string& key);
+  // Metadata only (HEAD). Records the access.
+  Result<std::optional<index::Entry>> Lookup(const std::string& ns, const std::string& key);
+  // Starts an upload. kResourceExhausted when the store is over its hard limit.
+  Result<std::unique_ptr<PendingPut>> BeginPut(PutOptions options);
+  Status Delete(const std::string& ns, const std::string& key);
+
+  // One eviction pass: TTL, watermarks, then unreferenced-blob collection.
+  Result<EvictionReport> RunEviction();
+  // Registers blobs present on disk but unknown to the index (after a crash
+  // between blob commit and index update) so GC can collect them.
+  Result<uint64_t> AdoptOrphanBlobs();
+  Status Flush() { return index_.Flush(); }
+  // Store size as last measured plus bytes committed since.
+  uint64_t approx_stored_bytes() const { return approx_bytes_.load(); }
+
+  store::BlobStore& blobs() { return blobs_; }
+  index::Index& index() { return index_; }
+  env::Clock& clock() { return clock_; }
+  CacheMetrics& metrics() { return metrics_; }
+  const CacheOptions& options() const { return options_; }
+
+ private:
+  friend class Hit;
+  friend class PendingPut;
+  friend class Fill;
+  void Pin(const Digest& d);
+  void Unpin(const Digest& d);
+  bool IsPinned(const Digest& d);
+  Result<index::Entry> CommitPut(PutOptions& options, store::BlobWriter& writer, uint64_t bytes);
+  Result<uint64_t> EvictEntries(const std::vector<index::Entry>& victims);
+  Result<uint64_t> CollectBlobs(int64_t cutoff_ms, EvictionReport& report);
+
+  store::BlobStore& blobs_;
+  index::Index& index_;
+  env::Clock& clock_;
+  CacheMetrics& metrics_;
+  const CacheOptions options_;
+  std::atomic<uint64_t> approx_bytes_{0};
+  std::mutex eviction_mu_;  // one eviction pass at a time
+  // Shared by commits, exclusive while GC deletes a blob, so a commit that
+  // dedupes onto a blob can never race with that blob's deletion.
+  std::shared_mutex gc_mu_;
+  std::mutex pins_mu_;
+  std::unordered_map<Digest, int> pins_;  // GUARDED_BY(pins_mu_)
+};
+
+}  // namespace cellar::core

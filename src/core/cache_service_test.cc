@@ -1,0 +1,194 @@
+#include "core/cache_service.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "hash/sha256.h"
+#include "index/mem_index.h"
+#include "store/mem_blob_store.h"
+
+namespace cellar::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CacheServiceTest : public ::testing::Test {
+ protected:
+  CacheServiceTest() : index_([this] { return clock_.NowUnixMs(); }), metrics_(registry_) {}
+
+  std::unique_ptr<CacheService> Make(CacheOptions options = {}) {
+    return std::make_unique<CacheService>(blobs_, index_, clock_, metrics_, options);
+  }
+
+  static Status PutBytes(CacheService& cache, const std::string& ns, const std::string& key,
+                         const std::string& data, index::PutMode mode = index::PutMode::kOverwrite,
+                         std::unique_ptr<Verifier> verifier = nullptr) {
+    PutOptions o;
+    o.ns = ns;
+    o.key = key;
+    o.mode = mode;
+    o.verifier = std::move(verifier);
+    CELLAR_ASSIGN_OR_RETURN(auto put, cache.BeginPut(std::move(o)));
+    CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(data.data(), data.size()))));
+    return put->Commit().status();
+  }
+
+  static std::string ReadAll(Hit& hit) {
+    std::string out;
+    std::byte buf[4096];
+    while (true) {
+      auto n = hit.reader().Read(buf);
+      if (!n.ok() || *n == 0) break;
+      out.append(reinterpret_cast<char*>(buf), *n);
+    }
+    return out;
+  }
+
+  env::FakeClock clock_;
+  store::MemBlobStore blobs_;
+  index::MemIndex index_;
+  metrics::Registry registry_;
+  CacheMetrics metrics_;
+};
+
+TEST_F(CacheServiceTest, PutThenGet) {
+  auto cache = Make();
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "k", "hello").ok());
+  auto hit = cache->Get("ccache", "k");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_EQ(ReadAll(***hit), "hello");
+  EXPECT_EQ((**hit)->entry().size, 5u);
+  auto miss = cache->Get("ccache", "other");
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(*miss);
+}
+
+TEST_F(CacheServiceTest, VerifierFailureStoresNothing) {
+  auto cache = Make();
+  std::array<uint8_t, 32> wrong{};
+  Status s = PutBytes(*cache, "bazel/cas", "k", "data", index::PutMode::kOverwrite,
+                      std::make_unique<Sha256Verifier>(wrong));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_FALSE(*cache->Get("bazel/cas", "k"));
+  int blobs = 0;
+  ASSERT_TRUE(blobs_.ForEach([&](const store::BlobInfo&) { ++blobs; }).ok());
+  EXPECT_EQ(blobs, 0);
+}
+
+TEST_F(CacheServiceTest, Sha256VerifierAcceptsMatchingBody) {
+  auto cache = Make();
+  std::string data = "abc";
+  auto digest = hash::Sha256(std::as_bytes(std::span(data.data(), data.size())));
+  EXPECT_TRUE(PutBytes(*cache, "bazel/cas", "k", data, index::PutMode::kOverwrite,
+                       std::make_unique<Sha256Verifier>(digest)).ok());
+}
+
+TEST_F(CacheServiceTest, IfAbsentKeepsFirstWrite) {
+  auto cache = Make();
+  ASSERT_TRUE(PutBytes(*cache, "nx", "k", "first", index::PutMode::kIfAbsent).ok());
+  EXPECT_EQ(PutBytes(*cache, "nx", "k", "second", index::PutMode::kIfAbsent).code(), Code::kAlreadyExists);
+  EXPECT_EQ(ReadAll(***cache->Get("nx", "k")), "first");
+}
+
+TEST_F(CacheServiceTest, AbandonedPutStoresNothing) {
+  auto cache = Make();
+  {
+    PutOptions o;
+    o.ns = "ccache";
+    o.key = "k";
+    auto put = cache->BeginPut(std::move(o));
+    ASSERT_TRUE(put.ok());
+    std::string half = "partial";
+    ASSERT_TRUE((*put)->Write(std::as_bytes(std::span(half.data(), half.size()))).ok());
+  }
+  EXPECT_FALSE(*cache->Get("ccache", "k"));
+}
+
+TEST_F(CacheServiceTest, EvictsLeastRecentlyUsedDownToLowWatermark) {
+  CacheOptions o;
+  o.max_bytes = 1000;
+  o.high_watermark = 0.5;
+  o.low_watermark = 0.3;
+  o.gc_grace_ms = 60'000;
+  auto cache = Make(o);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(PutBytes(*cache, "ccache", "k" + std::to_string(i), std::string(100, 'a' + i)).ok());
+    clock_.Advance(1s);
+  }
+  // Touch k0 so it is the most recently used.
+  ASSERT_TRUE(cache->Get("ccache", "k0").ok());
+  clock_.Advance(1s);
+  auto report = cache->RunEviction();
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_LE(report->stored_bytes_after, 300u);
+  EXPECT_TRUE(**cache->Get("ccache", "k0"));
+  EXPECT_FALSE(*cache->Get("ccache", "k1"));
+  EXPECT_TRUE(**cache->Get("ccache", "k5"));
+}
+
+TEST_F(CacheServiceTest, TtlExpiresUnusedEntriesAndGcWaitsForGrace) {
+  CacheOptions o;
+  o.ttl_ms = 60'000;
+  o.gc_grace_ms = 120'000;
+  auto cache = Make(o);
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "old", "x").ok());
+  clock_.Advance(2min);
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "new", "y").ok());
+  auto report = cache->RunEviction();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries_expired, 1u);
+  EXPECT_EQ(report->blobs_removed, 0u);  // inside the grace period
+  clock_.Advance(3min);
+  report = cache->RunEviction();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->blobs_removed, 1u);
+}
+
+TEST_F(CacheServiceTest, PinnedBlobIsNotCollected) {
+  CacheOptions o;
+  o.gc_grace_ms = 0;
+  auto cache = Make(o);
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "k", "pinned bytes").ok());
+  auto hit = cache->Get("ccache", "k");
+  ASSERT_TRUE(hit.ok() && *hit);
+  ASSERT_TRUE(cache->Delete("ccache", "k").ok());
+  clock_.Advance(1s);
+  auto report = cache->RunEviction();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->blobs_removed, 0u);
+  EXPECT_EQ(ReadAll(***hit), "pinned bytes");
+  hit->reset();
+  report = cache->RunEviction();
+  EXPECT_EQ(report->blobs_removed, 1u);
+}
+
+TEST_F(CacheServiceTest, RefusesWritesWhenFull) {
+  CacheOptions o;
+  o.max_bytes = 10;
+  auto cache = Make(o);
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "a", std::string(20, 'x')).ok());
+  PutOptions p;
+  p.ns = "ccache";
+  p.key = "b";
+  auto put = cache->BeginPut(std::move(p));
+  EXPECT_EQ(put.status().code(), Code::kResourceExhausted);
+}
+
+TEST_F(CacheServiceTest, AdoptsOrphanBlobsForCollection) {
+  CacheOptions o;
+  o.gc_grace_ms = 1000;
+  auto cache = Make(o);
+  auto writer = blobs_.NewWriter();
+  std::string data = "orphan";
+  ASSERT_TRUE((*writer)->Write(std::as_bytes(std::span(data.data(), data.size()))).ok());
+  ASSERT_TRUE((*writer)->Commit().ok());
+  auto adopted = cache->AdoptOrphanBlobs();
+  ASSERT_TRUE(adopted.ok());
+  EXPECT_EQ(*adopted, 1u);
+  clock_.Advance(2s);
+  EXPECT_EQ(cache->RunEviction()->blobs_removed, 1u);
+}
+
+}  // namespace
+}  // namespace cellar::core

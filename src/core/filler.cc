@@ -1,0 +1,185 @@
+#include "core/filler.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <thread>
+#include <vector>
+
+namespace cellar::core {
+
+struct FillState {
+  enum class Phase { kOpening, kStreaming, kDone, kFailed };
+  std::mutex mu;
+  std::condition_variable cv;
+  Phase phase = Phase::kOpening;  // GUARDED_BY(mu)
+  Status error;                   // GUARDED_BY(mu)
+  uint64_t written = 0;           // GUARDED_BY(mu)
+  std::optional<uint64_t> size;   // GUARDED_BY(mu)
+  std::string content_type;
+  int spool_fd = -1;
+  ~FillState() {
+    if (spool_fd >= 0) ::close(spool_fd);
+  }
+};
+
+FillReader::~FillReader() = default;
+
+std::optional<uint64_t> FillReader::size() const {
+  if (hit_) return hit_->entry().size;
+  std::lock_guard lock(fill_->mu);
+  return fill_->size;
+}
+
+Result<size_t> FillReader::Read(std::span<std::byte> out) {
+  if (hit_) return hit_->reader().Read(out);
+  FillState& f = *fill_;
+  std::unique_lock lock(f.mu);
+  f.cv.wait(lock, [&] {
+    return f.written > pos_ || f.phase == FillState::Phase::kDone ||
+           f.phase == FillState::Phase::kFailed;
+  });
+  if (f.phase == FillState::Phase::kFailed) return f.error;
+  if (f.written == pos_) return size_t{0};  // done and fully read
+  size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), f.written - pos_));
+  lock.unlock();
+  ssize_t n = ::pread(f.spool_fd, out.data(), want, static_cast<off_t>(pos_));
+  if (n < 0) return Status::FromErrno(errno, "read fill spool");
+  if (n == 0) return Status::Internal("fill spool shorter than recorded");
+  pos_ += static_cast<uint64_t>(n);
+  return static_cast<size_t>(n);
+}
+
+Filler::Filler(CacheService& cache, std::string spool_dir)
+    : cache_(cache), spool_dir_(std::move(spool_dir)) {}
+
+Filler::~Filler() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return running_ == 0; });
+}
+
+uint64_t Filler::fills_started() const {
+  std::lock_guard lock(mu_);
+  return fills_started_;
+}
+
+Result<std::unique_ptr<FillReader>> Filler::GetOrFill(FillSpec spec) {
+  const std::string ns = spec.put.ns;
+  const std::string key = spec.put.key;
+  std::shared_ptr<FillState> state;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find({ns, key});
+    if (it != in_flight_.end()) {
+      state = it->second;
+      cache_.metrics().fill_waiters.With({ns.substr(0, ns.find('/'))}).Inc();
+    }
+  }
+  if (!state) {
+    CELLAR_ASSIGN_OR_RETURN(auto hit, cache_.Get(ns, key));
+    if (hit) {
+      auto reader = std::unique_ptr<FillReader>(new FillReader());
+      reader->content_type_ = (*hit)->entry().content_type;
+      reader->hit_ = std::move(*hit);
+      return reader;
+    }
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find({ns, key});
+    if (it != in_flight_.end()) {
+      state = it->second;  // another request started it meanwhile
+    } else {
+      state = std::make_shared<FillState>();
+      state->content_type = spec.put.content_type;
+      state->spool_fd = ::open(spool_dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (state->spool_fd < 0) return Status::FromErrno(errno, "create fill spool in " + spool_dir_);
+      in_flight_[{ns, key}] = state;
+      ++fills_started_;
+      ++running_;
+      std::thread([this, state, spec = std::move(spec)]() mutable {
+        RunFill(state, std::move(spec));
+      }).detach();
+    }
+  }
+  {
+    std::unique_lock lock(state->mu);
+    state->cv.wait(lock, [&] { return state->phase != FillState::Phase::kOpening; });
+    if (state->phase == FillState::Phase::kFailed && state->written == 0) return state->error;
+  }
+  auto reader = std::unique_ptr<FillReader>(new FillReader());
+  reader->content_type_ = state->content_type;
+  reader->fill_ = std::move(state);
+  return reader;
+}
+
+void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
+  const std::string ns = spec.put.ns;
+  const std::string key = spec.put.key;
+  auto fail = [&](Status s) {
+    std::lock_guard lock(state->mu);
+    state->phase = FillState::Phase::kFailed;
+    state->error = std::move(s);
+    state->cv.notify_all();
+  };
+  Status result = [&]() -> Status {
+    CELLAR_ASSIGN_OR_RETURN(auto source, spec.open());
+    {
+      std::lock_guard lock(state->mu);
+      state->size = source->size();
+      state->phase = FillState::Phase::kStreaming;
+      state->cv.notify_all();
+    }
+    CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(spec.put)));
+    std::vector<std::byte> buf(256 * 1024);
+    uint64_t offset = 0;
+    while (true) {
+      CELLAR_ASSIGN_OR_RETURN(size_t n, source->Read(buf));
+      if (n == 0) break;
+      auto data = std::span<const std::byte>(buf.data(), n);
+      CELLAR_RETURN_IF_ERROR(put->Write(data));
+      size_t done = 0;
+      while (done < n) {
+        ssize_t w = ::pwrite(state->spool_fd, buf.data() + done, n - done,
+                             static_cast<off_t>(offset + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return Status::FromErrno(errno, "write fill spool");
+        done += static_cast<size_t>(w);
+      }
+      offset += n;
+      std::lock_guard lock(state->mu);
+      state->written = offset;
+      state->cv.notify_all();
+    }
+    if (auto expected = source->size(); expected && *expected != offset) {
+      return Status::Unavailable("upstream sent " + std::to_string(offset) + " of " +
+                                 std::to_string(*expected) + " bytes");
+    }
+    return put->Commit().status();
+  }();
+
+  std::string label = ns.substr(0, ns.find('/'));
+  if (result.ok()) {
+    cache_.metrics().fills.With({label, "ok"}).Inc();
+  } else {
+    cache_.metrics().fills.With({label, result.IsNotFound() ? "not_found" : "error"}).Inc();
+  }
+  {
+    // Leave the in-flight map before waking readers, so a request arriving
+    // after a failure starts a fresh fill and one after success hits.
+    std::lock_guard lock(mu_);
+    in_flight_.erase({ns, key});
+  }
+  if (result.ok()) {
+    std::lock_guard lock(state->mu);
+    state->phase = FillState::Phase::kDone;
+    state->cv.notify_all();
+  } else {
+    fail(result);
+  }
+  std::lock_guard lock(mu_);
+  --running_;
+  idle_cv_.notify_all();
+}
+
+}  // namespace cellar::core

@@ -1,0 +1,150 @@
+#include "core/filler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "index/mem_index.h"
+#include "store/mem_blob_store.h"
+
+namespace cellar::core {
+namespace {
+
+// A fake upstream that produces `data` in small pieces, slowly enough that
+// concurrent requests overlap, and can fail half-way.
+class FakeSource : public UpstreamSource {
+ public:
+  FakeSource(std::string data, bool fail_midway) : data_(std::move(data)), fail_(fail_midway) {}
+  std::optional<uint64_t> size() const override { return data_.size(); }
+  Result<size_t> Read(std::span<std::byte> out) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (fail_ && pos_ >= data_.size() / 2) return Status::Unavailable("upstream reset");
+    size_t n = std::min({out.size(), data_.size() - pos_, size_t{1000}});
+    std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  bool fail_;
+  size_t pos_ = 0;
+};
+
+class FillerTest : public ::testing::Test {
+ protected:
+  FillerTest()
+      : metrics_(registry_), cache_(blobs_, index_, clock_, metrics_, CacheOptions{}),
+        spool_(::testing::TempDir()) {}
+
+  FillSpec Spec(const std::string& key, std::string data, bool fail = false) {
+    FillSpec spec;
+    spec.put.ns = "npm/tarball";
+    spec.put.key = key;
+    spec.open = [this, data, fail]() -> Result<std::unique_ptr<UpstreamSource>> {
+      opens_++;
+      return std::unique_ptr<UpstreamSource>(new FakeSource(data, fail));
+    };
+    return spec;
+  }
+
+  static Result<std::string> Drain(FillReader& r) {
+    std::string out;
+    std::byte buf[777];
+    while (true) {
+      CELLAR_ASSIGN_OR_RETURN(size_t n, r.Read(buf));
+      if (n == 0) return out;
+      out.append(reinterpret_cast<char*>(buf), n);
+    }
+  }
+
+  env::FakeClock clock_;
+  store::MemBlobStore blobs_;
+  index::MemIndex index_;
+  metrics::Registry registry_;
+  CacheMetrics metrics_;
+  CacheService cache_;
+  std::string spool_;
+  std::atomic<int> opens_{0};
+};
+
+TEST_F(FillerTest, ConcurrentColdRequestsShareOneUpstreamFetch) {
+  std::string data(50'000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 % 251);
+  constexpr int kClients = 20;
+  std::vector<std::string> results(kClients);
+  {
+    Filler filler(cache_, spool_);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClients; ++i) {
+      threads.emplace_back([&, i] {
+        auto reader = filler.GetOrFill(Spec("pkg.tgz", data));
+        ASSERT_TRUE(reader.ok()) << reader.error().ToString();
+        auto body = Drain(**reader);
+        ASSERT_TRUE(body.ok()) << body.error().ToString();
+        results[i] = *body;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(filler.fills_started(), 1u);
+  }
+  EXPECT_EQ(opens_.load(), 1);
+  for (const auto& r : results) EXPECT_EQ(r, data);
+  // Later requests are hits.
+  Filler filler(cache_, spool_);
+  auto reader = filler.GetOrFill(Spec("pkg.tgz", data));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->from_cache());
+  EXPECT_EQ(opens_.load(), 1);
+}
+
+TEST_F(FillerTest, FailedFillStoresNothingAndEveryReaderSeesTheError) {
+  std::string data(20'000, 'x');
+  {
+    Filler filler(cache_, spool_);
+    std::vector<std::thread> threads;
+    std::atomic<int> errors{0};
+    for (int i = 0; i < 5; ++i) {
+      threads.emplace_back([&] {
+        auto reader = filler.GetOrFill(Spec("bad.tgz", data, /*fail=*/true));
+        if (!reader.ok()) {
+          errors++;
+          return;
+        }
+        if (!Drain(**reader).ok()) errors++;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 5);
+  }
+  EXPECT_FALSE(*cache_.Get("npm/tarball", "bad.tgz"));
+  int blobs = 0;
+  ASSERT_TRUE(blobs_.ForEach([&](const store::BlobInfo&) { ++blobs; }).ok());
+  EXPECT_EQ(blobs, 0);
+}
+
+TEST_F(FillerTest, UpstreamNotFoundIsReturnedBeforeAnyBytes) {
+  Filler filler(cache_, spool_);
+  FillSpec spec;
+  spec.put.ns = "npm/tarball";
+  spec.put.key = "missing.tgz";
+  spec.open = []() -> Result<std::unique_ptr<UpstreamSource>> { return Status::NotFound("no such package"); };
+  auto reader = filler.GetOrFill(std::move(spec));
+  EXPECT_TRUE(reader.status().IsNotFound());
+}
+
+TEST_F(FillerTest, VerifierRejectionFailsTheFill) {
+  Filler filler(cache_, spool_);
+  auto spec = Spec("wrong.tgz", "payload");
+  spec.put.verifier = std::make_unique<SizeVerifier>(3);
+  auto reader = filler.GetOrFill(std::move(spec));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE(Drain(**reader).ok());
+  EXPECT_FALSE(*cache_.Get("npm/tarball", "wrong.tgz"));
+}
+
+}  // namespace
+}  // namespace cellar::core

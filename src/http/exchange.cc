@@ -1,0 +1,242 @@
+#include "http/exchange.h"
+
+#include <sys/sendfile.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "base/strings.h"
+
+namespace cellar::http {
+
+namespace asio = boost::asio;
+namespace bhttp = beast::http;
+using asio::awaitable;
+
+namespace {
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+Status WriteError(const beast::error_code& ec) {
+  if (ec == beast::error::timeout) return Status::DeadlineExceeded("client stopped reading");
+  return Status::Aborted("client went away: " + ec.message());
+}
+}  // namespace
+
+Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                   ExchangeLimits limits, std::string remote)
+    : stream_(stream), buffer_(buffer), parser_(parser), limits_(limits),
+      remote_(std::move(remote)) {
+  std::string_view t = parser_.get().target();
+  size_t q = t.find('?');
+  path_ = CollapseSlashes(t.substr(0, q));
+  if (q != std::string_view::npos) query_ = t.substr(q + 1);
+  keep_alive_ = parser_.get().keep_alive();
+}
+
+std::optional<std::string> Exchange::QueryParam(std::string_view name) const {
+  for (auto pair : SplitView(query_, '&')) {
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (key != name) continue;
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    return PercentDecode(value, true);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> Exchange::Header(std::string_view name) const {
+  auto it = parser_.get().find(name);
+  if (it == parser_.get().end()) return std::nullopt;
+  return it->value();
+}
+
+std::optional<uint64_t> Exchange::content_length() const {
+  auto len = parser_.content_length();
+  if (!len) return std::nullopt;
+  return *len;
+}
+
+awaitable<Status> Exchange::SendContinueIfExpected() {
+  if (continue_sent_) co_return Status();
+  continue_sent_ = true;
+  auto expect = Header("Expect");
+  if (!expect || !EqualsIgnoreCase(TrimWhitespace(*expect), "100-continue")) co_return Status();
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  stream_.expires_after(limits_.idle_timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kTuple);
+  if (ec) co_return WriteError(ec);
+  co_return Status();
+}
+
+awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
+  if (parser_.is_done() || buf.empty()) co_return size_t{0};
+  if (Status s = co_await SendContinueIfExpected(); !s.ok()) co_return s;
+  auto& body = parser_.get().body();
+  body.data = buf.data();
+  body.size = buf.size();
+  stream_.expires_after(limits_.idle_timeout);
+  auto [ec, unused] = co_await bhttp::async_read(stream_, buffer_, parser_, kTuple);
+  size_t got = buf.size() - body.size;
+  body.data = nullptr;
+  body.size = 0;
+  if (ec && ec != bhttp::error::need_buffer) {
+    keep_alive_ = false;
+    if (ec == beast::error::timeout) co_return Status::DeadlineExceeded("request body timed out");
+    if (ec == bhttp::error::body_limit) co_return Status::ResourceExhausted("request body too large");
+    co_return Status::Aborted("request body incomplete: " + ec.message());
+  }
+  body_bytes_ += got;
+  if (limits_.max_body_bytes && body_bytes_ > limits_.max_body_bytes) {
+    keep_alive_ = false;
+    co_return Status::ResourceExhausted("request body exceeds " +
+                                        std::to_string(limits_.max_body_bytes) + " bytes");
+  }
+  co_return got;
+}
+
+awaitable<Result<std::string>> Exchange::ReadBodyToString(size_t max_bytes) {
+  std::string out;
+  if (auto len = content_length(); len && *len > max_bytes) {
+    keep_alive_ = false;
+    co_return Status::ResourceExhausted("request body exceeds " + std::to_string(max_bytes) +
+                                        " bytes");
+  }
+  std::byte chunk[16384];
+  while (true) {
+    auto n = co_await ReadBody(chunk);
+    if (!n.ok()) co_return n.error();
+    if (*n == 0) break;
+    if (out.size() + *n > max_bytes) {
+      keep_alive_ = false;
+      co_return Status::ResourceExhausted("request body exceeds " + std::to_string(max_bytes) +
+                                          " bytes");
+    }
+    out.append(reinterpret_cast<const char*>(chunk), *n);
+  }
+  co_return out;
+}
+
+void Exchange::SetHeader(std::string name, std::string value) {
+  extra_headers_.emplace_back(std::move(name), std::move(value));
+}
+
+template <typename Response>
+void Exchange::ApplyCommonHeaders(Response& res, unsigned status) {
+  status_ = status;
+  res.result(status);
+  res.version(11);
+  res.set(bhttp::field::server, "cellar");
+  for (const auto& [k, v] : extra_headers_) res.set(k, v);
+  // A body the handler did not read would be parsed as the next request:
+  // close unless it was (nearly) consumed. The server drains small leftovers.
+  res.keep_alive(keep_alive_);
+}
+
+awaitable<Status> Exchange::Respond(unsigned status, std::string_view body,
+                                    std::string_view content_type) {
+  bhttp::response<bhttp::string_body> res;
+  ApplyCommonHeaders(res, status);
+  if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
+  if (method() == bhttp::verb::head) {
+    res.content_length(body.size());
+    bhttp::response_serializer<bhttp::string_body> sr(res);
+    stream_.expires_after(limits_.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+    if (ec) co_return WriteError(ec);
+    co_return Status();
+  }
+  res.body() = std::string(body);
+  res.prepare_payload();
+  stream_.expires_after(limits_.idle_timeout);
+  auto [ec, n] = co_await bhttp::async_write(stream_, res, kTuple);
+  bytes_out_ += body.size();
+  if (ec) co_return WriteError(ec);
+  co_return Status();
+}
+
+awaitable<Status> Exchange::RespondHeaders(unsigned status, uint64_t content_length,
+                                           std::string_view content_type) {
+  bhttp::response<bhttp::empty_body> res;
+  ApplyCommonHeaders(res, status);
+  if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
+  res.content_length(content_length);
+  bhttp::response_serializer<bhttp::empty_body> sr(res);
+  stream_.expires_after(limits_.idle_timeout);
+  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+  if (ec) co_return WriteError(ec);
+  co_return Status();
+}
+
+awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view content_type, int fd,
+                                        uint64_t offset, uint64_t length) {
+  if (Status s = co_await RespondHeaders(status, length, content_type); !s.ok()) co_return s;
+  if (method() == bhttp::verb::head) co_return Status();
+  auto& socket = stream_.socket();
+  socket.native_non_blocking(true);
+  off_t off = static_cast<off_t>(offset);
+  uint64_t remaining = length;
+  while (remaining > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, 4 << 20));
+    ssize_t n = ::sendfile(socket.native_handle(), fd, &off, want);
+    if (n > 0) {
+      remaining -= static_cast<uint64_t>(n);
+      bytes_out_ += static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      keep_alive_ = false;
+      co_return Status::Corruption("blob file shorter than its header says");
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      stream_.expires_after(limits_.idle_timeout);
+      auto [ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, kTuple);
+      if (ec) {
+        keep_alive_ = false;
+        co_return WriteError(ec);
+      }
+      continue;
+    }
+    keep_alive_ = false;
+    co_return Status::FromErrno(errno, "sendfile");
+  }
+  co_return Status();
+}
+
+awaitable<Status> Exchange::RespondStream(unsigned status, std::string_view content_type,
+                                          uint64_t length, Source source) {
+  if (Status s = co_await RespondHeaders(status, length, content_type); !s.ok()) co_return s;
+  if (method() == bhttp::verb::head) co_return Status();
+  std::vector<std::byte> buf(256 * 1024);
+  uint64_t remaining = length;
+  while (remaining > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
+    auto n = source(std::span(buf.data(), want));
+    if (!n.ok() || *n == 0) {
+      // The header promised `length` bytes; closing tells the client the
+      // body is incomplete, which it treats as a failed download.
+      keep_alive_ = false;
+      co_return n.ok() ? Status::Corruption("stream ended early") : n.error();
+    }
+    stream_.expires_after(limits_.idle_timeout);
+    auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(buf.data(), *n), kTuple);
+    if (ec) {
+      keep_alive_ = false;
+      co_return WriteError(ec);
+    }
+    remaining -= *n;
+    bytes_out_ += *n;
+  }
+  co_return Status();
+}
+
+}  // namespace cellar::http

@@ -1,0 +1,124 @@
+// Exchange: one HTTP request and its response, as seen by a route handler.
+//
+// The request body is streamed: handlers pull it with ReadBody() into their
+// own buffer, so a multi-GiB PUT never sits in memory. Responses are sent
+// whole (small bodies), from a file range with sendfile(2) (zero-copy hits),
+// or from a pull callback (compressed blobs, generated streams).
+// Exactly one Respond*() call per exchange; the server answers 500 if a
+// handler returns without responding.
+// Thread-safety: used by one coroutine at a time, on the connection's strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "base/status.h"
+
+namespace cellar::http {
+
+namespace beast = boost::beast;
+
+struct ExchangeLimits {
+  uint64_t max_body_bytes = 0;  // 0 = unlimited
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+class Exchange {
+ public:
+  using Parser = beast::http::request_parser<beast::http::buffer_body>;
+  // Pull callback for streamed responses: fills the span, returns bytes
+  // written, 0 at the end.
+  using Source = std::function<Result<size_t>(std::span<std::byte>)>;
+
+  Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
+           ExchangeLimits limits, std::string remote);
+
+  // --- request ---
+  beast::http::verb method() const { return parser_.get().method(); }
+  std::string_view method_string() const { return parser_.get().method_string(); }
+  std::string_view target() const { return parser_.get().target(); }
+  // Path with repeated slashes collapsed; not percent-decoded.
+  const std::string& path() const { return path_; }
+  std::string_view query() const { return query_; }
+  // Value of one query parameter, percent-decoded; nullopt if absent.
+  std::optional<std::string> QueryParam(std::string_view name) const;
+  std::optional<std::string_view> Header(std::string_view name) const;
+  std::optional<uint64_t> content_length() const;
+  bool chunked() const { return parser_.chunked(); }
+  const std::string& remote() const { return remote_; }
+
+  // Reads up to buf.size() body bytes; 0 means the body is complete. Errors:
+  // kResourceExhausted past the size limit, kDeadlineExceeded when the
+  // client stalls, kAborted when the client disconnects mid-body.
+  boost::asio::awaitable<Result<size_t>> ReadBody(std::span<std::byte> buf);
+  // Reads the whole body into a string; kResourceExhausted beyond `max_bytes`.
+  boost::asio::awaitable<Result<std::string>> ReadBodyToString(size_t max_bytes);
+  bool body_done() const { return parser_.is_done(); }
+  uint64_t body_bytes_read() const { return body_bytes_; }
+
+  // --- response ---
+  void SetHeader(std::string name, std::string value);
+  boost::asio::awaitable<Status> Respond(unsigned status, std::string_view body,
+                                         std::string_view content_type = "text/plain");
+  // Headers only, with the Content-Length a GET would have (HEAD answers).
+  boost::asio::awaitable<Status> RespondHeaders(unsigned status, uint64_t content_length,
+                                                std::string_view content_type);
+  // Sends `length` bytes of `fd` from `offset` with sendfile(2).
+  boost::asio::awaitable<Status> RespondFile(unsigned status, std::string_view content_type,
+                                             int fd, uint64_t offset, uint64_t length);
+  // Sends exactly `length` bytes pulled from `source`.
+  boost::asio::awaitable<Status> RespondStream(unsigned status, std::string_view content_type,
+                                               uint64_t length, Source source);
+
+  bool responded() const { return status_ != 0; }
+  unsigned status() const { return status_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+  // False when the connection must close after this exchange.
+  bool keep_alive() const { return keep_alive_; }
+  void set_keep_alive(bool v) { keep_alive_ = v; }
+
+  // Fields the handler wants in the access log line and metrics.
+  void set_route(std::string route) { route_ = std::move(route); }
+  const std::string& route() const { return route_; }
+  void set_principal(std::string name) { principal_ = std::move(name); }
+  const std::string& principal() const { return principal_; }
+  void set_cache_result(std::string result) { cache_result_ = std::move(result); }
+  const std::string& cache_result() const { return cache_result_; }
+
+ private:
+  template <typename Response>
+  void ApplyCommonHeaders(Response& res, unsigned status);
+  boost::asio::awaitable<Status> SendContinueIfExpected();
+
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  Parser& parser_;
+  ExchangeLimits limits_;
+  std::string remote_;
+  std::string path_;
+  std::string_view query_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
+  uint64_t body_bytes_ = 0;
+  uint64_t bytes_out_ = 0;
+  unsigned status_ = 0;
+  bool keep_alive_ = true;
+  bool continue_sent_ = false;
+  std::string route_ = "unmatched";
+  std::string principal_;
+  std::string cache_result_;
+};
+
+}  // namespace cellar::http

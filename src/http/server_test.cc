@@ -1,0 +1,142 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+namespace cellar::http {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+// Starts a real server on port 0 with an echo route, runs it on a thread.
+class ServerTest : public ::testing::Test {
+ protected:
+  void Start(ServerOptions options) {
+    options.port = 0;
+    options.access_log = false;
+    router_.Add("/echo", "echo", [](Exchange& ex) -> awaitable<void> {
+      auto body = co_await ex.ReadBodyToString(1 << 20);
+      if (!body.ok()) {
+        co_await ex.Respond(413, body.error().message());
+        co_return;
+      }
+      co_await ex.Respond(200, *body);
+    });
+    server_ = std::make_unique<Server>(options, router_, registry_);
+    ASSERT_TRUE(server_->Listen().ok());
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Sends raw bytes, returns everything the server sends until it closes.
+  std::string RoundTrip(const std::string& request, bool half_close = true) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    asio::write(s, asio::buffer(request));
+    if (half_close) s.shutdown(asio::ip::tcp::socket::shutdown_send);
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    while (true) {
+      size_t n = s.read_some(asio::buffer(buf), ec);
+      if (ec) break;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
+  Router router_;
+  metrics::Registry registry_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(ServerTest, EchoesBodyAndKeepsAlive) {
+  Start({});
+  std::string req = "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+  std::string out = RoundTrip(req + req);
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos);
+  // Two responses on one connection.
+  EXPECT_NE(out.find("hello", out.find("hello") + 1), std::string::npos);
+}
+
+TEST_F(ServerTest, ChunkedBodyIsDecoded) {
+  Start({});
+  std::string out = RoundTrip(
+      "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  EXPECT_NE(out.find("\r\n\r\nabcde"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, UnknownPathIs404) {
+  Start({});
+  EXPECT_NE(RoundTrip("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").find("HTTP/1.1 404"), std::string::npos);
+}
+
+TEST_F(ServerTest, MalformedRequestIs400) {
+  Start({});
+  EXPECT_NE(RoundTrip("NOT HTTP AT ALL\r\n\r\n").find("HTTP/1.1 400"), std::string::npos);
+}
+
+TEST_F(ServerTest, DeclaredBodyOverLimitIs413) {
+  ServerOptions o;
+  o.max_body_bytes = 10;
+  Start(o);
+  std::string out = RoundTrip("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+  EXPECT_NE(out.find("HTTP/1.1 413"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, SlowHeadersGet408) {
+  ServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(300);
+  Start(o);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  asio::write(s, asio::buffer(std::string("GET /echo HTTP/1.1\r\nHo")));
+  std::string out;
+  boost::system::error_code ec;
+  char buf[1024];
+  while (true) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  EXPECT_NE(out.find("HTTP/1.1 408"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, ShutdownWaitsForInFlightRequest) {
+  Start({});
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  // Headers now, body after shutdown has begun: the request must complete.
+  asio::write(s, asio::buffer(std::string("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server_->Shutdown();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  asio::write(s, asio::buffer(std::string("late")));
+  std::string out;
+  boost::system::error_code ec;
+  char buf[1024];
+  while (true) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  EXPECT_NE(out.find("late"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cellar::http

@@ -1,0 +1,194 @@
+// SqliteIndex-specific behaviour: persistence, transactions, schema versions
+// and error mapping. The shared contract is checked by
+// index_conformance_test.cc.
+#include "index/sqlite_index.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "index/sqlite_db.h"
+#include "index/sqlite_schema.h"
+
+namespace cellar::index {
+namespace {
+
+class SqliteIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = std::filesystem::path(::testing::TempDir()) / "cellar-sqlite-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/index.db";
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::unique_ptr<SqliteIndex> OpenOrDie(SqliteIndex::Options options = {}) {
+    options.now_ms = [this] { return now_ms_; };
+    auto opened = SqliteIndex::Open(path_, std::move(options));
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+
+  // A second, raw connection to the same file, as another process would have.
+  sqlite3* RawOpen() {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    return db;
+  }
+
+  static Entry MakeEntry(std::string key, uint8_t digest_byte) {
+    Entry e;
+    e.ns = "ns";
+    e.key = std::move(key);
+    e.digest.bytes[0] = digest_byte;
+    e.size = 10;
+    e.created_ms = 1;
+    e.last_access_ms = 1;
+    return e;
+  }
+
+  std::string dir_;
+  std::string path_;
+  int64_t now_ms_ = 1000;
+};
+
+TEST_F(SqliteIndexTest, ReopeningFileKeepsEntriesBlobsAndReferences) {
+  {
+    auto index = OpenOrDie();
+    ASSERT_NE(index, nullptr);
+    ASSERT_TRUE(index->Put(MakeEntry("a", 1), 5, PutMode::kOverwrite).ok());
+    ASSERT_TRUE(index->Put(MakeEntry("b", 2), 7, PutMode::kOverwrite).ok());
+    now_ms_ = 2000;
+    ASSERT_TRUE(index->Delete("ns", "b").ok());
+    index->RecordAccess("ns", "a", 50);
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  auto index = OpenOrDie();
+  ASSERT_NE(index, nullptr);
+  auto a = index->Get("ns", "a");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->last_access_ms, 50);
+  EXPECT_EQ((*a)->hits, 1u);
+  auto unreferenced = index->UnreferencedBlobs(2001, 10);
+  ASSERT_TRUE(unreferenced.ok());
+  ASSERT_EQ(unreferenced->size(), 1u);
+  EXPECT_EQ((*unreferenced)[0].digest.bytes[0], 2);
+  EXPECT_FALSE(*index->ForgetBlobIfUnreferenced(MakeEntry("a", 1).digest));
+  EXPECT_EQ(index->GetTotals()->stored_bytes, 12u);
+}
+
+TEST_F(SqliteIndexTest, FlushWritesTenThousandAccessesInOneTransaction) {
+  auto index = OpenOrDie();
+  ASSERT_NE(index, nullptr);
+  constexpr int kEntries = 10'000;
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_TRUE(index->Put(MakeEntry(std::to_string(i), 1), 1, PutMode::kOverwrite).ok());
+  }
+  for (int i = 0; i < kEntries; ++i) index->RecordAccess("ns", std::to_string(i), 100 + i);
+  uint64_t before = index->TransactionsCommittedForTest();
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(index->TransactionsCommittedForTest(), before + 1);
+  auto last = index->Get("ns", std::to_string(kEntries - 1));
+  EXPECT_EQ((*last)->last_access_ms, 100 + kEntries - 1);
+  EXPECT_EQ((*last)->hits, 1u);
+  // An empty flush opens no transaction at all.
+  ASSERT_TRUE(index->Flush().ok());
+  EXPECT_EQ(index->TransactionsCommittedForTest(), before + 1);
+}
+
+TEST_F(SqliteIndexTest, OpenOfRandomBytesIsCorruption) {
+  std::mt19937 rng(42);
+  std::ofstream(path_, std::ios::binary) << [&] {
+    std::string junk(8192, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    return junk;
+  }();
+  auto opened = SqliteIndex::Open(path_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kCorruption) << opened.status().ToString();
+  EXPECT_NE(opened.status().message().find(path_), std::string::npos);
+}
+
+TEST_F(SqliteIndexTest, FreshDatabaseUsesWalAndCurrentSchemaVersion) {
+  ASSERT_NE(OpenOrDie(), nullptr);
+  sqlite3* db = RawOpen();
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(stmt, 0), kSchemaVersion);
+  sqlite3_finalize(stmt);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteIndexTest, OpenRefusesSchemaFromNewerVersion) {
+  sqlite3* db = RawOpen();
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto opened = SqliteIndex::Open(path_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kInvalidArgument) << opened.status().ToString();
+}
+
+TEST_F(SqliteIndexTest, LockedDatabaseIsUnavailableAndFlushKeepsItsBatch) {
+  SqliteIndex::Options options;
+  options.busy_timeout_ms = 20;
+  auto index = OpenOrDie(options);
+  ASSERT_NE(index, nullptr);
+  ASSERT_TRUE(index->Put(MakeEntry("k", 1), 1, PutMode::kOverwrite).ok());
+
+  sqlite3* other = RawOpen();
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  Status put = index->Put(MakeEntry("k2", 2), 1, PutMode::kOverwrite);
+  EXPECT_EQ(put.code(), Code::kUnavailable) << put.ToString();
+  index->RecordAccess("ns", "k", 500);
+  Status flush = index->Flush();
+  EXPECT_EQ(flush.code(), Code::kUnavailable) << flush.ToString();
+  index->RecordAccess("ns", "k", 400);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+
+  // The failed batch was kept and merged with the later access.
+  ASSERT_TRUE(index->Flush().ok());
+  auto got = index->Get("ns", "k");
+  EXPECT_EQ((*got)->hits, 2u);
+  EXPECT_EQ((*got)->last_access_ms, 500);
+  EXPECT_FALSE(index->Get("ns", "k2")->has_value());
+  EXPECT_FALSE(*index->HasBlob(MakeEntry("k2", 2).digest));
+}
+
+TEST(SqliteStatusTest, MapsResultCodesToStatusCodes) {
+  EXPECT_EQ(SqliteStatus(SQLITE_BUSY, "c", "d").code(), Code::kUnavailable);
+  EXPECT_EQ(SqliteStatus(SQLITE_BUSY_SNAPSHOT, "c", "d").code(), Code::kUnavailable);
+  EXPECT_EQ(SqliteStatus(SQLITE_LOCKED, "c", "d").code(), Code::kUnavailable);
+  EXPECT_EQ(SqliteStatus(SQLITE_FULL, "c", "d").code(), Code::kResourceExhausted);
+  EXPECT_EQ(SqliteStatus(SQLITE_CORRUPT, "c", "d").code(), Code::kCorruption);
+  EXPECT_EQ(SqliteStatus(SQLITE_NOTADB, "c", "d").code(), Code::kCorruption);
+  EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT_CHECK, "c", "d").code(), Code::kInternal);
+  EXPECT_EQ(SqliteStatus(SQLITE_IOERR_WRITE, "c", "d").code(), Code::kInternal);
+  EXPECT_EQ(SqliteStatus(SQLITE_FULL, "insert x", "database or disk is full").message(),
+            "insert x: database or disk is full (sqlite code 13)");
+}
+
+TEST(SqliteConnectionTest, FullDatabaseReportsResourceExhausted) {
+  auto db = Connection::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (v TEXT)").ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA max_page_count = 3").ok());
+  Status full = (*db)->Exec("INSERT INTO t VALUES (zeroblob(100000))");
+  EXPECT_EQ(full.code(), Code::kResourceExhausted) << full.ToString();
+}
+
+}  // namespace
+}  // namespace cellar::index

@@ -1,0 +1,126 @@
+#include "protocols/bazel/bazel_adapter.h"
+
+#include "base/digest.h"
+#include "base/strings.h"
+#include "http/offload.h"
+
+namespace cellar::bazel {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using boost::beast::http::verb;
+using protocols::UploadError;
+
+namespace {
+constexpr std::string_view kEmptySha256 =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+std::array<uint8_t, 32> HexToBytes(const std::string& hex) {
+  return Digest::FromHex(hex)->bytes;  // validated by ParseBazelPath
+}
+}  // namespace
+
+std::optional<BazelKey> ParseBazelPath(std::string_view rest) {
+  // [instance segments/]{ac|cas}/<64 hex>; instance segments are ignored,
+  // as bazel-remote does.
+  auto segments = SplitView(rest, '/');
+  if (segments.size() < 2 || segments.size() > 8) return std::nullopt;
+  std::string_view kind = segments[segments.size() - 2];
+  std::string_view hash = segments.back();
+  if (kind != "ac" && kind != "cas") return std::nullopt;
+  if (hash.size() != 64 || !IsLowerHex(hash)) return std::nullopt;
+  for (size_t i = 0; i + 2 < segments.size(); ++i) {
+    if (!protocols::IsSafeKeyPath(segments[i], 1, 128)) return std::nullopt;
+  }
+  BazelKey key;
+  key.cas = kind == "cas";
+  key.hash = std::string(hash);
+  key.ns = key.cas ? "bazel/cas" : "bazel/ac";
+  return key;
+}
+
+void BazelAdapter::RegisterRoutes(http::Router& router) {
+  router.Add("/bazel/", "bazel", [this](http::Exchange& ex) { return Handle(ex); });
+}
+
+awaitable<void> BazelAdapter::Handle(http::Exchange& ex) {
+  auto key = ParseBazelPath(std::string_view(ex.path()).substr(7));
+  if (!key) {
+    co_await protocols::RespondError(
+        ex, 400, "expected /bazel/[instance/]ac|cas/<64 lowercase hex sha256>");
+    co_return;
+  }
+  switch (ex.method()) {
+    case verb::get:
+    case verb::head: co_await Get(ex, *key); break;
+    case verb::put: co_await Put(ex, *key); break;
+    default:
+      ex.SetHeader("Allow", "GET, HEAD, PUT");
+      co_await protocols::RespondError(ex, 405, "method not allowed");
+  }
+}
+
+awaitable<void> BazelAdapter::Get(http::Exchange& ex, const BazelKey& key) {
+  if (auto auth = protocols::Authorize(ctx_, ex, auth::kScopeRead, key.ns); !auth.ok()) {
+    co_await protocols::RespondAuthError(ex, auth.error());
+    co_return;
+  }
+  if (key.cas && key.hash == kEmptySha256) {  // the empty blob always exists
+    ex.set_cache_result("hit");
+    co_await ex.Respond(200, "", "application/octet-stream");
+    co_return;
+  }
+  auto hit = ctx_.cache.Get(key.ns, key.hash);
+  if (!hit.ok() || !*hit) {
+    // Storage faults become misses: Bazel rebuilds instead of failing.
+    ex.set_cache_result(hit.ok() ? "miss" : "error");
+    co_await protocols::RespondError(ex, 404, "not found");
+    co_return;
+  }
+  ex.set_cache_result("hit");
+  co_await protocols::ServeHit(ex, ***hit);
+}
+
+awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
+  if (auto auth = protocols::Authorize(ctx_, ex, auth::kScopeWrite, key.ns); !auth.ok()) {
+    co_await protocols::RespondAuthError(ex, auth.error());
+    co_return;
+  }
+  if (auto enc = ex.Header("Content-Encoding"); enc && !EqualsIgnoreCase(*enc, "identity")) {
+    co_await protocols::RespondError(ex, 400, "unsupported Content-Encoding");
+    co_return;
+  }
+  if (key.cas) {
+    auto existing = ctx_.cache.Lookup(key.ns, key.hash);
+    if (existing.ok() && *existing) {
+      // Bazel's HTTP client re-uploads every output: check the bytes, keep
+      // the copy we have.
+      core::Sha256Verifier verifier(HexToBytes(key.hash));
+      Status s = co_await protocols::DrainBody(ex, &verifier);
+      if (!s.ok()) {
+        ex.set_keep_alive(false);
+        co_await protocols::RespondError(ex, 400, s.message());
+      } else {
+        co_await ex.Respond(200, "", "");
+      }
+      co_return;
+    }
+  }
+  core::PutOptions options;
+  options.ns = key.ns;
+  options.key = key.hash;
+  if (key.cas) options.verifier = std::make_unique<core::Sha256Verifier>(HexToBytes(key.hash));
+  auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
+  switch (result.error) {
+    case UploadError::kNone: co_await ex.Respond(200, "", ""); break;
+    case UploadError::kClient:
+    case UploadError::kTooLarge: co_await protocols::RespondError(ex, 400, result.status.message()); break;
+    case UploadError::kStoreFull: co_await protocols::RespondError(ex, 507, result.status.message()); break;
+    case UploadError::kExists: co_await ex.Respond(200, "", ""); break;
+    case UploadError::kStoreFailure:
+      co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+      break;
+  }
+}
+
+}  // namespace cellar::bazel

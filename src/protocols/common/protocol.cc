@@ -1,0 +1,130 @@
+#include "protocols/common/protocol.h"
+
+#include <vector>
+
+#include "base/strings.h"
+#include "http/offload.h"
+
+namespace cellar::protocols {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
+                                  auth::Scope scope, const std::string& ns) {
+  CELLAR_ASSIGN_OR_RETURN(auto principal, ctx.auth.Authenticate(ex.Header("Authorization")));
+  ex.set_principal(principal.name);
+  if (!principal.Can(scope, ns)) {
+    if (principal.anonymous) return Status::Unauthenticated("credentials required");
+    const char* what = scope == auth::kScopeRead ? "read" : scope == auth::kScopeWrite ? "write" : "admin";
+    return Status::PermissionDenied("token '" + principal.name + "' may not " + what + " " + ns);
+  }
+  return principal;
+}
+
+awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange& ex,
+                                     core::PutOptions options, uint64_t max_bytes) {
+  if (auto len = ex.content_length(); len && *len > max_bytes) {
+    ex.set_keep_alive(false);
+    co_return UploadResult{UploadError::kTooLarge,
+                           Status::ResourceExhausted("body of " + std::to_string(*len) +
+                                                     " bytes exceeds the limit of " +
+                                                     std::to_string(max_bytes)),
+                           0};
+  }
+  auto put = ctx.cache.BeginPut(std::move(options));
+  if (!put.ok()) {
+    ex.set_keep_alive(false);
+    auto kind = put.error().code() == Code::kResourceExhausted ? UploadError::kStoreFull
+                                                               : UploadError::kStoreFailure;
+    co_return UploadResult{kind, put.error(), 0};
+  }
+  std::vector<std::byte> buf(256 * 1024);
+  while (true) {
+    auto n = co_await ex.ReadBody(buf);
+    if (!n.ok()) {
+      ex.set_keep_alive(false);
+      co_return UploadResult{UploadError::kClient, n.error(), (*put)->bytes_written()};
+    }
+    if (*n == 0) break;
+    if ((*put)->bytes_written() + *n > max_bytes) {
+      ex.set_keep_alive(false);
+      co_return UploadResult{UploadError::kTooLarge,
+                             Status::ResourceExhausted("body exceeds the limit of " +
+                                                       std::to_string(max_bytes) + " bytes"),
+                             (*put)->bytes_written()};
+    }
+    // Page-cache writes are cheap enough for the I/O thread; the fsync in
+    // Commit() is not, so that part runs on the worker pool.
+    Status s = (*put)->Write(std::span<const std::byte>(buf.data(), *n));
+    if (!s.ok()) co_return UploadResult{UploadError::kStoreFailure, s, (*put)->bytes_written()};
+  }
+  auto* pending = put->get();
+  auto committed = co_await http::RunBlocking(ctx.workers, [pending] { return pending->Commit(); });
+  uint64_t bytes = pending->bytes_written();
+  if (!committed.ok()) {
+    const Status& s = committed.error();
+    UploadError kind = UploadError::kStoreFailure;
+    if (s.code() == Code::kAlreadyExists) kind = UploadError::kExists;
+    else if (s.code() == Code::kInvalidArgument) kind = UploadError::kClient;
+    else if (s.code() == Code::kResourceExhausted) kind = UploadError::kStoreFull;
+    co_return UploadResult{kind, s, bytes};
+  }
+  co_return UploadResult{UploadError::kNone, Status(), bytes};
+}
+
+awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier) {
+  std::vector<std::byte> buf(256 * 1024);
+  uint64_t total = 0;
+  while (true) {
+    auto n = co_await ex.ReadBody(buf);
+    if (!n.ok()) co_return n.error();
+    if (*n == 0) break;
+    if (verifier) verifier->Update(std::span<const std::byte>(buf.data(), *n));
+    total += *n;
+  }
+  if (verifier) co_return verifier->Finish(total);
+  co_return Status();
+}
+
+awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status) {
+  const auto& entry = hit.entry();
+  if (auto raw = hit.reader().RawFile()) {
+    co_return co_await ex.RespondFile(status, entry.content_type, raw->fd, raw->offset, raw->length);
+  }
+  auto& reader = hit.reader();
+  co_return co_await ex.RespondStream(status, entry.content_type, entry.size,
+                                      [&reader](std::span<std::byte> out) { return reader.Read(out); });
+}
+
+awaitable<void> RespondError(http::Exchange& ex, unsigned status, std::string_view message) {
+  std::string body(message);
+  body += "\n";
+  co_await ex.Respond(status, body, "text/plain; charset=utf-8");
+}
+
+awaitable<void> RespondAuthError(http::Exchange& ex, const Status& status) {
+  if (status.code() == Code::kUnauthenticated) {
+    ex.SetHeader("WWW-Authenticate", "Bearer realm=\"cellar\", Basic realm=\"cellar\"");
+    co_await RespondError(ex, 401, status.message());
+  } else {
+    co_await RespondError(ex, 403, status.message());
+  }
+}
+
+bool IsSafeKeyPath(std::string_view path, size_t max_segments, size_t max_length) {
+  if (path.empty() || path.size() > max_length) return false;
+  auto segments = SplitView(path, '/');
+  if (segments.size() > max_segments) return false;
+  for (auto seg : segments) {
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (char c : seg) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+      if (!ok) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace cellar::protocols

@@ -1,0 +1,79 @@
+// Shared plumbing for protocol adapters: the adapter interface, the context
+// every adapter is built with, and helpers for the three things every
+// build-cache handler does (authorize, stream an upload into the cache,
+// serve a hit with zero copies when possible).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/authenticator.h"
+#include "core/cache_service.h"
+#include "http/exchange.h"
+#include "http/router.h"
+
+namespace cellar::protocols {
+
+// Everything an adapter needs; all members outlive the adapters.
+struct ProtocolContext {
+  core::CacheService& cache;
+  boost::asio::thread_pool& workers;
+  const auth::Authenticator& auth;
+  uint64_t max_entry_bytes = 4ULL << 30;  // largest single upload accepted
+};
+
+class ProtocolAdapter {
+ public:
+  virtual ~ProtocolAdapter() = default;
+  virtual std::string_view Name() const = 0;
+  virtual void RegisterRoutes(http::Router& router) = 0;
+};
+
+// Authenticates and checks `scope` on `ns`. Records the principal in the
+// exchange. kUnauthenticated / kPermissionDenied on refusal.
+Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
+                                  auth::Scope scope, const std::string& ns);
+
+// Outcome of streaming a request body into the cache.
+enum class UploadError {
+  kNone,
+  kClient,        // bad body: wrong digest, truncated, too large, client stalled
+  kTooLarge,      // body beyond the size limit
+  kExists,        // PutMode::kIfAbsent and the key exists
+  kStoreFull,     // hard size limit reached
+  kStoreFailure,  // disk or index failure
+};
+struct UploadResult {
+  UploadError error = UploadError::kNone;
+  Status status;
+  uint64_t bytes = 0;
+};
+
+// Streams the request body into a new entry described by `options` and
+// commits it on the worker pool. Declared Content-Length beyond `max_bytes`
+// is refused before reading.
+boost::asio::awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange& ex,
+                                                  core::PutOptions options, uint64_t max_bytes);
+
+// Reads and discards the body (optionally through a verifier), e.g. for a
+// duplicate CAS upload or a write a client must not see refused.
+boost::asio::awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier);
+
+// Sends a hit: sendfile for raw blobs, streaming decompression otherwise.
+boost::asio::awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status = 200);
+
+// Sends a short plain-text error and logs nothing (the access log has it).
+boost::asio::awaitable<void> RespondError(http::Exchange& ex, unsigned status,
+                                          std::string_view message);
+// 401 with WWW-Authenticate, or 403, for a failed Authorize().
+boost::asio::awaitable<void> RespondAuthError(http::Exchange& ex, const Status& status);
+
+// Validates a relative key path: 1..max_segments segments of
+// [A-Za-z0-9._-], none empty, "." or "..", total length <= max_length.
+bool IsSafeKeyPath(std::string_view path, size_t max_segments, size_t max_length);
+
+}  // namespace cellar::protocols

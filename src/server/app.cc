@@ -1,0 +1,237 @@
+#include "server/app.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "auth/authenticator.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "core/cache_metrics.h"
+#include "core/cache_service.h"
+#include "env/clock.h"
+#include "http/offload.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "index/sqlite_index.h"
+#include "metrics/metrics.h"
+#include "protocols/bazel/bazel_adapter.h"
+#include "protocols/ccache/ccache_adapter.h"
+#include "protocols/gradle/gradle_adapter.h"
+#include "server/ops_routes.h"
+#include "store/fs_blob_store.h"
+
+namespace cellar::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+// Declaration order is construction order; destruction runs in reverse, so
+// the server stops before the cache, index and store go away.
+struct App::Parts {
+  Config config;
+  env::SystemClock clock;
+  metrics::Registry registry;
+  std::unique_ptr<store::FsBlobStore> blobs;
+  std::unique_ptr<index::SqliteIndex> index;
+  std::unique_ptr<core::CacheMetrics> cache_metrics;
+  std::unique_ptr<core::CacheService> cache;
+  std::unique_ptr<auth::Authenticator> auth;
+  std::unique_ptr<asio::thread_pool> workers;
+  std::unique_ptr<protocols::ProtocolContext> ctx;
+  std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+};
+
+namespace {
+
+LogLevel ParseLevel(const std::string& s) {
+  if (s == "debug") return LogLevel::kDebug;
+  if (s == "warn") return LogLevel::kWarn;
+  if (s == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
+Status EnsureDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Unavailable("cannot create " + dir + ": " + ec.message());
+  return Status();
+}
+
+// Periodic maintenance on the worker pool: flush batched access times every
+// second, run eviction every eviction-interval.
+awaitable<void> MaintenanceLoop(App* /*unused*/, core::CacheService& cache,
+                                asio::thread_pool& workers, int64_t eviction_interval_ms,
+                                http::Server& server) {
+  auto exec = co_await asio::this_coro::executor;
+  asio::steady_timer timer(exec);
+  int64_t since_eviction = eviction_interval_ms;  // run once at start-up
+  while (!server.draining()) {
+    if (since_eviction >= eviction_interval_ms) {
+      since_eviction = 0;
+      auto report = co_await http::RunBlocking(workers, [&cache] { return cache.RunEviction(); });
+      if (!report.ok()) {
+        Log(LogLevel::kError, "eviction failed", "\"error\":\"" + JsonEscape(report.error().ToString()) + "\"");
+      } else if (report->entries_evicted || report->entries_expired || report->blobs_removed) {
+        Log(LogLevel::kInfo, "eviction",
+            "\"evicted\":" + std::to_string(report->entries_evicted) +
+                ",\"expired\":" + std::to_string(report->entries_expired) +
+                ",\"blobs_removed\":" + std::to_string(report->blobs_removed) +
+                ",\"bytes_removed\":" + std::to_string(report->bytes_removed) +
+                ",\"stored_bytes\":" + std::to_string(report->stored_bytes_after));
+      }
+    } else {
+      Status s = co_await http::RunBlocking(workers, [&cache] { return cache.Flush(); });
+      if (!s.ok()) Log(LogLevel::kError, "index flush failed", "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
+    }
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    since_eviction += 1000;
+  }
+}
+
+}  // namespace
+
+App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+App::~App() {
+  if (!parts_) return;
+  parts_->server.reset();
+  if (parts_->workers) parts_->workers->join();
+}
+
+Result<std::unique_ptr<App>> App::Create(const Config& config) {
+  CELLAR_RETURN_IF_ERROR(CheckExposure(config));
+  SetMinLogLevel(ParseLevel(config.log_level));
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  CELLAR_RETURN_IF_ERROR(EnsureDir(config.data_dir));
+
+  store::FsBlobStore::Options store_options;
+  store_options.root = config.data_dir;
+  store_options.compress = config.compress;
+  CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
+  CELLAR_ASSIGN_OR_RETURN(p->index, index::SqliteIndex::Open(config.data_dir + "/index.db"));
+
+  core::CacheOptions cache_options;
+  cache_options.max_bytes = config.max_size_bytes;
+  cache_options.high_watermark = config.high_watermark;
+  cache_options.low_watermark = config.low_watermark;
+  cache_options.ttl_ms = config.ttl_ms;
+  cache_options.gc_grace_ms = config.gc_grace_ms;
+  p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
+  p->cache = std::make_unique<core::CacheService>(*p->blobs, *p->index, p->clock,
+                                                  *p->cache_metrics, cache_options);
+  p->auth = std::make_unique<auth::Authenticator>(config.tokens, config.anonymous_scopes);
+  p->workers = std::make_unique<asio::thread_pool>(config.worker_threads);
+  p->ctx = std::make_unique<protocols::ProtocolContext>(
+      protocols::ProtocolContext{*p->cache, *p->workers, *p->auth, config.max_entry_bytes});
+
+  p->adapters.push_back(std::make_unique<bazel::BazelAdapter>(*p->ctx));
+  p->adapters.push_back(std::make_unique<ccache::CcacheAdapter>(*p->ctx));
+  p->adapters.push_back(std::make_unique<gradle::GradleAdapter>(*p->ctx));
+  for (auto& a : p->adapters) a->RegisterRoutes(p->router);
+
+  http::ServerOptions server_options;
+  server_options.host = config.host;
+  server_options.port = config.port;
+  server_options.io_threads = config.io_threads > 0
+                                  ? config.io_threads
+                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.max_body_bytes = 0;  // adapters enforce max-entry-size
+  server_options.header_timeout = std::chrono::milliseconds(config.header_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_options.keepalive_timeout = std::chrono::milliseconds(config.keepalive_timeout_ms);
+  server_options.drain_timeout = std::chrono::milliseconds(config.drain_timeout_ms);
+  server_options.access_log = config.access_log;
+  p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
+  auto* server = p->server.get();
+  RegisterOpsRoutes(p->router, *p->ctx, p->registry, [server] { return server->draining(); });
+  return std::unique_ptr<App>(new App(std::move(p)));
+}
+
+Status App::Start() {
+  auto& p = *parts_;
+  CELLAR_RETURN_IF_ERROR(p.server->Listen());
+  // Blobs committed just before a crash but never indexed are adopted so
+  // GC can reclaim them; done in the background because it walks the store.
+  asio::post(*p.workers, [&p] {
+    auto adopted = p.cache->AdoptOrphanBlobs();
+    if (!adopted.ok()) {
+      Log(LogLevel::kError, "orphan scan failed", "\"error\":\"" + JsonEscape(adopted.error().ToString()) + "\"");
+    } else if (*adopted > 0) {
+      Log(LogLevel::kInfo, "adopted orphan blobs", "\"count\":" + std::to_string(*adopted));
+    }
+  });
+  Log(LogLevel::kInfo, "cellar listening",
+      "\"address\":\"" + JsonEscape(p.config.host) + "\",\"port\":" + std::to_string(p.server->port()) +
+          ",\"data_dir\":\"" + JsonEscape(p.config.data_dir) + "\"");
+  return Status();
+}
+
+uint16_t App::port() const { return parts_->server->port(); }
+
+void App::Shutdown() { parts_->server->Shutdown(); }
+
+void App::Run() {
+  auto& p = *parts_;
+  auto& ioc = p.server->io_context();
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    Log(LogLevel::kInfo, "shutting down", "\"signal\":" + std::to_string(sig));
+    Shutdown();
+  });
+  asio::co_spawn(ioc, MaintenanceLoop(this, *p.cache, *p.workers, p.config.eviction_interval_ms, *p.server),
+                 asio::detached);
+  p.server->Run();
+  p.workers->join();
+  Status s = p.cache->Flush();
+  if (!s.ok()) Log(LogLevel::kError, "final index flush failed", "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
+  Log(LogLevel::kInfo, "cellar stopped");
+}
+
+Status VerifyDataDir(const std::string& data_dir, bool quiet) {
+  store::FsBlobStore::Options store_options;
+  store_options.root = data_dir;
+  CELLAR_ASSIGN_OR_RETURN(auto blobs, store::FsBlobStore::Open(store_options));
+  CELLAR_ASSIGN_OR_RETURN(auto index, index::SqliteIndex::Open(data_dir + "/index.db"));
+  CELLAR_ASSIGN_OR_RETURN(auto report, blobs->Verify(/*quarantine_bad=*/true));
+  for (const auto& bad : report.bad_blobs) {
+    std::fprintf(stderr, "corrupt blob %s: %s%s\n", bad.digest.Hex().c_str(), bad.reason.c_str(),
+                 bad.quarantined ? " (quarantined)" : "");
+  }
+  CELLAR_ASSIGN_OR_RETURN(auto referenced, index->ReferencedDigests());
+  uint64_t dangling = 0;
+  for (const auto& d : referenced) {
+    CELLAR_ASSIGN_OR_RETURN(auto info, blobs->Stat(d));
+    if (!info) {
+      ++dangling;
+      std::fprintf(stderr, "index references missing blob %s\n", d.Hex().c_str());
+    }
+  }
+  if (!quiet) {
+    std::printf("blobs ok: %llu\nblobs corrupt: %llu\nentries with missing blobs: %llu\n",
+                static_cast<unsigned long long>(report.ok), static_cast<unsigned long long>(report.bad),
+                static_cast<unsigned long long>(dangling));
+  }
+  if (report.bad > 0 || dangling > 0) {
+    return Status::Corruption(std::to_string(report.bad) + " corrupt blobs, " +
+                              std::to_string(dangling) + " entries with missing blobs");
+  }
+  return Status();
+}
+
+}  // namespace cellar::server

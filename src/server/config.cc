@@ -1,0 +1,311 @@
+#include "server/config.h"
+
+#include <functional>
+#include <sstream>
+
+#include <boost/asio/ip/address.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "base/strings.h"
+
+namespace cellar::server {
+
+namespace {
+
+using Setter = std::function<Status(Config&, const std::string&)>;
+
+struct OptionDef {
+  std::string flag;     // without leading dashes
+  std::string help;
+  std::string default_text;
+  Setter set;
+  bool is_bool = false;
+  bool repeated = false;  // values accumulate (tokens)
+};
+
+std::string EnvName(const std::string& flag) {
+  std::string out = "CELLAR_";
+  for (char c : flag) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+std::string YamlKey(const std::string& flag) {
+  std::string out = flag;
+  for (char& c : out) if (c == '-') c = '_';
+  return out;
+}
+
+Status Bad(const std::string& flag, const std::string& value, const std::string& why) {
+  return Status::InvalidArgument("--" + flag + "=" + value + ": " + why);
+}
+
+Setter SizeSetter(const std::string& flag, uint64_t Config::*field) {
+  return [flag, field](Config& c, const std::string& v) -> Status {
+    auto n = ParseByteSize(v);
+    if (!n) return Bad(flag, v, "expected a size such as 512MiB or 20GiB");
+    c.*field = *n;
+    return Status();
+  };
+}
+
+Setter DurationSetter(const std::string& flag, int64_t Config::*field) {
+  return [flag, field](Config& c, const std::string& v) -> Status {
+    auto n = ParseDurationMs(v);
+    if (!n) return Bad(flag, v, "expected a duration such as 30s, 5m, 2h or 7d");
+    c.*field = *n;
+    return Status();
+  };
+}
+
+Setter BoolSetter(const std::string& flag, bool Config::*field) {
+  return [flag, field](Config& c, const std::string& v) -> Status {
+    std::string l = ToLower(v);
+    if (l == "true" || l == "1" || l == "yes" || l.empty()) c.*field = true;
+    else if (l == "false" || l == "0" || l == "no") c.*field = false;
+    else return Bad(flag, v, "expected true or false");
+    return Status();
+  };
+}
+
+Setter IntSetter(const std::string& flag, int Config::*field, int min, int max) {
+  return [=](Config& c, const std::string& v) -> Status {
+    auto n = ParseUint64(v);
+    if (!n || *n < static_cast<uint64_t>(min) || *n > static_cast<uint64_t>(max))
+      return Bad(flag, v, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    c.*field = static_cast<int>(*n);
+    return Status();
+  };
+}
+
+Setter FractionSetter(const std::string& flag, double Config::*field) {
+  return [flag, field](Config& c, const std::string& v) -> Status {
+    try {
+      size_t used = 0;
+      double d = std::stod(v, &used);
+      if (used != v.size() || d <= 0 || d > 1) return Bad(flag, v, "expected a fraction in (0, 1]");
+      c.*field = d;
+    } catch (const std::exception&) {
+      return Bad(flag, v, "expected a fraction in (0, 1]");
+    }
+    return Status();
+  };
+}
+
+Status SetListen(Config& c, const std::string& v) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos) return Bad("listen", v, "expected HOST:PORT");
+  std::string host = v.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto port = ParseUint64(v.substr(colon + 1));
+  if (!port || *port > 65535) return Bad("listen", v, "port must be 0-65535");
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) return Bad("listen", v, "host must be an IP address");
+  c.host = host;
+  c.port = static_cast<uint16_t>(*port);
+  return Status();
+}
+
+Status AddToken(Config& c, const std::string& v) {
+  // Several tokens may be given in one value, separated by spaces or ';'.
+  std::string normalized = v;
+  for (char& ch : normalized) if (ch == ';') ch = ' ';
+  std::istringstream in(normalized);
+  std::string one;
+  while (in >> one) {
+    auto spec = auth::Authenticator::ParseTokenSpec(one);
+    if (!spec.ok()) return Status::InvalidArgument("--token: " + spec.error().message());
+    c.tokens.push_back(std::move(*spec));
+  }
+  return Status();
+}
+
+const std::vector<OptionDef>& Options() {
+  static const std::vector<OptionDef> kOptions = {
+      {"config", "YAML file with any of these options (keys use underscores).", "(none)",
+       [](Config& c, const std::string& v) { c.config_file = v; return Status(); }},
+      {"listen", "Address and port to listen on; port 0 picks a free port.", "127.0.0.1:8080", SetListen},
+      {"data-dir", "Directory for blobs and the SQLite index.", "./cellar-data",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Bad("data-dir", v, "must not be empty");
+         c.data_dir = v;
+         return Status();
+       }},
+      {"max-size", "Hard limit on bytes at rest; uploads beyond it are refused.", "20GiB",
+       SizeSetter("max-size", &Config::max_size_bytes)},
+      {"high-watermark", "Eviction starts when the store exceeds this fraction of max-size.", "0.9",
+       FractionSetter("high-watermark", &Config::high_watermark)},
+      {"low-watermark", "Eviction stops below this fraction of max-size.", "0.8",
+       FractionSetter("low-watermark", &Config::low_watermark)},
+      {"ttl", "Evict entries not used for this long (0 = never).", "0", DurationSetter("ttl", &Config::ttl_ms)},
+      {"gc-grace", "How long an unreferenced blob is kept before it is deleted.", "10m",
+       DurationSetter("gc-grace", &Config::gc_grace_ms)},
+      {"eviction-interval", "How often eviction and blob collection run.", "10s",
+       DurationSetter("eviction-interval", &Config::eviction_interval_ms)},
+      {"max-entry-size", "Largest single upload accepted.", "4GiB",
+       SizeSetter("max-entry-size", &Config::max_entry_bytes)},
+      {"compress", "Store blobs zstd-compressed when that saves at least 10%.", "true",
+       BoolSetter("compress", &Config::compress), true},
+      {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
+      {"worker-threads", "Threads for disk syncs and index writes.", "4",
+       IntSetter("worker-threads", &Config::worker_threads, 1, 256)},
+      {"header-timeout", "Time a client has to send its request headers.", "10s",
+       DurationSetter("header-timeout", &Config::header_timeout_ms)},
+      {"idle-timeout", "Time a transfer may stall before the connection is closed.", "60s",
+       DurationSetter("idle-timeout", &Config::idle_timeout_ms)},
+      {"keepalive-timeout", "Time an idle keep-alive connection is kept open.", "75s",
+       DurationSetter("keepalive-timeout", &Config::keepalive_timeout_ms)},
+      {"drain-timeout", "On SIGTERM, time in-flight requests get to finish.", "30s",
+       DurationSetter("drain-timeout", &Config::drain_timeout_ms)},
+      {"token", "Access token NAME:SECRET:SCOPES[:NAMESPACES]; scopes read,write,admin; repeatable.", "(none)",
+       AddToken, false, true},
+      {"anonymous-scopes", "Scopes granted to requests without credentials when tokens exist.", "(none)",
+       [](Config& c, const std::string& v) {
+         auto s = auth::Authenticator::ParseScopes(v);
+         if (!s.ok()) return Bad("anonymous-scopes", v, s.error().message());
+         c.anonymous_scopes = *s;
+         return Status();
+       }},
+      {"allow-anonymous", "Allow listening on a non-loopback address without any token.", "false",
+       BoolSetter("allow-anonymous", &Config::allow_anonymous), true},
+      {"access-log", "Write one JSON line per request to stderr.", "true",
+       BoolSetter("access-log", &Config::access_log), true},
+      {"log-level", "debug, info, warn or error.", "info",
+       [](Config& c, const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error")
+           return Bad("log-level", v, "expected debug, info, warn or error");
+         c.log_level = v;
+         return Status();
+       }},
+  };
+  return kOptions;
+}
+
+const OptionDef* FindOption(const std::string& flag) {
+  for (const auto& o : Options()) if (o.flag == flag) return &o;
+  return nullptr;
+}
+
+Status ApplyYaml(Config& c, const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("config file " + path + ": " + e.what());
+  }
+  if (!root.IsMap()) return Status::InvalidArgument("config file " + path + ": expected a mapping");
+  try {
+    for (const auto& kv : root) {
+      std::string key = kv.first.as<std::string>();
+      const OptionDef* def = nullptr;
+      for (const auto& o : Options()) if (YamlKey(o.flag) == key) def = &o;
+      if (!def || def->flag == "config") return Status::InvalidArgument("config file " + path + ": unknown key '" + key + "'");
+      if (def->flag == "token" && kv.second.IsSequence()) {
+        for (const auto& t : kv.second) {
+          if (t.IsMap()) {
+            auth::TokenSpec spec;
+            spec.name = t["name"].as<std::string>("");
+            spec.secret = t["secret"].as<std::string>("");
+            auto scopes = auth::Authenticator::ParseScopes(t["scopes"].as<std::string>("read"));
+            if (!scopes.ok()) return scopes.error().WithContext("config file token '" + spec.name + "'");
+            spec.scopes = *scopes;
+            if (t["namespaces"]) for (const auto& n : t["namespaces"]) spec.namespaces.push_back(n.as<std::string>());
+            if (spec.name.empty() || spec.secret.size() < 8)
+              return Status::InvalidArgument("config file: each token needs a name and a secret of 8+ characters");
+            c.tokens.push_back(std::move(spec));
+          } else {
+            CELLAR_RETURN_IF_ERROR(AddToken(c, t.as<std::string>()));
+          }
+        }
+        continue;
+      }
+      CELLAR_RETURN_IF_ERROR(def->set(c, kv.second.as<std::string>()).WithContext("config file " + path));
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("config file " + path + ": " + e.what());
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, bool* help) {
+  *help = false;
+  // Parse flags first into (flag, value) pairs so precedence can be applied.
+  std::vector<std::pair<const OptionDef*, std::string>> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      *help = true;
+      return Config{};
+    }
+    if (a.rfind("--", 0) != 0) return Status::InvalidArgument("unexpected argument '" + a + "'");
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const OptionDef* def = FindOption(name);
+    if (!def) return Status::InvalidArgument("unknown option --" + name + " (see cellar serve --help)");
+    if (!has_value && !def->is_bool) {
+      if (i + 1 >= args.size()) return Status::InvalidArgument("--" + name + " needs a value");
+      value = args[++i];
+    }
+    flags.emplace_back(def, value);
+  }
+
+  Config c;
+  std::string config_file;
+  if (auto it = env.find("CELLAR_CONFIG"); it != env.end()) config_file = it->second;
+  for (const auto& [def, value] : flags) if (def->flag == "config") config_file = value;
+  if (!config_file.empty()) CELLAR_RETURN_IF_ERROR(ApplyYaml(c, config_file));
+
+  for (const auto& def : Options()) {
+    if (def.flag == "config") continue;
+    if (auto it = env.find(EnvName(def.flag)); it != env.end()) {
+      if (def.repeated) c.tokens.clear();  // the environment replaces file tokens
+      CELLAR_RETURN_IF_ERROR(def.set(c, it->second).WithContext(EnvName(def.flag)));
+    }
+  }
+  bool tokens_from_flags = false;
+  for (const auto& [def, value] : flags) {
+    if (def->repeated && !tokens_from_flags) {
+      c.tokens.clear();  // flags replace tokens from the environment or file
+      tokens_from_flags = true;
+    }
+    CELLAR_RETURN_IF_ERROR(def->set(c, value));
+  }
+  c.config_file = config_file;
+  if (c.low_watermark >= c.high_watermark) {
+    return Status::InvalidArgument("low-watermark must be below high-watermark");
+  }
+  return c;
+}
+
+std::string ConfigHelp() {
+  std::ostringstream out;
+  out << "Usage: cellar serve [options]\n\n"
+         "Runs the cache server. Options come from flags, then CELLAR_* environment\n"
+         "variables, then the YAML file given by --config (flags win).\n\nOptions:\n";
+  for (const auto& o : Options()) {
+    out << "  --" << o.flag << (o.is_bool ? "[=BOOL]" : "=VALUE") << "\n      " << o.help
+        << "\n      env " << EnvName(o.flag) << ", yaml " << YamlKey(o.flag) << ", default "
+        << o.default_text << "\n";
+  }
+  return out.str();
+}
+
+Status CheckExposure(const Config& config) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(config.host, ec);
+  if (ec) return Status::InvalidArgument("bad listen address " + config.host);
+  if (addr.is_loopback() || !config.tokens.empty() || config.allow_anonymous) return Status();
+  return Status::InvalidArgument(
+      "refusing to listen on " + config.host +
+      " without any token: configure --token or pass --allow-anonymous explicitly");
+}
+
+}  // namespace cellar::server

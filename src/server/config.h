@@ -1,0 +1,56 @@
+// Config: every option of `cellar serve`, with its default, and how it is
+// read: command-line flags override CELLAR_* environment variables, which
+// override the YAML file named by --config / CELLAR_CONFIG.
+// The option table in config.cc is the single source for parsing and --help.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "base/status.h"
+
+namespace cellar::server {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string data_dir = "./cellar-data";
+  uint64_t max_size_bytes = 20ULL << 30;
+  double high_watermark = 0.90;
+  double low_watermark = 0.80;
+  int64_t ttl_ms = 0;
+  int64_t gc_grace_ms = 10 * 60'000;
+  int64_t eviction_interval_ms = 10'000;
+  uint64_t max_entry_bytes = 4ULL << 30;
+  bool compress = true;
+  int io_threads = 0;      // 0 = number of cores
+  int worker_threads = 4;
+  int64_t header_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t keepalive_timeout_ms = 75'000;
+  int64_t drain_timeout_ms = 30'000;
+  std::vector<auth::TokenSpec> tokens;
+  uint32_t anonymous_scopes = 0;
+  bool allow_anonymous = false;
+  bool access_log = true;
+  std::string log_level = "info";
+  std::string config_file;
+};
+
+// Builds the configuration from `args` (after "serve"), the environment and
+// the YAML file. Returns kInvalidArgument with a readable message on a bad
+// value. When --help is given, `*help` is set and the config is defaults.
+Result<Config> LoadConfig(const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, bool* help);
+
+// Text for `cellar serve --help`: every option, its variable and default.
+std::string ConfigHelp();
+
+// kInvalidArgument when the address is not loopback, no token is configured
+// and --allow-anonymous was not given.
+Status CheckExposure(const Config& config);
+
+}  // namespace cellar::server

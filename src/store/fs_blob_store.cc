@@ -1,0 +1,169 @@
+#include "store/fs_blob_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "store/fs_blob_reader.h"
+#include "store/fs_blob_writer.h"
+#include "store/fs_store_context.h"
+
+namespace cellar::store {
+namespace {
+
+constexpr size_t kVerifyBufferSize = 1 << 20;
+
+Status ValidateOptions(const FsBlobStore::Options& options) {
+  if (options.root.empty()) return Status::InvalidArgument("FsBlobStore: empty root");
+  if (options.zstd_level < ZSTD_minCLevel() || options.zstd_level > ZSTD_maxCLevel()) {
+    return Status::InvalidArgument("FsBlobStore: zstd_level " + std::to_string(options.zstd_level) +
+                                   " out of range");
+  }
+  return Status::Ok();
+}
+
+// Temp files left by a crashed or killed process are never committed; they
+// would only use disk space.
+Status RemoveLeftoverTempFiles(const std::string& tmp_dir) {
+  CELLAR_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(tmp_dir));
+  for (const std::string& name : names) {
+    const std::string path = tmp_dir + '/' + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::FromErrno(errno, "remove leftover temp file " + path);
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsFanoutName(std::string_view name) { return name.size() == 2 && IsLowerHex(name); }
+
+// Blob files are named by the full digest inside the dir of their first two
+// hex chars; anything else under blobs/ is not ours.
+std::optional<Digest> BlobNameDigest(std::string_view fanout, std::string_view name) {
+  if (name.size() != 64 || name.substr(0, 2) != fanout) return std::nullopt;
+  Result<Digest> digest = Digest::FromHex(name);
+  if (!digest.ok()) return std::nullopt;
+  return *digest;
+}
+
+// Calls `fn` with the digest of every blob file name under blobs/.
+Status ForEachBlobName(const std::string& blobs_dir,
+                       const std::function<Status(const Digest&)>& fn) {
+  CELLAR_ASSIGN_OR_RETURN(std::vector<std::string> fanouts, ListDir(blobs_dir));
+  for (const std::string& fanout : fanouts) {
+    if (!IsFanoutName(fanout)) continue;
+    Result<std::vector<std::string>> names = ListDir(blobs_dir + '/' + fanout);
+    if (!names.ok()) {
+      if (names.error().IsNotFound()) continue;
+      return names.error();
+    }
+    for (const std::string& name : *names) {
+      std::optional<Digest> digest = BlobNameDigest(fanout, name);
+      if (digest.has_value()) CELLAR_RETURN_IF_ERROR(fn(*digest));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(Options options) {
+  CELLAR_RETURN_IF_ERROR(ValidateOptions(options));
+  std::error_code ec;
+  const bool created_root = std::filesystem::create_directories(options.root, ec);
+  if (ec) return Status::FromErrno(ec.value(), "create store root " + options.root);
+
+  auto ctx = std::make_shared<FsStoreContext>();
+  ctx->blobs_dir = options.root + "/blobs";
+  ctx->tmp_dir = options.root + "/tmp";
+  ctx->quarantine_dir = options.root + "/quarantine";
+  ctx->options = std::move(options);
+  for (const std::string* dir : {&ctx->blobs_dir, &ctx->tmp_dir, &ctx->quarantine_dir}) {
+    CELLAR_RETURN_IF_ERROR(MakeDir(*dir));
+  }
+  // Commits sync only the directories below blobs/; make the path down to
+  // it durable once here, or a crash could lose a whole new store.
+  CELLAR_RETURN_IF_ERROR(SyncDir(ctx->options.root, /*faults=*/nullptr));
+  if (created_root) {
+    const std::filesystem::path parent = std::filesystem::path(ctx->options.root).parent_path();
+    CELLAR_RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent.string(), /*faults=*/nullptr));
+  }
+  CELLAR_RETURN_IF_ERROR(RemoveLeftoverTempFiles(ctx->tmp_dir));
+  return std::unique_ptr<FsBlobStore>(new FsBlobStore(std::move(ctx)));
+}
+
+FsBlobStore::FsBlobStore(std::shared_ptr<FsStoreContext> ctx) : ctx_(std::move(ctx)) {}
+FsBlobStore::~FsBlobStore() = default;
+
+std::string FsBlobStore::BlobPath(const Digest& digest) const { return ctx_->BlobPath(digest); }
+const std::string& FsBlobStore::root() const { return ctx_->options.root; }
+
+Result<std::unique_ptr<BlobWriter>> FsBlobStore::NewWriter() {
+  return std::unique_ptr<BlobWriter>(std::make_unique<FsBlobWriter>(ctx_));
+}
+
+Result<std::optional<std::unique_ptr<BlobReader>>> FsBlobStore::Open(const Digest& digest) {
+  std::string path = ctx_->BlobPath(digest);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::unique_ptr<BlobReader>>();
+    return Status::FromErrno(errno, "open " + path);
+  }
+  CELLAR_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader,
+                          OpenBlobReader(std::move(fd), std::move(path)));
+  return std::optional<std::unique_ptr<BlobReader>>(std::move(reader));
+}
+
+Result<std::optional<BlobInfo>> FsBlobStore::Stat(const Digest& digest) {
+  const std::string path = ctx_->BlobPath(digest);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<BlobInfo>();
+    return Status::FromErrno(errno, "open " + path);
+  }
+  CELLAR_ASSIGN_OR_RETURN(BlobFileInfo file, ReadBlobFileInfo(fd.get(), path));
+  return std::optional<BlobInfo>(
+      BlobInfo{digest, file.header.size, file.file_size, file.header.format == BlobFormat::kZstd});
+}
+
+Status FsBlobStore::Remove(const Digest& digest) {
+  const std::string path = ctx_->BlobPath(digest);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "remove " + path);
+  }
+  return Status::Ok();
+}
+
+Status FsBlobStore::ForEach(const std::function<void(const BlobInfo&)>& fn) {
+  return ForEachBlobName(ctx_->blobs_dir, [&](const Digest& digest) {
+    Result<std::optional<BlobInfo>> info = Stat(digest);
+    if (!info.ok()) {
+      // A damaged file is skipped here; Verify() reports it.
+      return info.error().code() == Code::kCorruption ? Status::Ok() : info.error();
+    }
+    if (info->has_value()) fn(**info);  // absent: removed since the listing
+    return Status::Ok();
+  });
+}
+
+Result<VerifyReport> FsBlobStore::Verify(bool quarantine_bad) {
+  VerifyReport report;
+  std::vector<std::byte> scratch(kVerifyBufferSize);
+  CELLAR_RETURN_IF_ERROR(ForEachBlobName(ctx_->blobs_dir, [&](const Digest& digest) {
+    return VerifyFile(digest, quarantine_bad, scratch, report);
+  }));
+  return report;
+}
+
+Result<VerifyReport> FsBlobStore::VerifyOne(const Digest& digest, bool quarantine_bad) {
+  VerifyReport report;
+  std::vector<std::byte> scratch(kVerifyBufferSize);
+  CELLAR_RETURN_IF_ERROR(VerifyFile(digest, quarantine_bad, scratch, report));
+  return report;
+}
+
+}  // namespace cellar::store

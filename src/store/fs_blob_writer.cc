@@ -1,0 +1,328 @@
+#include "store/fs_blob_writer.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "store/fs_blob_reader.h"
+
+namespace cellar::store {
+namespace {
+
+// Large enough that a streamed PUT costs few write(2) calls; small enough
+// that hundreds of concurrent uploads do not add up to much memory.
+constexpr size_t kWriteBufferSize = 512 * 1024;
+// While compressing, how often to check that compression still pays off. A
+// blob whose first probe compresses but whose body does not (a tarball of
+// binaries behind a text header) is switched to raw at the first check.
+constexpr uint64_t kRatioCheckInterval = 4 * 1024 * 1024;
+
+// "Worth compressing" means the payload is at most 90% of the logical size.
+bool SavesTenPercent(uint64_t compressed, uint64_t raw) { return compressed * 10 <= raw * 9; }
+
+std::array<uint8_t, kBlobHeaderSize> Header(BlobFormat format, uint64_t size) {
+  return EncodeBlobHeader(BlobFileHeader{format, size});
+}
+
+}  // namespace
+
+FsBlobWriter::FsBlobWriter(std::shared_ptr<FsStoreContext> ctx) : ctx_(std::move(ctx)) {}
+
+FsBlobWriter::~FsBlobWriter() {
+  DiscardTemp();
+  ZSTD_freeCCtx(cctx_);
+}
+
+Status FsBlobWriter::Write(std::span<const std::byte> data) {
+  if (mode_ == Mode::kFailed) return failure_;
+  if (mode_ == Mode::kDone) return Status::Internal("BlobWriter::Write after Commit");
+  if (data.empty()) return Status::Ok();
+  hasher_.Update(data.data(), data.size());
+  size_ += data.size();
+  Status s = WriteInMode(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  return s.ok() ? s : Fail(std::move(s));
+}
+
+Status FsBlobWriter::WriteInMode(const uint8_t* data, size_t len) {
+  if (mode_ == Mode::kProbing) {
+    const size_t room = ctx_->options.probe_size - probe_.size();
+    // Only a probe that overflows is decided here; a blob that fits in it is
+    // decided whole at Commit().
+    if (len <= room) {
+      probe_.insert(probe_.end(), data, data + len);
+      return Status::Ok();
+    }
+    probe_.insert(probe_.end(), data, data + room);
+    data += room;
+    len -= room;
+    CELLAR_RETURN_IF_ERROR(StartFromProbe());
+  }
+  if (mode_ == Mode::kRaw) return AppendRaw(data, len);
+  CELLAR_RETURN_IF_ERROR(Compress(data, len, ZSTD_e_continue));
+  if (size_ >= next_ratio_check_) {
+    next_ratio_check_ = size_ + kRatioCheckInterval;
+    const uint64_t produced = file_size_ + buf_len_ - kBlobHeaderSize;
+    // zstd holds back at most about one block, so this errs towards keeping
+    // compression; Finish() makes the exact decision.
+    if (!SavesTenPercent(produced, size_)) {
+      CELLAR_RETURN_IF_ERROR(Compress(nullptr, 0, ZSTD_e_end));
+      return RewriteAsRaw();
+    }
+  }
+  return Status::Ok();
+}
+
+Result<bool> FsBlobWriter::CompressProbe() {
+  cctx_ = ZSTD_createCCtx();
+  if (cctx_ == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
+  const size_t r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, ctx_->options.zstd_level);
+  if (ZSTD_isError(r))
+    return Status::InvalidArgument(std::string("zstd level: ") + ZSTD_getErrorName(r));
+  EnsureBuffer();
+  const auto header = Header(BlobFormat::kZstd, 0);
+  std::memcpy(buf_.get(), header.data(), header.size());
+  buf_len_ = header.size();
+  // The probe's compressed form stays in memory until it proves worth
+  // keeping. EnsureBuffer() sized the buffer for ZSTD_compressBound(probe),
+  // so running out of room only happens when compression does not pay.
+  ZSTD_inBuffer in{probe_.data(), probe_.size(), 0};
+  for (;;) {
+    ZSTD_outBuffer out{buf_.get() + buf_len_, buf_cap_ - buf_len_, 0};
+    // Flush rather than end the frame, even when the probe is the whole
+    // blob: Finish() ends it, and the few bytes of end marker do not change
+    // the decision.
+    const size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_flush);
+    if (ZSTD_isError(remaining)) {
+      return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(remaining));
+    }
+    buf_len_ += out.pos;
+    if (remaining == 0) break;
+    if (buf_len_ == buf_cap_) return false;
+  }
+  return SavesTenPercent(buf_len_ - kBlobHeaderSize, probe_.size());
+}
+
+Status FsBlobWriter::StartFromProbe() {
+  const FsBlobStore::Options& options = ctx_->options;
+  bool compress = options.compress && probe_.size() >= options.min_compress_size;
+  if (compress) {
+    CELLAR_ASSIGN_OR_RETURN(compress, CompressProbe());
+  }
+  if (compress) {
+    mode_ = Mode::kZstd;
+    next_ratio_check_ = size_ + kRatioCheckInterval;
+    probe_ = {};
+    return Status::Ok();
+  }
+  ZSTD_freeCCtx(cctx_);
+  cctx_ = nullptr;
+  StartRaw(std::move(probe_));
+  probe_ = {};
+  return Status::Ok();
+}
+
+void FsBlobWriter::StartRaw(std::vector<uint8_t> initial) {
+  mode_ = Mode::kRaw;
+  EnsureBuffer();
+  const auto header = Header(BlobFormat::kRaw, 0);
+  std::memcpy(buf_.get(), header.data(), header.size());
+  buf_len_ = header.size();
+  // EnsureBuffer() leaves room for header plus a whole probe.
+  if (!initial.empty()) std::memcpy(buf_.get() + buf_len_, initial.data(), initial.size());
+  buf_len_ += initial.size();
+}
+
+Status FsBlobWriter::AppendRaw(const uint8_t* data, size_t len) {
+  if (buf_len_ + len <= buf_cap_) {
+    std::memcpy(buf_.get() + buf_len_, data, len);
+    buf_len_ += len;
+    return Status::Ok();
+  }
+  CELLAR_RETURN_IF_ERROR(FlushBuffer());
+  if (len < buf_cap_) {
+    std::memcpy(buf_.get(), data, len);
+    buf_len_ = len;
+    return Status::Ok();
+  }
+  // Big chunks skip the copy.
+  CELLAR_RETURN_IF_ERROR(WriteAll(tmp_fd_.get(), data, len, ctx_->faults(), tmp_path_));
+  file_size_ += len;
+  return Status::Ok();
+}
+
+Status FsBlobWriter::Compress(const uint8_t* data, size_t len, ZSTD_EndDirective directive) {
+  ZSTD_inBuffer in{data, len, 0};
+  for (;;) {
+    if (buf_cap_ - buf_len_ < ZSTD_CStreamOutSize()) CELLAR_RETURN_IF_ERROR(FlushBuffer());
+    ZSTD_outBuffer out{buf_.get() + buf_len_, buf_cap_ - buf_len_, 0};
+    const size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, directive);
+    if (ZSTD_isError(remaining)) {
+      return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(remaining));
+    }
+    buf_len_ += out.pos;
+    const bool done = directive == ZSTD_e_continue ? in.pos == in.size : remaining == 0;
+    if (done) return Status::Ok();
+  }
+}
+
+Status FsBlobWriter::RewriteAsRaw() {
+  CELLAR_RETURN_IF_ERROR(FlushBuffer());
+  ZSTD_freeCCtx(cctx_);
+  cctx_ = nullptr;
+  // The reader keeps the compressed file open, so its name can go right away
+  // and the temp bookkeeping only ever tracks one file.
+  const BlobFileInfo info{BlobFileHeader{BlobFormat::kZstd, size_}, file_size_};
+  std::unique_ptr<BlobReader> reader =
+      MakeBlobReader(std::move(tmp_fd_), info, tmp_path_ + " (compressed draft)");
+  DiscardTemp();
+  file_size_ = 0;
+  StartRaw({});
+  for (;;) {
+    if (buf_len_ == buf_cap_) CELLAR_RETURN_IF_ERROR(FlushBuffer());
+    CELLAR_ASSIGN_OR_RETURN(
+        size_t n, reader->Read(std::span<std::byte>(
+                      reinterpret_cast<std::byte*>(buf_.get() + buf_len_), buf_cap_ - buf_len_)));
+    if (n == 0) return Status::Ok();
+    buf_len_ += n;
+  }
+}
+
+Status FsBlobWriter::Finish() {
+  if (mode_ == Mode::kProbing) CELLAR_RETURN_IF_ERROR(StartFromProbe());
+  BlobFormat format = BlobFormat::kRaw;
+  if (mode_ == Mode::kZstd) {
+    CELLAR_RETURN_IF_ERROR(Compress(nullptr, 0, ZSTD_e_end));
+    if (SavesTenPercent(file_size_ + buf_len_ - kBlobHeaderSize, size_)) {
+      format = BlobFormat::kZstd;
+    } else {
+      CELLAR_RETURN_IF_ERROR(RewriteAsRaw());
+    }
+  }
+  CELLAR_RETURN_IF_ERROR(FlushBuffer());
+  const auto header = Header(format, size_);
+  return PwriteAll(tmp_fd_.get(), header.data(), header.size(), 0, ctx_->faults(), tmp_path_);
+}
+
+Result<BlobInfo> FsBlobWriter::Commit(const std::optional<Digest>& expected) {
+  if (mode_ == Mode::kFailed) return failure_;
+  if (mode_ == Mode::kDone) return Status::Internal("BlobWriter::Commit called twice");
+  Digest digest{hasher_.Finalize()};
+  if (expected.has_value() && *expected != digest) {
+    return Fail(Status::Corruption("blob content hashes to " + digest.Hex() + ", expected " +
+                                   expected->Hex()));
+  }
+  Result<BlobInfo> info = Install(digest);
+  if (!info.ok()) return Fail(info.error());
+  mode_ = Mode::kDone;
+  return info;
+}
+
+Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
+  const std::string final_path = ctx_->BlobPath(digest);
+  if (mode_ == Mode::kProbing) {
+    // Nothing is on disk yet, so a duplicate small blob costs no writes.
+    CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest, final_path));
+    if (existing.has_value()) return *existing;
+  }
+  CELLAR_RETURN_IF_ERROR(Finish());
+  CELLAR_RETURN_IF_ERROR(SyncFd(tmp_fd_.get(), ctx_->faults(), tmp_path_));
+
+  const std::string fanout = ctx_->FanoutDir(digest);
+  bool created = false;
+  CELLAR_RETURN_IF_ERROR(MakeDir(fanout, &created));
+  if (created) CELLAR_RETURN_IF_ERROR(SyncDir(ctx_->blobs_dir, ctx_->faults()));
+
+  const BlobInfo info{digest, size_, file_size_, mode_ == Mode::kZstd};
+  if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) !=
+      0) {
+    const int err = errno;
+    if (err == EEXIST) {
+      CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest, final_path));
+      if (existing.has_value()) {
+        DiscardTemp();  // dedupe: the same bytes are already in place
+        return *existing;
+      }
+    } else if (err != EINVAL && err != ENOSYS) {
+      return Status::FromErrno(err, "rename " + tmp_path_ + " to " + final_path);
+    }
+    // The file system lacks RENAME_NOREPLACE, or the file in place is damaged
+    // and ours replaces it. Replacing with identical bytes is harmless; the
+    // lock keeps a concurrent scrub from quarantining our new file.
+    std::lock_guard<std::mutex> lock(ctx_->rename_mu);
+    if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
+      return Status::FromErrno(errno, "rename " + tmp_path_ + " to " + final_path);
+    }
+  }
+  tmp_path_.clear();  // the file now lives under its final name
+  tmp_fd_.Reset();
+  // From here the blob is in place with fsynced content, so a failure must not
+  // remove it (a concurrent duplicate commit may already rely on it); it only
+  // means the name may not survive a crash.
+  CELLAR_RETURN_IF_ERROR(SyncDir(fanout, ctx_->faults()));
+  return info;
+}
+
+Result<std::optional<BlobInfo>> FsBlobWriter::ExistingBlob(const Digest& digest,
+                                                           const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<BlobInfo>();
+    return Status::FromErrno(errno, "open " + path);
+  }
+  Result<BlobFileInfo> file = ReadBlobFileInfo(fd.get(), path);
+  // A damaged file counts as absent, so this commit replaces it.
+  if (!file.ok()) return std::optional<BlobInfo>();
+  return std::optional<BlobInfo>(BlobInfo{digest, file->header.size, file->file_size,
+                                          file->header.format == BlobFormat::kZstd});
+}
+
+void FsBlobWriter::EnsureBuffer() {
+  if (buf_) return;
+  const size_t probe = ctx_->options.probe_size;
+  buf_cap_ = std::max(
+      {kWriteBufferSize, kBlobHeaderSize + ZSTD_compressBound(probe), kBlobHeaderSize + probe});
+  buf_ = std::make_unique_for_overwrite<uint8_t[]>(buf_cap_);
+}
+
+Status FsBlobWriter::FlushBuffer() {
+  if (buf_len_ == 0) return Status::Ok();
+  if (!tmp_fd_.valid()) CELLAR_RETURN_IF_ERROR(CreateTemp());
+  CELLAR_RETURN_IF_ERROR(WriteAll(tmp_fd_.get(), buf_.get(), buf_len_, ctx_->faults(), tmp_path_));
+  file_size_ += buf_len_;
+  buf_len_ = 0;
+  return Status::Ok();
+}
+
+Status FsBlobWriter::CreateTemp() {
+  std::string path = ctx_->tmp_dir + '/' + std::to_string(::getpid()) + '-' +
+                     std::to_string(ctx_->next_tmp_id.fetch_add(1)) + ".tmp";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  tmp_fd_ = UniqueFd(fd);
+  tmp_path_ = std::move(path);
+  return Status::Ok();
+}
+
+void FsBlobWriter::DiscardTemp() {
+  tmp_fd_.Reset();
+  if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+  tmp_path_.clear();
+}
+
+Status FsBlobWriter::Fail(Status status) {
+  DiscardTemp();
+  ZSTD_freeCCtx(cctx_);
+  cctx_ = nullptr;
+  probe_ = {};
+  buf_.reset();
+  buf_len_ = 0;
+  mode_ = Mode::kFailed;
+  failure_ = status;
+  return status;
+}
+
+}  // namespace cellar::store

@@ -1,0 +1,88 @@
+// FsBlobWriter: the BlobWriter of FsBlobStore. Streams bytes into a temp file
+// under tmp/ while hashing them, then fsyncs and renames it into
+// blobs/ab/<hex>. Decides raw versus zstd from an in-memory probe so that
+// incompressible data (tarballs, zips) is written once, at raw speed.
+// The policy and file format are described in docs/blob-format.md.
+// Thread-safety: single-threaded object; may outlive the FsBlobStore.
+#pragma once
+
+#include <zstd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/status.h"
+#include "hash/blake3.h"
+#include "store/blob_file_format.h"
+#include "store/blob_store.h"
+#include "store/fs_io.h"
+#include "store/fs_store_context.h"
+
+namespace cellar::store {
+
+class FsBlobWriter final : public BlobWriter {
+ public:
+  explicit FsBlobWriter(std::shared_ptr<FsStoreContext> ctx);
+  ~FsBlobWriter() override;
+
+  // A failed Write() or Commit() discards the temp file; the writer then
+  // returns that failure from every later call.
+  Status Write(std::span<const std::byte> data) override;
+  uint64_t bytes_written() const override { return size_; }
+  Result<BlobInfo> Commit(const std::optional<Digest>& expected) override;
+
+ private:
+  enum class Mode {
+    kProbing,  // bytes collect in probe_; nothing on disk yet
+    kRaw,      // payload bytes go to the file as they are
+    kZstd,     // payload is a zstd stream fed by cctx_
+    kFailed,   // failure_ holds why; temp file removed
+    kDone,     // committed
+  };
+
+  Status WriteInMode(const uint8_t* data, size_t len);
+  // Compresses probe_ into the buffer (after a header placeholder) and
+  // returns whether it shrank by at least 10%.
+  Result<bool> CompressProbe();
+  // Leaves kProbing: for the rest of the blob (or for all of it at Commit).
+  Status StartFromProbe();
+  void StartRaw(std::vector<uint8_t> initial);
+  Status AppendRaw(const uint8_t* data, size_t len);
+  Status Compress(const uint8_t* data, size_t len, ZSTD_EndDirective directive);
+  // Rewrites what was compressed so far as a raw file and continues raw.
+  // REQUIRES: the zstd frame has been ended (ZSTD_e_end).
+  Status RewriteAsRaw();
+  Status Finish();  // ends the payload and writes the final header
+  Result<BlobInfo> Install(const Digest& digest);
+  Result<std::optional<BlobInfo>> ExistingBlob(const Digest& digest, const std::string& path);
+
+  void EnsureBuffer();
+  Status FlushBuffer();
+  Status CreateTemp();
+  void DiscardTemp();
+  Status Fail(Status status);
+
+  const std::shared_ptr<FsStoreContext> ctx_;
+  Mode mode_ = Mode::kProbing;
+  Status failure_;  // set in kFailed
+  hash::Blake3Hasher hasher_;
+  uint64_t size_ = 0;              // logical bytes accepted
+  std::vector<uint8_t> probe_;     // kProbing: every byte so far
+  ZSTD_CCtx* cctx_ = nullptr;      // kZstd (and while probing)
+  uint64_t next_ratio_check_ = 0;  // kZstd: logical size of the next ratio check
+  // Bytes to append to the temp file; written when full. The first 16 bytes
+  // of the file are a placeholder header until Finish().
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t buf_len_ = 0;
+  size_t buf_cap_ = 0;
+  UniqueFd tmp_fd_;         // valid once the temp file exists
+  std::string tmp_path_;    // non-empty while the temp file exists
+  uint64_t file_size_ = 0;  // bytes already written to the temp file
+};
+
+}  // namespace cellar::store
