@@ -74,7 +74,8 @@ class FsBlobStore final : public BlobStore {
   // BlobStore. Writers do no I/O until they have a probe's worth of bytes (or
   // Commit()), so tiny blobs cost one file creation, and a duplicate tiny blob
   // none. Write/Commit failures (ENOSPC, EIO, ...) are returned as Status and
-  // leave nothing behind.
+  // leave nothing behind, except that a failed directory fsync after the
+  // rename leaves the complete, synced blob in place.
   Result<std::unique_ptr<BlobWriter>> NewWriter() override;
   // nullopt when absent; kCorruption when the file's header or size is bad.
   Result<std::optional<std::unique_ptr<BlobReader>>> Open(const Digest& digest) override;

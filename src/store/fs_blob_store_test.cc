@@ -67,7 +67,7 @@ TEST_F(FsBlobStoreTest, OpenRemovesLeftoverTempFiles) {
   store_.reset();
   WriteFile(Path("tmp/1234-0.tmp"), {1, 2, 3});
   WriteFile(Path("tmp/junk"), {});
-  Reopen();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_TRUE(FilesUnder("tmp").empty());
   EXPECT_EQ(ListAll(*store_), std::set<Digest>{kept.digest});
 }
@@ -233,7 +233,7 @@ TEST_F(FsBlobStoreTest, ReadersAndWritersOutliveTheStore) {
   const Bytes more = MakeContent(200000, Content::kRandom);
   ASSERT_TRUE((*writer)->Write(more).ok());
   ASSERT_TRUE((*writer)->Commit().ok());
-  Reopen();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_EQ(ListAll(*store_), (std::set<Digest>{digest, HashBytes(more)}));
 }
 

@@ -102,7 +102,7 @@ TEST_F(FsBlobWriterTest, RandomDataStaysRawAndRawFilePointsAtIt) {
 
 TEST_F(FsBlobWriterTest, CompressionCanBeTurnedOff) {
   options_.compress = false;
-  Reopen();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   EXPECT_FALSE(PutAndCheck(MakeContent(1 << 20, Content::kText)).compressed);
   EXPECT_FALSE(PutAndCheck(MakeContent(10000, Content::kText)).compressed);
 }
@@ -158,7 +158,7 @@ class FsBlobWriterFaultTest : public FsBlobWriterTest {
       if (o != op) return 0;
       return count->fetch_add(1) >= allowed ? err : 0;
     };
-    Reopen();
+    ASSERT_NO_FATAL_FAILURE(Reopen());
   }
 };
 
@@ -169,7 +169,7 @@ TEST_F(FsBlobWriterFaultTest, FailedWriteReturnsErrorAndLeavesNothing) {
       // written with one write(2).
       for (int allowed : {0, 1}) {
         SCOPED_TRACE("size " + std::to_string(size) + " allowed writes " + std::to_string(allowed));
-        FailAfter(FileOp::kWrite, allowed, ENOSPC);
+        ASSERT_NO_FATAL_FAILURE(FailAfter(FileOp::kWrite, allowed, ENOSPC));
         const Bytes data = MakeContent(size, kind);
         Result<BlobInfo> info = WriteBlob(*store_, data);
         ASSERT_FALSE(info.ok());
@@ -181,7 +181,7 @@ TEST_F(FsBlobWriterFaultTest, FailedWriteReturnsErrorAndLeavesNothing) {
 }
 
 TEST_F(FsBlobWriterFaultTest, WriteFailureIsSticky) {
-  FailAfter(FileOp::kWrite, 0, ENOSPC);
+  ASSERT_NO_FATAL_FAILURE(FailAfter(FileOp::kWrite, 0, ENOSPC));
   auto writer = store_->NewWriter();
   ASSERT_TRUE(writer.ok());
   const Bytes chunk = MakeContent(1 << 20, Content::kRandom);
@@ -192,7 +192,7 @@ TEST_F(FsBlobWriterFaultTest, WriteFailureIsSticky) {
 }
 
 TEST_F(FsBlobWriterFaultTest, FailedFileSyncReturnsErrorAndLeavesNothing) {
-  FailAfter(FileOp::kFsync, 0, EIO);
+  ASSERT_NO_FATAL_FAILURE(FailAfter(FileOp::kFsync, 0, EIO));
   for (size_t size : {size_t{100}, size_t{3 << 20}}) {
     const Bytes data = MakeContent(size, Content::kRandom);
     Result<BlobInfo> info = WriteBlob(*store_, data);
@@ -205,12 +205,12 @@ TEST_F(FsBlobWriterFaultTest, FailedFileSyncReturnsErrorAndLeavesNothing) {
 TEST_F(FsBlobWriterFaultTest, FailedDirectorySyncIsReportedButBlobIsIntact) {
   // The file fsync succeeds; the sync of the new fan-out dir fails after
   // the rename. The blob must be whole, never partial.
-  FailAfter(FileOp::kFsync, 1, EIO);
+  ASSERT_NO_FATAL_FAILURE(FailAfter(FileOp::kFsync, 1, EIO));
   const Bytes data = MakeContent(5000, Content::kText);
   Result<BlobInfo> info = WriteBlob(*store_, data);
   ASSERT_FALSE(info.ok());
   options_.fault_injector_for_test = nullptr;
-  Reopen();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   Result<std::optional<Bytes>> got = ReadBlob(*store_, HashBytes(data));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   if (got->has_value()) {
@@ -224,7 +224,7 @@ TEST_F(FsBlobWriterFaultTest, StoreWorksAgainAfterTheDiskRecovers) {
   options_.fault_injector_for_test = [full](FileOp op) {
     return op == FileOp::kWrite && full->load() ? ENOSPC : 0;
   };
-  Reopen();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
   const Bytes data = MakeContent(1 << 20, Content::kText);
   EXPECT_FALSE(WriteBlob(*store_, data).ok());
   full->store(false);

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Hostile and broken clients: oversize bodies, truncated bodies, chunked
+# uploads, slow headers (slowloris), malformed keys, garbage request lines,
+# a hard size limit and a full disk (tmpfs; skipped when mount is not
+# permitted). After each fault nothing may be stored and the server must keep
+# serving others.
+# Usage: bash bad_input_test.sh /path/to/cellar
+source "$(dirname "$0")/lib.sh"
+RAW="python3 $(dirname "$0")/rawhttp.py"
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+http_code() { curl -s -o "$IT_TMP/body" -D "$IT_TMP/headers" -w '%{http_code}' "$@" || true; }
+expect_code() {  # expect_code WANT DESCRIPTION CURL_ARGS...
+  local want="$1" what="$2"; shift 2
+  local got
+  got=$(http_code "$@")
+  [[ "$got" == "$want" ]] || fail "$what: expected HTTP $want, got $got (body: $(head -c 300 "$IT_TMP/body"))"
+}
+stats() { curl -s "$CELLAR_URL/api/v1/stats"; }
+stat_field() { stats | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"; }
+expect_empty_store() {  # expect_empty_store WHAT DATA_DIR
+  local entries blobs files
+  entries=$(stat_field "s['entries']"); blobs=$(stat_field "s['blobs']")
+  [[ "$entries" == 0 && "$blobs" == 0 ]] || fail "$1: store not empty: $(stats)"
+  files=$(find "$2/blobs" "$2/tmp" -type f 2>/dev/null | head -5)
+  [[ -z "$files" ]] || fail "$1: files left on disk: $files"
+}
+wait_tmp_empty() {  # the writer removes its temp file when the upload aborts
+  local i
+  for i in $(seq 1 40); do
+    [[ -z "$(find "$1/tmp" -type f 2>/dev/null)" ]] && return 0
+    sleep 0.05
+  done
+  fail "$2: temp files left behind: $(find "$1/tmp" -type f)"
+}
+
+CC_KEY=ab/cdefghijklmnopqrstuv0123456789a       # ccache subdirs layout
+CC_KEY2=ab/cdefghijklmnopqrstuv0123456789b
+
+# ------------------------------------------------ size limit, truncation
+D1="$IT_TMP/d1"
+start_cellar "$D1" --max-entry-size 1MiB --header-timeout 2s
+U="$CELLAR_URL"
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$IT_TMP/big"
+HBIG=$(sha "$IT_TMP/big")
+head -c $((1024 * 1024)) /dev/urandom >"$IT_TMP/limit"
+HLIMIT=$(sha "$IT_TMP/limit")
+
+expect_code 400 "bazel CAS PUT beyond --max-entry-size (declared length)" -T "$IT_TMP/big" "$U/bazel/cas/$HBIG"
+grep -qi "limit\|exceed\|large" "$IT_TMP/body" || fail "oversize 400 without a readable reason: $(cat "$IT_TMP/body")"
+expect_code 400 "bazel AC PUT beyond --max-entry-size" -T "$IT_TMP/big" "$U/bazel/ac/$HBIG"
+expect_code 413 "ccache PUT beyond --max-entry-size (declared length)" -T "$IT_TMP/big" "$U/ccache/$CC_KEY"
+expect_code 413 "ccache chunked PUT beyond --max-entry-size" -H "Transfer-Encoding: chunked" -T "$IT_TMP/big" "$U/ccache/$CC_KEY"
+expect_code 404 "GET after refused oversize CAS PUT" "$U/bazel/cas/$HBIG"
+expect_code 404 "GET after refused oversize ccache PUT" "$U/ccache/$CC_KEY"
+wait_tmp_empty "$D1" "oversize uploads"
+expect_empty_store "oversize uploads" "$D1"
+pass "oversize body: bazel 400, ccache 413 (declared and chunked), nothing stored"
+
+# Truncated bodies: the client promises more than it sends and goes away.
+# 5000 of 100000 bytes, and 600000 of 1000000 (past the writer's in-memory
+# probe, so a temp file exists when the client vanishes).
+for spec in "100000 5000" "1000000 600000"; do
+  read -r declared sent <<<"$spec"
+  for path in "/bazel/cas/$HLIMIT" "/bazel/ac/$HLIMIT" "/ccache/$CC_KEY" "/gradle/cache/0123456789abcdef"; do
+    early=$($RAW truncated "$CELLAR_PORT" "$path" "$declared" "$sent")
+    [[ "$early" == NONE ]] || fail "truncated PUT $path: server answered before the body was complete: $early"
+  done
+done
+sleep 0.3
+wait_tmp_empty "$D1" "truncated uploads"
+expect_empty_store "truncated uploads" "$D1"
+expect_code 404 "GET after truncated CAS PUT" "$U/bazel/cas/$HLIMIT"
+expect_code 404 "GET after truncated ccache PUT" "$U/ccache/$CC_KEY"
+# The server still serves other clients, and the limit itself is accepted.
+expect_code 200 "CAS PUT of exactly --max-entry-size bytes" -T "$IT_TMP/limit" "$U/bazel/cas/$HLIMIT"
+curl -s -o "$IT_TMP/got" "$U/bazel/cas/$HLIMIT"
+cmp -s "$IT_TMP/limit" "$IT_TMP/got" || fail "GET after truncations returned other bytes"
+pass "truncated bodies (5000/100000 and 600000/1000000): nothing stored, no temp files, server still serves"
+
+# Chunked upload (no Content-Length) for ccache.
+head -c 300000 /dev/urandom >"$IT_TMP/chunked"
+expect_code 200 "ccache chunked PUT" -H "Transfer-Encoding: chunked" -T "$IT_TMP/chunked" "$U/ccache/$CC_KEY2"
+grep -qi "^transfer-encoding" "$IT_TMP/headers" && fail "unexpected transfer-encoding in PUT response"
+curl -s -o "$IT_TMP/got" "$U/ccache/$CC_KEY2"
+cmp -s "$IT_TMP/chunked" "$IT_TMP/got" || fail "chunked ccache upload did not round-trip"
+pass "chunked ccache upload round-trips"
+
+# Slow headers: one byte per second against --header-timeout 2s.
+res=$($RAW slowloris "$CELLAR_PORT")
+echo "  slowloris: $res"
+python3 - "$res" <<'EOF' || fail "slowloris check failed: $res"
+import json, sys
+r = json.loads(sys.argv[1])
+ok_end = r["status"] == 408 or (r["status"] is None and r["closed"])
+if not ok_end:
+    sys.exit(f"slow client got {r['status']}, want 408 or a closed connection")
+if not (1.5 <= r["elapsed"] <= 3.5):
+    sys.exit(f"slow client cut off after {r['elapsed']} s, want about 2 s")
+if r["other_status"] != 200 or r["other_ms"] > 1000:
+    sys.exit(f"other client blocked: status {r['other_status']} after {r['other_ms']} ms")
+EOF
+pass "slow headers -> 408/close after ~2 s; other clients unaffected"
+
+# Garbage request lines.
+for req in 'GARBAGE\r\n\r\n' 'GET\r\n\r\n' 'GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n' \
+           '\x00\x01\x02\x03 / HTTP/1.1\r\n\r\n' 'GET / FTP/1.0\r\n\r\n' \
+           'PUT /ccache/ab/cdefghijklmnopqrstuv0123456789a HTTP/1.1\r\nContent-Length: abc\r\n\r\n'; do
+  line=$($RAW raw "$CELLAR_PORT" "$req")
+  [[ "$line" == "HTTP/1.1 400 "* ]] || fail "garbage request '$req': expected 400, got '$line'"
+done
+expect_code 200 "server alive after garbage" "$U/healthz"
+pass "garbage request lines -> 400"
+stop_cellar
+
+# ------------------------------------------------ malformed keys
+D2="$IT_TMP/d2"
+start_cellar "$D2"
+U="$CELLAR_URL"
+printf 'value' >"$IT_TMP/v"
+LONG=$(printf 'a%.0s' $(seq 1 2000))
+LONGHEX=$(printf '0%.0s' $(seq 1 2000))
+bad_ccache=(
+  "/ccache/../ab/cdefghijklmnopqrstuv0123456789a"
+  "/ccache/ab/../cdefghijklmnopqrstuv0123456789a"
+  "/ccache/..%2fab/cdefghijklmnopqrstuv0123456789a"
+  "/ccache/ab%2fcdefghijklmnopqrstuv0123456789a"
+  "/ccache/ab/cdefghijklmnopqrstuv0123456789%2f"
+  "/ccache/$LONG"
+  "/ccache/ab/$LONG"
+  "/ccache/ab/cdefghijklmnopqrstuv0123456789A"
+  "/ccache/ab/cdefghijklmnopqrstuv012345678!z"
+  "/ccache/ab/cdefghijklmnopqrstuv01234567 9z"
+  "/ccache/ab/cdefghijklmnopqrstuvwxyz4567890"
+  "/ccache/ab/short"
+  "/ccache/"
+)
+bad_gradle=(
+  "/gradle/cache/../0123456789abcdef"
+  "/gradle/../gradle/0123456789abcdef"
+  "/gradle/cache/..%2f0123456789abcdef"
+  "/gradle/cache%2f0123456789abcdef"
+  "/gradle/cache/$LONGHEX"
+  "/gradle/$LONG/0123456789abcdef"
+  "/gradle/cache/0123456789ABCDEF"
+  "/gradle/cache/0123456789abcdeg"
+  "/gradle/cache/0123;rm"
+  "/gradle/cache/"
+)
+for p in "${bad_ccache[@]}" "${bad_gradle[@]}"; do
+  for m in GET PUT; do
+    url="$U${p// /%20}"
+    if [[ $m == PUT ]]; then got=$(http_code --path-as-is -H "X-Gradle-Version: 8.5" -T "$IT_TMP/v" "$url")
+    else got=$(http_code --path-as-is "$url"); fi
+    [[ "$got" =~ ^4[0-9][0-9]$ ]] || fail "$m ${p:0:80}: expected 4xx, got $got"
+  done
+done
+expect_empty_store "malformed keys" "$D2"
+# Positive controls so the 4xx above cannot come from a broken adapter.
+expect_code 200 "valid ccache PUT" -T "$IT_TMP/v" "$U/ccache/$CC_KEY"
+expect_code 200 "valid gradle PUT" -H "X-Gradle-Version: 8.5" -T "$IT_TMP/v" "$U/gradle/cache/0123456789abcdef"
+[[ $(stat_field "s['entries']") == 2 ]] || fail "valid ccache/gradle PUTs were not stored: $(stats)"
+pass "malformed ccache/gradle keys ('..', %2f, 2000 chars, bad characters) -> 4xx, nothing stored"
+stop_cellar
+
+# ------------------------------------------------ hard size limit -> 507
+D3="$IT_TMP/d3"
+start_cellar "$D3" --max-size 3MiB --eviction-interval 1h --compress=false
+U="$CELLAR_URL"
+got507=""
+for i in $(seq 1 8); do
+  head -c $((1024 * 1024)) /dev/urandom >"$IT_TMP/chunk"
+  h=$(sha "$IT_TMP/chunk")
+  code=$(http_code -T "$IT_TMP/chunk" "$U/bazel/cas/$h")
+  if [[ "$code" == 507 ]]; then got507=$i; break; fi
+  [[ "$code" == 200 ]] || fail "upload $i under --max-size: got $code ($(cat "$IT_TMP/body"))"
+done
+[[ -n "$got507" ]] || fail "no 507 after 8 MiB against --max-size 3MiB"
+[[ -s "$IT_TMP/body" ]] || fail "507 without a message"
+code=$(http_code -T "$IT_TMP/v" "$U/ccache/$CC_KEY")
+[[ "$code" == 507 ]] || fail "ccache PUT on a full cache: expected 507, got $code"
+pass "hard size limit -> 507 on upload $got507 ($(head -c 100 "$IT_TMP/body" | tr -d '\n'))"
+stop_cellar
+
+# ------------------------------------------------ full disk (tmpfs)
+MNT="$IT_TMP/tmpfs"
+mkdir -p "$MNT"
+if ! mount -t tmpfs -o size=20m tmpfs "$MNT" 2>"$IT_TMP/mount.err"; then
+  echo "SKIP: full-disk check, cannot mount tmpfs: $(cat "$IT_TMP/mount.err")"
+  echo "PASS: bad_input_test"
+  exit 0
+fi
+full_cleanup() {
+  local pid
+  for pid in "${CELLAR_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${CELLAR_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+  it_cleanup
+}
+trap full_cleanup EXIT
+start_cellar "$MNT/data" --eviction-interval 1h
+U="$CELLAR_URL"
+failed_code=""
+stored=()
+for i in $(seq 1 40); do
+  head -c $((1024 * 1024)) /dev/urandom >"$IT_TMP/chunk"
+  key=$(printf 'ab/cdefghijklmnopqrstuv01234567%03d' "$i")
+  code=$(http_code -T "$IT_TMP/chunk" "$U/ccache/$key")
+  if [[ "$code" == 200 ]]; then cp "$IT_TMP/chunk" "$IT_TMP/stored-$i"; stored+=("$i"); continue; fi
+  failed_code="$code"; break
+done
+[[ -n "$failed_code" ]] || fail "40 MiB fit on a 20 MiB tmpfs?"
+[[ "$failed_code" =~ ^5[0-9][0-9]$ ]] || fail "full disk: expected 5xx/507, got $failed_code ($(cat "$IT_TMP/body"))"
+[[ -s "$IT_TMP/body" ]] && grep -qi "space\|full\|storage\|disk" "$IT_TMP/body" ||
+  fail "full-disk answer has no readable message: '$(cat "$IT_TMP/body")'"
+echo "  full disk after ${#stored[@]} uploads: HTTP $failed_code: $(head -c 200 "$IT_TMP/body" | tr -d '\n')"
+# Earlier entries are still served intact, and the server keeps running.
+for i in "${stored[@]}"; do
+  key=$(printf 'ab/cdefghijklmnopqrstuv01234567%03d' "$i")
+  curl -s -o "$IT_TMP/got" "$U/ccache/$key"
+  cmp -s "$IT_TMP/stored-$i" "$IT_TMP/got" || fail "entry $i changed after the disk filled up"
+done
+expect_code 200 "healthz on a full disk" "$U/healthz"
+stop_cellar
+set +e
+"$CELLAR_BIN" verify --data-dir "$MNT/data" >"$IT_TMP/verify.out" 2>&1
+vrc=$?
+set -e
+cat "$IT_TMP/verify.out" | sed 's/^/  verify: /'
+[[ $vrc == 0 ]] || fail "cellar verify after a full disk exited $vrc"
+grep -q "blobs corrupt: 0" "$IT_TMP/verify.out" || fail "verify reports corrupt blobs"
+grep -q "entries with missing blobs: 0" "$IT_TMP/verify.out" || fail "verify reports entries with missing blobs"
+pass "full disk -> HTTP $failed_code with a message; earlier entries intact; verify clean"
+
+echo "PASS: bad_input_test"

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Raw-socket HTTP clients for fault cases curl cannot produce.
+
+Subcommands (all talk to 127.0.0.1:PORT, print one result line):
+  raw PORT REQUEST          send REQUEST (Python escapes such as \\r\\n are
+                            decoded), print the response status line or CLOSED
+  truncated PORT PATH DECLARED SEND
+                            PUT PATH with Content-Length DECLARED, send SEND
+                            pseudo-random bytes, close; prints the response
+                            status line if one arrived before the close, else
+                            NONE
+  slowloris PORT            send "GET /healthz ..." one byte per second; while
+                            it trickles, time a normal request on another
+                            connection. Prints JSON: {"status": <code or null>,
+                            "closed": bool, "elapsed": s, "other_status": code,
+                            "other_ms": ms}
+"""
+import json
+import random
+import socket
+import sys
+import threading
+import time
+
+
+def connect(port, timeout=10.0):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_status_line(s):
+    """Returns the first response line, or None when the peer closed first."""
+    buf = b""
+    try:
+        while b"\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    if b"\r\n" not in buf:
+        return None
+    return buf.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def cmd_raw(port, request):
+    data = request.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    s = connect(port)
+    s.sendall(data)
+    line = read_status_line(s)
+    print(line if line else "CLOSED")
+
+
+def cmd_truncated(port, path, declared, send):
+    declared, send = int(declared), int(send)
+    body = random.Random(1234).randbytes(send)
+    s = connect(port)
+    head = (f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/octet-stream\r\n"
+            f"Content-Length: {declared}\r\n\r\n").encode()
+    s.sendall(head + body)
+    time.sleep(0.2)
+    # A response before the body is complete would be a server error: check
+    # without blocking, then close both directions (an abrupt client exit).
+    s.setblocking(False)
+    try:
+        early = s.recv(4096)
+    except BlockingIOError:
+        early = b""
+    s.close()
+    print(early.split(b"\r\n", 1)[0].decode("latin-1") if early else "NONE")
+
+
+def cmd_slowloris(port):
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slowloris\r\n\r\n"
+    s = connect(port, timeout=30)
+    start = time.monotonic()
+    result = {"status": None, "closed": False}
+    stop = threading.Event()
+
+    def trickle():
+        for b in request:
+            if stop.is_set():
+                return
+            try:
+                s.send(bytes([b]))
+            except OSError:
+                return
+            stop.wait(1.0)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    # While the slow client holds its connection, another client must be
+    # served promptly.
+    time.sleep(1.2)
+    o = connect(port)
+    t0 = time.monotonic()
+    o.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    other = read_status_line(o)
+    result["other_ms"] = round((time.monotonic() - t0) * 1000, 1)
+    result["other_status"] = int(other.split()[1]) if other else None
+    o.close()
+
+    line = read_status_line(s)  # blocks until the server answers or closes
+    result["elapsed"] = round(time.monotonic() - start, 2)
+    stop.set()
+    if line:
+        result["status"] = int(line.split()[1])
+    else:
+        result["closed"] = True
+    s.close()
+    print(json.dumps(result))
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    {"raw": cmd_raw, "truncated": cmd_truncated, "slowloris": cmd_slowloris}[cmd](*args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
