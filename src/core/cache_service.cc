@@ -86,6 +86,11 @@ Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
   return entry;
 }
 
+Result<bool> CacheService::Contains(const std::string& ns, const std::string& key) {
+  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  return entry.has_value();
+}
+
 Result<std::unique_ptr<PendingPut>> CacheService::BeginPut(PutOptions options) {
   if (approx_bytes_.load() >= options_.max_bytes) {
     metrics_.rejected.With({ProtocolOf(options.ns), "full"}).Inc();

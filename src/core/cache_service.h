@@ -105,6 +105,9 @@ class CacheService {
   Result<std::optional<std::unique_ptr<Hit>>> Get(const std::string& ns, const std::string& key);
   // Metadata only (HEAD). Records the access.
   Result<std::optional<index::Entry>> Lookup(const std::string& ns, const std::string& key);
+  // True when the key has an entry. Not a lookup: records no access and
+  // counts no hit or miss (used to skip re-uploads of known content).
+  Result<bool> Contains(const std::string& ns, const std::string& key);
   // Starts an upload. kResourceExhausted when the store is over its hard limit.
   Result<std::unique_ptr<PendingPut>> BeginPut(PutOptions options);
   Status Delete(const std::string& ns, const std::string& key);

@@ -192,3 +192,22 @@ TEST_F(CacheServiceTest, AdoptsOrphanBlobsForCollection) {
 
 }  // namespace
 }  // namespace cellar::core
+
+namespace cellar::core {
+namespace {
+
+TEST(CacheServiceContainsTest, DoesNotCountAsLookup) {
+  env::FakeClock clock;
+  store::MemBlobStore blobs;
+  index::MemIndex index;
+  metrics::Registry registry;
+  CacheMetrics metrics(registry);
+  CacheService cache(blobs, index, clock, metrics, CacheOptions{});
+  EXPECT_FALSE(*cache.Contains("bazel/cas", "k"));
+  EXPECT_EQ(metrics.lookups.With({"bazel", "miss"}).value(), 0u);
+  EXPECT_TRUE(cache.Lookup("bazel/cas", "k").ok());
+  EXPECT_EQ(metrics.lookups.With({"bazel", "miss"}).value(), 1u);
+}
+
+}  // namespace
+}  // namespace cellar::core

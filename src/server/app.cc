@@ -134,6 +134,15 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(*p->blobs, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);
+  // Store gauges are refreshed at every scrape (one aggregate query), so
+  // /metrics never lags behind uploads.
+  p->registry.AddCollectHook([index = p->index.get(), m = p->cache_metrics.get()] {
+    auto totals = index->GetTotals();
+    if (!totals.ok()) return;
+    m->store_bytes.With({}).Set(static_cast<double>(totals->stored_bytes));
+    m->store_blobs.With({}).Set(static_cast<double>(totals->blobs));
+    m->store_entries.With({}).Set(static_cast<double>(totals->entries));
+  });
   p->auth = std::make_unique<auth::Authenticator>(config.tokens, config.anonymous_scopes);
   p->workers = std::make_unique<asio::thread_pool>(config.worker_threads);
   p->ctx = std::make_unique<protocols::ProtocolContext>(

@@ -214,6 +214,9 @@ done
 [[ -s "$IT_TMP/body" ]] && grep -qi "space\|full\|storage\|disk" "$IT_TMP/body" ||
   fail "full-disk answer has no readable message: '$(cat "$IT_TMP/body")'"
 echo "  full disk after ${#stored[@]} uploads: HTTP $failed_code: $(head -c 200 "$IT_TMP/body" | tr -d '\n')"
+wait_tmp_empty "$MNT/data" "upload failed with a full disk"
+[[ $(stat_field "s['namespaces']['ccache']['entries']") == "${#stored[@]}" ]] ||
+  fail "index entries after the full disk do not match the ${#stored[@]} successful uploads: $(stats)"
 # Earlier entries are still served intact, and the server keeps running.
 for i in "${stored[@]}"; do
   key=$(printf 'ab/cdefghijklmnopqrstuv01234567%03d' "$i")

@@ -43,7 +43,10 @@ expect_code 404 "GET after refused CAS PUT" "$U/bazel/cas/$HO"
 [[ $(stat_field "s['blobs']") == 0 ]] || fail "refused CAS upload left a blob: $(curl -s "$U/api/v1/stats")"
 [[ $(stat_field "'bazel/cas' in s['namespaces']") == False ]] || fail "stats list a bazel/cas namespace after a refused upload"
 [[ -z "$(find "$DATA/blobs" -type f 2>/dev/null)" ]] || fail "blob files on disk after a refused upload"
-pass "CAS digest mismatch -> 400 with message, nothing stored"
+expect_code 400 "CAS PUT of an empty body under a non-empty digest" -X PUT -H "Content-Length: 0" "$U/bazel/cas/$HO"
+expect_code 400 "CAS PUT with Content-Encoding: gzip" -H "Content-Encoding: gzip" -T "$IT_TMP/other" "$U/bazel/cas/$HO"
+[[ $(stat_field "s['entries']") == 0 ]] || fail "refused CAS uploads left an index entry"
+pass "CAS digest mismatch (and empty body, gzip encoding) -> 400 with message, nothing stored"
 
 # CAS round trip.
 expect_code 200 "CAS PUT" -T "$IT_TMP/blob" "$U/bazel/cas/$H"

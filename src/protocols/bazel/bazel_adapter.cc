@@ -91,7 +91,7 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
     co_return;
   }
   if (key.cas) {
-    auto existing = ctx_.cache.Lookup(key.ns, key.hash);
+    auto existing = ctx_.cache.Contains(key.ns, key.hash);
     if (existing.ok() && *existing) {
       // Bazel's HTTP client re-uploads every output: check the bytes, keep
       // the copy we have.

@@ -57,6 +57,12 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
     // Page-cache writes are cheap enough for the I/O thread; the fsync in
     // Commit() is not, so that part runs on the worker pool.
     Status s = (*put)->Write(std::span<const std::byte>(buf.data(), *n));
+    if (s.code() == Code::kResourceExhausted) {
+      // Disk full: say so without exposing server paths.
+      ex.set_keep_alive(false);
+      co_return UploadResult{UploadError::kStoreFull, Status::ResourceExhausted("storage is full"),
+                             (*put)->bytes_written()};
+    }
     if (!s.ok()) co_return UploadResult{UploadError::kStoreFailure, s, (*put)->bytes_written()};
   }
   auto* pending = put->get();
@@ -68,6 +74,7 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
     if (s.code() == Code::kAlreadyExists) kind = UploadError::kExists;
     else if (s.code() == Code::kInvalidArgument) kind = UploadError::kClient;
     else if (s.code() == Code::kResourceExhausted) kind = UploadError::kStoreFull;
+    if (kind == UploadError::kStoreFull) co_return UploadResult{kind, Status::ResourceExhausted("storage is full"), bytes};
     co_return UploadResult{kind, s, bytes};
   }
   co_return UploadResult{UploadError::kNone, Status(), bytes};
