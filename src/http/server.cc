@@ -10,7 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -219,8 +219,17 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   std::atomic<bool> idle_{true};
 };
 
+namespace {
+std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int n) {
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (int i = 0; i < std::max(1, n); ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  return contexts;
+}
+}  // namespace
+
 Server::Server(ServerOptions options, const Router& router, metrics::Registry& registry)
-    : options_(std::move(options)), router_(router), acceptor_(ioc_),
+    : options_(std::move(options)), router_(router), contexts_(MakeContexts(options_.io_threads)),
+      acceptor_(*contexts_[0]),
       sessions_(std::make_shared<SessionRegistry>()),
       metrics_(std::make_unique<Metrics>(registry)) {}
 
@@ -245,12 +254,13 @@ Status Server::Listen() {
 
 awaitable<void> Server::AcceptLoop() {
   while (!draining()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kTuple);
+    auto& target = *contexts_[next_context_++ % contexts_.size()];
+    auto [ec, socket] = co_await acceptor_.async_accept(target.get_executor(), kTuple);
     if (ec) {
       if (draining() || ec == asio::error::operation_aborted) break;
       // EMFILE and friends: back off briefly instead of spinning.
       Log(LogLevel::kWarn, "accept failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
-      asio::steady_timer t(ioc_, std::chrono::milliseconds(50));
+      asio::steady_timer t(io_context(), std::chrono::milliseconds(50));
       co_await t.async_wait(kTuple);
       continue;
     }
@@ -263,16 +273,16 @@ awaitable<void> Server::AcceptLoop() {
 
 void Server::Shutdown() {
   if (draining_.exchange(true)) return;
-  asio::post(ioc_, [this] {
+  asio::post(io_context(), [this] {
     beast::error_code ignored;
     acceptor_.close(ignored);
-    asio::co_spawn(ioc_, DrainAndStop(), asio::detached);
+    asio::co_spawn(io_context(), DrainAndStop(), asio::detached);
   });
 }
 
 awaitable<void> Server::DrainAndStop() {
   auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
-  asio::steady_timer timer(ioc_);
+  asio::steady_timer timer(io_context());
   while (true) {
     {
       // Idle keep-alive connections are waiting for a header that should
@@ -288,14 +298,17 @@ awaitable<void> Server::DrainAndStop() {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(kTuple);
   }
-  ioc_.stop();
+  for (auto& c : contexts_) c->stop();
 }
 
 void Server::Run() {
-  asio::co_spawn(ioc_, AcceptLoop(), asio::detached);
+  asio::co_spawn(io_context(), AcceptLoop(), asio::detached);
+  // Work guards keep idle contexts running until DrainAndStop stops them.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& c : contexts_) guards.push_back(asio::make_work_guard(*c));
   std::vector<std::thread> threads;
-  for (int i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+  contexts_[0]->run();
   for (auto& t : threads) t.join();
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -52,7 +53,8 @@ class Server {
   // handler coroutine; idempotent.
   void Shutdown();
   bool draining() const { return draining_.load(); }
-  boost::asio::io_context& io_context() { return ioc_; }
+  // The first I/O context; also runs the acceptor and maintenance timers.
+  boost::asio::io_context& io_context() { return *contexts_[0]; }
 
   class Session;  // one client connection; defined in server.cc
 
@@ -63,7 +65,11 @@ class Server {
 
   ServerOptions options_;
   const Router& router_;
-  boost::asio::io_context ioc_;
+  // One single-threaded io_context per I/O thread: connections are spread
+  // round-robin and never migrate, so the hot path takes no locks and causes
+  // no cross-thread wake-ups.
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  size_t next_context_ = 0;  // used by the accept loop only
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};

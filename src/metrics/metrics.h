@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <algorithm>
 #include <functional>
+#include <initializer_list>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,12 +67,13 @@ class Family {
         bounds_(std::move(bounds)) {}
 
   // Returns the child for these label values, creating it on first use.
+  // Finding an existing child allocates nothing (hot path).
   // REQUIRES: values.size() == label names size.
-  T& With(const Labels& values) {
+  T& With(std::initializer_list<std::string_view> values) {
     std::lock_guard lock(mu_);
     auto it = children_.find(values);
     if (it == children_.end()) {
-      it = children_.emplace(values, MakeChild()).first;
+      it = children_.emplace(Labels(values.begin(), values.end()), MakeChild()).first;
     }
     return *it->second;
   }
@@ -98,7 +102,18 @@ class Family {
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;
   mutable std::mutex mu_;
-  std::map<Labels, std::unique_ptr<T>> children_;  // GUARDED_BY(mu_)
+  // Orders label lists of strings or string_views alike, so lookups by
+  // string_view need no temporary vector<string>.
+  struct LabelsLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(),
+          [](const auto& x, const auto& y) { return std::string_view(x) < std::string_view(y); });
+    }
+  };
+  std::map<Labels, std::unique_ptr<T>, LabelsLess> children_;  // GUARDED_BY(mu_)
 };
 
 // Owns every family; renders them all.

@@ -122,6 +122,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   store::FsBlobStore::Options store_options;
   store_options.root = config.data_dir;
   store_options.compress = config.compress;
+  store_options.sync_directories = config.sync_dirs;
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
   CELLAR_ASSIGN_OR_RETURN(p->index, index::SqliteIndex::Open(config.data_dir + "/index.db"));
 
@@ -148,7 +149,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->ctx = std::make_unique<protocols::ProtocolContext>(
       protocols::ProtocolContext{*p->cache, *p->workers, *p->auth, config.max_entry_bytes});
 
-  p->adapters.push_back(std::make_unique<bazel::BazelAdapter>(*p->ctx));
+  p->adapters.push_back(std::make_unique<bazel::BazelAdapter>(
+      *p->ctx, bazel::BazelOptions{.validate_ac = config.bazel_validate_ac}));
   p->adapters.push_back(std::make_unique<ccache::CcacheAdapter>(*p->ctx));
   p->adapters.push_back(std::make_unique<gradle::GradleAdapter>(*p->ctx));
   for (auto& a : p->adapters) a->RegisterRoutes(p->router);

@@ -26,6 +26,8 @@ struct Config {
   int64_t eviction_interval_ms = 10'000;
   uint64_t max_entry_bytes = 4ULL << 30;
   bool compress = true;
+  bool sync_dirs = false;
+  bool bazel_validate_ac = true;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int64_t header_timeout_ms = 10'000;

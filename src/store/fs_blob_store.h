@@ -55,6 +55,11 @@ class FsBlobStore final : public BlobStore {
     // Store blobs zstd-compressed when that saves at least 10%.
     bool compress = true;
     int zstd_level = 3;
+    // fsync the fan-out directory after each rename so the blob's name
+    // survives power loss. Blob content is always fsynced before it gets its
+    // name, so without this a crash can lose a name (a cache miss) but never
+    // expose partial bytes.
+    bool sync_directories = true;
     // Blobs smaller than this are always stored raw.
     uint64_t min_compress_size = 512;
     // How many leading bytes are compressed in memory to decide whether a

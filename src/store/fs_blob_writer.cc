@@ -151,7 +151,18 @@ Status FsBlobWriter::AppendRaw(const uint8_t* data, size_t len) {
   // Big chunks skip the copy.
   CELLAR_RETURN_IF_ERROR(WriteAll(tmp_fd_.get(), data, len, ctx_->faults(), tmp_path_));
   file_size_ += len;
+  StartWriteback();
   return Status::Ok();
+}
+
+void FsBlobWriter::StartWriteback() {
+  // Start writing dirty pages while the rest of the body is still arriving,
+  // so the fsync in Commit() waits for a tail instead of the whole blob.
+  constexpr uint64_t kWritebackChunk = 4 << 20;
+  if (file_size_ - writeback_offset_ < kWritebackChunk) return;
+  (void)::sync_file_range(tmp_fd_.get(), static_cast<off_t>(writeback_offset_),
+                          static_cast<off_t>(file_size_ - writeback_offset_), SYNC_FILE_RANGE_WRITE);
+  writeback_offset_ = file_size_;
 }
 
 Status FsBlobWriter::Compress(const uint8_t* data, size_t len, ZSTD_EndDirective directive) {
@@ -234,7 +245,8 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
   const std::string fanout = ctx_->FanoutDir(digest);
   bool created = false;
   CELLAR_RETURN_IF_ERROR(MakeDir(fanout, &created));
-  if (created) CELLAR_RETURN_IF_ERROR(SyncDir(ctx_->blobs_dir, ctx_->faults()));
+  const bool sync_dirs = ctx_->options.sync_directories;
+  if (created && sync_dirs) CELLAR_RETURN_IF_ERROR(SyncDir(ctx_->blobs_dir, ctx_->faults()));
 
   const BlobInfo info{digest, size_, file_size_, mode_ == Mode::kZstd};
   if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) !=
@@ -262,7 +274,7 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
   // From here the blob is in place with fsynced content, so a failure must not
   // remove it (a concurrent duplicate commit may already rely on it); it only
   // means the name may not survive a crash.
-  CELLAR_RETURN_IF_ERROR(SyncDir(fanout, ctx_->faults()));
+  if (sync_dirs) CELLAR_RETURN_IF_ERROR(SyncDir(fanout, ctx_->faults()));
   return info;
 }
 
@@ -294,6 +306,7 @@ Status FsBlobWriter::FlushBuffer() {
   CELLAR_RETURN_IF_ERROR(WriteAll(tmp_fd_.get(), buf_.get(), buf_len_, ctx_->faults(), tmp_path_));
   file_size_ += buf_len_;
   buf_len_ = 0;
+  StartWriteback();
   return Status::Ok();
 }
 

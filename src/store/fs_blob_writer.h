@@ -63,6 +63,7 @@ class FsBlobWriter final : public BlobWriter {
 
   void EnsureBuffer();
   Status FlushBuffer();
+  void StartWriteback();
   Status CreateTemp();
   void DiscardTemp();
   Status Fail(Status status);
@@ -83,6 +84,7 @@ class FsBlobWriter final : public BlobWriter {
   UniqueFd tmp_fd_;         // valid once the temp file exists
   std::string tmp_path_;    // non-empty while the temp file exists
   uint64_t file_size_ = 0;  // bytes already written to the temp file
+  uint64_t writeback_offset_ = 0;  // file bytes already handed to writeback
 };
 
 }  // namespace cellar::store

@@ -67,16 +67,49 @@ curl -s -o "$IT_TMP/got" "$U/bazel/cas/$H"
 cmp -s "$IT_TMP/blob" "$IT_TMP/got" || fail "a refused re-upload changed the stored blob"
 pass "duplicate CAS upload -> 200 (wrong bytes under an existing digest -> 400)"
 
-# AC: store, overwrite, read back the new value.
+# AC: store, overwrite, read back the new value. AC bodies are ActionResult
+# protobufs (validated); these carry only stdout_raw (field 5).
 AK=$(printf 'action-key' | sha256sum | cut -d' ' -f1)
-printf 'action result v1' >"$IT_TMP/ac1"
-printf 'action result v2, longer than the first' >"$IT_TMP/ac2"
+# action_result FILE STDOUT [OUTPUT_FILE_SHA256 SIZE]: writes a serialized ActionResult.
+action_result() {
+  python3 - "$@" <<'PY'
+import sys
+def varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80]); v >>= 7
+    return out + bytes([v])
+def field(n, b): return varint(n << 3 | 2) + varint(len(b)) + b
+msg = field(5, sys.argv[2].encode())
+if len(sys.argv) > 3:
+    digest = field(1, sys.argv[3].encode()) + varint(2 << 3) + varint(int(sys.argv[4]))
+    msg = field(2, field(1, b"bazel-out/out.bin") + field(2, digest)) + msg
+open(sys.argv[1], "wb").write(msg)
+PY
+}
+action_result "$IT_TMP/ac1" 'action result v1'
+action_result "$IT_TMP/ac2" 'action result v2, longer than the first'
 expect_code 200 "AC PUT" -T "$IT_TMP/ac1" "$U/bazel/ac/$AK"
-[[ "$(curl -s "$U/bazel/ac/$AK")" == "action result v1" ]] || fail "AC GET did not return v1"
+curl -s -o "$IT_TMP/got" "$U/bazel/ac/$AK"; cmp -s "$IT_TMP/ac1" "$IT_TMP/got" || fail "AC GET did not return v1"
 expect_code 200 "AC overwrite" -T "$IT_TMP/ac2" "$U/bazel/ac/$AK"
-[[ "$(curl -s "$U/bazel/ac/$AK")" == "action result v2, longer than the first" ]] || fail "AC GET after overwrite did not return v2"
+curl -s -o "$IT_TMP/got" "$U/bazel/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "AC GET after overwrite did not return v2"
 [[ $(stat_field "s['namespaces']['bazel/ac']['entries']") == 1 ]] || fail "AC overwrite left more than one entry"
 pass "AC PUT, overwrite, GET returns the new value"
+
+# Validated AC: garbage is refused; a result whose output blob is missing
+# from CAS is a miss (Bazel would fail later), and a hit once it is present.
+printf 'not a protobuf' >"$IT_TMP/ac-garbage"
+expect_code 400 "AC PUT of a non-ActionResult" -T "$IT_TMP/ac-garbage" "$U/bazel/ac/$AK"
+curl -s -o "$IT_TMP/got" "$U/bazel/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "refused AC PUT changed the entry"
+head -c 5000 /dev/urandom >"$IT_TMP/out-blob"
+OUT_H=$(sha256sum "$IT_TMP/out-blob" | cut -d' ' -f1)
+AK2=$(printf 'action-key-2' | sha256sum | cut -d' ' -f1)
+action_result "$IT_TMP/ac3" 'with output' "$OUT_H" 5000
+expect_code 200 "AC PUT referencing a missing CAS blob" -T "$IT_TMP/ac3" "$U/bazel/ac/$AK2"
+expect_code 404 "AC GET while its CAS blob is missing" "$U/bazel/ac/$AK2"
+expect_code 200 "CAS PUT of the output blob" -T "$IT_TMP/out-blob" "$U/bazel/cas/$OUT_H"
+expect_code 200 "AC GET once its CAS blob exists" "$U/bazel/ac/$AK2"
+pass "validated AC: garbage -> 400; missing CAS output -> 404; present -> 200"
 
 # Empty blob always exists; misses are 404.
 expect_code 200 "HEAD empty blob" -I "$U/bazel/cas/$EMPTY"
@@ -227,7 +260,7 @@ expect_code 200 "Basic, standard base64 with '/'" -H "Authorization: Basic $B64"
 expect_code 200 "Basic, base64url with '_'" -H "Authorization: Basic $B64URL" -T "$IT_TMP/ac1" "$U/bazel/ac/$AK"
 expect_code 200 "Basic, base64url without padding" -H "Authorization: Basic $B64URL_NOPAD" -T "$IT_TMP/ac2" "$U/bazel/ac/$AK"
 expect_code 200 "GET via curl -u (URL userinfo style)" -u "bazel:$BU" "$U/bazel/ac/$AK"
-[[ "$(cat "$IT_TMP/body")" == "action result v2, longer than the first" ]] || fail "AC value after authenticated writes is wrong"
+cmp -s "$IT_TMP/ac2" "$IT_TMP/body" || fail "AC value after authenticated writes is wrong"
 pass "ro PUT -> 403; rw Bearer, Basic base64 and base64url (with and without padding) -> 200"
 
 expect_code 403 "namespace-limited token GET on bazel" -H "Authorization: Bearer ns-secret-1" "$U/bazel/cas/$H"

@@ -3,6 +3,7 @@
 #include "base/digest.h"
 #include "base/strings.h"
 #include "http/offload.h"
+#include "protocols/bazel/action_result.h"
 
 namespace cellar::bazel {
 
@@ -15,9 +16,33 @@ namespace {
 constexpr std::string_view kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+constexpr uint64_t kMaxActionResultBytes = 16 << 20;
+
 std::array<uint8_t, 32> HexToBytes(const std::string& hex) {
   return Digest::FromHex(hex)->bytes;  // validated by ParseBazelPath
 }
+
+// Buffers an AC upload (ActionResults are small) and accepts it only when it
+// parses as an ActionResult.
+class ActionResultVerifier : public core::Verifier {
+ public:
+  void Update(std::span<const std::byte> data) override {
+    if (bytes_.size() + data.size() > kMaxActionResultBytes) {
+      too_large_ = true;
+      return;
+    }
+    bytes_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+  Status Finish(uint64_t) override {
+    if (too_large_) return Status::InvalidArgument("action result larger than 16 MiB");
+    std::vector<CasRef> refs;
+    return ParseActionResult(bytes_, &refs).WithContext("body is not a valid ActionResult");
+  }
+
+ private:
+  std::string bytes_;
+  bool too_large_ = false;
+};
 }  // namespace
 
 std::optional<BazelKey> ParseBazelPath(std::string_view rest) {
@@ -77,8 +102,43 @@ awaitable<void> BazelAdapter::Get(http::Exchange& ex, const BazelKey& key) {
     co_await protocols::RespondError(ex, 404, "not found");
     co_return;
   }
+  if (!key.cas && options_.validate_ac) {
+    co_await ServeValidatedAc(ex, ***hit);
+    co_return;
+  }
   ex.set_cache_result("hit");
   co_await protocols::ServeHit(ex, ***hit);
+}
+
+awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hit) {
+  std::string body;
+  bool complete = hit.entry().size <= kMaxActionResultBytes;
+  std::vector<CasRef> refs;
+  if (complete) {
+    body.resize(hit.entry().size);
+    size_t got = 0;
+    while (got < body.size()) {
+      auto n = hit.reader().Read(std::as_writable_bytes(std::span(body.data() + got, body.size() - got)));
+      if (!n.ok() || *n == 0) break;
+      got += *n;
+    }
+    complete = got == body.size() && ParseActionResult(body, &refs).ok();
+  }
+  for (const auto& ref : refs) {
+    if (!complete) break;
+    if (ref.hash == kEmptySha256) continue;
+    auto present = ctx_.cache.Contains("bazel/cas", ref.hash);
+    complete = present.ok() && *present;
+  }
+  if (!complete) {
+    // Serving it would make Bazel fail later on a missing output; a miss
+    // makes it re-run the action instead.
+    ex.set_cache_result("ac-incomplete");
+    co_await protocols::RespondError(ex, 404, "not found");
+    co_return;
+  }
+  ex.set_cache_result("hit");
+  co_await ex.Respond(200, body, hit.entry().content_type);
 }
 
 awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
@@ -109,7 +169,11 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
   core::PutOptions options;
   options.ns = key.ns;
   options.key = key.hash;
-  if (key.cas) options.verifier = std::make_unique<core::Sha256Verifier>(HexToBytes(key.hash));
+  if (key.cas) {
+    options.verifier = std::make_unique<core::Sha256Verifier>(HexToBytes(key.hash));
+  } else if (options_.validate_ac) {
+    options.verifier = std::make_unique<ActionResultVerifier>();
+  }
   auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
   switch (result.error) {
     case UploadError::kNone: co_await ex.Respond(200, "", ""); break;

@@ -22,9 +22,16 @@ struct BazelKey {
 // Parses the part of the path after "/bazel/". nullopt when malformed.
 std::optional<BazelKey> ParseBazelPath(std::string_view rest);
 
+struct BazelOptions {
+  // Accept only well-formed ActionResults on AC PUT, and answer AC GET only
+  // when every CAS blob the result refers to is present.
+  bool validate_ac = true;
+};
+
 class BazelAdapter : public protocols::ProtocolAdapter {
  public:
-  explicit BazelAdapter(protocols::ProtocolContext ctx) : ctx_(ctx) {}
+  BazelAdapter(protocols::ProtocolContext ctx, BazelOptions options = {})
+      : ctx_(ctx), options_(options) {}
   std::string_view Name() const override { return "bazel"; }
   void RegisterRoutes(http::Router& router) override;
 
@@ -32,8 +39,11 @@ class BazelAdapter : public protocols::ProtocolAdapter {
   boost::asio::awaitable<void> Handle(http::Exchange& ex);
   boost::asio::awaitable<void> Get(http::Exchange& ex, const BazelKey& key);
   boost::asio::awaitable<void> Put(http::Exchange& ex, const BazelKey& key);
+  // Serves a validated AC hit, or a miss when a referenced blob is gone.
+  boost::asio::awaitable<void> ServeValidatedAc(http::Exchange& ex, core::Hit& hit);
 
   protocols::ProtocolContext ctx_;
+  BazelOptions options_;
 };
 
 }  // namespace cellar::bazel
