@@ -50,16 +50,26 @@ Result<index::Entry> PendingPut::Commit() {
 
 CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Clock& clock,
                            CacheMetrics& metrics, CacheOptions options)
-    : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options) {
+    : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options),
+      entries_(options.entry_cache_entries) {
   if (auto totals = index_.GetTotals(); totals.ok()) approx_bytes_ = totals->stored_bytes;
   metrics_.store_max_bytes.With({}).Set(static_cast<double>(options_.max_bytes));
 }
 
 CacheService::~CacheService() { (void)index_.Flush(); }
 
+Result<std::optional<index::Entry>> CacheService::LoadEntry(const std::string& ns,
+                                                            const std::string& key) {
+  if (auto cached = entries_.Get(ns, key)) return cached;
+  uint64_t sequence = entries_.write_sequence();
+  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  if (entry) entries_.FillIfUnchanged(*entry, sequence);
+  return entry;
+}
+
 Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string& ns,
                                                               const std::string& key) {
-  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
   if (!entry) {
     metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
     return std::optional<std::unique_ptr<Hit>>();
@@ -69,6 +79,7 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
     // The bytes are gone (scrubbed or removed by hand): forget the entry so
     // the next request refills it, and report a miss.
     (void)index_.Delete(ns, key);
+    entries_.Erase(ns, key);
     metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
     return std::optional<std::unique_ptr<Hit>>();
   }
@@ -80,14 +91,14 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
 
 Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
                                                          const std::string& key) {
-  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
   metrics_.lookups.With({ProtocolOf(ns), entry ? "hit" : "miss"}).Inc();
   if (entry) index_.RecordAccess(ns, key, clock_.NowUnixMs());
   return entry;
 }
 
 Result<bool> CacheService::Contains(const std::string& ns, const std::string& key) {
-  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
   return entry.has_value();
 }
 
@@ -124,6 +135,7 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
     if (s.code() == Code::kAlreadyExists) return s;
     return s.WithContext("index put " + options.ns + "/" + options.key);
   }
+  entries_.Put(entry);
   approx_bytes_ += blob.stored_size;
   metrics_.puts.With({ProtocolOf(options.ns)}).Inc();
   metrics_.put_bytes.With({ProtocolOf(options.ns)}).Inc(bytes);
@@ -131,7 +143,9 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
 }
 
 Status CacheService::Delete(const std::string& ns, const std::string& key) {
-  return index_.Delete(ns, key);
+  Status s = index_.Delete(ns, key);
+  entries_.Erase(ns, key);
+  return s;
 }
 
 void CacheService::Pin(const Digest& d) {
@@ -153,7 +167,9 @@ bool CacheService::IsPinned(const Digest& d) {
 Result<uint64_t> CacheService::EvictEntries(const std::vector<index::Entry>& victims) {
   uint64_t n = 0;
   for (const auto& e : victims) {
-    CELLAR_RETURN_IF_ERROR(index_.Delete(e.ns, e.key));
+    Status s = index_.Delete(e.ns, e.key);
+    entries_.Erase(e.ns, e.key);
+    CELLAR_RETURN_IF_ERROR(s);
     ++n;
   }
   return n;

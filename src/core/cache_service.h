@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "core/cache_metrics.h"
+#include "core/entry_cache.h"
 #include "core/verifier.h"
 #include "env/clock.h"
 #include "index/index.h"
@@ -36,6 +37,7 @@ struct CacheOptions {
   double low_watermark = 0.80;       // ... and stops below max_bytes * low
   int64_t ttl_ms = 0;                // evict entries unused this long; 0 = never
   int64_t gc_grace_ms = 10 * 60'000; // unreferenced blobs live this long
+  size_t entry_cache_entries = 65'536;  // hot entries kept in memory; 0 = off
 };
 
 class CacheService;
@@ -137,6 +139,8 @@ class CacheService {
   Result<index::Entry> CommitPut(PutOptions& options, store::BlobWriter& writer, uint64_t bytes);
   Result<uint64_t> EvictEntries(const std::vector<index::Entry>& victims);
   Result<uint64_t> CollectBlobs(int64_t cutoff_ms, EvictionReport& report);
+  // The entry from the in-memory cache, else from the index (and cached).
+  Result<std::optional<index::Entry>> LoadEntry(const std::string& ns, const std::string& key);
 
   store::BlobStore& blobs_;
   index::Index& index_;
@@ -144,6 +148,7 @@ class CacheService {
   CacheMetrics& metrics_;
   const CacheOptions options_;
   std::atomic<uint64_t> approx_bytes_{0};
+  EntryCache entries_;
   std::mutex eviction_mu_;  // one eviction pass at a time
   // Shared by commits, exclusive while GC deletes a blob, so a commit that
   // dedupes onto a blob can never race with that blob's deletion.

@@ -164,6 +164,8 @@ Status SqliteIndex::Init(const std::string& path) {
       db_->Exec("PRAGMA busy_timeout = " + std::to_string(options_.busy_timeout_ms)));
   // The first statement that reads the file: a file that is not a database
   // fails here with SQLITE_NOTADB. In-memory databases answer "memory".
+  // Must precede the switch to WAL so the WAL index is kept in heap memory.
+  if (options_.exclusive) CELLAR_RETURN_IF_ERROR(db_->Exec("PRAGMA locking_mode = EXCLUSIVE"));
   CELLAR_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode = WAL"));
   // NORMAL is durable across process crashes in WAL mode; a power loss may
   // drop the last commits, which for a cache means a few re-fetches.

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -188,6 +191,32 @@ TEST(SqliteConnectionTest, FullDatabaseReportsResourceExhausted) {
   ASSERT_TRUE((*db)->Exec("PRAGMA max_page_count = 3").ok());
   Status full = (*db)->Exec("INSERT INTO t VALUES (zeroblob(100000))");
   EXPECT_EQ(full.code(), Code::kResourceExhausted) << full.ToString();
+}
+
+}  // namespace
+}  // namespace cellar::index
+
+namespace cellar::index {
+namespace {
+
+TEST(SqliteIndexExclusiveTest, SecondProcessStyleOpenIsRefused) {
+  std::string path = ::testing::TempDir() + "/cellar-exclusive-" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  SqliteIndex::Options options;
+  options.exclusive = true;
+  auto first = SqliteIndex::Open(path, options);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  Entry e;
+  e.ns = "ns";
+  e.key = "k";
+  e.size = 1;
+  ASSERT_TRUE((*first)->Put(e, 1, PutMode::kOverwrite).ok());
+  ASSERT_TRUE((*first)->Get("ns", "k").ok());
+  SqliteIndex::Options other;
+  other.busy_timeout_ms = 50;
+  auto second = SqliteIndex::Open(path, other);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), Code::kUnavailable);
 }
 
 }  // namespace

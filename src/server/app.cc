@@ -124,7 +124,15 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   store_options.compress = config.compress;
   store_options.sync_directories = config.sync_dirs;
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
-  CELLAR_ASSIGN_OR_RETURN(p->index, index::SqliteIndex::Open(config.data_dir + "/index.db"));
+  index::SqliteIndex::Options index_options;
+  index_options.now_ms = [clock = &p->clock] { return clock->NowUnixMs(); };
+  index_options.exclusive = true;  // one server per data dir; cheaper reads
+  auto opened = index::SqliteIndex::Open(config.data_dir + "/index.db", index_options);
+  if (!opened.ok() && opened.error().code() == Code::kUnavailable) {
+    return opened.error().WithContext("index " + config.data_dir +
+                                      "/index.db is in use (is another cellar running on this data dir?)");
+  }
+  CELLAR_ASSIGN_OR_RETURN(p->index, std::move(opened));
 
   core::CacheOptions cache_options;
   cache_options.max_bytes = config.max_size_bytes;
