@@ -66,7 +66,7 @@ class Exchange {
   boost::asio::awaitable<Result<size_t>> ReadBody(std::span<std::byte> buf);
   // Reads the whole body into a string; kResourceExhausted beyond `max_bytes`.
   boost::asio::awaitable<Result<std::string>> ReadBodyToString(size_t max_bytes);
-  bool body_done() const { return parser_.is_done(); }
+  bool body_done() const;
   uint64_t body_bytes_read() const { return body_bytes_; }
 
   // --- response ---
@@ -116,6 +116,8 @@ class Exchange {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool continue_sent_ = false;
+  // Set for fixed-length bodies, which bypass the parser: bytes still to read.
+  std::optional<uint64_t> direct_remaining_;
   std::string route_ = "unmatched";
   std::string principal_;
   std::string cache_result_;

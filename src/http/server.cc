@@ -165,7 +165,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       co_await ex.Respond(500, "handler produced no response\n");
     }
     bool keep = ex.keep_alive() && !server_.draining();
-    if (keep && !parser.is_done()) keep = co_await DrainSmallBody(ex);
+    if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Record(ex, seconds);
