@@ -36,14 +36,21 @@ std::optional<uint64_t> FillReader::size() const {
 Result<size_t> FillReader::Read(std::span<std::byte> out) {
   if (hit_) return hit_->reader().Read(out);
   FillState& f = *fill_;
+  // The last byte is held back until the fill is verified and committed, so
+  // a reader that knows the length can never deliver a complete body that
+  // later fails verification.
+  auto readable = [&f] {
+    if (f.phase == FillState::Phase::kDone) return f.written;
+    return f.written > 0 ? f.written - 1 : 0;
+  };
   std::unique_lock lock(f.mu);
   f.cv.wait(lock, [&] {
-    return f.written > pos_ || f.phase == FillState::Phase::kDone ||
+    return readable() > pos_ || f.phase == FillState::Phase::kDone ||
            f.phase == FillState::Phase::kFailed;
   });
   if (f.phase == FillState::Phase::kFailed) return f.error;
-  if (f.written == pos_) return size_t{0};  // done and fully read
-  size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), f.written - pos_));
+  if (readable() == pos_) return size_t{0};  // done and fully read
+  size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), readable() - pos_));
   lock.unlock();
   ssize_t n = ::pread(f.spool_fd, out.data(), want, static_cast<off_t>(pos_));
   if (n < 0) return Status::FromErrno(errno, "read fill spool");

@@ -136,6 +136,23 @@ TEST_F(FillerTest, UpstreamNotFoundIsReturnedBeforeAnyBytes) {
   EXPECT_TRUE(reader.status().IsNotFound());
 }
 
+TEST_F(FillerTest, LastByteIsWithheldUntilTheFillIsVerified) {
+  Filler filler(cache_, spool_);
+  auto spec = Spec("held.tgz", std::string(5000, 'h'));
+  spec.put.verifier = std::make_unique<SizeVerifier>(4999);  // will reject
+  auto reader = filler.GetOrFill(std::move(spec));
+  ASSERT_TRUE(reader.ok());
+  uint64_t delivered = 0;
+  std::byte buf[8192];
+  while (true) {
+    auto n = (*reader)->Read(buf);
+    if (!n.ok()) break;
+    ASSERT_NE(*n, 0u) << "a rejected fill must not end cleanly";
+    delivered += *n;
+  }
+  EXPECT_LT(delivered, 5000u);
+}
+
 TEST_F(FillerTest, VerifierRejectionFailsTheFill) {
   Filler filler(cache_, spool_);
   auto spec = Spec("wrong.tgz", "payload");

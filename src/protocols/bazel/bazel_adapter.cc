@@ -95,19 +95,9 @@ awaitable<void> BazelAdapter::Get(http::Exchange& ex, const BazelKey& key) {
     co_await ex.Respond(200, "", "application/octet-stream");
     co_return;
   }
-  auto hit = ctx_.cache.Get(key.ns, key.hash);
-  if (!hit.ok() || !*hit) {
-    // Storage faults become misses: Bazel rebuilds instead of failing.
-    ex.set_cache_result(hit.ok() ? "miss" : "error");
-    co_await protocols::RespondError(ex, 404, "not found");
-    co_return;
-  }
-  if (!key.cas && options_.validate_ac) {
-    co_await ServeValidatedAc(ex, ***hit);
-    co_return;
-  }
-  ex.set_cache_result("hit");
-  co_await protocols::ServeHit(ex, ***hit);
+  const bool validate = !key.cas && options_.validate_ac;
+  auto hit = co_await protocols::LookupOr404(ctx_, ex, key.ns, key.hash, /*serve=*/!validate);
+  if (hit && validate) co_await ServeValidatedAc(ex, *hit);
 }
 
 awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hit) {

@@ -57,14 +57,7 @@ awaitable<void> CcacheAdapter::Handle(http::Exchange& ex) {
     co_return;
   }
   if (method == verb::get || method == verb::head) {
-    auto hit = ctx_.cache.Get(kNamespace, *key);
-    if (!hit.ok() || !*hit) {  // any non-2xx is a miss for ccache
-      ex.set_cache_result(hit.ok() ? "miss" : "error");
-      co_await protocols::RespondError(ex, 404, "not found");
-      co_return;
-    }
-    ex.set_cache_result("hit");
-    co_await protocols::ServeHit(ex, ***hit);
+    co_await protocols::LookupOr404(ctx_, ex, kNamespace, *key, /*serve=*/true);
   } else if (method == verb::put) {
     core::PutOptions options;
     options.ns = kNamespace;

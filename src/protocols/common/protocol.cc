@@ -124,6 +124,23 @@ awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status) 
                                       [&reader](std::span<std::byte> out) { return reader.Read(out); });
 }
 
+awaitable<std::unique_ptr<core::Hit>> LookupOr404(const ProtocolContext& ctx, http::Exchange& ex,
+                                                   const std::string& ns, const std::string& key,
+                                                   bool serve) {
+  auto hit = ctx.cache.Get(ns, key);
+  if (!hit.ok() || !*hit) {
+    ex.set_cache_result(hit.ok() ? "miss" : "error");
+    co_await RespondError(ex, 404, "not found");
+    co_return nullptr;
+  }
+  std::unique_ptr<core::Hit> h = std::move(**hit);
+  if (serve) {
+    ex.set_cache_result("hit");
+    co_await ServeHit(ex, *h);
+  }
+  co_return h;
+}
+
 awaitable<void> RespondError(http::Exchange& ex, unsigned status, std::string_view message) {
   std::string body(message);
   body += "\n";

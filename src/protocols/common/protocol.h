@@ -66,6 +66,14 @@ boost::asio::awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* ver
 // Sends a hit: sendfile for raw blobs, streaming decompression otherwise.
 boost::asio::awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status = 200);
 
+// Looks the key up and serves the hit, or answers 404 on a miss or a
+// storage fault (every build-cache client treats 404 as a miss). Returns the
+// hit when the caller wants to serve it itself (`serve` = false).
+boost::asio::awaitable<std::unique_ptr<core::Hit>> LookupOr404(const ProtocolContext& ctx,
+                                                                http::Exchange& ex,
+                                                                const std::string& ns,
+                                                                const std::string& key, bool serve);
+
 // Sends a short plain-text error and logs nothing (the access log has it).
 boost::asio::awaitable<void> RespondError(http::Exchange& ex, unsigned status,
                                           std::string_view message);

@@ -53,14 +53,7 @@ awaitable<void> GradleAdapter::Handle(http::Exchange& ex) {
     co_await protocols::RespondAuthError(ex, a.error());
     co_return;
   }
-  auto hit = ctx_.cache.Get(kNamespace, *key);
-  if (!hit.ok() || !*hit) {
-    ex.set_cache_result(hit.ok() ? "miss" : "error");
-    co_await protocols::RespondError(ex, 404, "not found");
-    co_return;
-  }
-  ex.set_cache_result("hit");
-  co_await protocols::ServeHit(ex, ***hit);
+  co_await protocols::LookupOr404(ctx_, ex, kNamespace, *key, /*serve=*/true);
 }
 
 awaitable<void> GradleAdapter::Put(http::Exchange& ex, const std::string& key) {
