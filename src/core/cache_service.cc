@@ -51,7 +51,7 @@ Result<index::Entry> PendingPut::Commit() {
 CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Clock& clock,
                            CacheMetrics& metrics, CacheOptions options)
     : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options),
-      entries_(options.entry_cache_entries) {
+      entries_(options.entry_cache_entries), small_blobs_(options.small_blob_cache_bytes) {
   if (auto totals = index_.GetTotals(); totals.ok()) approx_bytes_ = totals->stored_bytes;
   metrics_.store_max_bytes.With({}).Set(static_cast<double>(options_.max_bytes));
 }
@@ -67,6 +67,29 @@ Result<std::optional<index::Entry>> CacheService::LoadEntry(const std::string& n
   return entry;
 }
 
+Result<std::optional<std::unique_ptr<store::BlobReader>>> CacheService::OpenBlob(
+    const index::Entry& entry) {
+  using Reader = std::optional<std::unique_ptr<store::BlobReader>>;
+  const bool small = options_.small_blob_cache_bytes > 0 && entry.size <= options_.small_blob_max_bytes;
+  if (small) {
+    if (auto bytes = small_blobs_.Get(entry.digest)) {
+      return Reader(std::make_unique<MemoryBlobReader>(std::move(bytes)));
+    }
+  }
+  CELLAR_ASSIGN_OR_RETURN(auto reader, blobs_.Open(entry.digest));
+  if (!reader || !small) return reader;
+  auto bytes = std::make_shared<std::string>((*reader)->size(), '\0');
+  size_t got = 0;
+  while (got < bytes->size()) {
+    CELLAR_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(std::as_writable_bytes(
+                                          std::span(bytes->data() + got, bytes->size() - got))));
+    if (n == 0) return Status::Corruption("blob " + entry.digest.Hex() + " is shorter than its header");
+    got += n;
+  }
+  small_blobs_.Put(entry.digest, bytes);
+  return Reader(std::make_unique<MemoryBlobReader>(std::move(bytes)));
+}
+
 Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string& ns,
                                                               const std::string& key) {
   CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
@@ -74,7 +97,7 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
     metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
     return std::optional<std::unique_ptr<Hit>>();
   }
-  CELLAR_ASSIGN_OR_RETURN(auto reader, blobs_.Open(entry->digest));
+  CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
   if (!reader) {
     // The bytes are gone (scrubbed or removed by hand): forget the entry so
     // the next request refills it, and report a miss.

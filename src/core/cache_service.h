@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "base/status.h"
+#include "core/blob_content_cache.h"
 #include "core/cache_metrics.h"
 #include "core/entry_cache.h"
 #include "core/verifier.h"
@@ -38,6 +39,8 @@ struct CacheOptions {
   int64_t ttl_ms = 0;                // evict entries unused this long; 0 = never
   int64_t gc_grace_ms = 10 * 60'000; // unreferenced blobs live this long
   size_t entry_cache_entries = 65'536;  // hot entries kept in memory; 0 = off
+  size_t small_blob_cache_bytes = 64 << 20;  // bytes of hot small blobs in memory; 0 = off
+  uint64_t small_blob_max_bytes = 64 << 10;  // largest blob kept there
 };
 
 class CacheService;
@@ -141,6 +144,9 @@ class CacheService {
   Result<uint64_t> CollectBlobs(int64_t cutoff_ms, EvictionReport& report);
   // The entry from the in-memory cache, else from the index (and cached).
   Result<std::optional<index::Entry>> LoadEntry(const std::string& ns, const std::string& key);
+  // Opens the entry's blob: from the small-blob cache when possible, and
+  // small blobs read from disk are added to it. nullopt when the blob is gone.
+  Result<std::optional<std::unique_ptr<store::BlobReader>>> OpenBlob(const index::Entry& entry);
 
   store::BlobStore& blobs_;
   index::Index& index_;
@@ -149,6 +155,7 @@ class CacheService {
   const CacheOptions options_;
   std::atomic<uint64_t> approx_bytes_{0};
   EntryCache entries_;
+  BlobContentCache small_blobs_;
   std::mutex eviction_mu_;  // one eviction pass at a time
   // Shared by commits, exclusive while GC deletes a blob, so a commit that
   // dedupes onto a blob can never race with that blob's deletion.

@@ -28,6 +28,13 @@ using asio::ip::tcp;
 
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// "12.345": milliseconds with microsecond precision, without printf.
+std::string FormatMillis(double seconds) {
+  auto us = static_cast<uint64_t>(seconds * 1e6);
+  std::string frac = std::to_string(us % 1000);
+  return std::to_string(us / 1000) + "." + std::string(3 - frac.size(), '0') + frac;
+}
 }  // namespace
 
 struct Server::Metrics {
@@ -207,11 +214,11 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
                        "\",\"route\":\"" + JsonEscape(ex.route()) + "\",\"status\":" + status +
                        ",\"bytes_in\":" + std::to_string(ex.body_bytes_read()) +
                        ",\"bytes_out\":" + std::to_string(ex.bytes_out()) +
-                       ",\"duration_ms\":" + std::to_string(seconds * 1000.0);
+                       ",\"duration_ms\":" + FormatMillis(seconds);
     if (!ex.cache_result().empty()) line += ",\"cache\":\"" + JsonEscape(ex.cache_result()) + "\"";
     if (!ex.principal().empty()) line += ",\"principal\":\"" + JsonEscape(ex.principal()) + "\"";
     line += ",\"user_agent\":\"" + JsonEscape(ua) + "\"}\n";
-    WriteLogLine(line);
+    server_.access_log_->Append(line);
   }
 
   Server& server_;
@@ -231,7 +238,8 @@ Server::Server(ServerOptions options, const Router& router, metrics::Registry& r
     : options_(std::move(options)), router_(router), contexts_(MakeContexts(options_.io_threads)),
       acceptor_(*contexts_[0]),
       sessions_(std::make_shared<SessionRegistry>()),
-      metrics_(std::make_unique<Metrics>(registry)) {}
+      metrics_(std::make_unique<Metrics>(registry)),
+      access_log_(options_.access_log ? std::make_unique<AccessLog>() : nullptr) {}
 
 Server::~Server() = default;
 

@@ -19,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "base/status.h"
+#include "http/access_log.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
 
@@ -75,6 +76,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::shared_ptr<struct SessionRegistry> sessions_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<AccessLog> access_log_;  // null when the access log is off
 };
 
 }  // namespace cellar::http
