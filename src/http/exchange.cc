@@ -243,13 +243,20 @@ awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view conten
 
 awaitable<Status> Exchange::RespondStream(unsigned status, std::string_view content_type,
                                           uint64_t length, Source source) {
+  co_return co_await RespondAsyncStream(
+      status, content_type, length,
+      [&source](std::span<std::byte> out) -> awaitable<Result<size_t>> { co_return source(out); });
+}
+
+awaitable<Status> Exchange::RespondAsyncStream(unsigned status, std::string_view content_type,
+                                               uint64_t length, AsyncSource source) {
   if (Status s = co_await RespondHeaders(status, length, content_type); !s.ok()) co_return s;
   if (method() == bhttp::verb::head) co_return Status();
   std::vector<std::byte> buf(256 * 1024);
   uint64_t remaining = length;
   while (remaining > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
-    auto n = source(std::span(buf.data(), want));
+    auto n = co_await source(std::span(buf.data(), want));
     if (!n.ok() || *n == 0) {
       // The header promised `length` bytes; closing tells the client the
       // body is incomplete, which it treats as a failed download.

@@ -42,6 +42,9 @@ class Exchange {
   // Pull callback for streamed responses: fills the span, returns bytes
   // written, 0 at the end.
   using Source = std::function<Result<size_t>(std::span<std::byte>)>;
+  // Like Source, for producers that must not block the I/O thread (they
+  // co_await work on the worker pool).
+  using AsyncSource = std::function<boost::asio::awaitable<Result<size_t>>(std::span<std::byte>)>;
 
   Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
            ExchangeLimits limits, std::string remote);
@@ -82,6 +85,10 @@ class Exchange {
   // Sends exactly `length` bytes pulled from `source`.
   boost::asio::awaitable<Status> RespondStream(unsigned status, std::string_view content_type,
                                                uint64_t length, Source source);
+
+  // Sends exactly `length` bytes pulled from `source`.
+  boost::asio::awaitable<Status> RespondAsyncStream(unsigned status, std::string_view content_type,
+                                                    uint64_t length, AsyncSource source);
 
   bool responded() const { return status_ != 0; }
   unsigned status() const { return status_; }

@@ -28,6 +28,9 @@
 #include "protocols/bazel/bazel_adapter.h"
 #include "protocols/ccache/ccache_adapter.h"
 #include "protocols/gradle/gradle_adapter.h"
+#include "protocols/goproxy/goproxy_adapter.h"
+#include "env/curl_http_client.h"
+#include "core/filler.h"
 #include "server/ops_routes.h"
 #include "store/fs_blob_store.h"
 
@@ -49,6 +52,8 @@ struct App::Parts {
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<asio::thread_pool> workers;
   std::unique_ptr<protocols::ProtocolContext> ctx;
+  std::unique_ptr<env::CurlHttpClient> http_client;
+  std::unique_ptr<core::Filler> filler;
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -161,6 +166,14 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
       *p->ctx, bazel::BazelOptions{.validate_ac = config.bazel_validate_ac}));
   p->adapters.push_back(std::make_unique<ccache::CcacheAdapter>(*p->ctx));
   p->adapters.push_back(std::make_unique<gradle::GradleAdapter>(*p->ctx));
+  goproxy::GoproxyOptions go_options;
+  CELLAR_ASSIGN_OR_RETURN(go_options.upstreams, goproxy::ParseUpstreamList(config.go_upstream));
+  go_options.list_max_age_ms = config.go_list_max_age_ms;
+  go_options.negative_ttl_ms = config.go_negative_ttl_ms;
+  p->http_client = std::make_unique<env::CurlHttpClient>();
+  p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
+  p->adapters.push_back(std::make_unique<goproxy::GoproxyAdapter>(*p->ctx, *p->http_client, *p->filler,
+                                                                   std::move(go_options)));
   for (auto& a : p->adapters) a->RegisterRoutes(p->router);
 
   http::ServerOptions server_options;

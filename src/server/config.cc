@@ -151,6 +151,17 @@ const std::vector<OptionDef>& Options() {
       {"bazel-validate-ac",
        "Bazel: accept only valid ActionResults on AC PUT; answer AC GET only when all referenced CAS blobs exist.",
        "true", BoolSetter("bazel-validate-ac", &Config::bazel_validate_ac), true},
+      {"go-upstream",
+       "Go module proxies to fill from, in GOPROXY list syntax (',' falls through on 404/410, '|' on any error).",
+       "https://proxy.golang.org",
+       [](Config& c, const std::string& v) {
+         c.go_upstream = v;
+         return Status();
+       }},
+      {"go-list-max-age", "Go: how long @v/list, @latest and query .info answers are fresh.", "1m",
+       DurationSetter("go-list-max-age", &Config::go_list_max_age_ms)},
+      {"go-negative-ttl", "Go: how long an upstream 404/410 is remembered.", "1m",
+       DurationSetter("go-negative-ttl", &Config::go_negative_ttl_ms)},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
       {"worker-threads", "Threads for disk syncs and index writes.", "4",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},

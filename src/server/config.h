@@ -28,6 +28,9 @@ struct Config {
   bool compress = true;
   bool sync_dirs = false;
   bool bazel_validate_ac = true;
+  std::string go_upstream = "https://proxy.golang.org";
+  int64_t go_list_max_age_ms = 60'000;
+  int64_t go_negative_ttl_ms = 60'000;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int64_t header_timeout_ms = 10'000;

@@ -1,0 +1,60 @@
+#include "protocols/goproxy/upstream_list.h"
+
+#include "base/strings.h"
+
+namespace cellar::goproxy {
+
+Result<std::vector<UpstreamEntry>> ParseUpstreamList(std::string_view list) {
+  std::vector<UpstreamEntry> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find_first_of(",|", start);
+    std::string_view item = TrimWhitespace(list.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (item.empty()) return Status::InvalidArgument("empty entry in Go upstream list '" + std::string(list) + "'");
+    if (!item.starts_with("http://") && !item.starts_with("https://")) {
+      return Status::InvalidArgument("Go upstream '" + std::string(item) + "' must be an http(s) URL");
+    }
+    while (item.ends_with("/")) item.remove_suffix(1);
+    out.push_back({std::string(item), end != std::string_view::npos && list[end] == '|'});
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+namespace {
+// "https://user:secret@host/x" -> "https://host/x": errors must never carry credentials.
+std::string Redact(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t at = url.find('@');
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
+  return url.substr(0, scheme + 3) + url.substr(at + 1);
+}
+}  // namespace
+
+Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
+    env::HttpClient& client, const std::vector<UpstreamEntry>& upstreams, const std::string& path) {
+  Status last = Status::NotFound("no upstream has " + path);
+  for (const auto& up : upstreams) {
+    env::HttpRequest req;
+    req.url = up.base_url + "/" + path;
+    auto resp = client.Send(req);
+    if (resp.ok()) {
+      int status = (*resp)->head().status;
+      if (status == 200) return resp;
+      if (status == 404 || status == 410) {
+        last = Status::NotFound("no upstream has " + path);
+        continue;  // allowed after both "," and "|"
+      }
+      last = Status::Unavailable("upstream " + Redact(up.base_url) + " answered " + std::to_string(status) +
+                                 " for " + path);
+    } else {
+      last = Status::Unavailable("upstream " + Redact(up.base_url) + ": " + resp.error().message());
+    }
+    if (!up.fall_through_on_error) return last;
+  }
+  return last;
+}
+
+}  // namespace cellar::goproxy

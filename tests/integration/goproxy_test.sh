@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# it_goproxy: the REAL `go` command (Debian 12: golang-go 1.19) building a
+# project through cellar's Go module proxy front-end (/go/), offline.
+#
+# make_go_modules.py generates 24 small real modules under example.test (one
+# with an uppercase path, example.test/Azure/sdk; a major-version module,
+# example.test/big/v2; example.test/multi at v1.0.0 and v1.1.0, where the go
+# command reads v1.0.0's go.mod but builds v1.1.0; example.test/lonely, which
+# nothing imports) as a GOPROXY file tree, plus a consumer project whose go.sum
+# is complete. fake_goproxy.py serves that tree as cellar's upstream and logs
+# every request.
+#
+#   1. cold build through cellar: succeeds, program output is right, go.sum
+#      and go.mod untouched; cellar fetched every immutable file from upstream
+#      at most once and never fetched a zip the client did not ask for;
+#   2. same build with a new empty GOMODCACHE: ZERO new upstream requests;
+#   3. protocol checks with curl: case-encoded path works, raw uppercase,
+#      `..` and %2e%2e paths -> 400/404, unknown module/version -> 404/410,
+#      /go/sumdb/<name>/supported -> 404, @latest, @v/list revalidated after
+#      --go-list-max-age;
+#   4. 20 concurrent GETs of one uncached zip (upstream slowed to 1.5 s per
+#      zip) -> exactly 1 upstream request, 20 identical, correct bodies;
+#   5. upstream down (503 to everything): a build with a third empty GOMODCACHE
+#      still succeeds from cellar's cache; an uncached file is not answered
+#      200 and its 5xx is not cached (200 once the upstream is back).
+# Usage: bash goproxy_test.sh /path/to/cellar
+source "$(dirname "$0")/lib.sh"
+
+IT_DIR="$(cd "$(dirname "$0")" && pwd)"
+command -v go >/dev/null || fail "go is not installed (apt-get install golang-go)"
+command -v python3 >/dev/null || fail "python3 is not installed"
+
+# Nothing from the caller's environment may steer go or curl elsewhere.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+unset GOPRIVATE GONOPROXY GONOSUMDB GOINSECURE GOWORK GOROOT GOEXPERIMENT
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export HOME="$IT_TMP/home" GOPATH="$IT_TMP/gopath" GOCACHE="$IT_TMP/gocache"
+export GOENV=off GOSUMDB=off GOTOOLCHAIN=local CGO_ENABLED=0 GO111MODULE=on
+# -modcacherw: module cache directories stay writable, so the scratch dir can
+# be removed at exit without chmod.
+export GOFLAGS="-mod=mod -modcacherw"
+mkdir -p "$HOME"
+
+GEN="$IT_TMP/gen"
+python3 "$IT_DIR/make_go_modules.py" "$GEN" || fail "make_go_modules.py failed"
+EXPECTED_OUTPUT="$(cat "$GEN/expected_output.txt")"
+
+# --- fake upstream ----------------------------------------------------------
+UP_LOG="$IT_TMP/upstream.log"
+python3 "$IT_DIR/fake_goproxy.py" "$GEN/proxy" "$IT_TMP/upstream.port" "$UP_LOG" \
+  >"$IT_TMP/upstream.err" 2>&1 &
+CELLAR_PIDS+=("$!")  # stopped with the cellar servers at exit
+for _ in $(seq 1 100); do
+  [[ -s "$IT_TMP/upstream.port" ]] && break
+  sleep 0.05
+done
+[[ -s "$IT_TMP/upstream.port" ]] || { cat "$IT_TMP/upstream.err" >&2; fail "fake upstream did not start"; }
+UPORT="$(cat "$IT_TMP/upstream.port")"
+UP_URL="http://127.0.0.1:$UPORT"
+
+start_cellar "$IT_TMP/data" --go-upstream "$UP_URL" --go-list-max-age 1s
+GO_URL="$CELLAR_URL/go"
+
+up_lines() { wc -l <"$UP_LOG"; }
+# up_since N: upstream log lines after the first N.
+up_since() { tail -n "+$(($1 + 1))" "$UP_LOG"; }
+# up_immutable_since N: .info/.mod/.zip requests after the first N lines.
+up_immutable_since() { up_since "$1" | grep -E '\.(info|mod|zip)$' || true; }
+
+# go_build NAME MODCACHE: copies the consumer to $IT_TMP/NAME, builds it
+# through cellar with the given (new) module cache, runs the program.
+go_build() {
+  local name="$1" dir="$IT_TMP/$1"
+  cp -R "$GEN/consumer" "$dir"
+  if ! (cd "$dir" && GOPROXY="$GO_URL" GOMODCACHE="$2" go build -o app .) \
+      >"$IT_TMP/$name.out" 2>&1; then
+    cat "$IT_TMP/$name.out" >&2
+    echo "--- last cellar log lines:" >&2; tail -n 20 "$CELLAR_LOG" >&2
+    fail "$name: go build through cellar failed"
+  fi
+  [[ "$("$dir/app")" == "$EXPECTED_OUTPUT" ]] || fail "$name: program output differs: $("$dir/app")"
+  # With -mod=mod a missing or different checksum would make go edit go.sum.
+  cmp -s "$dir/go.sum" "$GEN/consumer/go.sum" || fail "$name: go build changed go.sum"
+  cmp -s "$dir/go.mod" "$GEN/consumer/go.mod" || fail "$name: go build changed go.mod"
+}
+
+# get CURL_ARGS...: GET through curl; body in $IT_TMP/body, prints the status
+# (000 when the connection failed).
+get() { curl -s -o "$IT_TMP/body" -w '%{http_code}' --max-time 30 "$@" || true; }
+# expect_code REGEX DESC CURL_ARGS...
+expect_code() {
+  local want="$1" desc="$2" code; shift 2
+  code=$(get "$@")
+  [[ "$code" =~ ^($want)$ ]] || fail "$desc: GET ${*: -1} -> HTTP $code (want $want): $(head -c 300 "$IT_TMP/body")"
+  pass "$desc (HTTP $code)"
+}
+
+# --- 1. cold build ----------------------------------------------------------
+go_build cold "$IT_TMP/modcache1"
+COLD_LINES=$(up_lines)
+(( COLD_LINES > 0 )) || fail "cold build: cellar sent no request upstream"
+DUPS=$(grep -E '\.(info|mod|zip)$' "$UP_LOG" | sort | uniq -d || true)
+[[ -z "$DUPS" ]] || fail "cold build: immutable files fetched upstream more than once: $DUPS"
+N_ZIP=$(grep -c '\.zip$' "$UP_LOG" || true)
+N_MOD=$(grep -c '\.mod$' "$UP_LOG" || true)
+WANT_ZIP=$(grep -c ' zip$' "$GEN/modules.txt")
+WANT_MOD=$(grep -c -E ' (zip|mod)$' "$GEN/modules.txt")
+[[ "$N_ZIP" == "$WANT_ZIP" ]] || fail "cold build: $N_ZIP zips fetched upstream, want $WANT_ZIP"
+[[ "$N_MOD" == "$WANT_MOD" ]] || fail "cold build: $N_MOD go.mod files fetched upstream, want $WANT_MOD"
+# MVS reads multi v1.0.0's go.mod; its zip must not be fetched just because.
+! grep -q 'multi/@v/v1.0.0.zip' "$UP_LOG" || fail "cellar fetched multi v1.0.0.zip, which no client asked for"
+grep -q 'multi/@v/v1.0.0.mod' "$UP_LOG" || fail "multi v1.0.0.mod never reached upstream (test graph broken?)"
+grep -qE '/example.test/(!|%21)azure/sdk/@v/v1.0.0.zip$' "$UP_LOG" ||
+  fail "upstream never saw the case-encoded path for example.test/Azure/sdk"
+pass "cold build through cellar ($COLD_LINES upstream requests: $N_ZIP zips, $N_MOD go.mod)"
+
+# --- 2. warm build, new module cache ---------------------------------------
+go_build warm "$IT_TMP/modcache2"
+NEW="$(up_since "$COLD_LINES")"
+[[ -z "$NEW" ]] || fail "warm build: cellar went upstream again: $(echo "$NEW" | head -n 10)"
+pass "build with an empty GOMODCACHE served entirely from cellar (0 upstream requests)"
+
+# --- 3. protocol checks -----------------------------------------------------
+expect_code 200 "case-encoded list" "$GO_URL/example.test/!azure/sdk/@v/list"
+[[ "$(cat "$IT_TMP/body")" == "v1.0.0" ]] || fail "case-encoded list body: $(cat "$IT_TMP/body")"
+cmp -s "$IT_TMP/body" "$GEN/proxy/example.test/!azure/sdk/@v/list" || fail "case-encoded list body not byte-identical"
+# The go command escapes '!' as %21 in request paths (url.PathEscape).
+expect_code 200 "case-encoded list, '!' sent as %21 like go does" "$GO_URL/example.test/%21azure/sdk/@v/list"
+[[ "$(cat "$IT_TMP/body")" == "v1.0.0" ]] || fail "%21-encoded list body: $(cat "$IT_TMP/body")"
+expect_code 200 "case-encoded .info" "$GO_URL/example.test/!azure/sdk/@v/v1.0.0.info"
+cmp -s "$IT_TMP/body" "$GEN/proxy/example.test/!azure/sdk/@v/v1.0.0.info" || fail ".info body not byte-identical"
+expect_code '400|404' "raw uppercase module path rejected" "$GO_URL/example.test/Azure/sdk/@v/list"
+expect_code '400|404' "raw uppercase in .zip path rejected" "$GO_URL/example.test/Azure/sdk/@v/v1.0.0.zip"
+expect_code '400|404' "'..' segment rejected" --path-as-is "$GO_URL/example.test/m01/@v/../../m02/@v/list"
+expect_code '400|404' "'..' segment rejected (module part)" --path-as-is "$GO_URL/example.test/../example.test/m01/@v/v1.0.0.mod"
+expect_code '400|404' "'..' segment rejected (trailing)" --path-as-is "$GO_URL/example.test/m01/@v/.."
+expect_code '400|404' "%2e%2e segment rejected" --path-as-is "$GO_URL/example.test/%2e%2e/m01/@v/list"
+! grep -qiE '/\.\.(/|$)|%2e%2e' "$UP_LOG" || fail "a '..' path reached the upstream: $(grep -iE '\.\.|%2e' "$UP_LOG" | head -n 3)"
+expect_code '404|410' "unknown module list" "$GO_URL/example.test/nope/@v/list"
+expect_code '404|410' "unknown module @latest" "$GO_URL/example.test/nope/@latest"
+expect_code '404|410' "unknown module .info" "$GO_URL/example.test/nope/@v/v1.0.0.info"
+expect_code '404|410' "unknown module .mod" "$GO_URL/example.test/nope/@v/v1.0.0.mod"
+expect_code '404|410' "unknown module .zip" "$GO_URL/example.test/nope/@v/v1.0.0.zip"
+expect_code '404|410' "unknown version .zip" "$GO_URL/example.test/m01/@v/v9.9.9.zip"
+expect_code 404 "sumdb supported (not proxied yet)" "$GO_URL/sumdb/sum.golang.org/supported"
+expect_code 200 "@latest" "$GO_URL/example.test/multi/@latest"
+grep -q '"Version": *"v1.1.0"' "$IT_TMP/body" || fail "@latest for multi: $(cat "$IT_TMP/body")"
+
+# @v/list is mutable: after --go-list-max-age (1s) cellar must revalidate.
+expect_code 200 "list before an upstream change" "$GO_URL/example.test/lonely/@v/list"
+[[ "$(cat "$IT_TMP/body")" == "v1.0.0" ]] || fail "lonely list: $(cat "$IT_TMP/body")"
+printf 'v1.0.0\nv1.0.1\n' >"$GEN/proxy/example.test/lonely/@v/list"
+sleep 1.5
+expect_code 200 "list after --go-list-max-age" "$GO_URL/example.test/lonely/@v/list"
+[[ "$(cat "$IT_TMP/body")" == $'v1.0.0\nv1.0.1' ]] ||
+  fail "list not revalidated after --go-list-max-age 1s: $(tr '\n' ' ' <"$IT_TMP/body")"
+
+# --- 4. 20 concurrent GETs of one uncached zip ------------------------------
+ZIP_PATH="/example.test/lonely/@v/v1.0.0.zip"
+! grep -q " $ZIP_PATH\$" "$UP_LOG" || fail "lonely zip already fetched before the concurrency test"
+echo 1.5 >"$GEN/zip_delay"
+mkdir -p "$IT_TMP/conc"
+PIDS=()
+for i in $(seq 1 20); do
+  curl -s -o "$IT_TMP/conc/$i.zip" -w '%{http_code}' --max-time 30 "$GO_URL$ZIP_PATH" \
+    >"$IT_TMP/conc/$i.code" 2>/dev/null &
+  PIDS+=("$!")
+done
+for pid in "${PIDS[@]}"; do wait "$pid" || true; done
+rm -f "$GEN/zip_delay"
+for i in $(seq 1 20); do
+  [[ "$(cat "$IT_TMP/conc/$i.code")" == 200 ]] || fail "concurrent GET $i: HTTP $(cat "$IT_TMP/conc/$i.code")"
+  cmp -s "$IT_TMP/conc/$i.zip" "$GEN/proxy$ZIP_PATH" || fail "concurrent GET $i: body differs from the upstream zip"
+done
+N=$(grep -c " $ZIP_PATH\$" "$UP_LOG" || true)
+[[ "$N" == 1 ]] || fail "20 concurrent GETs of an uncached zip made $N upstream requests (want 1)"
+pass "20 concurrent GETs of an uncached zip: 1 upstream request, 20 identical bodies"
+
+# --- 5. upstream down -------------------------------------------------------
+touch "$GEN/down"
+DOWN_LINES=$(up_lines)
+go_build down "$IT_TMP/modcache3"
+NEW="$(up_immutable_since "$DOWN_LINES")"
+[[ -z "$NEW" ]] || fail "build while upstream down: cellar asked upstream for cached files: $(echo "$NEW" | head -n 5)"
+pass "build with upstream down and an empty GOMODCACHE succeeds from cellar's cache"
+
+# Informational: a cached, expired list while the upstream is down
+# (stale-if-error is recommended, not required here).
+code=$(get "$GO_URL/example.test/lonely/@v/list")
+echo "info - expired @v/list while upstream down: HTTP $code"
+
+# An uncached file while the upstream is down: not 200, and the failure must
+# not be cached once the upstream is back.
+UNCACHED="$GO_URL/example.test/lonely/@v/v1.0.0.mod"
+code=$(get "$UNCACHED")
+[[ "$code" != 2* ]] || fail "uncached .mod while upstream down: HTTP $code"
+echo "info - uncached .mod while upstream down: HTTP $code $(head -c 100 "$IT_TMP/body" | tr '\n' ' ')"
+rm -f "$GEN/down"
+expect_code 200 "upstream back: uncached .mod fetched (outage not cached)" "$UNCACHED"
+cmp -s "$IT_TMP/body" "$GEN/proxy/example.test/lonely/@v/v1.0.0.mod" || fail ".mod body not byte-identical"
+
+echo "goproxy test finished in ${SECONDS}s"
