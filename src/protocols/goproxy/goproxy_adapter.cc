@@ -74,7 +74,10 @@ awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
     co_await protocols::RespondError(ex, 404, "checksum database proxy not available");
     co_return;
   }
-  auto req = ParseGoPath(rest);
+  // The go command escapes paths with url.PathEscape, so "!" arrives as
+  // "%21". Encoded slashes are refused; ".." is caught after decoding.
+  auto decoded = PercentDecode(rest, /*allow_encoded_slash=*/false);
+  auto req = decoded ? ParseGoPath(*decoded) : std::nullopt;
   if (!req) {
     co_await protocols::RespondError(
         ex, 400, "not a Go module proxy path: expected <case-encoded module>/@v/{list,<version>.info,.mod,.zip} or /@latest");
