@@ -76,6 +76,9 @@ class PendingPut {
   ~PendingPut();
   Status Write(std::span<const std::byte> data);
   uint64_t bytes_written() const { return bytes_; }
+  // Replaces the entry's attributes (JSON object text) before Commit(), for
+  // values only known once every byte was seen (e.g. a Go h1: hash).
+  void set_attributes(std::string attributes) { options_.attributes = std::move(attributes); }
   // Verifies, makes the blob durable and points the entry at it.
   // kAlreadyExists for PutMode::kIfAbsent when the key exists (nothing changes).
   Result<index::Entry> Commit();

@@ -33,6 +33,17 @@ std::optional<uint64_t> FillReader::size() const {
   return fill_->size;
 }
 
+Status FillReader::WaitForEnd() {
+  if (hit_) return Status();
+  std::unique_lock lock(fill_->mu);
+  fill_->cv.wait(lock, [&] {
+    return fill_->phase == FillState::Phase::kDone || fill_->phase == FillState::Phase::kFailed;
+  });
+  return fill_->phase == FillState::Phase::kFailed ? fill_->error : Status();
+}
+
+std::string FillReader::attributes() const { return hit_ ? hit_->entry().attributes : "{}"; }
+
 Result<size_t> FillReader::Read(std::span<std::byte> out) {
   if (hit_) return hit_->reader().Read(out);
   FillState& f = *fill_;
@@ -162,6 +173,7 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
       return Status::Unavailable("upstream sent " + std::to_string(offset) + " of " +
                                  std::to_string(*expected) + " bytes");
     }
+    if (spec.before_commit) CELLAR_RETURN_IF_ERROR(spec.before_commit(state->spool_fd, offset, *put));
     return put->Commit().status();
   }();
 

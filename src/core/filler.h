@@ -38,6 +38,12 @@ struct FillSpec {
   PutOptions put;  // where and how the result is stored (ns, key, verifier, ...)
   // Opens the upstream. kNotFound means the upstream has no such object.
   std::function<Result<std::unique_ptr<UpstreamSource>>()> open;
+  // Optional check of the complete bytes, for formats that cannot be
+  // verified as a stream (a zip's directory is at its end). Runs on the fill
+  // thread after the last byte and before the commit, with the spool file
+  // (read it with pread) and its size; it may set entry attributes. An error
+  // fails the fill and nothing is stored.
+  std::function<Status(int spool_fd, uint64_t size, PendingPut& put)> before_commit;
 };
 
 struct FillState;
@@ -49,6 +55,12 @@ class FillReader {
   // the fill failed (the bytes read so far must be discarded).
   Result<size_t> Read(std::span<std::byte> out);
   std::optional<uint64_t> size() const;
+  // Blocks until the fill has ended: OK once verified and committed (at once
+  // for a cache hit), else the fill's error. Lets a caller withhold the
+  // response until it knows the bytes are good.
+  Status WaitForEnd();
+  // Entry attributes of a cache hit ("{}" while following a fill).
+  std::string attributes() const;
   bool from_cache() const { return hit_ != nullptr; }
   const std::string& content_type() const { return content_type_; }
 

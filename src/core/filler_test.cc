@@ -1,6 +1,7 @@
 #include "core/filler.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -161,6 +162,41 @@ TEST_F(FillerTest, VerifierRejectionFailsTheFill) {
   ASSERT_TRUE(reader.ok());
   EXPECT_FALSE(Drain(**reader).ok());
   EXPECT_FALSE(*cache_.Get("npm/tarball", "wrong.tgz"));
+}
+
+TEST_F(FillerTest, BeforeCommitSeesTheWholeSpoolAndSetsAttributes) {
+  Filler filler(cache_, spool_);
+  auto spec = Spec("checked.zip", std::string(5000, 'z') + "END");
+  std::string seen;
+  spec.before_commit = [&seen](int fd, uint64_t size, PendingPut& put) -> Status {
+    seen.resize(size);
+    if (::pread(fd, seen.data(), size, 0) != static_cast<ssize_t>(size)) return Status::Internal("short read");
+    put.set_attributes(R"({"h1":"h1:abc"})");
+    return Status();
+  };
+  auto reader = filler.GetOrFill(std::move(spec));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->WaitForEnd().ok());
+  auto body = Drain(**reader);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(seen, *body);
+  auto hit = filler.GetOrFill(Spec("checked.zip", "unused"));
+  ASSERT_TRUE(hit.ok());
+  EXPECT_TRUE((*hit)->from_cache());
+  EXPECT_EQ((*hit)->attributes(), R"({"h1":"h1:abc"})");
+}
+
+TEST_F(FillerTest, BeforeCommitRefusalStoresNothingAndReportsTheReason) {
+  Filler filler(cache_, spool_);
+  auto spec = Spec("tampered.zip", std::string(4000, 't'));
+  spec.before_commit = [](int, uint64_t, PendingPut&) { return Status::Corruption("checksum mismatch"); };
+  auto reader = filler.GetOrFill(std::move(spec));
+  ASSERT_TRUE(reader.ok());
+  Status end = (*reader)->WaitForEnd();
+  EXPECT_EQ(end.code(), Code::kCorruption);
+  EXPECT_EQ(end.message(), "checksum mismatch");
+  EXPECT_FALSE(Drain(**reader).ok());
+  EXPECT_FALSE(*cache_.Get("npm/tarball", "tampered.zip"));
 }
 
 }  // namespace

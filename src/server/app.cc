@@ -28,7 +28,9 @@
 #include "protocols/bazel/bazel_adapter.h"
 #include "protocols/ccache/ccache_adapter.h"
 #include "protocols/gradle/gradle_adapter.h"
+#include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
+#include "protocols/goproxy/sumdb_proxy.h"
 #include "env/curl_http_client.h"
 #include "core/filler.h"
 #include "server/ops_routes.h"
@@ -53,8 +55,12 @@ struct App::Parts {
   std::unique_ptr<asio::thread_pool> workers;
   std::unique_ptr<protocols::ProtocolContext> ctx;
   std::unique_ptr<env::CurlHttpClient> http_client;
-  std::unique_ptr<core::Filler> filler;
+  std::unique_ptr<goproxy::GoMetrics> go_metrics;
+  std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
+  // After the adapters: fills in progress call back into them, so the
+  // filler (which waits for its fills) must go first.
+  std::unique_ptr<core::Filler> filler;
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
@@ -117,6 +123,38 @@ App::~App() {
   if (parts_->workers) parts_->workers->join();
 }
 
+// The Go module proxy and its checksum-database proxy (which verifies the
+// proxy's downloads).
+Status App::AddGoAdapters(const Config& config, Parts& p) {
+  goproxy::SumdbOptions sumdb_options;
+  CELLAR_ASSIGN_OR_RETURN(sumdb_options.databases, goproxy::ParseSumdbList(config.go_sumdb));
+  CELLAR_ASSIGN_OR_RETURN(auto nosumdb, goproxy::ModulePatterns::Parse(config.go_nosumdb));
+  sumdb_options.private_modules = nosumdb;
+  sumdb_options.max_age_ms = config.go_list_max_age_ms;
+
+  goproxy::GoproxyOptions go_options;
+  CELLAR_ASSIGN_OR_RETURN(go_options.upstreams, goproxy::ParseUpstreamList(config.go_upstream));
+  CELLAR_ASSIGN_OR_RETURN(go_options.routes, goproxy::ParseModuleRoutes(config.go_routes));
+  go_options.list_max_age_ms = config.go_list_max_age_ms;
+  go_options.negative_ttl_ms = config.go_negative_ttl_ms;
+  go_options.stream_threshold_bytes = config.go_stream_threshold_bytes;
+  go_options.nosumdb = nosumdb;
+  go_options.verify_with_sumdb = config.go_verify;
+  if (config.go_verify && sumdb_options.databases.empty()) {
+    return Status::InvalidArgument("--go-verify needs a checksum database (--go-sumdb), or set --go-verify=false");
+  }
+
+  p.go_metrics = std::make_unique<goproxy::GoMetrics>(p.registry);
+  p.go_documents = std::make_unique<goproxy::FreshDocuments>(*p.ctx);
+  auto sumdb = std::make_unique<goproxy::SumdbProxy>(*p.ctx, *p.http_client, *p.filler, *p.go_documents,
+                                                     *p.go_metrics, std::move(sumdb_options));
+  auto go = std::make_unique<goproxy::GoproxyAdapter>(*p.ctx, *p.http_client, *p.filler, *p.go_documents, *sumdb,
+                                                      *p.go_metrics, std::move(go_options));
+  p.adapters.push_back(std::move(sumdb));
+  p.adapters.push_back(std::move(go));
+  return Status();
+}
+
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
   SetMinLogLevel(ParseLevel(config.log_level));
@@ -166,14 +204,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
       *p->ctx, bazel::BazelOptions{.validate_ac = config.bazel_validate_ac}));
   p->adapters.push_back(std::make_unique<ccache::CcacheAdapter>(*p->ctx));
   p->adapters.push_back(std::make_unique<gradle::GradleAdapter>(*p->ctx));
-  goproxy::GoproxyOptions go_options;
-  CELLAR_ASSIGN_OR_RETURN(go_options.upstreams, goproxy::ParseUpstreamList(config.go_upstream));
-  go_options.list_max_age_ms = config.go_list_max_age_ms;
-  go_options.negative_ttl_ms = config.go_negative_ttl_ms;
   p->http_client = std::make_unique<env::CurlHttpClient>();
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
-  p->adapters.push_back(std::make_unique<goproxy::GoproxyAdapter>(*p->ctx, *p->http_client, *p->filler,
-                                                                   std::move(go_options)));
+  CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
   for (auto& a : p->adapters) a->RegisterRoutes(p->router);
 
   http::ServerOptions server_options;

@@ -27,6 +27,7 @@ class App {
  private:
   struct Parts;
   explicit App(std::unique_ptr<Parts> parts);
+  static Status AddGoAdapters(const Config& config, Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -57,6 +57,13 @@ Setter DurationSetter(const std::string& flag, int64_t Config::*field) {
   };
 }
 
+Setter StringSetter(std::string Config::*field) {
+  return [field](Config& c, const std::string& v) -> Status {
+    c.*field = v;
+    return Status();
+  };
+}
+
 Setter BoolSetter(const std::string& flag, bool Config::*field) {
   return [flag, field](Config& c, const std::string& v) -> Status {
     std::string l = ToLower(v);
@@ -162,6 +169,24 @@ const std::vector<OptionDef>& Options() {
        DurationSetter("go-list-max-age", &Config::go_list_max_age_ms)},
       {"go-negative-ttl", "Go: how long an upstream 404/410 is remembered.", "1m",
        DurationSetter("go-negative-ttl", &Config::go_negative_ttl_ms)},
+      {"go-sumdb",
+       "Go: checksum databases proxied under /go/sumdb/, as NAME or NAME=URL (default URL https://NAME), "
+       "comma-separated; the first also verifies every .zip and .mod before it is stored.",
+       "sum.golang.org", StringSetter(&Config::go_sumdb)},
+      {"go-verify",
+       "Go: refuse a .zip or .mod whose h1: hash differs from the checksum database's record.", "true",
+       BoolSetter("go-verify", &Config::go_verify), true},
+      {"go-nosumdb",
+       "Go: module patterns (GONOSUMDB syntax) never checked against or looked up in the checksum database; "
+       "their lookups are answered 403.",
+       "", StringSetter(&Config::go_nosumdb)},
+      {"go-route",
+       "Go: per-module upstreams, 'PATTERNS=UPSTREAMS;...' (GOPROXY syntax, credentials as https://user:token@host) "
+       "or 'PATTERNS=off' (answered 404, so go fetches them directly).",
+       "", StringSetter(&Config::go_routes)},
+      {"go-stream-threshold",
+       "Go: .zip files up to this size are verified before the first byte is sent; larger ones stream.", "16MiB",
+       SizeSetter("go-stream-threshold", &Config::go_stream_threshold_bytes)},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
       {"worker-threads", "Threads for disk syncs and index writes.", "4",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},

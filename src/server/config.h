@@ -31,6 +31,11 @@ struct Config {
   std::string go_upstream = "https://proxy.golang.org";
   int64_t go_list_max_age_ms = 60'000;
   int64_t go_negative_ttl_ms = 60'000;
+  std::string go_sumdb = "sum.golang.org";
+  bool go_verify = true;
+  std::string go_nosumdb;
+  std::string go_routes;
+  uint64_t go_stream_threshold_bytes = 16ULL << 20;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int64_t header_timeout_ms = 10'000;

@@ -17,17 +17,33 @@ called OUT_DIR here):
   OUT_DIR/down        exists -> every request gets 503 (still logged);
   OUT_DIR/zip_delay   holds seconds (float) to sleep before answering a .zip;
                       the environment variable FAKE_GOPROXY_ZIP_DELAY is the
-                      default when the file is absent.
+                      default when the file is absent;
+  OUT_DIR/tamper      one "<escaped module>@<escaped version>[ mod]" per line
+                      (e.g. "example.test/!azure/sdk@v1.0.0"; blank lines and
+                      lines starting with '#' are ignored): that version's
+                      .zip is served tampered, with the same entries but one
+                      .go file (the first by name) with a comment line
+                      appended; with " mod" its .mod file is tampered too (a
+                      comment line appended). The files in PROXY_DIR are not
+                      changed, so a checksum database computed from them (see
+                      fake_sumdb/) still has the original hashes and the go
+                      command must fail with "SECURITY ERROR".
+  OUT_DIR/auth        holds "user:password": requests without exactly these
+                      Basic credentials get 401 (a private upstream); the
+                      log line then ends with " [auth ok]" or " [auth bad]".
 Python 3 standard library only.
 """
 
+import base64
 import http.server
+import io
 import json
 import os
 import sys
 import threading
 import time
 import urllib.parse
+import zipfile
 
 PROXY_DIR = os.path.abspath(sys.argv[1]) if len(sys.argv) == 4 else None
 OUT_DIR = os.path.dirname(PROXY_DIR) if PROXY_DIR else None
@@ -51,6 +67,62 @@ def zip_delay():
         return float(os.environ.get("FAKE_GOPROXY_ZIP_DELAY", "0") or 0)
 
 
+TAMPER_LINE = b"\n// tampered by fake_goproxy.py\n"
+
+
+def tampered_kinds(key):
+    """Which files of KEY ("<esc module>@<esc version>") the tamper control
+    file asks to tamper with: a subset of {"zip", "mod"}."""
+    try:
+        with open(os.path.join(OUT_DIR, "tamper")) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return set()
+    kinds = set()
+    for line in lines:
+        words = line.split()
+        if not words or words[0].startswith("#") or words[0] != key:
+            continue
+        kinds.add("zip")
+        if "mod" in words[1:]:
+            kinds.add("mod")
+    return kinds
+
+
+def tamper_zip(body):
+    """Same entries, same order and metadata; the first .go file by name (the
+    first file if there is none) gets TAMPER_LINE appended."""
+    src = zipfile.ZipFile(io.BytesIO(body))
+    infos = src.infolist()
+    files = [i.filename for i in infos if not i.is_dir()]
+    go_files = sorted(n for n in files if n.endswith(".go"))
+    victim = go_files[0] if go_files else (files[0] if files else None)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in infos:
+            data = src.read(info)
+            if info.filename == victim:
+                data += TAMPER_LINE
+            new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            new.compress_type = info.compress_type
+            new.external_attr = info.external_attr
+            dst.writestr(new, data)
+    return out.getvalue()
+
+
+def maybe_tamper(rel_parts, body):
+    """rel_parts: path segments of a file under PROXY_DIR."""
+    if len(rel_parts) < 3 or rel_parts[-2] != "@v":
+        return body
+    name = rel_parts[-1]
+    for ext, kind in ((".zip", "zip"), (".mod", "mod")):
+        if name.endswith(ext):
+            key = "/".join(rel_parts[:-2]) + "@" + name[: -len(ext)]
+            if kind in tampered_kinds(key):
+                return tamper_zip(body) if kind == "zip" else body + TAMPER_LINE
+    return body
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-goproxy/1"
@@ -58,10 +130,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet stderr
         pass
 
+    def _auth_state(self):
+        """None when no credentials are required, else True/False."""
+        try:
+            with open(os.path.join(OUT_DIR, "auth")) as f:
+                want = f.read().strip()
+        except FileNotFoundError:
+            return None
+        got = self.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(want.encode()).decode()
+        return got == expected
+
     def _log(self):
+        auth = self._auth_state()
+        suffix = "" if auth is None else (" [auth ok]" if auth else " [auth bad]")
         with LOG_LOCK:
             with open(LOG_FILE, "a") as f:
-                f.write("%s %s\n" % (self.command, self.path))
+                f.write("%s %s%s\n" % (self.command, self.path, suffix))
                 f.flush()
 
     def _send(self, code, body, ctype="text/plain; charset=utf-8"):
@@ -102,6 +187,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         with open(full, "rb") as f:
             body = f.read()
+        body = maybe_tamper(parts, body)
         if full.endswith(".zip"):
             ctype = "application/zip"
         elif full.endswith(".info"):
@@ -114,6 +200,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._log()
         if os.path.exists(os.path.join(OUT_DIR, "down")):
             self._send(503, b"fake upstream is down\n")
+            return
+        if self._auth_state() is False:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="fake"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         found = self._resolve()
         if found is None:

@@ -16,13 +16,17 @@
 #   2. same build with a new empty GOMODCACHE: ZERO new upstream requests;
 #   3. protocol checks with curl: case-encoded path works, raw uppercase,
 #      `..` and %2e%2e paths -> 400/404, unknown module/version -> 404/410,
-#      /go/sumdb/<name>/supported -> 404, @latest, @v/list revalidated after
+#      /go/sumdb/<name>/supported -> 200 only for the configured database,
+#      X-Go-Checksum = go.sum's h1:, @latest, @v/list revalidated after
 #      --go-list-max-age;
 #   4. 20 concurrent GETs of one uncached zip (upstream slowed to 1.5 s per
 #      zip) -> exactly 1 upstream request, 20 identical, correct bodies;
 #   5. upstream down (503 to everything): a build with a third empty GOMODCACHE
-#      still succeeds from cellar's cache; an uncached file is not answered
-#      200 and its 5xx is not cached (200 once the upstream is back).
+#      still succeeds from cellar's cache; an expired list is served stale
+#      (X-Cellar-Stale: 1); an uncached file is not answered 200 and its 5xx
+#      is not cached (200 once the upstream is back).
+# cellar verifies every .zip/.mod against a fake checksum database
+# (fake_sumdb/) before storing it; sumdb_test.sh covers the client side.
 # Usage: bash goproxy_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 
@@ -30,35 +34,23 @@ IT_DIR="$(cd "$(dirname "$0")" && pwd)"
 command -v go >/dev/null || fail "go is not installed (apt-get install golang-go)"
 command -v python3 >/dev/null || fail "python3 is not installed"
 
-# Nothing from the caller's environment may steer go or curl elsewhere.
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-unset GOPRIVATE GONOPROXY GONOSUMDB GOINSECURE GOWORK GOROOT GOEXPERIMENT
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-export HOME="$IT_TMP/home" GOPATH="$IT_TMP/gopath" GOCACHE="$IT_TMP/gocache"
-export GOENV=off GOSUMDB=off GOTOOLCHAIN=local CGO_ENABLED=0 GO111MODULE=on
-# -modcacherw: module cache directories stay writable, so the scratch dir can
-# be removed at exit without chmod.
-export GOFLAGS="-mod=mod -modcacherw"
-mkdir -p "$HOME"
+source "$IT_DIR/go_lib.sh"
+go_isolated_env
 
 GEN="$IT_TMP/gen"
 python3 "$IT_DIR/make_go_modules.py" "$GEN" || fail "make_go_modules.py failed"
 EXPECTED_OUTPUT="$(cat "$GEN/expected_output.txt")"
 
-# --- fake upstream ----------------------------------------------------------
-UP_LOG="$IT_TMP/upstream.log"
-python3 "$IT_DIR/fake_goproxy.py" "$GEN/proxy" "$IT_TMP/upstream.port" "$UP_LOG" \
-  >"$IT_TMP/upstream.err" 2>&1 &
-CELLAR_PIDS+=("$!")  # stopped with the cellar servers at exit
-for _ in $(seq 1 100); do
-  [[ -s "$IT_TMP/upstream.port" ]] && break
-  sleep 0.05
-done
-[[ -s "$IT_TMP/upstream.port" ]] || { cat "$IT_TMP/upstream.err" >&2; fail "fake upstream did not start"; }
-UPORT="$(cat "$IT_TMP/upstream.port")"
-UP_URL="http://127.0.0.1:$UPORT"
+# --- fake upstream and checksum database ----------------------------------
+start_fake_goproxy "$GEN/proxy" upstream
+UP_LOG="$FAKE_LOG"
+UP_URL="$FAKE_URL"
+# cellar verifies every .zip and .mod against this database before storing
+# it; the clients here trust go.sum (GOSUMDB=off), sumdb_test.sh covers the
+# client side.
+start_fake_sumdb "$GEN/proxy" sum.example.test
 
-start_cellar "$IT_TMP/data" --go-upstream "$UP_URL" --go-list-max-age 1s
+start_cellar "$IT_TMP/data" --go-upstream "$UP_URL" --go-list-max-age 1s --go-sumdb "sum.example.test=$SUMDB_URL"
 GO_URL="$CELLAR_URL/go"
 
 up_lines() { wc -l <"$UP_LOG"; }
@@ -84,17 +76,6 @@ go_build() {
   cmp -s "$dir/go.mod" "$GEN/consumer/go.mod" || fail "$name: go build changed go.mod"
 }
 
-# get CURL_ARGS...: GET through curl; body in $IT_TMP/body, prints the status
-# (000 when the connection failed).
-get() { curl -s -o "$IT_TMP/body" -w '%{http_code}' --max-time 30 "$@" || true; }
-# expect_code REGEX DESC CURL_ARGS...
-expect_code() {
-  local want="$1" desc="$2" code; shift 2
-  code=$(get "$@")
-  [[ "$code" =~ ^($want)$ ]] || fail "$desc: GET ${*: -1} -> HTTP $code (want $want): $(head -c 300 "$IT_TMP/body")"
-  pass "$desc (HTTP $code)"
-}
-
 # --- 1. cold build ----------------------------------------------------------
 go_build cold "$IT_TMP/modcache1"
 COLD_LINES=$(up_lines)
@@ -113,6 +94,12 @@ grep -q 'multi/@v/v1.0.0.mod' "$UP_LOG" || fail "multi v1.0.0.mod never reached 
 grep -qE '/example.test/(!|%21)azure/sdk/@v/v1.0.0.zip$' "$UP_LOG" ||
   fail "upstream never saw the case-encoded path for example.test/Azure/sdk"
 pass "cold build through cellar ($COLD_LINES upstream requests: $N_ZIP zips, $N_MOD go.mod)"
+# Every stored .zip/.mod was checked against the checksum database: one
+# lookup per module version, never two.
+N_LOOKUP=$(grep -c ' /lookup/' "$SUMDB_LOG" || true)
+[[ "$N_LOOKUP" == "$WANT_MOD" ]] || fail "cellar made $N_LOOKUP checksum-database lookups, want $WANT_MOD (one per module version)"
+[[ "$(metric 'cellar_go_verification_failures_total{kind="zip"}')" == 0 ]] || fail "verification failures on a clean build"
+pass "cellar verified every .zip and .mod with the checksum database ($N_LOOKUP lookups)"
 
 # --- 2. warm build, new module cache ---------------------------------------
 go_build warm "$IT_TMP/modcache2"
@@ -142,7 +129,12 @@ expect_code '404|410' "unknown module .info" "$GO_URL/example.test/nope/@v/v1.0.
 expect_code '404|410' "unknown module .mod" "$GO_URL/example.test/nope/@v/v1.0.0.mod"
 expect_code '404|410' "unknown module .zip" "$GO_URL/example.test/nope/@v/v1.0.0.zip"
 expect_code '404|410' "unknown version .zip" "$GO_URL/example.test/m01/@v/v9.9.9.zip"
-expect_code 404 "sumdb supported (not proxied yet)" "$GO_URL/sumdb/sum.golang.org/supported"
+expect_code 200 "sumdb supported for the configured database" "$GO_URL/sumdb/sum.example.test/supported"
+expect_code 404 "sumdb supported for another database" "$GO_URL/sumdb/sum.golang.org/supported"
+expect_code 200 "a stored .zip" "$GO_URL/example.test/m01/@v/v1.0.0.zip"
+WANT_H1=$(awk '$1 == "example.test/m01" && $2 == "v1.0.0" { print $3 }' "$GEN/consumer/go.sum")
+[[ "$(header X-Go-Checksum)" == "$WANT_H1" ]] || fail "X-Go-Checksum '$(header X-Go-Checksum)' != go.sum's '$WANT_H1'"
+pass "the stored h1: is served as X-Go-Checksum and equals go.sum's line"
 expect_code 200 "@latest" "$GO_URL/example.test/multi/@latest"
 grep -q '"Version": *"v1.1.0"' "$IT_TMP/body" || fail "@latest for multi: $(cat "$IT_TMP/body")"
 
@@ -184,10 +176,13 @@ NEW="$(up_immutable_since "$DOWN_LINES")"
 [[ -z "$NEW" ]] || fail "build while upstream down: cellar asked upstream for cached files: $(echo "$NEW" | head -n 5)"
 pass "build with upstream down and an empty GOMODCACHE succeeds from cellar's cache"
 
-# Informational: a cached, expired list while the upstream is down
-# (stale-if-error is recommended, not required here).
-code=$(get "$GO_URL/example.test/lonely/@v/list")
-echo "info - expired @v/list while upstream down: HTTP $code"
+# A cached, expired list while the upstream is down: served stale, marked.
+sleep 1.1
+expect_code 200 "expired @v/list while upstream down" "$GO_URL/example.test/lonely/@v/list"
+[[ "$(header X-Cellar-Stale)" == 1 ]] || fail "stale @v/list lacks X-Cellar-Stale: 1"
+[[ "$(cat "$IT_TMP/body")" == $'v1.0.0\nv1.0.1' ]] || fail "stale list body: $(cat "$IT_TMP/body")"
+(( $(metric 'cellar_go_requests_total{kind="list",result="stale"}' | cut -d. -f1) >= 1 )) || fail "stale serve not counted"
+pass "expired @v/list served stale with X-Cellar-Stale: 1 while the upstream is down"
 
 # An uncached file while the upstream is down: not 200, and the failure must
 # not be cached once the upstream is back.

@@ -61,6 +61,19 @@ bool IsCanonicalVersion(std::string_view v) {
   return rest.find('+') == std::string_view::npos;  // no other build metadata
 }
 
+std::string UnescapeGoPath(std::string_view escaped) {
+  std::string out;
+  out.reserve(escaped.size());
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] == '!' && i + 1 < escaped.size()) {
+      out += static_cast<char>(escaped[++i] - 'a' + 'A');
+    } else {
+      out += escaped[i];
+    }
+  }
+  return out;
+}
+
 std::optional<GoRequest> ParseGoPath(std::string_view rest) {
   GoRequest req;
   if (rest.ends_with("/@latest")) {

@@ -30,5 +30,7 @@ bool IsValidEscapedVersion(std::string_view version);
 // True for canonical semantic versions (vMAJOR.MINOR.PATCH[-pre][+incompatible]),
 // whose .info never changes; anything else is a query (branch, commit prefix).
 bool IsCanonicalVersion(std::string_view version);
+// "github.com/!azure/x" -> "github.com/Azure/x". Input must be valid escaped.
+std::string UnescapeGoPath(std::string_view escaped);
 
 }  // namespace cellar::goproxy

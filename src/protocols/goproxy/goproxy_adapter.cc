@@ -1,7 +1,13 @@
 #include "protocols/goproxy/goproxy_adapter.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
+#include "protocols/goproxy/fill_response.h"
 
 namespace cellar::goproxy {
 
@@ -12,49 +18,70 @@ using boost::beast::http::verb;
 namespace {
 
 constexpr const char* kImmutableCacheControl = "public, max-age=31536000, immutable";
-constexpr size_t kMaxMetadataBytes = 16 << 20;
 constexpr const char* kMissingNamespace = "go/missing";
 
 struct FileKind {
   std::string ns;
   std::string content_type;
   bool immutable;
+  const char* label;  // metrics
 };
 
 FileKind Describe(const GoRequest& r) {
   switch (r.kind) {
-    case GoFileKind::kList: return {"go/list", "text/plain; charset=utf-8", false};
-    case GoFileKind::kLatest: return {"go/latest", "application/json", false};
+    case GoFileKind::kList: return {"go/list", "text/plain; charset=utf-8", false, "list"};
+    case GoFileKind::kLatest: return {"go/latest", "application/json", false, "latest"};
     case GoFileKind::kInfo:
-      if (IsCanonicalVersion(r.version)) return {"go/info", "application/json", true};
-      return {"go/query", "application/json", false};  // branch or commit query
-    case GoFileKind::kMod: return {"go/mod", "text/plain; charset=utf-8", true};
-    case GoFileKind::kZip: return {"go/zip", "application/zip", true};
+      if (IsCanonicalVersion(r.version)) return {"go/info", "application/json", true, "info"};
+      return {"go/query", "application/json", false, "query"};  // branch or commit query
+    case GoFileKind::kMod: return {"go/mod", "text/plain; charset=utf-8", true, "mod"};
+    case GoFileKind::kZip: return {"go/zip", "application/zip", true, "zip"};
   }
-  return {"go/list", "text/plain", false};
+  return {"go/list", "text/plain", false, "list"};
 }
 
 std::string KeyOf(const GoRequest& r) { return r.version.empty() ? r.module : r.module + "@" + r.version; }
 
-// Adapts an upstream HTTP response to the Filler's source interface.
-class HttpSource : public core::UpstreamSource {
- public:
-  explicit HttpSource(std::unique_ptr<env::HttpResponse> resp) : resp_(std::move(resp)) {}
-  std::optional<uint64_t> size() const override { return resp_->head().ContentLength(); }
-  Result<size_t> Read(std::span<std::byte> out) override { return resp_->Read(out); }
+Result<std::string> ReadSpool(int fd, uint64_t size) {
+  std::string out(size, '\0');
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, out.data() + got, size - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::FromErrno(n < 0 ? errno : EIO, "read fill spool");
+    got += static_cast<size_t>(n);
+  }
+  return out;
+}
 
- private:
-  std::unique_ptr<env::HttpResponse> resp_;
-};
+// The h1: value kept in an entry's attributes ({"h1":"h1:..."}).
+std::string H1Of(const std::string& attributes) {
+  constexpr std::string_view kField = "\"h1\":\"";
+  size_t at = attributes.find(kField);
+  if (at == std::string::npos) return "";
+  size_t start = at + kField.size();
+  size_t end = attributes.find('"', start);
+  return end == std::string::npos ? "" : attributes.substr(start, end - start);
+}
+
+void AddChecksumHeader(http::Exchange& ex, const index::Entry& e) {
+  if (std::string h1 = H1Of(e.attributes); !h1.empty()) ex.SetHeader("X-Go-Checksum", h1);
+}
 
 }  // namespace
 
-GoproxyAdapter::GoproxyAdapter(protocols::ProtocolContext ctx, env::HttpClient& client,
-                               core::Filler& filler, GoproxyOptions options)
-    : ctx_(ctx), client_(client), filler_(filler), options_(std::move(options)) {}
+GoproxyAdapter::GoproxyAdapter(protocols::ProtocolContext ctx, env::HttpClient& client, core::Filler& filler,
+                               FreshDocuments& documents, SumdbProxy& sumdb, GoMetrics& metrics,
+                               GoproxyOptions options)
+    : ctx_(ctx), client_(client), filler_(filler), documents_(documents), sumdb_(sumdb), metrics_(metrics),
+      options_(std::move(options)) {}
 
 void GoproxyAdapter::RegisterRoutes(http::Router& router) {
   router.Add("/go/", "goproxy", [this](http::Exchange& ex) { return Handle(ex); });
+}
+
+void GoproxyAdapter::Count(const GoRequest& req, const char* result) {
+  metrics_.requests.With({Describe(req).label, result}).Inc();
 }
 
 awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
@@ -68,12 +95,6 @@ awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
     co_await protocols::RespondError(ex, 405, "method not allowed");
     co_return;
   }
-  if (rest.starts_with("sumdb/")) {
-    // 404 makes the go command skip this proxy for the checksum database
-    // and contact it directly.
-    co_await protocols::RespondError(ex, 404, "checksum database proxy not available");
-    co_return;
-  }
   // The go command escapes paths with url.PathEscape, so "!" arrives as
   // "%21". Encoded slashes are refused; ".." is caught after decoding.
   auto decoded = PercentDecode(rest, /*allow_encoded_slash=*/false);
@@ -83,11 +104,23 @@ awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
         ex, 400, "not a Go module proxy path: expected <case-encoded module>/@v/{list,<version>.info,.mod,.zip} or /@latest");
     co_return;
   }
+  const std::vector<UpstreamEntry>* upstreams = &options_.upstreams;
+  if (const ModuleRoute* route = FindRoute(options_.routes, UnescapeGoPath(req->module))) {
+    if (route->upstreams.empty()) {
+      // Private here: 404 lets `GOPROXY=<cellar>,direct` fetch it directly.
+      Count(*req, "denied");
+      ex.SetHeader("Cache-Control", "no-store");
+      co_await protocols::RespondError(ex, 404,
+                                       "module " + UnescapeGoPath(req->module) + " is not served by this proxy (--go-route ...=off)");
+      co_return;
+    }
+    upstreams = &route->upstreams;
+  }
   if (co_await AnswerKnownMissing(ex, *req)) co_return;
   if (Describe(*req).immutable) {
-    co_await ServeImmutable(ex, *req);
+    co_await ServeImmutable(ex, *req, *upstreams);
   } else {
-    co_await ServeMutable(ex, *req);
+    co_await ServeMutable(ex, *req, *upstreams);
   }
 }
 
@@ -95,6 +128,7 @@ awaitable<bool> GoproxyAdapter::AnswerKnownMissing(http::Exchange& ex, const GoR
   auto entry = ctx_.cache.index().Get(kMissingNamespace, req.upstream_path);
   if (!entry.ok() || !*entry) co_return false;
   if (ctx_.cache.clock().NowUnixMs() - (*entry)->fetched_at_ms >= (*entry)->max_age_ms) co_return false;
+  Count(req, "negative");
   ex.set_cache_result("negative");
   ex.SetHeader("Cache-Control", "public, max-age=60");
   co_await protocols::RespondError(ex, 404, "not found upstream: " + req.upstream_path);
@@ -110,12 +144,59 @@ void GoproxyAdapter::RememberMissing(const GoRequest& req) {
   if (put.ok()) (void)(*put)->Commit();
 }
 
-awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoRequest& req) {
+Status GoproxyAdapter::CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put) {
+  const std::string module = UnescapeGoPath(req.module);
+  const std::string version = UnescapeGoPath(req.version);
+  const bool is_zip = req.kind == GoFileKind::kZip;
+  const char* what = is_zip ? ".zip" : ".mod";
+  auto refuse = [&](Status s) {
+    metrics_.verification_failures.With({Describe(req).label}).Inc();
+    Log(LogLevel::kWarn, "go: " + s.message());
+    return s;
+  };
+  std::string h1;
+  if (is_zip) {
+    auto checked = CheckModuleZip(fd, module, version, options_.zip_limits);
+    if (!checked.ok()) return refuse(checked.error().WithContext(module + "@" + version + ".zip refused, not stored"));
+    h1 = *checked;
+  } else {
+    if (size > options_.zip_limits.max_go_mod_bytes) {
+      return refuse(Status::Corruption(module + "@" + version + ".mod is larger than the go command allows"));
+    }
+    CELLAR_ASSIGN_OR_RETURN(std::string mod, ReadSpool(fd, size));
+    h1 = ModFileHash1(mod);
+  }
+  if (options_.verify_with_sumdb && !options_.nosumdb.Matches(module)) {
+    const std::string db = sumdb_.verifying_database();
+    auto sums = sumdb_.LookupSums(req.module, req.version);
+    if (!sums.ok()) {
+      if (sums.error().IsNotFound()) {
+        return refuse(Status::Corruption("checksum database " + db + " has no record of " + module + "@" + version +
+                                         "; " + what + " refused, not stored (for a private module set --go-nosumdb)"));
+      }
+      return Status::Unavailable("cannot verify " + module + "@" + version + what + " (not stored): " +
+                                 sums.error().message());
+    }
+    const std::string& expected = is_zip ? sums->zip_h1 : sums->mod_h1;
+    if (expected != h1) {
+      return refuse(Status::Corruption("checksum mismatch for " + module + "@" + version + what + ": upstream sent " +
+                                       h1 + ", checksum database " + db + " has " + expected +
+                                       "; refused, not stored"));
+    }
+  }
+  put.set_attributes("{\"h1\":\"" + h1 + "\"}");
+  return Status();
+}
+
+awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoRequest& req,
+                                               const std::vector<UpstreamEntry>& upstreams) {
   const FileKind kind = Describe(req);
   const std::string key = KeyOf(req);
   ex.SetHeader("Cache-Control", kImmutableCacheControl);
   if (auto hit = ctx_.cache.Get(kind.ns, key); hit.ok() && *hit) {
+    Count(req, "hit");
     ex.set_cache_result("hit");
+    AddChecksumHeader(ex, (**hit)->entry());
     co_await protocols::ServeHit(ex, ***hit);
     co_return;
   }
@@ -123,105 +204,75 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
   spec.put.ns = kind.ns;
   spec.put.key = key;
   spec.put.content_type = kind.content_type;
-  const uint64_t limit = options_.max_file_bytes;
-  spec.open = [this, path = req.upstream_path, limit]() -> Result<std::unique_ptr<core::UpstreamSource>> {
-    CELLAR_ASSIGN_OR_RETURN(auto resp, FetchFromUpstreams(client_, options_.upstreams, path));
+  const uint64_t limit = options_.zip_limits.max_zip_bytes;
+  spec.open = [this, &upstreams, path = req.upstream_path, limit]() -> Result<std::unique_ptr<core::UpstreamSource>> {
+    CELLAR_ASSIGN_OR_RETURN(auto resp, FetchFromUpstreams(client_, upstreams, path));
     if (auto len = resp->head().ContentLength(); len && *len > limit) {
       return Status::ResourceExhausted(path + " is larger than " + std::to_string(limit) + " bytes");
     }
     return std::unique_ptr<core::UpstreamSource>(new HttpSource(std::move(resp)));
   };
+  if (req.kind == GoFileKind::kZip || req.kind == GoFileKind::kMod) {
+    spec.before_commit = [this, req](int fd, uint64_t size, core::PendingPut& put) {
+      return CheckDownloaded(req, fd, size, put);
+    };
+  }
+  FillResponse how{kind.ns, key, kind.content_type, options_.stream_threshold_bytes, AddChecksumHeader};
   auto reader = co_await http::RunBlocking(ctx_.workers, [&] { return filler_.GetOrFill(std::move(spec)); });
-  if (!reader.ok()) {
-    if (reader.error().IsNotFound()) {
-      co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req); });
-      ex.set_cache_result("miss");
-      ex.SetHeader("Cache-Control", "public, max-age=60");
-      co_await protocols::RespondError(ex, 404, reader.error().message());
-    } else {
-      ex.set_cache_result("error");
-      ex.SetHeader("Cache-Control", "no-store");
-      co_await protocols::RespondError(ex, 502, reader.error().message());
-    }
+  Status sent = reader.ok() ? co_await SendFromFill(ex, ctx_, std::move(*reader), how) : reader.error();
+  if (sent.ok()) {
+    Count(req, "fill");
     co_return;
   }
-  ex.set_cache_result((*reader)->from_cache() ? "hit" : "fill");
-  auto* r = reader->get();
-  auto size = r->size();
-  if (!size) {
-    // Unknown length (chunked upstream): let the fill finish, then serve the stored copy.
-    Status drained = co_await http::RunBlocking(ctx_.workers, [r]() -> Status {
-      std::vector<std::byte> scratch(256 * 1024);
-      while (true) {
-        CELLAR_ASSIGN_OR_RETURN(size_t n, r->Read(scratch));
-        if (n == 0) return Status();
-      }
-    });
-    auto hit = ctx_.cache.Get(kind.ns, key);
-    if (!drained.ok() || !hit.ok() || !*hit) {
-      co_await protocols::RespondError(ex, 502, drained.ok() ? "fill did not complete" : drained.message());
-      co_return;
-    }
-    co_await protocols::ServeHit(ex, ***hit);
-    co_return;
-  }
-  auto& workers = ctx_.workers;
-  co_await ex.RespondAsyncStream(200, kind.content_type, *size,
-                                 [r, &workers](std::span<std::byte> out) -> awaitable<Result<size_t>> {
-                                   co_return co_await http::RunBlocking(workers, [r, out] { return r->Read(out); });
-                                 });
-}
-
-awaitable<void> GoproxyAdapter::ServeMutable(http::Exchange& ex, const GoRequest& req) {
-  const FileKind kind = Describe(req);
-  const std::string key = KeyOf(req);
-  auto cached = ctx_.cache.Get(kind.ns, key);
-  std::unique_ptr<core::Hit> hit = cached.ok() && *cached ? std::move(**cached) : nullptr;
-  const int64_t now = ctx_.cache.clock().NowUnixMs();
-  if (hit && now - hit->entry().fetched_at_ms < options_.list_max_age_ms) {
-    ex.set_cache_result("hit");
-    ex.SetHeader("Cache-Control", "public, max-age=60");
-    co_await protocols::ServeHit(ex, *hit);
-    co_return;
-  }
-  // Stale or missing: ask upstream, keep the answer, fall back to the old copy.
-  auto fetched = co_await http::RunBlocking(ctx_.workers, [&]() -> Result<std::string> {
-    CELLAR_ASSIGN_OR_RETURN(auto resp, FetchFromUpstreams(client_, options_.upstreams, req.upstream_path));
-    CELLAR_ASSIGN_OR_RETURN(std::string body, env::ReadAll(*resp, kMaxMetadataBytes));
-    core::PutOptions o;
-    o.ns = kind.ns;
-    o.key = key;
-    o.content_type = kind.content_type;
-    o.max_age_ms = options_.list_max_age_ms;
-    CELLAR_ASSIGN_OR_RETURN(auto put, ctx_.cache.BeginPut(std::move(o)));
-    CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(body.data(), body.size()))));
-    CELLAR_RETURN_IF_ERROR(put->Commit().status());
-    return body;
-  });
-  if (fetched.ok()) {
-    ex.set_cache_result(hit ? "revalidated" : "miss");
-    ex.SetHeader("Cache-Control", "public, max-age=60");
-    co_await ex.Respond(200, *fetched, kind.content_type);
-    co_return;
-  }
-  if (fetched.error().IsNotFound()) {
+  ex.SetHeader("Cache-Control", "no-store");
+  if (sent.IsNotFound()) {
     co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req); });
+    Count(req, "not_found");
     ex.set_cache_result("miss");
     ex.SetHeader("Cache-Control", "public, max-age=60");
-    co_await protocols::RespondError(ex, 404, fetched.error().message());
-    co_return;
+    co_await protocols::RespondError(ex, 404, sent.message());
+  } else if (sent.code() == Code::kCorruption) {
+    Count(req, "refused");
+    ex.set_cache_result("refused");
+    co_await protocols::RespondError(ex, 502, sent.message());
+  } else {
+    Count(req, "error");
+    metrics_.upstream_errors.With({kind.label}).Inc();
+    ex.set_cache_result("error");
+    co_await protocols::RespondError(ex, 502, sent.message());
   }
-  if (hit) {
-    ex.set_cache_result("stale");
-    ex.SetHeader("X-Cellar-Stale", "1");
-    ex.SetHeader("Warning", "110 cellar \"Response is Stale\"");
-    ex.SetHeader("Cache-Control", "no-store");
-    co_await protocols::ServeHit(ex, *hit);
-    co_return;
+}
+
+awaitable<void> GoproxyAdapter::ServeMutable(http::Exchange& ex, const GoRequest& req,
+                                             const std::vector<UpstreamEntry>& upstreams) {
+  const FileKind kind = Describe(req);
+  DocumentSpec spec;
+  spec.ns = kind.ns;
+  spec.key = KeyOf(req);
+  spec.content_type = kind.content_type;
+  spec.max_age_ms = options_.list_max_age_ms;
+  spec.fetch = [this, &upstreams, path = req.upstream_path] { return FetchFromUpstreams(client_, upstreams, path); };
+  Status error;
+  switch (co_await documents_.Serve(ex, spec, &error)) {
+    case DocumentOutcome::kHit: Count(req, "hit"); break;
+    case DocumentOutcome::kFetched: Count(req, "fill"); break;
+    case DocumentOutcome::kRevalidated: Count(req, "revalidated"); break;
+    case DocumentOutcome::kStale:
+      Count(req, "stale");
+      metrics_.upstream_errors.With({kind.label}).Inc();
+      break;
+    case DocumentOutcome::kError:
+      Count(req, "error");
+      metrics_.upstream_errors.With({kind.label}).Inc();
+      break;
+    case DocumentOutcome::kNotFound:
+      co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req); });
+      Count(req, "not_found");
+      ex.set_cache_result("miss");
+      ex.SetHeader("Cache-Control", "public, max-age=60");
+      co_await protocols::RespondError(ex, 404, error.message());
+      break;
   }
-  ex.set_cache_result("error");
-  ex.SetHeader("Cache-Control", "no-store");
-  co_await protocols::RespondError(ex, 502, fetched.error().message());
 }
 
 }  // namespace cellar::goproxy

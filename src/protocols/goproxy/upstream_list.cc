@@ -22,16 +22,44 @@ Result<std::vector<UpstreamEntry>> ParseUpstreamList(std::string_view list) {
   return out;
 }
 
-namespace {
-// "https://user:secret@host/x" -> "https://host/x": errors must never carry credentials.
-std::string Redact(const std::string& url) {
+std::string RedactUrl(const std::string& url) {
   size_t scheme = url.find("://");
   size_t at = url.find('@');
   size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
   if (scheme == std::string::npos || at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
   return url.substr(0, scheme + 3) + url.substr(at + 1);
 }
-}  // namespace
+
+Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules) {
+  std::vector<ModuleRoute> out;
+  for (auto rule : SplitView(rules, ';')) {
+    rule = TrimWhitespace(rule);
+    if (rule.empty()) continue;
+    size_t eq = rule.find('=');
+    if (eq == std::string_view::npos) {
+      return Status::InvalidArgument("Go route '" + RedactUrl(std::string(rule)) +
+                                     "' must look like PATTERNS=UPSTREAMS or PATTERNS=off");
+    }
+    ModuleRoute route;
+    CELLAR_ASSIGN_OR_RETURN(route.patterns, ModulePatterns::Parse(rule.substr(0, eq)));
+    if (route.patterns.empty()) return Status::InvalidArgument("Go route without module patterns");
+    std::string_view target = TrimWhitespace(rule.substr(eq + 1));
+    if (target != "off") {
+      auto ups = ParseUpstreamList(target);
+      if (!ups.ok()) return Status::InvalidArgument(RedactUrl(ups.error().message()));
+      route.upstreams = std::move(*ups);
+    }
+    out.push_back(std::move(route));
+  }
+  return out;
+}
+
+const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string_view module_path) {
+  for (const auto& r : routes) {
+    if (r.patterns.Matches(module_path)) return &r;
+  }
+  return nullptr;
+}
 
 Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
     env::HttpClient& client, const std::vector<UpstreamEntry>& upstreams, const std::string& path) {
@@ -47,10 +75,10 @@ Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
         last = Status::NotFound("no upstream has " + path);
         continue;  // allowed after both "," and "|"
       }
-      last = Status::Unavailable("upstream " + Redact(up.base_url) + " answered " + std::to_string(status) +
+      last = Status::Unavailable("upstream " + RedactUrl(up.base_url) + " answered " + std::to_string(status) +
                                  " for " + path);
     } else {
-      last = Status::Unavailable("upstream " + Redact(up.base_url) + ": " + resp.error().message());
+      last = Status::Unavailable("upstream " + RedactUrl(up.base_url) + ": " + resp.error().message());
     }
     if (!up.fall_through_on_error) return last;
   }

@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "env/http_client.h"
+#include "protocols/goproxy/module_pattern.h"
 
 namespace cellar::goproxy {
 
@@ -17,6 +18,25 @@ struct UpstreamEntry {
   std::string base_url;        // without a trailing slash
   bool fall_through_on_error;  // "|" after this entry
 };
+
+// A per-module rule: modules matching `patterns` use `upstreams` instead
+// of the default list; no upstreams ("off") means the module is private
+// here and is answered 404, so the go command falls back to `direct`.
+struct ModuleRoute {
+  ModulePatterns patterns;
+  std::vector<UpstreamEntry> upstreams;  // empty: off
+};
+
+// Parses "corp.example/*,git.internal=https://user:token@goproxy.corp;private.test/*=off".
+// Rules are separated by ';', patterns from upstreams by the first '='.
+Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules);
+
+// The rule for `module_path` (unescaped): the first matching one, else nullptr.
+const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string_view module_path);
+
+// "https://user:secret@host/x" -> "https://host/x": errors and logs must
+// never carry credentials.
+std::string RedactUrl(const std::string& url);
 
 // Parses "https://a,https://b|https://c". kInvalidArgument on an empty or
 // non-http(s) entry.

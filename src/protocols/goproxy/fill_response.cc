@@ -1,0 +1,39 @@
+#include "protocols/goproxy/fill_response.h"
+
+#include "http/offload.h"
+
+namespace cellar::goproxy {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolContext& ctx,
+                               std::unique_ptr<core::FillReader> reader, const FillResponse& how) {
+  ex.set_cache_result(reader->from_cache() ? "hit" : "fill");
+  auto size = reader->size();
+  if (!size || *size <= how.stream_threshold_bytes) {
+    core::FillReader* r = reader.get();
+    Status end = co_await http::RunBlocking(ctx.workers, [r] { return r->WaitForEnd(); });
+    if (!end.ok()) co_return end;
+    reader.reset();
+    auto hit = ctx.cache.Get(how.ns, how.key);
+    if (!hit.ok() || !*hit) {
+      co_return Status::Unavailable("stored " + how.key + " vanished before it could be sent; retry");
+    }
+    if (how.decorate) how.decorate(ex, (**hit)->entry());
+    co_await protocols::ServeHit(ex, ***hit);
+    co_return Status();
+  }
+  // Large: stream while the fill runs. Reads block on the fill, so they run
+  // on the worker pool.
+  std::shared_ptr<core::FillReader> shared(std::move(reader));
+  auto& workers = ctx.workers;
+  co_await ex.RespondAsyncStream(200, how.content_type, *size,
+                                 [shared, &workers](std::span<std::byte> out) -> awaitable<Result<size_t>> {
+                                   co_return co_await http::RunBlocking(workers,
+                                                                        [r = shared.get(), out] { return r->Read(out); });
+                                 });
+  co_return Status();
+}
+
+}  // namespace cellar::goproxy
