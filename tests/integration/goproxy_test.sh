@@ -50,7 +50,11 @@ UP_URL="$FAKE_URL"
 # client side.
 start_fake_sumdb "$GEN/proxy" sum.example.test
 
-start_cellar "$IT_TMP/data" --go-upstream "$UP_URL" --go-list-max-age 1s --go-sumdb "sum.example.test=$SUMDB_URL"
+# --go-stream-threshold 0: every cold file streams to its clients while it
+# downloads (verified before the last byte); sumdb_test.sh covers the
+# verify-then-send path used for small files by default.
+start_cellar "$IT_TMP/data" --go-upstream "$UP_URL" --go-list-max-age 1s --go-sumdb "sum.example.test=$SUMDB_URL" \
+  --go-stream-threshold 0
 GO_URL="$CELLAR_URL/go"
 
 up_lines() { wc -l <"$UP_LOG"; }
@@ -122,6 +126,10 @@ expect_code '400|404' "'..' segment rejected" --path-as-is "$GO_URL/example.test
 expect_code '400|404' "'..' segment rejected (module part)" --path-as-is "$GO_URL/example.test/../example.test/m01/@v/v1.0.0.mod"
 expect_code '400|404' "'..' segment rejected (trailing)" --path-as-is "$GO_URL/example.test/m01/@v/.."
 expect_code '400|404' "%2e%2e segment rejected" --path-as-is "$GO_URL/example.test/%2e%2e/m01/@v/list"
+expect_code '400|404' "empty path element rejected" --path-as-is "$GO_URL/example.test//m01/@v/list"
+expect_code '400|404' "encoded slash rejected" "$GO_URL/example.test%2fm01/@v/list"
+expect_code '400|404' "overlong module path rejected" "$GO_URL/example.test/$(printf 'a%.0s' $(seq 1 600))/@v/list"
+expect_code '400|404' "non-canonical version .zip rejected" "$GO_URL/example.test/m01/@v/main.zip"
 ! grep -qiE '/\.\.(/|$)|%2e%2e' "$UP_LOG" || fail "a '..' path reached the upstream: $(grep -iE '\.\.|%2e' "$UP_LOG" | head -n 3)"
 expect_code '404|410' "unknown module list" "$GO_URL/example.test/nope/@v/list"
 expect_code '404|410' "unknown module @latest" "$GO_URL/example.test/nope/@latest"

@@ -219,7 +219,9 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
   }
   FillResponse how{kind.ns, key, kind.content_type, options_.stream_threshold_bytes, AddChecksumHeader};
   auto reader = co_await http::RunBlocking(ctx_.workers, [&] { return filler_.GetOrFill(std::move(spec)); });
-  Status sent = reader.ok() ? co_await SendFromFill(ex, ctx_, std::move(*reader), how) : reader.error();
+  // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
+  Status sent = reader.ok() ? Status() : reader.error();
+  if (reader.ok()) sent = co_await SendFromFill(ex, ctx_, std::move(*reader), how);
   if (sent.ok()) {
     Count(req, "fill");
     co_return;

@@ -153,7 +153,9 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
     };
     FillResponse how{spec.put.ns, spec.put.key, kBinary, 1 << 20, nullptr};
     auto reader = co_await http::RunBlocking(ctx_.workers, [&] { return filler_.GetOrFill(std::move(spec)); });
-    Status sent = reader.ok() ? co_await SendFromFill(ex, ctx_, std::move(*reader), how) : reader.error();
+    // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
+  Status sent = reader.ok() ? Status() : reader.error();
+  if (reader.ok()) sent = co_await SendFromFill(ex, ctx_, std::move(*reader), how);
     if (sent.ok()) {
       count("fill");
       co_return;

@@ -19,6 +19,8 @@
 //	-preload        add every module version to the log at start-up (sorted),
 //	                so the tree never grows; default: a record is added on its
 //	                first lookup, like the real sum.golang.org.
+//	-pad N          add N synthetic records (pad.example.test/pNNNN v1.0.0)
+//	                first, so the tree is big enough (>= 256) for full tiles.
 //
 // The go.sum lines of every module version in DIR ("<mod> <ver> h1:..." from
 // the zip, "<mod> <ver>/go.mod h1:..." from the .mod file) are computed
@@ -219,9 +221,10 @@ func main() {
 	logPath := flag.String("log", "", "request log file")
 	keyFile := flag.String("key-file", "", "file receiving the verifier key")
 	preload := flag.Bool("preload", false, "add every module version to the tree at start-up")
+	pad := flag.Int("pad", 0, "synthetic records added first, so full tiles exist")
 	flag.Parse()
 	if proxyDir == "" || *name == "" || *portFile == "" || *logPath == "" || *keyFile == "" || flag.NArg() != 0 {
-		log.Fatal("usage: fake_sumdb -proxy DIR -name NAME -port-file F -log F -key-file F [-preload]")
+		log.Fatal("usage: fake_sumdb -proxy DIR -name NAME -port-file F -log F -key-file F [-preload] [-pad N]")
 	}
 	var err error
 	if proxyDir, err = filepath.Abs(proxyDir); err != nil {
@@ -237,6 +240,15 @@ func main() {
 		log.Fatalf("scanning %s: %v", proxyDir, err)
 	}
 	ops := sumdb.NewTestServer(skey, gosum)
+	for i := 0; i < *pad; i++ {
+		m := module.Version{Path: fmt.Sprintf("pad.example.test/p%04d", i), Version: "v1.0.0"}
+		sumsMu.Lock()
+		sums[m.Path+"@"+m.Version] = []byte(fmt.Sprintf("%s v1.0.0 h1:%044d\n%s v1.0.0/go.mod h1:%044d\n", m.Path, i, m.Path, i))
+		sumsMu.Unlock()
+		if _, err := ops.Lookup(context.Background(), m); err != nil {
+			log.Fatalf("padding: %v", err)
+		}
+	}
 	if *preload {
 		for _, m := range mods {
 			if _, err := ops.Lookup(context.Background(), m); err != nil {
