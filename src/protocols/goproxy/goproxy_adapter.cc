@@ -85,7 +85,11 @@ void GoproxyAdapter::Count(const GoRequest& req, const char* result) {
 }
 
 awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
-  std::string_view rest = std::string_view(ex.path()).substr(4);
+  // The raw target, not the slash-collapsed path: "a//b" is an empty path
+  // element, which no module path has.
+  std::string_view target = ex.target();
+  std::string_view rest = target.substr(0, target.find('?'));
+  rest.remove_prefix(std::min(rest.size(), size_t{4}));  // "/go/"
   if (auto a = protocols::Authorize(ctx_, ex, auth::kScopeRead, "go"); !a.ok()) {
     co_await protocols::RespondAuthError(ex, a.error());
     co_return;

@@ -98,7 +98,10 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
     co_await protocols::RespondError(ex, 405, "method not allowed");
     co_return;
   }
-  auto decoded = PercentDecode(std::string_view(ex.path()).substr(10), /*allow_encoded_slash=*/false);
+  std::string_view target = ex.target();  // raw: empty elements are refused
+  target = target.substr(0, target.find('?'));
+  target.remove_prefix(std::min(target.size(), size_t{10}));  // "/go/sumdb/"
+  auto decoded = PercentDecode(target, /*allow_encoded_slash=*/false);
   auto req = decoded ? ParseSumdbPath(*decoded) : std::nullopt;
   if (!req) {
     co_await protocols::RespondError(
