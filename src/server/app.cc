@@ -53,6 +53,7 @@ struct App::Parts {
   std::unique_ptr<core::CacheService> cache;
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<asio::thread_pool> workers;
+  std::unique_ptr<asio::thread_pool> upstream_waits;
   std::unique_ptr<protocols::ProtocolContext> ctx;
   std::unique_ptr<env::CurlHttpClient> http_client;
   std::unique_ptr<goproxy::GoMetrics> go_metrics;
@@ -121,6 +122,7 @@ App::~App() {
   if (!parts_) return;
   parts_->server.reset();
   if (parts_->workers) parts_->workers->join();
+  if (parts_->upstream_waits) parts_->upstream_waits->join();
 }
 
 // The Go module proxy and its checksum-database proxy (which verifies the
@@ -197,8 +199,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   });
   p->auth = std::make_unique<auth::Authenticator>(config.tokens, config.anonymous_scopes);
   p->workers = std::make_unique<asio::thread_pool>(config.worker_threads);
-  p->ctx = std::make_unique<protocols::ProtocolContext>(
-      protocols::ProtocolContext{*p->cache, *p->workers, *p->auth, config.max_entry_bytes});
+  p->upstream_waits = std::make_unique<asio::thread_pool>(config.upstream_threads);
+  p->ctx = std::make_unique<protocols::ProtocolContext>(protocols::ProtocolContext{
+      *p->cache, *p->workers, *p->auth, config.max_entry_bytes, p->upstream_waits.get()});
 
   p->adapters.push_back(std::make_unique<bazel::BazelAdapter>(
       *p->ctx, bazel::BazelOptions{.validate_ac = config.bazel_validate_ac}));
@@ -263,6 +266,7 @@ void App::Run() {
                  asio::detached);
   p.server->Run();
   p.workers->join();
+  p.upstream_waits->join();
   Status s = p.cache->Flush();
   if (!s.ok()) Log(LogLevel::kError, "final index flush failed", "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
   Log(LogLevel::kInfo, "cellar stopped");

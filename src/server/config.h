@@ -38,6 +38,7 @@ struct Config {
   uint64_t go_stream_threshold_bytes = 16ULL << 20;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
+  int upstream_threads = 64;
   int64_t header_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
   int64_t keepalive_timeout_ms = 75'000;

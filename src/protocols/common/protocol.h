@@ -21,9 +21,15 @@ namespace cellar::protocols {
 // Everything an adapter needs; all members outlive the adapters.
 struct ProtocolContext {
   core::CacheService& cache;
-  boost::asio::thread_pool& workers;
+  boost::asio::thread_pool& workers;  // short disk and index work
   const auth::Authenticator& auth;
   uint64_t max_entry_bytes = 4ULL << 30;  // largest single upload accepted
+  // Waits on upstreams (pull-through fills, metadata refreshes). A pool of
+  // its own, sized for concurrent transfers, so slow upstreams never take
+  // the few worker threads that commits need. Null: use `workers`.
+  boost::asio::thread_pool* upstream_waits = nullptr;
+
+  boost::asio::thread_pool& upstream_pool() const { return upstream_waits ? *upstream_waits : workers; }
 };
 
 class ProtocolAdapter {

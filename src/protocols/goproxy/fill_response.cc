@@ -13,7 +13,7 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolCont
   auto size = reader->size();
   if (!size || *size <= how.stream_threshold_bytes) {
     core::FillReader* r = reader.get();
-    Status end = co_await http::RunBlocking(ctx.workers, [r] { return r->WaitForEnd(); });
+    Status end = co_await http::RunBlocking(ctx.upstream_pool(), [r] { return r->WaitForEnd(); });
     if (!end.ok()) co_return end;
     reader.reset();
     auto hit = ctx.cache.Get(how.ns, how.key);
@@ -27,7 +27,7 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolCont
   // Large: stream while the fill runs. Reads block on the fill, so they run
   // on the worker pool.
   std::shared_ptr<core::FillReader> shared(std::move(reader));
-  auto& workers = ctx.workers;
+  auto& workers = ctx.upstream_pool();
   co_await ex.RespondAsyncStream(200, how.content_type, *size,
                                  [shared, &workers](std::span<std::byte> out) -> awaitable<Result<size_t>> {
                                    co_return co_await http::RunBlocking(workers,

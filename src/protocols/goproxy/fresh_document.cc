@@ -59,7 +59,7 @@ awaitable<DocumentOutcome> FreshDocuments::Serve(http::Exchange& ex, const Docum
     co_await protocols::ServeHit(ex, *hit);
     co_return DocumentOutcome::kHit;
   }
-  auto fetched = co_await http::RunBlocking(ctx_.workers, [&] { return Refresh(spec); });
+  auto fetched = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return Refresh(spec); });
   if (fetched.ok()) {
     ex.set_cache_result(hit ? "revalidated" : "miss");
     ex.SetHeader("Cache-Control", ShortCacheControl(spec.max_age_ms));
