@@ -162,5 +162,10 @@ expect_code 200 "full tile while the database is down" "$GO_URL/sumdb/sum.exampl
 expect_code 200 "uncached zip verified from the cached lookup record" "$GO_URL/example.test/multi/@v/v1.0.0.zip"
 cmp -s "$IT_TMP/body" "$IT_TMP/up3/proxy/example.test/multi/@v/v1.0.0.zip" || fail "multi v1.0.0 zip body differs"
 pass "database down: latest and lookups served stale, full tiles and verification from the cache"
+STATS="$(curl -s "$CELLAR_URL/api/v1/stats")"
+for ns in go/zip go/mod go/sumdb go/sumdb-tile; do
+  grep -q "\"$ns\"" <<<"$STATS" || fail "/api/v1/stats does not list namespace $ns: $STATS"
+done
+pass "/api/v1/stats lists the Go namespaces"
 
 echo "sumdb test finished in ${SECONDS}s"
