@@ -115,7 +115,7 @@ class CurlResponse : public HttpResponse {
 };
 
 Status CurlError(CURLcode code, const std::string& url) {
-  std::string msg = std::string(curl_easy_strerror(code)) + " (" + url + ")";
+  std::string msg = std::string(curl_easy_strerror(code)) + " (" + RedactUrl(url) + ")";
   if (code == CURLE_OPERATION_TIMEDOUT) return Status::DeadlineExceeded(msg);
   return Status::Unavailable(msg);
 }
@@ -127,6 +127,10 @@ void RunTransfer(std::shared_ptr<Transfer> t, HttpRequest req) {
   curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   if (req.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!req.body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());  // req outlives the transfer
+  }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
@@ -172,7 +176,7 @@ Result<std::unique_ptr<HttpResponse>> CurlHttpClient::Send(const HttpRequest& re
   std::unique_lock lock(t->mu);
   t->cv.wait(lock, [&] { return t->headers_done || t->finished; });
   if (!t->headers_done) {
-    Status error = t->error.ok() ? Status::Unavailable("no response from " + request.url) : t->error;
+    Status error = t->error.ok() ? Status::Unavailable("no response from " + RedactUrl(request.url)) : t->error;
     lock.unlock();
     return error;
   }

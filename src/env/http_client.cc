@@ -18,6 +18,16 @@ std::optional<uint64_t> HttpResponseHead::ContentLength() const {
   return ParseUint64(*v);
 }
 
+std::string RedactUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  size_t authority = scheme + 3;
+  size_t end = url.find_first_of("/?#", authority);
+  size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < authority) return url;
+  return url.substr(0, authority) + url.substr(at + 1);
+}
+
 Result<std::string> ReadAll(HttpResponse& response, size_t max_bytes) {
   std::string out;
   std::byte buf[16384];

@@ -30,6 +30,7 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // no byte for this long -> kDeadlineExceeded
   bool follow_redirects = true;  // credentials are never forwarded to another host
+  std::string body;  // sent when non-empty (small bodies: audit requests and the like)
 };
 
 struct HttpResponseHead {
@@ -56,6 +57,10 @@ class HttpClient {
   // (including 4xx/5xx) is a successful response.
   virtual Result<std::unique_ptr<HttpResponse>> Send(const HttpRequest& request) = 0;
 };
+
+// "https://user:secret@host/x" -> "https://host/x": errors and logs must
+// never carry credentials.
+std::string RedactUrl(const std::string& url);
 
 // Reads a whole (small) body; kResourceExhausted beyond max_bytes.
 Result<std::string> ReadAll(HttpResponse& response, size_t max_bytes);

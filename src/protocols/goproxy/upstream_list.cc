@@ -22,14 +22,6 @@ Result<std::vector<UpstreamEntry>> ParseUpstreamList(std::string_view list) {
   return out;
 }
 
-std::string RedactUrl(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t at = url.find('@');
-  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (scheme == std::string::npos || at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
-  return url.substr(0, scheme + 3) + url.substr(at + 1);
-}
-
 Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules) {
   std::vector<ModuleRoute> out;
   for (auto rule : SplitView(rules, ';')) {

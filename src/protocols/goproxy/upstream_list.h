@@ -34,9 +34,7 @@ Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules);
 // The rule for `module_path` (unescaped): the first matching one, else nullptr.
 const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string_view module_path);
 
-// "https://user:secret@host/x" -> "https://host/x": errors and logs must
-// never carry credentials.
-std::string RedactUrl(const std::string& url);
+using env::RedactUrl;
 
 // Parses "https://a,https://b|https://c". kInvalidArgument on an empty or
 // non-http(s) entry.
