@@ -165,6 +165,17 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   return entry;
 }
 
+Status CacheService::MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes) {
+  std::shared_lock gc_lock(gc_mu_);  // the blob must not be collected in between
+  CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  if (!entry) return Status::NotFound(ns + "/" + key + " is not cached");
+  entry->fetched_at_ms = clock_.NowUnixMs();
+  if (attributes) entry->attributes = *attributes;
+  CELLAR_RETURN_IF_ERROR(index_.Put(*entry, 0, index::PutMode::kOverwrite));
+  entries_.Put(*entry);
+  return Status();
+}
+
 Status CacheService::Delete(const std::string& ns, const std::string& key) {
   Status s = index_.Delete(ns, key);
   entries_.Erase(ns, key);

@@ -119,6 +119,9 @@ class CacheService {
   // Starts an upload. kResourceExhausted when the store is over its hard limit.
   Result<std::unique_ptr<PendingPut>> BeginPut(PutOptions options);
   Status Delete(const std::string& ns, const std::string& key);
+  // Marks a mutable entry as just fetched (an upstream revalidation said it
+  // is unchanged), optionally replacing its attributes. kNotFound if absent.
+  Status MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes = nullptr);
 
   // One eviction pass: TTL, watermarks, then unreferenced-blob collection.
   Result<EvictionReport> RunEviction();

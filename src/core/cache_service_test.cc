@@ -64,6 +64,22 @@ TEST_F(CacheServiceTest, PutThenGet) {
   EXPECT_FALSE(*miss);
 }
 
+TEST_F(CacheServiceTest, MarkFetchedRefreshesTimestampAndAttributes) {
+  auto cache = Make();
+  ASSERT_TRUE(PutBytes(*cache, "npm/upstream", "doc", "{}").ok());
+  int64_t before = (*cache->Lookup("npm/upstream", "doc"))->fetched_at_ms;
+  clock_.Advance(std::chrono::milliseconds(5000));
+  std::string attrs = R"({"etag":"\"v2\""})";
+  ASSERT_TRUE(cache->MarkFetched("npm/upstream", "doc", &attrs).ok());
+  auto e = *cache->Lookup("npm/upstream", "doc");
+  EXPECT_EQ(e->fetched_at_ms, before + 5000);
+  EXPECT_EQ(e->attributes, attrs);
+  auto hit = cache->Get("npm/upstream", "doc");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_EQ(ReadAll(***hit), "{}");  // same bytes, still readable
+  EXPECT_TRUE(cache->MarkFetched("npm/upstream", "absent").IsNotFound());
+}
+
 TEST_F(CacheServiceTest, VerifierFailureStoresNothing) {
   auto cache = Make();
   std::array<uint8_t, 32> wrong{};

@@ -31,6 +31,7 @@
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
+#include "protocols/npm/npm_adapter.h"
 #include "env/curl_http_client.h"
 #include "core/filler.h"
 #include "server/ops_routes.h"
@@ -58,6 +59,7 @@ struct App::Parts {
   std::unique_ptr<env::CurlHttpClient> http_client;
   std::unique_ptr<goproxy::GoMetrics> go_metrics;
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
+  std::unique_ptr<npm::NpmMetrics> npm_metrics;
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
   // After the adapters: fills in progress call back into them, so the
   // filler (which waits for its fills) must go first.
@@ -157,6 +159,20 @@ Status App::AddGoAdapters(const Config& config, Parts& p) {
   return Status();
 }
 
+Status App::AddNpmAdapter(const Config& config, Parts& p) {
+  npm::NpmOptions options;
+  CELLAR_ASSIGN_OR_RETURN(options.upstream, npm::ParseUpstream(config.npm_upstream));
+  CELLAR_ASSIGN_OR_RETURN(options.scope_routes, npm::ParseScopeRoutes(config.npm_routes));
+  options.public_url = config.public_url;
+  options.negative_ttl_ms = config.npm_negative_ttl_ms;
+  options.audit = config.npm_audit;
+  options.documents.max_age_ms = config.npm_max_age_ms;
+  p.npm_metrics = std::make_unique<npm::NpmMetrics>(p.registry);
+  p.adapters.push_back(std::make_unique<npm::NpmAdapter>(*p.ctx, *p.http_client, *p.filler, *p.npm_metrics,
+                                                         std::move(options)));
+  return Status();
+}
+
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
   SetMinLogLevel(ParseLevel(config.log_level));
@@ -210,6 +226,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->http_client = std::make_unique<env::CurlHttpClient>();
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
+  CELLAR_RETURN_IF_ERROR(AddNpmAdapter(config, *p));
   for (auto& a : p->adapters) a->RegisterRoutes(p->router);
 
   http::ServerOptions server_options;

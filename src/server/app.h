@@ -28,6 +28,7 @@ class App {
   struct Parts;
   explicit App(std::unique_ptr<Parts> parts);
   static Status AddGoAdapters(const Config& config, Parts& p);
+  static Status AddNpmAdapter(const Config& config, Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

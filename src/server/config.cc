@@ -187,6 +187,28 @@ const std::vector<OptionDef>& Options() {
       {"go-stream-threshold",
        "Go: .zip files up to this size are verified before the first byte is sent; larger ones stream.", "16MiB",
        SizeSetter("go-stream-threshold", &Config::go_stream_threshold_bytes)},
+      {"public-url",
+       "Base URL clients use to reach cellar (https://cellar.example); npm tarball URLs point here. "
+       "Default: http://<Host header>.",
+       "", [](Config& c, const std::string& v) -> Status {
+         std::string u = v;
+         while (u.ends_with("/")) u.pop_back();
+         if (!u.empty() && !u.starts_with("http://") && !u.starts_with("https://")) {
+           return Bad("public-url", v, "expected an http(s) URL");
+         }
+         c.public_url = u;
+         return Status();
+       }},
+      {"npm-upstream", "npm registry to fill from.", "https://registry.npmjs.org", StringSetter(&Config::npm_upstream)},
+      {"npm-route",
+       "npm: per-scope registries, '@corp[,@corp2]=URL [token:TOKEN];...' (or credentials as https://user:pass@host).",
+       "", StringSetter(&Config::npm_routes)},
+      {"npm-max-age", "npm: how long a packument is fresh before it is revalidated upstream.", "5m",
+       DurationSetter("npm-max-age", &Config::npm_max_age_ms)},
+      {"npm-negative-ttl", "npm: how long an upstream 404 is remembered.", "1m",
+       DurationSetter("npm-negative-ttl", &Config::npm_negative_ttl_ms)},
+      {"npm-audit", "npm: pass audit requests to the upstream (false: answer them 404 at once).", "true",
+       BoolSetter("npm-audit", &Config::npm_audit), true},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
       {"worker-threads", "Threads for disk syncs and index writes.", "4",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},

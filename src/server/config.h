@@ -36,6 +36,12 @@ struct Config {
   std::string go_nosumdb;
   std::string go_routes;
   uint64_t go_stream_threshold_bytes = 16ULL << 20;
+  std::string public_url;
+  std::string npm_upstream = "https://registry.npmjs.org";
+  std::string npm_routes;
+  int64_t npm_max_age_ms = 5 * 60'000;
+  int64_t npm_negative_ttl_ms = 60'000;
+  bool npm_audit = true;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int upstream_threads = 64;

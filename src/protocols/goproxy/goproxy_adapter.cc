@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
-#include "protocols/goproxy/fill_response.h"
+#include "protocols/common/fill_response.h"
 
 namespace cellar::goproxy {
 
@@ -214,18 +214,18 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
     if (auto len = resp->head().ContentLength(); len && *len > limit) {
       return Status::ResourceExhausted(path + " is larger than " + std::to_string(limit) + " bytes");
     }
-    return std::unique_ptr<core::UpstreamSource>(new HttpSource(std::move(resp)));
+    return std::unique_ptr<core::UpstreamSource>(new protocols::HttpSource(std::move(resp)));
   };
   if (req.kind == GoFileKind::kZip || req.kind == GoFileKind::kMod) {
     spec.before_commit = [this, req](int fd, uint64_t size, core::PendingPut& put) {
       return CheckDownloaded(req, fd, size, put);
     };
   }
-  FillResponse how{kind.ns, key, kind.content_type, options_.stream_threshold_bytes, AddChecksumHeader};
+  protocols::FillResponse how{kind.ns, key, kind.content_type, options_.stream_threshold_bytes, AddChecksumHeader};
   auto reader = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return filler_.GetOrFill(std::move(spec)); });
   // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
   Status sent = reader.ok() ? Status() : reader.error();
-  if (reader.ok()) sent = co_await SendFromFill(ex, ctx_, std::move(*reader), how);
+  if (reader.ok()) sent = co_await protocols::SendFromFill(ex, ctx_, std::move(*reader), how);
   if (sent.ok()) {
     Count(req, "fill");
     co_return;

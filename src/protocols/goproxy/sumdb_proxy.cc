@@ -2,7 +2,7 @@
 
 #include "base/strings.h"
 #include "http/offload.h"
-#include "protocols/goproxy/fill_response.h"
+#include "protocols/common/fill_response.h"
 #include "protocols/goproxy/go_path.h"
 #include "protocols/goproxy/upstream_list.h"
 
@@ -152,13 +152,13 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
     }
     spec.open = [this, db, tail = req->tail]() -> Result<std::unique_ptr<core::UpstreamSource>> {
       CELLAR_ASSIGN_OR_RETURN(auto resp, Fetch(*db, tail));
-      return std::unique_ptr<core::UpstreamSource>(new HttpSource(std::move(resp)));
+      return std::unique_ptr<core::UpstreamSource>(new protocols::HttpSource(std::move(resp)));
     };
-    FillResponse how{spec.put.ns, spec.put.key, kBinary, 1 << 20, nullptr};
+    protocols::FillResponse how{spec.put.ns, spec.put.key, kBinary, 1 << 20, nullptr};
     auto reader = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return filler_.GetOrFill(std::move(spec)); });
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
   Status sent = reader.ok() ? Status() : reader.error();
-  if (reader.ok()) sent = co_await SendFromFill(ex, ctx_, std::move(*reader), how);
+  if (reader.ok()) sent = co_await protocols::SendFromFill(ex, ctx_, std::move(*reader), how);
     if (sent.ok()) {
       count("fill");
       co_return;

@@ -1,13 +1,13 @@
-#include "protocols/goproxy/fill_response.h"
+#include "protocols/common/fill_response.h"
 
 #include "http/offload.h"
 
-namespace cellar::goproxy {
+namespace cellar::protocols {
 
 namespace asio = boost::asio;
 using asio::awaitable;
 
-awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolContext& ctx,
+awaitable<Status> SendFromFill(http::Exchange& ex, const ProtocolContext& ctx,
                                std::unique_ptr<core::FillReader> reader, const FillResponse& how) {
   ex.set_cache_result(reader->from_cache() ? "hit" : "fill");
   auto size = reader->size();
@@ -21,7 +21,7 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolCont
       co_return Status::Unavailable("stored " + how.key + " vanished before it could be sent; retry");
     }
     if (how.decorate) how.decorate(ex, (**hit)->entry());
-    co_await protocols::ServeHit(ex, ***hit);
+    co_await ServeHit(ex, ***hit);
     co_return Status();
   }
   // Large: stream while the fill runs. Reads block on the fill, so they run
@@ -36,4 +36,4 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolCont
   co_return Status();
 }
 
-}  // namespace cellar::goproxy
+}  // namespace cellar::protocols

@@ -14,7 +14,7 @@
 #include "env/http_client.h"
 #include "protocols/common/protocol.h"
 
-namespace cellar::goproxy {
+namespace cellar::protocols {
 
 // Adapts an upstream HTTP response to the Filler's source interface.
 class HttpSource : public core::UpstreamSource {
@@ -38,7 +38,7 @@ struct FillResponse {
 
 // Returns the fill's failure when it was known before the response started
 // (the caller answers it), else OK.
-boost::asio::awaitable<Status> SendFromFill(http::Exchange& ex, const protocols::ProtocolContext& ctx,
+boost::asio::awaitable<Status> SendFromFill(http::Exchange& ex, const ProtocolContext& ctx,
                                             std::unique_ptr<core::FillReader> reader, const FillResponse& how);
 
-}  // namespace cellar::goproxy
+}  // namespace cellar::protocols

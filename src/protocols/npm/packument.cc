@@ -1,0 +1,162 @@
+#include "protocols/npm/packument.h"
+
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
+#include "base/strings.h"
+
+namespace cellar::npm {
+
+TarballUrlRewriter::TarballUrlRewriter(std::string from, std::string to)
+    : compact_("\"tarball\":\"" + from), spaced_("\"tarball\": \"" + from), to_(std::move(to)) {}
+
+void TarballUrlRewriter::Feed(std::string_view chunk, std::string& out) {
+  pending_.append(chunk);
+  // A match may begin in the last (pattern length - 1) bytes; keep them.
+  size_t keep = std::max(compact_.size(), spaced_.size()) - 1;
+  if (pending_.size() > keep) Process(pending_.size() - keep, out);
+}
+
+void TarballUrlRewriter::Finish(std::string& out) { Process(pending_.size(), out); }
+
+// Emits pending_[0, limit) with rewrites; a match must start before `limit`
+// and lie completely within pending_.
+void TarballUrlRewriter::Process(size_t limit, std::string& out) {
+  static constexpr size_t kCompactKey = sizeof("\"tarball\":\"") - 1;
+  static constexpr size_t kSpacedKey = sizeof("\"tarball\": \"") - 1;
+  size_t pos = 0;
+  while (pos < limit) {
+    size_t a = pending_.find(compact_, pos);
+    size_t b = pending_.find(spaced_, pos);
+    size_t hit = std::min(a, b);
+    if (hit == std::string::npos || hit >= limit) break;
+    const bool compact = hit == a;
+    const size_t pattern_len = compact ? compact_.size() : spaced_.size();
+    const size_t key_len = compact ? kCompactKey : kSpacedKey;
+    out.append(pending_, pos, hit - pos);
+    char prev = hit == 0 ? before_ : pending_[hit - 1];
+    if (prev == '\\') {
+      // Inside another string ("\"tarball\"..."): not a key.
+      out.push_back(pending_[hit]);
+      pos = hit + 1;
+      continue;
+    }
+    out.append(pending_, hit, key_len);
+    out.append(to_);
+    ++rewritten_;
+    pos = hit + pattern_len;
+  }
+  if (pos < limit) {
+    out.append(pending_, pos, limit - pos);
+    pos = limit;
+  }
+  if (pos > 0) {
+    before_ = pending_[pos - 1];
+    pending_.erase(0, pos);
+  }
+}
+
+namespace {
+
+// Collects versions.<v>.dist.{tarball,integrity,shasum}.
+class DistSax : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit DistSax(DistIndex& out) : out_(out) {}
+
+  bool null() override { return Scalar(); }
+  bool boolean(bool) override { return Scalar(); }
+  bool number_integer(number_integer_t) override { return Scalar(); }
+  bool number_unsigned(number_unsigned_t) override { return Scalar(); }
+  bool number_float(number_float_t, const string_t&) override { return Scalar(); }
+  bool binary(binary_t&) override { return Scalar(); }
+  bool string(string_t& val) override {
+    if (InDist()) {
+      const std::string& field = keys_.back();
+      if (field == "tarball") current_.url = val;
+      if (field == "integrity") current_.integrity = val;
+      if (field == "shasum") current_.shasum = val;
+    }
+    return Scalar();
+  }
+  bool start_object(std::size_t) override {
+    path_.push_back(keys_.empty() ? "" : keys_.back());
+    keys_.emplace_back();
+    if (InDistObject()) current_ = DistInfo{path_[2], "", "", ""};
+    return true;
+  }
+  bool key(string_t& val) override {
+    keys_.back() = val;
+    return true;
+  }
+  bool end_object() override {
+    if (InDistObject() && !current_.url.empty()) {
+      std::string_view url = current_.url;
+      std::string file(url.substr(url.rfind('/') + 1));
+      if (!file.empty()) out_[file] = current_;
+    }
+    keys_.pop_back();
+    path_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    path_.push_back(keys_.empty() ? "" : keys_.back());
+    keys_.emplace_back("[]");
+    return true;
+  }
+  bool end_array() override {
+    keys_.pop_back();
+    path_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    error_position_ = position;
+    return false;
+  }
+  size_t error_position() const { return error_position_; }
+
+ private:
+  bool Scalar() { return true; }
+  // path_ holds, per open container, the key it was opened under:
+  // ["", "versions", "<v>", "dist"] inside a dist object.
+  bool InDistObject() const { return path_.size() == 4 && path_[1] == "versions" && path_[3] == "dist"; }
+  bool InDist() const { return InDistObject(); }
+
+  DistIndex& out_;
+  std::vector<std::string> path_;
+  std::vector<std::string> keys_;
+  DistInfo current_;
+  size_t error_position_ = 0;
+};
+
+}  // namespace
+
+Result<DistIndex> ExtractDistIndex(std::istream& json) {
+  DistIndex index;
+  DistSax sax(index);
+  bool ok = nlohmann::json::sax_parse(json, &sax);
+  if (!ok) {
+    return Status::Corruption("packument is not valid JSON (error near byte " + std::to_string(sax.error_position()) + ")");
+  }
+  return index;
+}
+
+std::string SerializeDistIndex(const DistIndex& index) {
+  std::string out;
+  for (const auto& [file, d] : index) {
+    out += file + "\t" + d.version + "\t" + d.integrity + "\t" + d.shasum + "\t" + d.url + "\n";
+  }
+  return out;
+}
+
+DistIndex ParseDistIndex(std::string_view text) {
+  DistIndex index;
+  for (auto line : SplitView(text, '\n')) {
+    auto f = SplitView(line, '\t');
+    if (f.size() != 5) continue;
+    index[std::string(f[0])] = DistInfo{std::string(f[1]), std::string(f[2]), std::string(f[3]), std::string(f[4])};
+  }
+  return index;
+}
+
+}  // namespace cellar::npm
