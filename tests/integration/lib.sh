@@ -47,3 +47,16 @@ stop_cellar() {
 metric() {
   curl -s "$CELLAR_URL/metrics" | awk -v k="$1" '$1 == k { print $2; found=1 } END { if (!found) print 0 }'
 }
+
+# get CURL_ARGS...: GET through curl; body in $IT_TMP/body, headers in
+# $IT_TMP/headers; prints the status (000 when the connection failed).
+get() { curl -s -D "$IT_TMP/headers" -o "$IT_TMP/body" -w '%{http_code}' --max-time 30 "$@" || true; }
+# expect_code REGEX DESC CURL_ARGS...
+expect_code() {
+  local want="$1" desc="$2" code; shift 2
+  code=$(get "$@")
+  [[ "$code" =~ ^($want)$ ]] || fail "$desc: GET ${*: -1} -> HTTP $code (want $want): $(head -c 300 "$IT_TMP/body")"
+  pass "$desc (HTTP $code)"
+}
+# header NAME: value of a response header of the last get (empty if absent).
+header() { grep -i "^$1:" "$IT_TMP/headers" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //' || true; }
