@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "http/offload.h"
 
 namespace cellar::server {
@@ -46,6 +47,54 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
       auto& ns = j["namespaces"] = nlohmann::json::object();
       for (const auto& s : by_ns) ns[s.ns] = {{"entries", s.entries}, {"bytes", s.bytes}};
       return j.dump(2) + "\n";
+    });
+    if (!body.ok()) {
+      co_await protocols::RespondError(ex, 500, body.error().message());
+      co_return;
+    }
+    co_await ex.Respond(200, *body, "application/json");
+  });
+  // What is cached: entries of one namespace, optionally under a key prefix
+  // (GET /api/v1/entries?namespace=npm/tarball&prefix=@acme/&limit=100).
+  router.Add("/api/v1/entries", "api", [&ctx](http::Exchange& ex) -> awaitable<void> {
+    if (auto a = protocols::Authorize(ctx, ex, auth::kScopeAdmin, "api"); !a.ok()) {
+      co_await protocols::RespondAuthError(ex, a.error());
+      co_return;
+    }
+    auto ns = ex.QueryParam("namespace");
+    if (!ns || ns->empty()) {
+      co_await protocols::RespondError(ex, 400, "namespace is required (see /api/v1/stats for the list)");
+      co_return;
+    }
+    std::string prefix = ex.QueryParam("prefix").value_or("");
+    size_t limit = 1000;
+    if (auto l = ex.QueryParam("limit")) {
+      auto n = ParseUint64(*l);
+      if (!n || *n == 0 || *n > 100'000) {
+        co_await protocols::RespondError(ex, 400, "limit must be 1..100000");
+        co_return;
+      }
+      limit = *n;
+    }
+    auto body = co_await http::RunBlocking(ctx.workers, [&]() -> Result<std::string> {
+      CELLAR_RETURN_IF_ERROR(ctx.cache.Flush());
+      CELLAR_ASSIGN_OR_RETURN(auto entries, ctx.cache.index().List(*ns, prefix, limit));
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& e : entries) {
+        nlohmann::json j;
+        j["key"] = e.key;
+        j["size"] = e.size;
+        j["digest"] = e.digest.Hex();
+        j["created_ms"] = e.created_ms;
+        j["last_access_ms"] = e.last_access_ms;
+        j["hits"] = e.hits;
+        if (e.max_age_ms > 0) j["fetched_at_ms"] = e.fetched_at_ms;
+        list.push_back(std::move(j));
+      }
+      nlohmann::json out;
+      out["namespace"] = *ns;
+      out["entries"] = std::move(list);
+      return out.dump(1) + "\n";
     });
     if (!body.ok()) {
       co_await protocols::RespondError(ex, 500, body.error().message());

@@ -196,4 +196,8 @@ expect_code 200 "audit pass-through (gzip body)" -X POST -H 'Content-Type: appli
   -H 'Content-Encoding: gzip' --data-binary @"$IT_TMP/audit.gz" "$REG/-/npm/v1/security/advisories/bulk"
 grep -q 'advisories/bulk 200 body=19' "$UP_LOG" || fail "audit body not passed through intact: $(grep bulk "$UP_LOG")"
 
+expect_code 200 "cached tarballs listed" "$CELLAR_URL/api/v1/entries?namespace=npm/tarball&prefix=@acme/"
+grep -q '"key": "@acme/widget/widget-2.1.0.tgz"' "$IT_TMP/body" || fail "entries listing: $(head -c 300 "$IT_TMP/body")"
+expect_code 400 "entries listing needs a namespace" "$CELLAR_URL/api/v1/entries"
+
 echo "npm test finished in ${SECONDS}s"
