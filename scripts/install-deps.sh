@@ -9,7 +9,7 @@ BUILD_PACKAGES=(
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Real clients and peers used by the integration tests and benchmarks.
-TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc)
+TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
@@ -25,3 +25,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps: all packages present"
+# Node.js clients (pnpm, yarn) for the npm tests, pinned, into tools/node;
+# installs Debian's nodejs and npm first when node is missing.
+if [[ "${1:-}" == "--with-test-tools" ]]; then
+  bash "$(dirname "$0")/install-node-clients.sh" >/dev/null || { echo "install-deps: node clients failed" >&2; exit 1; }
+fi

@@ -25,14 +25,15 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const ProtocolContext& ctx,
     co_return Status();
   }
   // Large: stream while the fill runs. Reads block on the fill, so they run
-  // on the worker pool.
-  std::shared_ptr<core::FillReader> shared(std::move(reader));
-  auto& workers = ctx.upstream_pool();
-  co_await ex.RespondAsyncStream(200, how.content_type, *size,
-                                 [shared, &workers](std::span<std::byte> out) -> awaitable<Result<size_t>> {
-                                   co_return co_await http::RunBlocking(workers,
-                                                                        [r = shared.get(), out] { return r->Read(out); });
-                                 });
+  // on the upstream pool. The source is a named local holding a raw
+  // pointer: GCC 12 destroys temporaries in a co_await expression twice, so
+  // nothing owning may be captured by a temporary there.
+  core::FillReader* r = reader.get();
+  auto& pool = ctx.upstream_pool();
+  http::Exchange::AsyncSource source = [r, &pool](std::span<std::byte> out) -> awaitable<Result<size_t>> {
+    co_return co_await http::RunBlocking(pool, [r, out] { return r->Read(out); });
+  };
+  co_await ex.RespondAsyncStream(200, how.content_type, *size, std::move(source));
   co_return Status();
 }
 
