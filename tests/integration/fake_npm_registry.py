@@ -201,7 +201,8 @@ def index_js(name, version, deps):
 
 def tarball_files(name, version, deps):
     files = [
-        ("package/package.json", (json.dumps(manifest(name, version, deps), indent=2) + "\n").encode()),
+        ("package/package.json",
+         (json.dumps(manifest(name, version, deps), indent=2) + "\n").encode()),
         ("package/index.js", index_js(name, version, deps)),
     ]
     if name == "bigfile":
