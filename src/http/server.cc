@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <map>
 #include <thread>
@@ -244,6 +245,9 @@ Server::Server(ServerOptions options, const Router& router, metrics::Registry& r
 Server::~Server() = default;
 
 Status Server::Listen() {
+  // sendfile(2) cannot take MSG_NOSIGNAL: a client that disconnects during a
+  // zero-copy hit would raise SIGPIPE and kill the process. EPIPE is enough.
+  std::signal(SIGPIPE, SIG_IGN);
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) return Status::InvalidArgument("bad listen address '" + options_.host + "': " + ec.message());

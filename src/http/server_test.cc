@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -113,6 +114,37 @@ TEST_F(ServerTest, SlowHeadersGet408) {
     out.append(buf, n);
   }
   EXPECT_NE(out.find("HTTP/1.1 408"), std::string::npos) << out;
+}
+
+// A client that hangs up in the middle of a zero-copy file response must not
+// take the process down (sendfile raises SIGPIPE unless it is ignored).
+TEST_F(ServerTest, ClientHangingUpDuringSendfileLeavesServerUp) {
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 32; ++i) std::fwrite(chunk.data(), 1, chunk.size(), file);
+  std::fflush(file);
+  int fd = fileno(file);
+  router_.Add("/file", "file", [fd](Exchange& ex) -> awaitable<void> {
+    co_await ex.RespondFile(200, "application/octet-stream", fd, 0, 32u << 20);
+  });
+  Start({});
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    asio::write(s, asio::buffer(std::string("GET /file HTTP/1.1\r\nHost: x\r\n\r\n")));
+    char buf[4096];
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(buf), ec);
+    // Reset rather than close, so the server's next write fails at once.
+    s.set_option(asio::socket_base::linger(true, 0));
+    s.close();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string out = RoundTrip("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  std::fclose(file);
 }
 
 TEST_F(ServerTest, ShutdownWaitsForInFlightRequest) {

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "auth/authenticator.h"
+#include "auth/url_signer.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "core/cache_metrics.h"
@@ -31,7 +32,11 @@
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
+#include "protocols/negotiate/negotiate_adapter.h"
 #include "protocols/npm/npm_adapter.h"
+#include "protocols/nx/nx_adapter.h"
+#include "protocols/sccache/sccache_adapter.h"
+#include "protocols/turbo/turbo_adapter.h"
 #include "env/curl_http_client.h"
 #include "core/filler.h"
 #include "server/ops_routes.h"
@@ -53,6 +58,7 @@ struct App::Parts {
   std::unique_ptr<core::CacheMetrics> cache_metrics;
   std::unique_ptr<core::CacheService> cache;
   std::unique_ptr<auth::Authenticator> auth;
+  std::unique_ptr<auth::UrlSigner> url_signer;
   std::unique_ptr<asio::thread_pool> workers;
   std::unique_ptr<asio::thread_pool> upstream_waits;
   std::unique_ptr<protocols::ProtocolContext> ctx;
@@ -173,6 +179,22 @@ Status App::AddNpmAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
+  std::string key = config.signing_key;
+  if (key.empty()) {
+    CELLAR_ASSIGN_OR_RETURN(key, auth::LoadOrCreateSigningKey(config.data_dir + "/signing.key"));
+  } else if (key.size() < 16) {
+    return Status::InvalidArgument("--signing-key must be at least 16 bytes");
+  }
+  p.url_signer = std::make_unique<auth::UrlSigner>(key);
+  negotiate::NegotiateOptions options;
+  options.public_url = config.public_url;
+  options.url_ttl_s = std::max<int64_t>(1, config.signed_url_ttl_ms / 1000);
+  p.adapters.push_back(
+      std::make_unique<negotiate::NegotiateAdapter>(*p.ctx, *p.url_signer, std::move(options), p.registry));
+  return Status();
+}
+
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
   SetMinLogLevel(ParseLevel(config.log_level));
@@ -223,6 +245,11 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
       *p->ctx, bazel::BazelOptions{.validate_ac = config.bazel_validate_ac}));
   p->adapters.push_back(std::make_unique<ccache::CcacheAdapter>(*p->ctx));
   p->adapters.push_back(std::make_unique<gradle::GradleAdapter>(*p->ctx));
+  p->adapters.push_back(std::make_unique<turbo::TurboAdapter>(
+      *p->ctx, turbo::TurboOptions{.default_team = config.turbo_default_team}, p->registry));
+  p->adapters.push_back(std::make_unique<nx::NxAdapter>(*p->ctx, p->registry));
+  p->adapters.push_back(std::make_unique<sccache::SccacheAdapter>(*p->ctx));
+  CELLAR_RETURN_IF_ERROR(AddNegotiateAdapter(config, *p));
   p->http_client = std::make_unique<env::CurlHttpClient>();
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));

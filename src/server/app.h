@@ -29,6 +29,7 @@ class App {
   explicit App(std::unique_ptr<Parts> parts);
   static Status AddGoAdapters(const Config& config, Parts& p);
   static Status AddNpmAdapter(const Config& config, Parts& p);
+  static Status AddNegotiateAdapter(const Config& config, Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

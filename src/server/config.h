@@ -42,6 +42,9 @@ struct Config {
   int64_t npm_max_age_ms = 5 * 60'000;
   int64_t npm_negative_ttl_ms = 60'000;
   bool npm_audit = true;
+  std::string turbo_default_team = "default";
+  std::string signing_key;             // empty: <data-dir>/signing.key (created once)
+  int64_t signed_url_ttl_ms = 5 * 60'000;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int upstream_threads = 64;

@@ -80,6 +80,18 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
   co_return UploadResult{UploadError::kNone, Status(), bytes};
 }
 
+awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange& ex,
+                                      core::PutOptions options, uint64_t max_bytes) {
+  if (auto exists = ctx.cache.Contains(options.ns, options.key); exists.ok() && *exists) {
+    // Reading the body keeps the connection usable; clients send it anyway.
+    Status drained = co_await DrainBody(ex, nullptr);
+    if (!drained.ok()) co_return UploadResult{UploadError::kClient, drained, 0};
+    co_return UploadResult{UploadError::kExists, Status::AlreadyExists("artifact exists"), 0};
+  }
+  options.mode = index::PutMode::kIfAbsent;
+  co_return co_await StreamUpload(ctx, ex, std::move(options), max_bytes);
+}
+
 awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier) {
   std::vector<std::byte> buf(256 * 1024);
   uint64_t total = 0;
@@ -154,6 +166,27 @@ awaitable<void> RespondAuthError(http::Exchange& ex, const Status& status) {
   } else {
     co_await RespondError(ex, 403, status.message());
   }
+}
+
+std::optional<std::string> PublicBaseUrl(const http::Exchange& ex, const std::string& public_url) {
+  if (!public_url.empty()) return public_url;
+  auto host = ex.Header("Host");
+  if (!host || host->empty() || host->size() > 255) return std::nullopt;
+  for (char c : *host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return std::nullopt;
+  }
+  return "http://" + std::string(*host);
+}
+
+bool IsOpaqueKey(std::string_view key, size_t max_length) {
+  if (key.empty() || key.size() > max_length) return false;
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 bool IsSafeKeyPath(std::string_view path, size_t max_segments, size_t max_length) {

@@ -65,6 +65,13 @@ struct UploadResult {
 boost::asio::awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange& ex,
                                                   core::PutOptions options, uint64_t max_bytes);
 
+// First write wins: when `options.ns`/`options.key` already exists the body
+// is read and discarded and kExists is returned; otherwise the body is
+// streamed in with PutMode::kIfAbsent, so of two racing uploads exactly one
+// commits and the other gets kExists. Readers never see a partial value.
+boost::asio::awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange& ex,
+                                                   core::PutOptions options, uint64_t max_bytes);
+
 // Reads and discards the body (optionally through a verifier), e.g. for a
 // duplicate CAS upload or a write a client must not see refused.
 boost::asio::awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier);
@@ -85,6 +92,15 @@ boost::asio::awaitable<void> RespondError(http::Exchange& ex, unsigned status,
                                           std::string_view message);
 // 401 with WWW-Authenticate, or 403, for a failed Authorize().
 boost::asio::awaitable<void> RespondAuthError(http::Exchange& ex, const Status& status);
+
+// The URL clients reach this server at, without a trailing slash:
+// `public_url` when configured, else "http://" + the request's Host header
+// (nullopt when that is missing or has characters a host cannot have).
+std::optional<std::string> PublicBaseUrl(const http::Exchange& ex, const std::string& public_url);
+
+// Opaque client-chosen keys (artifact hashes): 1..max_length characters of
+// [A-Za-z0-9_-], so they can never form a path or escape a namespace.
+bool IsOpaqueKey(std::string_view key, size_t max_length);
 
 // Validates a relative key path: 1..max_segments segments of
 // [A-Za-z0-9._-], none empty, "." or "..", total length <= max_length.

@@ -56,16 +56,6 @@ class CountingVerifier : public core::Verifier {
   NpmMetrics& metrics_;
 };
 
-bool IsHostHeaderSafe(std::string_view host) {
-  if (host.empty() || host.size() > 255) return false;
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '-' || c == ':' || c == '[' || c == ']';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 NpmAdapter::NpmAdapter(protocols::ProtocolContext ctx, env::HttpClient& client, core::Filler& filler,
@@ -78,10 +68,9 @@ void NpmAdapter::RegisterRoutes(http::Router& router) {
 }
 
 std::optional<std::string> NpmAdapter::PublicBase(const http::Exchange& ex) const {
-  if (!options_.public_url.empty()) return options_.public_url + "/npm/";
-  auto host = ex.Header("Host");
-  if (!host || !IsHostHeaderSafe(*host)) return std::nullopt;
-  return "http://" + std::string(*host) + "/npm/";
+  auto base = protocols::PublicBaseUrl(ex, options_.public_url);
+  if (!base) return std::nullopt;
+  return *base + "/npm/";
 }
 
 bool NpmAdapter::KnownMissing(const std::string& name) {

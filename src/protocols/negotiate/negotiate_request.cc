@@ -1,0 +1,120 @@
+#include "protocols/negotiate/negotiate_request.h"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "base/digest.h"
+#include "protocols/common/protocol.h"
+
+namespace cellar::negotiate {
+
+namespace {
+using nlohmann::json;
+
+Result<NegotiateItem> ParseItem(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("each request must be a JSON object");
+  NegotiateItem item;
+  auto hash = j.find("hash");
+  if (hash == j.end() || !hash->is_string() || !IsValidBlobKey(hash->get<std::string>())) {
+    return Status::InvalidArgument("\"hash\" must be 1..128 characters of [A-Za-z0-9_-]");
+  }
+  item.hash = hash->get<std::string>();
+  auto action = j.find("action");
+  std::string a = action != j.end() && action->is_string() ? action->get<std::string>() : "";
+  if (a == "upload") item.action = Action::kUpload;
+  else if (a == "download") item.action = Action::kDownload;
+  else return Status::InvalidArgument("\"action\" must be \"upload\" or \"download\"");
+  if (auto size = j.find("size"); size != j.end()) {
+    if (!size->is_number_unsigned()) return Status::InvalidArgument("\"size\" must be a non-negative integer");
+    item.size = size->get<uint64_t>();
+  }
+  if (auto digest = j.find("sha256"); digest != j.end()) {
+    if (!digest->is_string() || digest->get<std::string>().size() != 64 || !IsLowerHex(digest->get<std::string>())) {
+      return Status::InvalidArgument("\"sha256\" must be 64 lowercase hex characters");
+    }
+    item.sha256 = digest->get<std::string>();
+  }
+  return item;
+}
+
+std::optional<std::string> OptionalString(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+}  // namespace
+
+bool IsValidBlobKey(std::string_view key) { return protocols::IsOpaqueKey(key, 128); }
+
+Result<std::string> ArtifactNamespace(std::optional<std::string> name) {
+  if (!name || name->empty()) return std::string("artifacts");
+  if (!protocols::IsSafeKeyPath(*name, 4, 200)) {
+    return Status::InvalidArgument("\"namespace\" must be up to 4 segments of [A-Za-z0-9._-]");
+  }
+  return "artifacts/" + *name;
+}
+
+Result<NegotiateRequest> ParseSingle(std::string_view body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::InvalidArgument("expected a JSON object {\"hash\", \"action\"}");
+  if (j.contains("namespace") && !j["namespace"].is_string()) {
+    return Status::InvalidArgument("\"namespace\" must be a string");
+  }
+  NegotiateRequest request;
+  CELLAR_ASSIGN_OR_RETURN(request.ns, ArtifactNamespace(OptionalString(j, "namespace")));
+  CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(j));
+  request.items.push_back(std::move(item));
+  return request;
+}
+
+Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("requests") || !j["requests"].is_array()) {
+    return Status::InvalidArgument("expected a JSON object {\"requests\": [...]}");
+  }
+  if (j["requests"].size() > max_items) {
+    return Status::InvalidArgument("at most " + std::to_string(max_items) + " requests per batch");
+  }
+  NegotiateRequest request;
+  CELLAR_ASSIGN_OR_RETURN(request.ns, ArtifactNamespace(OptionalString(j, "namespace")));
+  for (const auto& r : j["requests"]) {
+    CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(r));
+    request.items.push_back(std::move(item));
+  }
+  return request;
+}
+
+std::string FormatRfc3339(int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+json AnswerObject(const NegotiateAnswer& a) {
+  json j = json::object();
+  j["hash"] = a.hash;
+  j["status"] = a.status;
+  if (!a.url.empty()) {
+    j["url"] = a.url;
+    j["expires_at"] = FormatRfc3339(a.expires_unix_s);
+  }
+  return j;
+}
+}  // namespace
+
+std::string AnswerJson(const NegotiateAnswer& answer) { return AnswerObject(answer).dump(); }
+
+std::string BatchJson(const std::vector<NegotiateAnswer>& answers) {
+  json results = json::array();
+  for (const auto& a : answers) results.push_back(AnswerObject(a));
+  json j = json::object();
+  j["results"] = results;
+  return j.dump();
+}
+
+}  // namespace cellar::negotiate

@@ -1,0 +1,55 @@
+// Request and answer shapes of cellar's negotiate API (VelocityCache
+// compatible: {"hash", "action"} in, {"status", "url", "expires_at"} out),
+// plus what VelocityCache lacked: a declared size and SHA-256 that the
+// signed upload URL binds and the upload must match, per-request
+// namespaces, and batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cellar::negotiate {
+
+enum class Action { kUpload, kDownload };
+
+struct NegotiateItem {
+  std::string hash;                   // 1..128 of [A-Za-z0-9_-]
+  Action action = Action::kDownload;
+  std::optional<uint64_t> size;       // uploads: exact size the upload must have
+  std::optional<std::string> sha256;  // uploads: 64 lowercase hex the body must hash to
+};
+
+struct NegotiateRequest {
+  std::string ns;  // "artifacts" or "artifacts/<namespace>"
+  std::vector<NegotiateItem> items;
+};
+
+// Parses a single request {"hash", "action", "size"?, "sha256"?, "namespace"?}.
+Result<NegotiateRequest> ParseSingle(std::string_view body);
+// Parses a batch {"namespace"?, "requests": [{"hash", "action", ...}, ...]}
+// of at most `max_items` requests.
+Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items);
+
+bool IsValidBlobKey(std::string_view key);
+// "artifacts" plus an optional "/<namespace>" of up to 4 safe segments.
+Result<std::string> ArtifactNamespace(std::optional<std::string> name);
+
+// One answer: status is skipped, upload_needed, found or missing.
+struct NegotiateAnswer {
+  std::string hash;
+  std::string status;
+  std::string url;          // empty when there is nothing to transfer
+  int64_t expires_unix_s = 0;
+};
+std::string AnswerJson(const NegotiateAnswer& answer);
+std::string BatchJson(const std::vector<NegotiateAnswer>& answers);
+
+// RFC 3339 UTC ("2026-11-30T09:00:00Z").
+std::string FormatRfc3339(int64_t unix_s);
+
+}  // namespace cellar::negotiate

@@ -1,0 +1,56 @@
+#include "protocols/negotiate/negotiate_request.h"
+
+#include <gtest/gtest.h>
+
+namespace cellar::negotiate {
+namespace {
+
+TEST(NegotiateRequest, SingleUploadWithDeclaredContent) {
+  auto r = ParseSingle(R"({"hash":"abc","action":"upload","size":12,"sha256":")" + std::string(64, 'f') +
+                       R"(","namespace":"team-a"})");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->ns, "artifacts/team-a");
+  ASSERT_EQ(r->items.size(), 1u);
+  EXPECT_EQ(r->items[0].action, Action::kUpload);
+  EXPECT_EQ(r->items[0].size, 12u);
+}
+
+TEST(NegotiateRequest, VelocityCacheShapeIsEnough) {
+  auto r = ParseSingle(R"({"hash":"abc","action":"download"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ns, "artifacts");
+  EXPECT_FALSE(r->items[0].size);
+}
+
+TEST(NegotiateRequest, BadInputIsRefusedWithAReason) {
+  EXPECT_FALSE(ParseSingle("not json").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"../x","action":"upload"})").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"abc","action":"delete"})").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"abc","action":"upload","size":-1})").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"abc","action":"upload","sha256":"ABC"})").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"abc","action":"upload","namespace":"../etc"})").ok());
+  EXPECT_FALSE(ParseSingle(R"({"hash":"abc","action":"upload","namespace":7})").ok());
+  auto r = ParseSingle(R"({"action":"upload"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("hash"), std::string::npos);
+}
+
+TEST(NegotiateRequest, BatchKeepsOrderAndHasALimit) {
+  auto r = ParseBatch(R"({"requests":[{"hash":"a","action":"upload"},{"hash":"b","action":"download"}]})", 10);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->items.size(), 2u);
+  EXPECT_EQ(r->items[1].hash, "b");
+  EXPECT_FALSE(ParseBatch(R"({"requests":[{"hash":"a","action":"upload"},{"hash":"b","action":"upload"}]})", 1).ok());
+  EXPECT_FALSE(ParseBatch(R"({"requests":[{"hash":"a","action":"upload"},{"hash":"b/c","action":"upload"}]})", 10).ok());
+  EXPECT_FALSE(ParseBatch(R"({"items":[]})", 10).ok());
+}
+
+TEST(NegotiateRequest, AnswersCarryUrlAndExpiryOnlyWhenThereIsATransfer) {
+  EXPECT_EQ(AnswerJson({"a", "skipped", "", 0}), R"({"hash":"a","status":"skipped"})");
+  EXPECT_EQ(AnswerJson({"a", "found", "http://x/v1/blobs/a?s", 1'800'000'000}),
+            R"({"expires_at":"2027-01-15T08:00:00Z","hash":"a","status":"found","url":"http://x/v1/blobs/a?s"})");
+  EXPECT_EQ(BatchJson({{"a", "missing", "", 0}}), R"({"results":[{"hash":"a","status":"missing"}]})");
+}
+
+}  // namespace
+}  // namespace cellar::negotiate

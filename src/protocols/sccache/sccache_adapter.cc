@@ -1,0 +1,113 @@
+#include "protocols/sccache/sccache_adapter.h"
+
+#include "http/offload.h"
+#include "protocols/sccache/webdav.h"
+
+namespace cellar::sccache {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using boost::beast::http::verb;
+using protocols::UploadError;
+
+namespace {
+constexpr std::string_view kPrefix = "/sccache";
+constexpr const char* kNamespace = "sccache";
+constexpr const char* kAllow = "OPTIONS, PROPFIND, MKCOL, GET, HEAD, PUT, DELETE";
+}  // namespace
+
+void SccacheAdapter::RegisterRoutes(http::Router& router) {
+  // "/sccache" itself is the root collection (OpenDAL probes it).
+  router.Add(std::string(kPrefix), "sccache", [this](http::Exchange& ex) { return Handle(ex); });
+}
+
+awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
+  std::string_view rest = std::string_view(ex.path()).substr(kPrefix.size());
+  if (!rest.empty() && rest.front() != '/') {
+    co_return co_await protocols::RespondError(ex, 404, "not found");
+  }
+  if (!rest.empty()) rest.remove_prefix(1);
+  const bool collection_path = rest.empty() || rest.back() == '/';
+  std::string key(collection_path && !rest.empty() ? rest.substr(0, rest.size() - 1) : rest);
+  if (!key.empty() && !protocols::IsSafeKeyPath(key, 16, 1024)) {
+    co_return co_await protocols::RespondError(ex, 400, "bad sccache path: segments of [A-Za-z0-9._-], no '..'");
+  }
+  const verb method = ex.method();
+  const std::string_view name = ex.method_string();
+  const bool read = method == verb::get || method == verb::head || method == verb::options || name == "PROPFIND";
+  if (auto a = protocols::Authorize(ctx_, ex, read ? auth::kScopeRead : auth::kScopeWrite, kNamespace); !a.ok()) {
+    co_return co_await protocols::RespondAuthError(ex, a.error());
+  }
+  if (method == verb::options) {
+    ex.SetHeader("DAV", "1");
+    ex.SetHeader("Allow", kAllow);
+    co_return (void)co_await ex.Respond(200, "", "");
+  }
+  if (name == "PROPFIND") {
+    (void)co_await protocols::DrainBody(ex, nullptr);  // the prop request body is not needed
+    std::string target = key;
+    if (collection_path) target += "/";
+    co_return co_await Propfind(ex, target);
+  }
+  if (name == "MKCOL") co_return (void)co_await ex.Respond(201, "", "");
+  if (collection_path) {
+    ex.SetHeader("Allow", "OPTIONS, PROPFIND, MKCOL");
+    co_return co_await protocols::RespondError(ex, 405, "a collection has no content");
+  }
+  if (method == verb::get || method == verb::head) {
+    co_await protocols::LookupOr404(ctx_, ex, kNamespace, key, /*serve=*/true);
+  } else if (method == verb::put) {
+    auto existed = ctx_.cache.Contains(kNamespace, key);
+    core::PutOptions options;
+    options.ns = kNamespace;
+    options.key = key;
+    auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
+    switch (result.error) {
+      case UploadError::kNone:
+      case UploadError::kExists:
+      {
+        const unsigned status = existed.ok() && *existed ? 204 : 201;
+        co_return (void)co_await ex.Respond(status, "", "");
+      }
+      case UploadError::kClient: co_return co_await protocols::RespondError(ex, 400, result.status.message());
+      case UploadError::kTooLarge: co_return co_await protocols::RespondError(ex, 413, result.status.message());
+      case UploadError::kStoreFull: co_return co_await protocols::RespondError(ex, 507, result.status.message());
+      case UploadError::kStoreFailure:
+        co_return co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+    }
+  } else if (method == verb::delete_) {
+    auto existed = ctx_.cache.Contains(kNamespace, key);
+    if (!existed.ok() || !*existed) co_return co_await protocols::RespondError(ex, 404, "not found");
+    Status s = co_await http::RunBlocking(ctx_.workers, [&] { return ctx_.cache.Delete(kNamespace, key); });
+    if (s.ok()) co_await ex.Respond(204, "", "");
+    else co_await protocols::RespondError(ex, 500, s.message());
+  } else {
+    ex.SetHeader("Allow", kAllow);
+    co_await protocols::RespondError(ex, 405, "method not allowed");
+  }
+}
+
+awaitable<void> SccacheAdapter::Propfind(http::Exchange& ex, const std::string& key) {
+  DavResource r;
+  r.href = ex.path();
+  const bool collection_path = key.empty() || key.back() == '/';
+  if (!collection_path) {
+    auto entry = ctx_.cache.Lookup(kNamespace, key);
+    if (entry.ok() && *entry) {
+      r.size = (*entry)->size;
+      r.modified_unix_ms = (*entry)->created_ms;
+      r.content_type = (*entry)->content_type;
+      co_return (void)co_await ex.Respond(207, MultiStatusXml(r), "application/xml; charset=utf-8");
+    }
+    // Not a file: a collection if some key lives below it.
+    auto children = ctx_.cache.index().List(kNamespace, key + "/", 1);
+    if (!children.ok() || children->empty()) co_return co_await protocols::RespondError(ex, 404, "not found");
+    r.href += "/";
+  }
+  // Directories are implied by keys: every collection exists.
+  r.collection = true;
+  r.modified_unix_ms = ctx_.cache.clock().NowUnixMs();
+  co_await ex.Respond(207, MultiStatusXml(r), "application/xml; charset=utf-8");
+}
+
+}  // namespace cellar::sccache

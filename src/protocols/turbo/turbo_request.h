@@ -1,0 +1,44 @@
+// Parsing and validation of Turborepo v8 requests: which team namespace a
+// request belongs to, which artifact it names, and the artifact metadata
+// headers turbo sends. Wire details: shared docs, protocols-build-cache.md
+// section 1.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace cellar::turbo {
+
+// The store namespace of a request: "turbo/<team>", where the team is the
+// first of the teamId, team and slug query parameters that is present.
+// Without any of them `default_team` is used; an empty default means a team
+// is required (kInvalidArgument). Team names are limited to [A-Za-z0-9._-],
+// 1..100 characters, so no value can escape its namespace.
+Result<std::string> TeamNamespace(std::optional<std::string> team_id, std::optional<std::string> team,
+                                  std::optional<std::string> slug, std::string_view default_team);
+
+// Artifact hashes: 1..128 characters of [A-Za-z0-9_-] (turbo sends 16
+// lowercase hex characters; other values are treated as opaque).
+bool IsValidArtifactHash(std::string_view hash);
+
+// What turbo attaches to an artifact and gets back on GET/HEAD.
+struct ArtifactMetadata {
+  std::optional<uint64_t> duration_ms;  // x-artifact-duration
+  std::string tag;                      // x-artifact-tag (base64 HMAC), empty if unsigned
+};
+
+// Validates the PUT headers: duration a non-negative integer, tag at most
+// 600 base64 characters (the API's own limits). kInvalidArgument otherwise.
+Result<ArtifactMetadata> ParseArtifactHeaders(std::optional<std::string_view> duration,
+                                              std::optional<std::string_view> tag);
+
+// Entry attributes (JSON object text) and back. Unknown or malformed
+// attributes read as empty metadata.
+std::string MetadataToAttributes(const ArtifactMetadata& metadata);
+ArtifactMetadata MetadataFromAttributes(std::string_view attributes);
+
+}  // namespace cellar::turbo

@@ -1,0 +1,62 @@
+#include "protocols/turbo/turbo_request.h"
+
+#include <gtest/gtest.h>
+
+namespace cellar::turbo {
+namespace {
+
+TEST(TurboRequest, TeamPreferenceIsTeamIdThenTeamThenSlug) {
+  EXPECT_EQ(*TeamNamespace("team_a", "b", "c", "default"), "turbo/team_a");
+  EXPECT_EQ(*TeamNamespace(std::nullopt, "b", "c", "default"), "turbo/b");
+  EXPECT_EQ(*TeamNamespace(std::nullopt, std::nullopt, "c", "default"), "turbo/c");
+  EXPECT_EQ(*TeamNamespace(std::nullopt, std::nullopt, std::nullopt, "default"), "turbo/default");
+}
+
+TEST(TurboRequest, StrictModeRequiresATeam) {
+  auto ns = TeamNamespace(std::nullopt, std::nullopt, std::nullopt, "");
+  ASSERT_FALSE(ns.ok());
+  EXPECT_NE(ns.error().message().find("TURBO_TEAM"), std::string::npos);
+}
+
+TEST(TurboRequest, TeamsCannotEscapeTheirNamespace) {
+  EXPECT_FALSE(TeamNamespace("../x", std::nullopt, std::nullopt, "d").ok());
+  EXPECT_FALSE(TeamNamespace("a/b", std::nullopt, std::nullopt, "d").ok());
+  EXPECT_FALSE(TeamNamespace("..", std::nullopt, std::nullopt, "d").ok());
+  EXPECT_FALSE(TeamNamespace(std::string(101, 'a'), std::nullopt, std::nullopt, "d").ok());
+  EXPECT_TRUE(TeamNamespace(std::string(100, 'a'), std::nullopt, std::nullopt, "d").ok());
+}
+
+TEST(TurboRequest, ArtifactHashes) {
+  EXPECT_TRUE(IsValidArtifactHash("a45c1a3eaddad21e"));
+  EXPECT_TRUE(IsValidArtifactHash("ABC_def-09"));
+  EXPECT_FALSE(IsValidArtifactHash(""));
+  EXPECT_FALSE(IsValidArtifactHash("a.b"));
+  EXPECT_FALSE(IsValidArtifactHash("a/b"));
+  EXPECT_FALSE(IsValidArtifactHash(std::string(129, 'a')));
+}
+
+TEST(TurboRequest, HeadersAreValidated) {
+  auto ok = ParseArtifactHeaders("1234", "c2lnbmF0dXJl+/=");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok->duration_ms, 1234u);
+  EXPECT_EQ(ok->tag, "c2lnbmF0dXJl+/=");
+  EXPECT_FALSE(ParseArtifactHeaders("-1", std::nullopt).ok());
+  EXPECT_FALSE(ParseArtifactHeaders("12ms", std::nullopt).ok());
+  EXPECT_FALSE(ParseArtifactHeaders(std::nullopt, std::string(601, 'A')).ok());
+  EXPECT_FALSE(ParseArtifactHeaders(std::nullopt, "not base64!").ok());
+  auto none = ParseArtifactHeaders(std::nullopt, std::nullopt);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->duration_ms);
+}
+
+TEST(TurboRequest, MetadataRoundTripsThroughAttributes) {
+  ArtifactMetadata m{42, "dGFn"};
+  ArtifactMetadata back = MetadataFromAttributes(MetadataToAttributes(m));
+  EXPECT_EQ(back.duration_ms, 42u);
+  EXPECT_EQ(back.tag, "dGFn");
+  EXPECT_FALSE(MetadataFromAttributes("not json").duration_ms);
+  EXPECT_TRUE(MetadataFromAttributes("{}").tag.empty());
+}
+
+}  // namespace
+}  // namespace cellar::turbo
