@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libsqlite3-dev libzstd-dev libssl-dev libyaml-cpp-dev libzip-dev
-  nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
 )
 # Real clients and peers used by the integration tests and benchmarks.
 TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl)

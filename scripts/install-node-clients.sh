@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned JavaScript clients the integration tests drive (pnpm and
-# modern yarn today; verdaccio, turbo, nx later) into DIR with npm, and prints
+# Installs the pinned JavaScript clients the integration tests drive (pnpm,
+# modern yarn, turbo and nx; verdaccio later) into DIR with npm, and prints
 # DIR's bin directory (the only thing written to stdout), so a caller can do
 #   PATH="$(bash scripts/install-node-clients.sh):$PATH"
 #
@@ -18,11 +18,15 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${1:-$REPO/tools/node}"
 
 # Exact versions only (name@x.y.z). Add further clients here, one per line,
-# e.g. verdaccio@..., turbo@..., nx@... -- they are installed side by side and
-# their bins land in the same bin directory.
+# e.g. verdaccio@... -- they are installed side by side and their bins land in
+# the same bin directory. turbo and nx bring their native code as optional
+# per-platform dependencies (@turbo/linux-64, @nx/nx-linux-x64-gnu), which npm
+# installs for the platform it runs on; the checks at the end fail without them.
 NODE_CLIENT_PACKAGES=(
   pnpm@10.34.9              # bin: pnpm (node >= 18.12)
   @yarnpkg/cli-dist@4.18.1  # modern yarn (berry); bin: yarn -> bin/yarn.js (node >= 18.12)
+  turbo@2.11.11             # bin: turbo (native binary from the optional @turbo/linux-64)
+  nx@24.0.6                 # bin: nx (native module from the optional @nx/nx-linux-x64-gnu)
 )
 MIN_NODE_MAJOR=18
 MIN_NODE_MINOR=12
@@ -98,9 +102,25 @@ pinned_version() {  # pinned_version NAME
 }
 check_client() {  # check_client BIN_NAME PACKAGE_NAME
   local got
-  got="$(cd / && YARN_ENABLE_TELEMETRY=0 "$BIN/$1" --version 2>&1)" || die "$BIN/$1 --version failed: $got"
+  got="$(cd / && YARN_ENABLE_TELEMETRY=0 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1 \
+         "$BIN/$1" --version 2>&1)" || die "$BIN/$1 --version failed: $got"
   [[ "$got" == "$(pinned_version "$2")" ]] || die "$BIN/$1 reports version '$got', pinned $(pinned_version "$2")"
 }
 check_client pnpm pnpm
 check_client yarn @yarnpkg/cli-dist
+# turbo's bin is a node shim that runs the native binary of @turbo/linux-64
+# (an optional dependency): --version fails when that is missing.
+check_client turbo turbo
+# Outside a workspace nx prints a "Local: Not found / Global: vX" report
+# instead of a bare version, so check that report and, separately, that nx's
+# native module (from the optional @nx/nx-linux-x64-gnu) loads.
+check_nx() {
+  local got want; want="$(pinned_version nx)"
+  got="$(cd / && NX_DAEMON=false NX_NO_CLOUD=true "$BIN/nx" --version 2>&1)" || die "$BIN/nx --version failed: $got"
+  grep -qF "v$want" <<<"$got" || die "$BIN/nx --version does not report v$want: $got"
+  got="$(cd / && node -e '
+    require(require.resolve("nx/src/native", { paths: [process.argv[1]] }));
+  ' "$DIR" 2>&1)" || die "nx's native module does not load (optional @nx/nx-<platform> package missing?): $got"
+}
+check_nx
 echo "$BIN"

@@ -3,7 +3,9 @@
 #include <sys/sendfile.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdio>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -270,6 +272,47 @@ awaitable<Status> Exchange::RespondAsyncStream(unsigned status, std::string_view
       co_return WriteError(ec);
     }
     remaining -= *n;
+    bytes_out_ += *n;
+  }
+  co_return Status();
+}
+
+awaitable<Status> Exchange::RespondChunked(unsigned status, std::string_view content_type,
+                                           AsyncSource source) {
+  bhttp::response<bhttp::empty_body> res;
+  ApplyCommonHeaders(res, status);
+  if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
+  res.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> sr(res);
+  stream_.expires_after(limits_.idle_timeout);
+  {
+    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
+    if (ec) co_return WriteError(ec);
+  }
+  if (method() == bhttp::verb::head) co_return Status();
+  std::vector<std::byte> buf(64 * 1024);
+  while (true) {
+    auto n = co_await source(std::span(buf.data(), buf.size()));
+    if (!n.ok()) {
+      keep_alive_ = false;
+      co_return n.error();
+    }
+    char size_line[32];
+    int len = 0;
+    if (*n == 0) {
+      len = std::snprintf(size_line, sizeof size_line, "0\r\n\r\n");
+    } else {
+      len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", *n);
+    }
+    std::array<asio::const_buffer, 3> parts{asio::buffer(size_line, static_cast<size_t>(len)),
+                                            asio::buffer(buf.data(), *n), asio::buffer("\r\n", *n ? 2 : 0)};
+    stream_.expires_after(limits_.idle_timeout);
+    auto [ec, written] = co_await asio::async_write(stream_, parts, kTuple);
+    if (ec) {
+      keep_alive_ = false;
+      co_return WriteError(ec);
+    }
+    if (*n == 0) break;
     bytes_out_ += *n;
   }
   co_return Status();

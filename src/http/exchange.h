@@ -90,6 +90,13 @@ class Exchange {
   boost::asio::awaitable<Status> RespondAsyncStream(unsigned status, std::string_view content_type,
                                                     uint64_t length, AsyncSource source);
 
+  // Sends a body of unknown length with chunked transfer encoding, pulling
+  // from `source` until it returns 0 (the end) or an error (the connection
+  // is then closed without the final chunk, so the client sees a truncated
+  // response, never a complete-looking one).
+  boost::asio::awaitable<Status> RespondChunked(unsigned status, std::string_view content_type,
+                                                AsyncSource source);
+
   bool responded() const { return status_ != 0; }
   unsigned status() const { return status_; }
   uint64_t bytes_out() const { return bytes_out_; }

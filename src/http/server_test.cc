@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -114,6 +115,22 @@ TEST_F(ServerTest, SlowHeadersGet408) {
     out.append(buf, n);
   }
   EXPECT_NE(out.find("HTTP/1.1 408"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, ChunkedResponseStreamsUntilTheSourceEnds) {
+  router_.Add("/chunks", "chunks", [](Exchange& ex) -> awaitable<void> {
+    int calls = 0;
+    co_await ex.RespondChunked(200, "text/plain", [&calls](std::span<std::byte> out) -> awaitable<Result<size_t>> {
+      if (++calls > 3) co_return size_t{0};
+      std::string piece = "part" + std::to_string(calls);
+      std::memcpy(out.data(), piece.data(), piece.size());
+      co_return piece.size();
+    });
+  });
+  Start({});
+  std::string out = RoundTrip("GET /chunks HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(out.find("Transfer-Encoding: chunked"), std::string::npos) << out;
+  EXPECT_NE(out.find("5\r\npart1\r\n5\r\npart2\r\n5\r\npart3\r\n0\r\n\r\n"), std::string::npos) << out;
 }
 
 // A client that hangs up in the middle of a zero-copy file response must not

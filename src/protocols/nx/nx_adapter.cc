@@ -71,7 +71,11 @@ awaitable<void> NxAdapter::Handle(http::Exchange& ex) {
       Status drained = co_await protocols::DrainBody(ex, nullptr);
       if (!drained.ok()) ex.set_keep_alive(false);
     }
-    co_return co_await protocols::RespondAuthError(ex, a.error());
+    // Nx accepts a 401 only with a Content-Type of exactly text/plain; with
+    // anything else it reports a misconfigured endpoint instead of the reason.
+    if (a.error().code() == Code::kUnauthenticated) ex.SetHeader("WWW-Authenticate", "Bearer realm=\"cellar\"");
+    const unsigned status = a.error().code() == Code::kUnauthenticated ? 401 : 403;
+    co_return (void)co_await ex.Respond(status, a.error().message() + "\n", "text/plain");
   }
   if (read) {
     auto hit = co_await protocols::LookupOr404(ctx_, ex, target->ns, target->hash, /*serve=*/true);

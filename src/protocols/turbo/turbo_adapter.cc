@@ -83,6 +83,17 @@ awaitable<std::optional<std::string>> TurboAdapter::Admit(http::Exchange& ex, au
 
 awaitable<void> TurboAdapter::Handle(http::Exchange& ex) {
   std::string_view rest = std::string_view(ex.path()).substr(kPrefix.size());
+  if (ex.method() == verb::options) {
+    // Preflight (TURBO_PREFLIGHT) for any turbo URL, events included: turbo
+    // sends its token afterwards only if Allow-Headers lists Authorization.
+    ex.SetHeader("Access-Control-Allow-Origin", "*");
+    ex.SetHeader("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, OPTIONS");
+    ex.SetHeader("Access-Control-Allow-Headers",
+                 "Authorization, Content-Type, User-Agent, x-artifact-duration, x-artifact-tag, "
+                 "x-artifact-client-ci, x-artifact-client-interactive");
+    ex.SetHeader("Location", std::string(ex.target()));
+    co_return (void)co_await ex.Respond(200, "", "");
+  }
   if (rest == kArtifacts || rest == std::string(kArtifacts) + "/") {
     if (ex.method() == verb::post) co_return co_await HandleQuery(ex);
     ex.SetHeader("Allow", "POST");
@@ -114,16 +125,6 @@ awaitable<void> TurboAdapter::Handle(http::Exchange& ex) {
 
 awaitable<void> TurboAdapter::HandleArtifact(http::Exchange& ex, const std::string& hash) {
   const verb method = ex.method();
-  if (method == verb::options) {
-    // Preflight (TURBO_PREFLIGHT): the same URL, and every header turbo sends.
-    ex.SetHeader("Access-Control-Allow-Origin", "*");
-    ex.SetHeader("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS");
-    ex.SetHeader("Access-Control-Allow-Headers",
-                 "Authorization, Content-Type, User-Agent, x-artifact-duration, x-artifact-tag, "
-                 "x-artifact-client-ci, x-artifact-client-interactive");
-    ex.SetHeader("Location", std::string(ex.target()));
-    co_return (void)co_await ex.Respond(200, "", "");
-  }
   if (method == verb::get || method == verb::head) {
     const std::string_view op = method == verb::get ? "get" : "head";
     auto ns = co_await Admit(ex, auth::kScopeRead, op);
