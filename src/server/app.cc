@@ -29,6 +29,8 @@
 #include "protocols/bazel/bazel_adapter.h"
 #include "protocols/ccache/ccache_adapter.h"
 #include "protocols/gradle/gradle_adapter.h"
+#include "protocols/git/git_adapter.h"
+#include "protocols/git/mirror_store.h"
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
@@ -66,6 +68,8 @@ struct App::Parts {
   std::unique_ptr<goproxy::GoMetrics> go_metrics;
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
+  std::unique_ptr<git::GitMetrics> git_metrics;
+  std::unique_ptr<git::MirrorStore> git_mirrors;
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
   // After the adapters: fills in progress call back into them, so the
   // filler (which waits for its fills) must go first.
@@ -195,6 +199,36 @@ Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+Status App::AddGitAdapter(const Config& config, Parts& p) {
+  git::MirrorOptions mirror_options;
+  mirror_options.root = config.data_dir + "/git";
+  mirror_options.fetch_timeout = std::chrono::milliseconds(config.git_fetch_timeout_ms);
+  mirror_options.max_bytes = config.git_max_size_bytes;
+  p.git_metrics = std::make_unique<git::GitMetrics>(p.registry);
+  git::GitMetrics* m = p.git_metrics.get();
+  mirror_options.on_upstream_run = [m](bool ok, double seconds) {
+    m->upstream_fetches.With({ok ? "ok" : "error"}).Inc();
+    m->upstream_fetch_seconds.With({}).Observe(seconds);
+  };
+  mirror_options.on_evicted = [m] { m->evictions.With({}).Inc(); };
+  p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options);
+  CELLAR_RETURN_IF_ERROR(p.git_mirrors->Init());
+  git::GitOptions options;
+  options.upstream_scheme = config.git_upstream_scheme;
+  for (auto host : SplitView(config.git_allowed_hosts, ',')) {
+    host = TrimWhitespace(host);
+    if (!host.empty()) options.allowed_hosts.push_back(ToLower(host));
+  }
+  options.serve_stale = config.git_serve_stale;
+  options.max_stale_ms = config.git_max_stale_ms;
+  options.auth_ttl_ms = config.git_auth_ttl_ms;
+  options.max_pack_generations = config.git_max_packs;
+  p.adapters.push_back(
+      std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, *p.git_mirrors, std::move(options),
+                                        *p.git_metrics, p.registry));
+  return Status();
+}
+
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
   SetMinLogLevel(ParseLevel(config.log_level));
@@ -254,6 +288,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
   CELLAR_RETURN_IF_ERROR(AddNpmAdapter(config, *p));
+  CELLAR_RETURN_IF_ERROR(AddGitAdapter(config, *p));
   for (auto& a : p->adapters) a->RegisterRoutes(p->router);
 
   http::ServerOptions server_options;

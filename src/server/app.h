@@ -30,6 +30,7 @@ class App {
   static Status AddGoAdapters(const Config& config, Parts& p);
   static Status AddNpmAdapter(const Config& config, Parts& p);
   static Status AddNegotiateAdapter(const Config& config, Parts& p);
+  static Status AddGitAdapter(const Config& config, Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

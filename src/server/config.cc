@@ -217,6 +217,28 @@ const std::vector<OptionDef>& Options() {
        "a random key in <data-dir>/signing.key", StringSetter(&Config::signing_key)},
       {"signed-url-ttl", "Lifetime of a signed URL handed out by the negotiate API.", "5m",
        DurationSetter("signed-url-ttl", &Config::signed_url_ttl_ms)},
+      {"git-upstream-scheme", "git: scheme of upstream URLs (https; http only for tests and trusted networks).",
+       "https",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "https" && v != "http") return Bad("git-upstream-scheme", v, "expected https or http");
+         c.git_upstream_scheme = v;
+         return Status();
+       }},
+      {"git-allowed-hosts", "git: upstream hosts cellar proxies, comma-separated (host or host:port, as in the URL).",
+       "github.com,gitlab.com,bitbucket.org,codeberg.org", StringSetter(&Config::git_allowed_hosts)},
+      {"git-serve-stale",
+       "git: when the upstream is unreachable, serve refs and packs from the mirror to clients it accepted before.",
+       "false", BoolSetter("git-serve-stale", &Config::git_serve_stale), true},
+      {"git-max-stale", "git: how long ago the upstream must have accepted a client for stale serving.", "24h",
+       DurationSetter("git-max-stale", &Config::git_max_stale_ms)},
+      {"git-auth-ttl", "git: how long an upstream's yes to a client's credentials is reused.", "60s",
+       DurationSetter("git-auth-ttl", &Config::git_auth_ttl_ms)},
+      {"git-max-packs", "git: concurrent pack generations; beyond, 503 with Retry-After.", "32",
+       IntSetter("git-max-packs", &Config::git_max_packs, 1, 4096)},
+      {"git-max-size", "git: mirrors' total size above which least-recently-used idle mirrors are evicted (0: no limit).",
+       "0", SizeSetter("git-max-size", &Config::git_max_size_bytes)},
+      {"git-fetch-timeout", "git: limit for one upstream clone or fetch.", "30m",
+       DurationSetter("git-fetch-timeout", &Config::git_fetch_timeout_ms)},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
       {"worker-threads", "Threads for disk syncs and index writes.", "4",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},

@@ -45,6 +45,14 @@ struct Config {
   std::string turbo_default_team = "default";
   std::string signing_key;             // empty: <data-dir>/signing.key (created once)
   int64_t signed_url_ttl_ms = 5 * 60'000;
+  std::string git_upstream_scheme = "https";
+  std::string git_allowed_hosts = "github.com,gitlab.com,bitbucket.org,codeberg.org";
+  bool git_serve_stale = false;
+  int64_t git_max_stale_ms = 24LL * 3600'000;
+  int64_t git_auth_ttl_ms = 60'000;
+  int git_max_packs = 32;
+  uint64_t git_max_size_bytes = 0;
+  int64_t git_fetch_timeout_ms = 30 * 60'000;
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int upstream_threads = 64;

@@ -1,0 +1,326 @@
+#include "protocols/git/mirror_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+namespace cellar::git {
+
+namespace fs = std::filesystem;
+
+namespace {
+// Refs a mirror keeps: branches, tags and pull-request heads (not GitHub's
+// constantly regenerated merge refs).
+const std::vector<std::string> kRefspecs = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                                            "+refs/pull/*/head:refs/pull/*/head"};
+
+// Appended to every mirror's config (protocols-git.md 3.5): serve any
+// present object (v0 survives ref moves), filters, bitmaps, packs only, and
+// no automatic gc (cellar owns maintenance).
+constexpr const char* kMirrorConfig =
+    "[protocol]\n\tversion = 2\n"
+    "[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n\tkeepAlive = 5\n"
+    "[repack]\n\twriteBitmaps = true\n"
+    "[pack]\n\tuseBitmaps = true\n"
+    "[core]\n\tcommitGraph = true\n"
+    "[fetch]\n\twriteCommitGraph = true\n\tunpackLimit = 1\n"
+    "[transfer]\n\tunpackLimit = 1\n"
+    "[gc]\n\tauto = 0\n\tautoDetach = false\n";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t DirectoryBytes(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) total += it->file_size(size_ec);
+  }
+  return total;
+}
+
+std::string FirstLine(const std::string& s) {
+  std::string_view v = TrimWhitespace(s);
+  size_t nl = v.find('\n');
+  return std::string(nl == std::string_view::npos ? v : v.substr(0, nl));
+}
+}  // namespace
+
+MirrorStore::MirrorStore(MirrorOptions options) : options_(std::move(options)) {}
+
+std::string MirrorStore::PathFor(const std::string& repo_key) const {
+  return options_.root + "/mirrors/" + repo_key + ".git";
+}
+
+std::string MirrorStore::TemplatePath() const { return options_.root + "/template.git"; }
+
+bool MirrorStore::Exists(const std::string& repo_key) const {
+  std::error_code ec;
+  return fs::exists(PathFor(repo_key) + "/HEAD", ec);
+}
+
+std::vector<std::string> MirrorStore::GitEnv(const std::string& authorization, const std::string& git_protocol) const {
+  std::vector<std::string> extra = {
+      "HOME=" + options_.root + "/home", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+      "GIT_TERMINAL_PROMPT=0",           "GIT_ASKPASS=true",      "SSH_ASKPASS=true",
+      "GIT_NO_LAZY_FETCH=1",             "LC_ALL=C"};
+  if (!git_protocol.empty()) extra.push_back("GIT_PROTOCOL=" + git_protocol);
+  if (!authorization.empty()) {
+    extra.push_back("GIT_CONFIG_COUNT=1");
+    extra.push_back("GIT_CONFIG_KEY_0=http.extraHeader");
+    extra.push_back("GIT_CONFIG_VALUE_0=Authorization: " + authorization);
+  }
+  return env::CurrentEnvironment({"GIT_", "HOME=", "XDG_CONFIG_HOME=", "LC_ALL="}, extra);
+}
+
+Result<env::RunResult> MirrorStore::RunGit(std::vector<std::string> args, const std::string& authorization,
+                                           const std::string& input) {
+  env::SubprocessOptions o;
+  o.argv = {"git"};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.env = GitEnv(authorization, "");
+  CELLAR_ASSIGN_OR_RETURN(auto result, env::RunSubprocess(std::move(o), input, options_.fetch_timeout));
+  if (result.timed_out) {
+    return Status::DeadlineExceeded("git did not finish within " +
+                                    std::to_string(options_.fetch_timeout.count() / 1000) + " s");
+  }
+  return result;
+}
+
+Status MirrorStore::Init() {
+  std::error_code ec;
+  for (const char* dir : {"/mirrors", "/tmp", "/trash", "/home"}) {
+    fs::create_directories(options_.root + dir, ec);
+    if (ec) return Status::Unavailable("cannot create " + options_.root + dir + ": " + ec.message());
+  }
+  // Interrupted clones and evictions: never visible as mirrors, just delete.
+  for (const char* dir : {"/tmp", "/trash"}) {
+    for (const auto& entry : fs::directory_iterator(options_.root + dir, ec)) fs::remove_all(entry.path(), ec);
+  }
+  if (!fs::exists(TemplatePath() + "/HEAD")) {
+    std::string tmp = options_.root + "/tmp/template.git";
+    auto init = RunGit({"init", "--bare", "-q", tmp}, "");
+    if (!init.ok() || init->exit_code != 0) {
+      return Status::Unavailable("git init failed (is git installed?): " +
+                                 (init.ok() ? FirstLine(init->err) : init.error().message()));
+    }
+    std::ofstream(tmp + "/config", std::ios::app) << kMirrorConfig;
+    fs::rename(tmp, TemplatePath(), ec);
+    if (ec) return Status::Unavailable("cannot create " + TemplatePath() + ": " + ec.message());
+  }
+  // Mirrors left by a previous run: a git process killed mid-fetch leaves
+  // lock files and temporary packs (refs never moved: fetch is atomic).
+  uint64_t total = 0;
+  std::lock_guard lock(mu_);
+  fs::path mirrors = options_.root + "/mirrors";
+  for (auto it = fs::recursive_directory_iterator(mirrors, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (!it->is_directory() || p.extension() != ".git" || !fs::exists(p / "HEAD")) continue;
+    it.disable_recursion_pending();
+    for (auto inner = fs::recursive_directory_iterator(p, ec); !ec && inner != fs::recursive_directory_iterator();
+         inner.increment(ec)) {
+      std::string name = inner->path().filename().string();
+      if (name.ends_with(".lock") || name.starts_with("tmp_pack_") || name.starts_with("tmp_idx_")) {
+        fs::remove(inner->path(), ec);
+      }
+    }
+    std::string key = fs::relative(p, mirrors).string();
+    key.resize(key.size() - 4);
+    MirrorState state;
+    state.bytes = DirectoryBytes(p);
+    state.last_use_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            fs::last_write_time(p, ec).time_since_epoch())
+                            .count();
+    total += state.bytes;
+    mirrors_[key] = state;
+  }
+  total_bytes_ = total;
+  return Status();
+}
+
+Status MirrorStore::Update(const std::string& repo_key, const std::string& url, const std::string& authorization) {
+  BeginUse(repo_key);
+  Status s = flights_.Do(repo_key, [&]() -> Status {
+    auto start = std::chrono::steady_clock::now();
+    Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
+                                  : Clone(repo_key, url, authorization);
+    if (options_.on_upstream_run) {
+      options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return run;
+  });
+  if (s.ok()) Measure(repo_key);
+  EndUse(repo_key);
+  if (s.ok()) EvictIfNeeded();
+  return s;
+}
+
+Status MirrorStore::FetchObjects(const std::string& repo_key, const std::string& url,
+                                 const std::vector<std::string>& oids, const std::string& authorization) {
+  if (!Exists(repo_key)) return Status::NotFound("no mirror");
+  std::vector<std::string> refspecs;
+  for (const auto& oid : oids) refspecs.push_back(oid + ":refs/cache/pins/" + oid);
+  BeginUse(repo_key);
+  std::string flight = repo_key + " pins";
+  for (const auto& oid : oids) flight += " " + oid;
+  Status s = flights_.Do(flight,
+                         [&] { return Fetch(PathFor(repo_key), url, authorization, refspecs); });
+  EndUse(repo_key);
+  return s;
+}
+
+Status MirrorStore::Fetch(const std::string& dir, const std::string& url, const std::string& authorization,
+                          const std::vector<std::string>& refspecs) {
+  std::vector<std::string> args = {"-C", dir, "fetch", "--quiet", "--prune", "--atomic", "--no-write-fetch-head", url};
+  args.insert(args.end(), refspecs.begin(), refspecs.end());
+  CELLAR_ASSIGN_OR_RETURN(auto r, RunGit(std::move(args), authorization));
+  if (r.exit_code != 0) return Status::Unavailable("upstream fetch failed: " + FirstLine(r.err));
+  return Status();
+}
+
+Status MirrorStore::Clone(const std::string& repo_key, const std::string& url, const std::string& authorization) {
+  std::string tmp = options_.root + "/tmp/" + std::to_string(::getpid()) + "-" + std::to_string(++tmp_counter_) + ".git";
+  std::error_code ec;
+  auto cleanup = [&] { fs::remove_all(tmp, ec); };
+  auto init = RunGit({"init", "--bare", "-q", tmp}, "");
+  if (!init.ok() || init->exit_code != 0) {
+    cleanup();
+    return Status::Internal("git init failed: " + (init.ok() ? FirstLine(init->err) : init.error().message()));
+  }
+  std::ofstream(tmp + "/config", std::ios::app) << kMirrorConfig;
+  if (Status s = Fetch(tmp, url, authorization, kRefspecs); !s.ok()) {
+    cleanup();
+    return s;
+  }
+  // HEAD follows the upstream's default branch.
+  auto head = RunGit({"ls-remote", "--symref", url, "HEAD"}, authorization);
+  if (head.ok() && head->exit_code == 0 && head->out.starts_with("ref: ")) {
+    std::string target = head->out.substr(5, head->out.find('\t') - 5);
+    (void)RunGit({"-C", tmp, "symbolic-ref", "HEAD", target}, "");
+  }
+  // One pack with a bitmap: clones are then served without a counting phase.
+  (void)RunGit({"-C", tmp, "repack", "-a", "-d", "-q", "--write-bitmap-index"}, "");
+  std::string final_path = PathFor(repo_key);
+  fs::create_directories(fs::path(final_path).parent_path(), ec);
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    cleanup();
+    // Another process won the race (not expected: one server per data dir).
+    if (Exists(repo_key)) return Status();
+    return Status::Internal("cannot move the new mirror into place: " + ec.message());
+  }
+  Log(LogLevel::kInfo, "git mirror created", "\"repo\":\"" + JsonEscape(repo_key) + "\"");
+  return Status();
+}
+
+Result<std::vector<std::string>> MirrorStore::Missing(const std::string& repo_key,
+                                                      const std::vector<std::string>& oids) {
+  if (oids.empty()) return std::vector<std::string>{};
+  if (!Exists(repo_key)) return oids;
+  std::string input;
+  for (const auto& oid : oids) input += oid + "\n";
+  CELLAR_ASSIGN_OR_RETURN(auto r, RunGit({"-C", PathFor(repo_key), "cat-file", "--batch-check"}, "", input));
+  if (r.exit_code != 0) return Status::Internal("git cat-file failed: " + FirstLine(r.err));
+  std::vector<std::string> missing;
+  for (auto line : SplitView(r.out, '\n')) {
+    if (line.ends_with(" missing")) missing.emplace_back(line.substr(0, line.size() - 8));
+  }
+  return missing;
+}
+
+void MirrorStore::MarkPublic(const std::string& repo_key, bool is_public) {
+  if (!Exists(repo_key)) return;
+  std::string marker = PathFor(repo_key) + "/cellar-public";
+  std::error_code ec;
+  if (!is_public) {
+    fs::remove(marker, ec);
+    return;
+  }
+  // Refreshed at most once a minute: this runs on every anonymous request.
+  auto mtime = fs::last_write_time(marker, ec);
+  if (!ec && fs::file_time_type::clock::now() - mtime < std::chrono::minutes(1)) return;
+  std::ofstream(marker, std::ios::trunc) << "anonymous reads allowed by the upstream\n";
+}
+
+bool MirrorStore::PublicWithin(const std::string& repo_key, int64_t max_age_ms) const {
+  std::error_code ec;
+  auto mtime = fs::last_write_time(PathFor(repo_key) + "/cellar-public", ec);
+  if (ec) return false;
+  return fs::file_time_type::clock::now() - mtime <= std::chrono::milliseconds(max_age_ms);
+}
+
+void MirrorStore::Measure(const std::string& repo_key) {
+  uint64_t bytes = DirectoryBytes(PathFor(repo_key));
+  std::lock_guard lock(mu_);
+  auto& state = mirrors_[repo_key];
+  total_bytes_ += bytes - state.bytes;
+  state.bytes = bytes;
+}
+
+void MirrorStore::BeginUse(const std::string& repo_key) {
+  std::lock_guard lock(mu_);
+  auto& state = mirrors_[repo_key];
+  ++state.users;
+  state.last_use_ms = NowMs();
+}
+
+void MirrorStore::EndUse(const std::string& repo_key) {
+  std::lock_guard lock(mu_);
+  auto& state = mirrors_[repo_key];
+  --state.users;
+  state.last_use_ms = NowMs();
+}
+
+int MirrorStore::mirror_count() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(std::count_if(mirrors_.begin(), mirrors_.end(), [](const auto& m) { return m.second.bytes > 0; }));
+}
+
+EvictionResult MirrorStore::EvictIfNeeded() {
+  EvictionResult result;
+  if (options_.max_bytes == 0 || total_bytes_ <= options_.max_bytes) {
+    result.bytes_after = total_bytes_;
+    return result;
+  }
+  const uint64_t low = options_.max_bytes / 10 * 9;
+  std::vector<std::string> trash;
+  {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<int64_t, std::string>> idle;
+    for (const auto& [key, state] : mirrors_) {
+      if (state.users == 0 && state.bytes > 0) idle.emplace_back(state.last_use_ms, key);
+    }
+    std::sort(idle.begin(), idle.end());
+    for (const auto& [last_use, key] : idle) {
+      if (total_bytes_ <= low) break;
+      // Renamed under the lock: a request arriving now sees no mirror and
+      // rebuilds it; readers that already opened files keep them.
+      std::string to = options_.root + "/trash/" + std::to_string(++tmp_counter_);
+      std::error_code ec;
+      fs::rename(PathFor(key), to, ec);
+      if (ec) continue;
+      total_bytes_ -= mirrors_[key].bytes;
+      mirrors_.erase(key);
+      trash.push_back(to);
+      ++result.evicted;
+      if (options_.on_evicted) options_.on_evicted();
+      Log(LogLevel::kInfo, "git mirror evicted", "\"repo\":\"" + JsonEscape(key) + "\"");
+    }
+  }
+  std::error_code ec;
+  for (const auto& dir : trash) fs::remove_all(dir, ec);
+  result.bytes_after = total_bytes_;
+  return result;
+}
+
+}  // namespace cellar::git

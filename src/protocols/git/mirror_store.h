@@ -1,0 +1,114 @@
+// MirrorStore: the bare mirrors the git cache serves from, on local disk
+// under <root>/mirrors/<host>/<path>.git, and every git command that
+// changes them. Upstream work (clone, fetch, pinning a commit) happens once
+// at a time per repository: concurrent callers share the run in flight.
+//
+// Invariants (shared docs, protocols-git.md 3.5): a mirror is never shallow
+// or partial; refs move only through `fetch --atomic`; a new mirror is built
+// in <root>/tmp and renamed into place, so a crash leaves either nothing or a
+// complete mirror, and Init() removes leftovers. git runs with an isolated
+// configuration (no global or system config, so a runner's insteadOf can
+// never loop back into cellar), never prompts, and gets credentials only as
+// an http.extraHeader through GIT_CONFIG_* environment variables: never in
+// argv, never on disk.
+// Thread-safety: all methods may be called from any thread; they block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "core/single_flight.h"
+#include "env/subprocess.h"
+
+namespace cellar::git {
+
+struct MirrorOptions {
+  std::string root;  // <data-dir>/git
+  std::chrono::milliseconds fetch_timeout{30 * 60 * 1000};
+  uint64_t max_bytes = 0;  // high watermark of all mirrors together; 0 = unlimited
+  // Called after every upstream clone or fetch that actually ran (not for
+  // callers that joined one in flight), and after every eviction.
+  std::function<void(bool ok, double seconds)> on_upstream_run;
+  std::function<void()> on_evicted;
+};
+
+struct EvictionResult {
+  int evicted = 0;
+  uint64_t bytes_after = 0;
+};
+
+class MirrorStore {
+ public:
+  explicit MirrorStore(MirrorOptions options);
+
+  // Creates the directories, removes interrupted work (temporary mirrors,
+  // trash) and measures the mirrors already present.
+  Status Init();
+
+  std::string PathFor(const std::string& repo_key) const;
+  bool Exists(const std::string& repo_key) const;
+
+  // Brings the mirror up to date from `url`: clones it when absent, fetches
+  // otherwise. `authorization` (a client's Authorization header, may be
+  // empty) is handed to git for this run only.
+  Status Update(const std::string& repo_key, const std::string& url, const std::string& authorization);
+  // Fetches specific commits (e.g. a pull-request head asked for by id) and
+  // pins them under refs/cache/pins/<oid> so they stay reachable.
+  Status FetchObjects(const std::string& repo_key, const std::string& url, const std::vector<std::string>& oids,
+                      const std::string& authorization);
+  // The subset of `oids` the mirror lacks (all of them when it is absent).
+  Result<std::vector<std::string>> Missing(const std::string& repo_key, const std::vector<std::string>& oids);
+
+  // Environment for a git child: isolated config, no prompts, no lazy
+  // fetches, plus `authorization` as an extra header when non-empty.
+  std::vector<std::string> GitEnv(const std::string& authorization, const std::string& git_protocol) const;
+  // Directory upload-pack may advertise capabilities from before a mirror
+  // exists (an empty repository with the mirrors' configuration).
+  std::string TemplatePath() const;
+
+  // Remembers (in a marker file inside the mirror, so it survives restarts)
+  // whether the upstream last let anonymous clients read the repository.
+  void MarkPublic(const std::string& repo_key, bool is_public);
+  // True when marked public within the last `max_age_ms`.
+  bool PublicWithin(const std::string& repo_key, int64_t max_age_ms) const;
+
+  // Serving a mirror holds a use so eviction passes it by.
+  void BeginUse(const std::string& repo_key);
+  void EndUse(const std::string& repo_key);
+  // Evicts least-recently-used idle mirrors until the total is below 90% of
+  // max_bytes (only when it is above max_bytes).
+  EvictionResult EvictIfNeeded();
+  uint64_t total_bytes() const { return total_bytes_.load(); }
+  int mirror_count() const;
+
+ private:
+  Status Clone(const std::string& repo_key, const std::string& url, const std::string& authorization);
+  Status Fetch(const std::string& repo_key, const std::string& url, const std::string& authorization,
+               const std::vector<std::string>& refspecs);
+  Result<env::RunResult> RunGit(std::vector<std::string> args, const std::string& authorization,
+                                const std::string& input = "");
+  void Measure(const std::string& repo_key);
+
+  struct MirrorState {
+    uint64_t bytes = 0;
+    int64_t last_use_ms = 0;
+    int users = 0;
+  };
+
+  MirrorOptions options_;
+  core::SingleFlight<Status> flights_;
+  mutable std::mutex mu_;
+  std::map<std::string, MirrorState> mirrors_;
+  std::atomic<uint64_t> total_bytes_{0};
+  std::atomic<uint64_t> tmp_counter_{0};
+};
+
+}  // namespace cellar::git
