@@ -2,11 +2,15 @@
 // the libraries; no logic lives here.
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "gitclient/local_clone.h"
 #include "server/app.h"
 #include "server/config.h"
 
@@ -20,6 +24,9 @@ constexpr const char* kUsage =
     "  cellar serve [options]     run the server (cellar serve --help for options)\n"
     "  cellar verify [--data-dir DIR]\n"
     "                             re-hash every blob, quarantine corrupt ones, check the index\n"
+    "  cellar git clone <url> [<dir>] [--branch B] [--depth N] [--server URL] [--cache-dir DIR]\n"
+    "                             clone through the runner-local mirror (server: --server or\n"
+    "                             CELLAR_SERVER; mirrors: ~/.cache/cellar/git)\n"
     "  cellar version             print the version\n";
 
 std::map<std::string, std::string> Environment() {
@@ -74,6 +81,29 @@ int Verify(const std::vector<std::string>& args) {
   return 0;
 }
 
+int GitCommand(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "clone") {
+    std::fprintf(stderr, "cellar git: the only subcommand is 'clone'\n\n%s", kUsage);
+    return 2;
+  }
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const char* name : {"CELLAR_SERVER", "CELLAR_GIT_CACHE_DIR", "XDG_CACHE_HOME", "HOME"}) {
+    if (const char* v = std::getenv(name)) env.emplace_back(name, v);
+  }
+  auto options = cellar::gitclient::ParseCloneArgs(std::vector<std::string>(args.begin() + 1, args.end()), env);
+  if (!options.ok()) {
+    std::fprintf(stderr, "cellar git clone: %s\n", options.error().message().c_str());
+    return 2;
+  }
+  options->progress = isatty(STDERR_FILENO) != 0;
+  auto report = cellar::gitclient::RunClone(*options, stderr);
+  if (!report.ok()) {
+    std::fprintf(stderr, "cellar git clone: %s\n", report.error().message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +117,7 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "serve") return Serve(args);
     if (cmd == "verify") return Verify(args);
+    if (cmd == "git") return GitCommand(args);
     if (cmd == "version" || cmd == "--version") {
       std::puts("cellar 0.1.0");
       return 0;

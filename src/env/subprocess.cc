@@ -44,12 +44,13 @@ Result<Subprocess> Subprocess::Spawn(const SubprocessOptions& options) {
   }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  const bool null_rest = !options.inherit_stdio;
   if (options.pipe_stdin) posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  else if (null_rest) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (options.pipe_stdout) posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  else if (null_rest) posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   if (options.pipe_stderr) posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  else posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  else if (null_rest) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   // Sockets opened by the server are not all close-on-exec: close every
   // descriptor above 2 in the child.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);

@@ -23,6 +23,7 @@ struct SubprocessOptions {
   bool pipe_stdin = false;
   bool pipe_stdout = false;
   bool pipe_stderr = false;       // false: /dev/null
+  bool inherit_stdio = false;     // unpiped streams stay the parent's (not /dev/null)
 };
 
 class Subprocess {

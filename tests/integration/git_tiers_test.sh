@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# it_git_tiers: the runner-local tier (`cellar git clone`) and mirror eviction.
+#   - cellar git clone through a cellar server: first clone creates the local
+#     mirror (tier "server"), the second is a local-tier hit (tier "local")
+#     with no upstream pack traffic; checkouts equal a direct clone; origin
+#     is the real URL; --branch and --depth; an upstream push is seen by the
+#     next clone; origin-only mode (no server); 4 concurrent clones on one
+#     runner share the mirror safely; a bad URL fails clearly.
+#   - eviction: with --git-max-size below the sum of three mirrors, the least
+#     recently used is evicted, counted in metrics, and comes back on demand.
+# Usage: bash git_tiers_test.sh /path/to/cellar
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/git_lib.sh"
+
+git_client_env
+make_upstream_repos "$IT_TMP/up"
+start_fake_git_upstream "$IT_TMP/up"
+start_cellar "$IT_TMP/data" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT"
+CACHE="$IT_TMP/runner-cache"
+clone() {  # clone OUT ARGS...: cellar git clone, stderr (the report) in OUT
+  local out="$1"; shift
+  "$CELLAR_BIN" git clone --cache-dir "$CACHE" "$@" 2>"$out" || { cat "$out" >&2; return 1; }
+}
+same_as_direct() {  # same_as_direct DIR REPO [git clone args]: tree and refs equal a direct clone
+  local dir="$1" repo="$2"; shift 2
+  rm -rf "$IT_TMP/direct"
+  git clone -q "$@" "$UP_URL/$repo" "$IT_TMP/direct"
+  [[ "$(git -C "$dir" rev-parse HEAD^{tree})" == "$(git -C "$IT_TMP/direct" rev-parse HEAD^{tree})" ]] ||
+    fail "$dir: checkout differs from a direct clone"
+  [[ "$(git -C "$dir" for-each-ref --format='%(objectname) %(refname)' refs/remotes refs/tags)" == \
+     "$(git -C "$IT_TMP/direct" for-each-ref --format='%(objectname) %(refname)' refs/remotes refs/tags)" ]] ||
+    fail "$dir: refs differ from a direct clone"
+  git -C "$dir" fsck --no-progress >/dev/null 2>&1 || fail "$dir: fsck"
+}
+
+# --- local tier through the server ---------------------------------------------
+m=$(up_mark)
+clone "$IT_TMP/r1" --server "$CELLAR_URL" "$UP_URL/acme/small.git" "$IT_TMP/w1"
+grep -q "tier server" "$IT_TMP/r1" || fail "first clone should create the mirror from the server: $(cat "$IT_TMP/r1")"
+grep -qE "mirror update [0-9.]+s, checkout [0-9.]+s, total [0-9.]+s" "$IT_TMP/r1" || fail "no timings: $(cat "$IT_TMP/r1")"
+same_as_direct "$IT_TMP/w1" acme/small.git
+[[ "$(git -C "$IT_TMP/w1" remote get-url origin)" == "$UP_URL/acme/small.git" ]] || fail "origin is not the real URL"
+[[ -f "$CACHE/127.0.0.1:$UP_PORT/acme/small.git/HEAD" ]] || fail "no local mirror under the cache dir"
+pass "first cellar git clone: mirror created from the server, checkout equals a direct clone, origin is the real URL"
+m=$(up_mark)
+clone "$IT_TMP/r2" --server "$CELLAR_URL" "$UP_URL/acme/small.git" "$IT_TMP/w2"
+grep -q "tier local" "$IT_TMP/r2" || fail "second clone should be a local-tier hit: $(cat "$IT_TMP/r2")"
+[[ "$(up_packs "$m" acme/small.git)" == 0 ]] || fail "local-tier hit caused upstream pack traffic: $(up_since "$m")"
+same_as_direct "$IT_TMP/w2" acme/small.git
+pass "second cellar git clone: local tier, no upstream pack traffic"
+clone "$IT_TMP/r3" --server "$CELLAR_URL" --branch feature --depth 1 "$UP_URL/acme/small.git" "$IT_TMP/w3"
+[[ "$(git -C "$IT_TMP/w3" rev-parse --abbrev-ref HEAD)" == feature ]] || fail "--branch not honoured"
+[[ "$(git -C "$IT_TMP/w3" rev-list --count HEAD)" == 1 ]] || fail "--depth 1 not honoured"
+pass "--branch and --depth"
+# An upstream push is seen by the next clone (the mirror is updated first).
+git clone -q "$IT_TMP/up/acme/small.git" "$IT_TMP/pusher"
+echo new >"$IT_TMP/pusher/new.txt"
+git -C "$IT_TMP/pusher" add new.txt && git -C "$IT_TMP/pusher" commit -qm new
+git -C "$IT_TMP/pusher" push -q origin HEAD:main
+clone "$IT_TMP/r4" --server "$CELLAR_URL" "$UP_URL/acme/small.git" "$IT_TMP/w4"
+[[ "$(git -C "$IT_TMP/w4" rev-parse HEAD)" == "$(git -C "$IT_TMP/pusher" rev-parse HEAD)" ]] || fail "push not seen"
+pass "a push upstream is in the next local-tier clone"
+# Concurrent clones on one runner share the mirror (flock) and all succeed.
+pids=()
+for i in 1 2 3 4; do
+  clone "$IT_TMP/rc$i" --server "$CELLAR_URL" "$UP_URL/acme/tools.git" "$IT_TMP/wc$i" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent cellar git clone failed"; done
+for i in 1 2 3 4; do same_as_direct "$IT_TMP/wc$i" acme/tools.git; done
+[[ $(cat "$IT_TMP"/rc* | grep -c "tier server") == 1 ]] || fail "concurrent clones created the mirror more than once"
+pass "4 concurrent clones on one runner: one mirror creation, 4 correct checkouts"
+# Origin-only (no server).
+clone "$IT_TMP/r5" "$UP_URL/medium.git" "$IT_TMP/w5"
+grep -q "tier origin" "$IT_TMP/r5" || fail "no server: the mirror should come from the origin"
+same_as_direct "$IT_TMP/w5" medium.git
+pass "without a server the mirror comes from the origin"
+# Bad input.
+if "$CELLAR_BIN" git clone --cache-dir "$CACHE" "https://h/../etc" "$IT_TMP/bad" 2>"$IT_TMP/rb"; then fail "bad URL accepted"; fi
+grep -q "bad repository path" "$IT_TMP/rb" || fail "bad URL message: $(cat "$IT_TMP/rb")"
+if "$CELLAR_BIN" git clone --cache-dir "$CACHE" "$UP_URL/acme/small.git" "$IT_TMP/w1" 2>"$IT_TMP/rb"; then fail "non-empty destination accepted"; fi
+grep -q "not empty" "$IT_TMP/rb" || fail "non-empty destination message: $(cat "$IT_TMP/rb")"
+pass "bad URL and non-empty destination fail with a message"
+stop_cellar
+
+# --- eviction ----------------------------------------------------------------------
+start_cellar "$IT_TMP/data-evict" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT"
+direct() { git -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$1" "$2"; }
+direct medium.git "$IT_TMP/e1"
+one=$(du -sb "$IT_TMP/data-evict/git/mirrors/127.0.0.1:$UP_PORT/medium.git" | cut -f1)
+stop_cellar
+# Room for one and a half medium-sized mirrors.
+limit=$((one * 3 / 2))
+start_cellar "$IT_TMP/data-evict" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT" --git-max-size "$limit"
+M="$IT_TMP/data-evict/git/mirrors/127.0.0.1:$UP_PORT"
+sleep 1.1  # distinct last-use times
+direct medium2.git "$IT_TMP/e2"
+sleep 1.1
+direct acme/small.git "$IT_TMP/e3"
+direct acme/tools.git "$IT_TMP/e4"
+[[ ! -d "$M/medium.git" ]] || fail "the least recently used mirror (medium) was not evicted (limit $limit)"
+[[ -d "$M/medium2.git" && -d "$M/acme/tools.git" ]] || fail "recently used mirrors were evicted"
+[[ $(metric 'cellar_git_evictions_total') -ge 1 ]] || fail "eviction not counted"
+pass "over --git-max-size the least recently used mirror is evicted and counted"
+m=$(up_mark)
+direct medium.git "$IT_TMP/e5"
+[[ -d "$M/medium.git" ]] || fail "evicted mirror not rebuilt"
+[[ "$(up_packs "$m" medium.git)" -ge 1 ]] || fail "rebuilding an evicted mirror should fetch upstream"
+git -C "$IT_TMP/e5" fsck --no-progress >/dev/null 2>&1 || fail "clone after eviction: fsck"
+pass "an evicted repository is rebuilt on the next clone"
