@@ -70,6 +70,7 @@ struct App::Parts {
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
   std::unique_ptr<git::GitMetrics> git_metrics;
   std::unique_ptr<git::MirrorStore> git_mirrors;
+  std::unique_ptr<git::Warmer> git_warmer;  // stopped before the mirrors go
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
   // After the adapters: fills in progress call back into them, so the
   // filler (which waits for its fills) must go first.
@@ -223,9 +224,16 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
   options.max_stale_ms = config.git_max_stale_ms;
   options.auth_ttl_ms = config.git_auth_ttl_ms;
   options.max_pack_generations = config.git_max_packs;
-  p.adapters.push_back(
-      std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, *p.git_mirrors, std::move(options),
-                                        *p.git_metrics, p.registry));
+  auto adapter = std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, *p.git_mirrors, options,
+                                                   *p.git_metrics, p.registry);
+  if (!config.git_warmup_file.empty()) {
+    CELLAR_ASSIGN_OR_RETURN(auto warmup, git::LoadWarmupConfig(config.git_warmup_file));
+    p.git_warmer = std::make_unique<git::Warmer>(*p.git_mirrors, options.allowed_hosts, std::move(warmup),
+                                                 [m](bool ok) { m->warmups.With({ok ? "ok" : "error"}).Inc(); });
+    adapter->set_warmer(p.git_warmer.get());
+    p.git_warmer->Start();
+  }
+  p.adapters.push_back(std::move(adapter));
   return Status();
 }
 

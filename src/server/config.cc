@@ -239,6 +239,8 @@ const std::vector<OptionDef>& Options() {
        "0", SizeSetter("git-max-size", &Config::git_max_size_bytes)},
       {"git-fetch-timeout", "git: limit for one upstream clone or fetch.", "30m",
        DurationSetter("git-fetch-timeout", &Config::git_fetch_timeout_ms)},
+      {"git-warmup", "git: YAML file of repositories to keep warm (schedule, parallelism, repositories).", "(none)",
+       StringSetter(&Config::git_warmup_file)},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
       {"worker-threads", "Threads for disk syncs and index writes.", "4",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},

@@ -53,6 +53,7 @@ struct Config {
   int git_max_packs = 32;
   uint64_t git_max_size_bytes = 0;
   int64_t git_fetch_timeout_ms = 30 * 60'000;
+  std::string git_warmup_file;  // YAML list of repositories to keep warm
   int io_threads = 0;      // 0 = number of cores
   int worker_threads = 4;
   int upstream_threads = 64;

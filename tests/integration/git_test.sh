@@ -41,8 +41,10 @@
 #      any process's argv during a fetch;
 #   i. `git push` through cellar is refused with a message; nothing reaches
 #      upstream's receive-pack;
-#   j. bad paths (.., %2e%2e, unknown host, port not allowed, bad service)
-#      -> 400/403/404 and never reach upstream; unknown repository -> not found;
+#   j. bad paths (.., %2e%2e, ., encoded slash, no repository, bad service)
+#      -> 400/403/404 and never reach upstream (an empty segment may be
+#      collapsed instead); hosts or ports not in --git-allowed-hosts ->
+#      403/404 with a message; unknown repository -> git says not found;
 #   k. cellar's git children ignore the configuration of the HOME cellar runs
 #      with (a hostile ~/.gitconfig rewriting the upstream URL).
 #

@@ -107,3 +107,61 @@ direct medium.git "$IT_TMP/e5"
 [[ "$(up_packs "$m" medium.git)" -ge 1 ]] || fail "rebuilding an evicted mirror should fetch upstream"
 git -C "$IT_TMP/e5" fsck --no-progress >/dev/null 2>&1 || fail "clone after eviction: fsck"
 pass "an evicted repository is rebuilt on the next clone"
+stop_cellar
+
+# --- warm-up -------------------------------------------------------------------------
+cat >"$IT_TMP/warmup.yaml" <<YAML
+parallelism: 2
+at_start: true
+repositories:
+  - url: $UP_URL/acme/never.git
+    branches: [main, feature]
+    priority: 10
+  - url: $UP_URL/medium2.git
+    branches: [main]
+YAML
+start_cellar "$IT_TMP/data-warm" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT" \
+  --git-warmup "$IT_TMP/warmup.yaml"
+for _ in $(seq 1 100); do
+  [[ $(metric 'cellar_git_warmups_total{result="ok"}') -ge 2 ]] && break
+  sleep 0.1
+done
+[[ $(metric 'cellar_git_warmups_total{result="ok"}') -ge 2 ]] || fail "start-up warm-up did not finish: $(grep warm-up "$CELLAR_LOG")"
+pass "configured repositories are warmed at start-up"
+m=$(up_mark)
+direct acme/never.git "$IT_TMP/warm1"
+[[ "$(up_packs "$m" acme/never.git)" == 0 ]] || fail "the first client clone of a warmed repository fetched upstream"
+git -C "$IT_TMP/warm1" fsck --no-progress >/dev/null 2>&1 || fail "warmed clone: fsck"
+pass "the first client clone of a warmed repository is a hit (no upstream pack traffic)"
+code=$(curl -s -o "$IT_TMP/wu" -w '%{http_code}' -X POST \
+  -d "{\"repositories\":[{\"url\":\"$UP_URL/acme/tools.git\",\"branches\":[\"main\"]}]}" "$CELLAR_URL/api/v1/git/warmup")
+[[ "$code" == 200 ]] && grep -q '"ok":true' "$IT_TMP/wu" || fail "on-demand warm-up: HTTP $code $(cat "$IT_TMP/wu")"
+m=$(up_mark)
+direct acme/tools.git "$IT_TMP/warm2"
+[[ "$(up_packs "$m" acme/tools.git)" == 0 ]] || fail "clone after on-demand warm-up fetched upstream"
+pass "on-demand warm-up (POST /api/v1/git/warmup) makes the next clone a hit"
+code=$(curl -s -o "$IT_TMP/wu" -w '%{http_code}' -X POST \
+  -d "{\"repositories\":[{\"url\":\"$UP_URL/acme/tools.git\",\"branches\":[\"nope\"]},{\"url\":\"http://elsewhere.example/x.git\"}]}" \
+  "$CELLAR_URL/api/v1/git/warmup")
+[[ "$code" == 502 ]] && grep -q "branch 'nope' not found" "$IT_TMP/wu" && grep -q "not in --git-allowed-hosts" "$IT_TMP/wu" ||
+  fail "failing warm-up: HTTP $code $(cat "$IT_TMP/wu")"
+code=$(curl -s -o "$IT_TMP/wu" -w '%{http_code}' -X POST -d '{"repositories":[{"nourl":1}]}' "$CELLAR_URL/api/v1/git/warmup")
+[[ "$code" == 400 ]] || fail "malformed warm-up request: HTTP $code"
+pass "warm-up failures are reported per repository (missing branch, host not allowed); bad requests get 400"
+
+# --- maintenance ----------------------------------------------------------------------
+# Every fetch adds a pack to the mirror; past 8 they are repacked into one
+# with a bitmap, so serving stays fast.
+W="$IT_TMP/data-warm/git/mirrors/127.0.0.1:$UP_PORT/acme/tools.git"
+git clone -q "$IT_TMP/up/acme/tools.git" "$IT_TMP/tools-pusher"
+for i in $(seq 1 12); do
+  echo "$i" >"$IT_TMP/tools-pusher/n.txt"
+  git -C "$IT_TMP/tools-pusher" add n.txt && git -C "$IT_TMP/tools-pusher" commit -qm "n$i"
+  git -C "$IT_TMP/tools-pusher" push -q origin HEAD:main
+  git -C "$IT_TMP/warm2" -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" pull -q --ff-only
+done
+packs=$(ls "$W/objects/pack/"*.pack | wc -l)
+[[ $packs -le 9 ]] || fail "mirror has $packs packs after 12 fetches (no maintenance)"
+ls "$W/objects/pack/"*.bitmap >/dev/null 2>&1 || fail "repacked mirror has no bitmap"
+[[ "$(git -C "$IT_TMP/warm2" rev-parse HEAD)" == "$(git -C "$IT_TMP/tools-pusher" rev-parse HEAD)" ]] || fail "pulls"
+pass "12 fetches later the mirror has $packs pack(s) with a bitmap (repacked past 8)"

@@ -53,6 +53,31 @@ GitAdapter::GitAdapter(protocols::ProtocolContext ctx, env::HttpClient& http, Mi
 
 void GitAdapter::RegisterRoutes(http::Router& router) {
   router.Add(std::string(kPrefix), "git", [this](http::Exchange& ex) { return Handle(ex); });
+  router.Add("/api/v1/git/warmup", "git_warmup", [this](http::Exchange& ex) { return HandleWarmup(ex); });
+}
+
+awaitable<void> GitAdapter::HandleWarmup(http::Exchange& ex) {
+  if (auto a = protocols::Authorize(ctx_, ex, auth::kScopeAdmin, "git"); !a.ok()) {
+    co_return co_await protocols::RespondAuthError(ex, a.error());
+  }
+  if (ex.method() != verb::post) {
+    ex.SetHeader("Allow", "POST");
+    co_return co_await protocols::RespondError(ex, 405, "use POST");
+  }
+  if (!warmer_) co_return co_await protocols::RespondError(ex, 404, "git warm-up is not configured");
+  auto body = co_await ex.ReadBodyToString(1 << 20);
+  if (!body.ok()) co_return co_await protocols::RespondError(ex, 400, body.error().message());
+  std::vector<WarmupRepository> repos = warmer_->config().repositories;
+  if (!TrimWhitespace(*body).empty()) {
+    auto parsed = ParseWarmupJson(*body);
+    if (!parsed.ok()) co_return co_await protocols::RespondError(ex, 400, parsed.error().message());
+    repos = std::move(*parsed);
+  }
+  Warmer* warmer = warmer_;
+  auto results = co_await http::RunBlocking(ctx_.upstream_pool(), [warmer, &repos] { return warmer->Run(repos); });
+  bool all_ok = std::all_of(results.begin(), results.end(), [](const auto& r) { return r.ok; });
+  const unsigned status = all_ok ? 200 : 502;
+  co_await ex.Respond(status, WarmupReportJson(results), "application/json");
 }
 
 void GitAdapter::Count(const std::string& kind, const std::string& result) {

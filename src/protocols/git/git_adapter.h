@@ -27,6 +27,7 @@
 #include "protocols/git/git_metrics.h"
 #include "protocols/git/git_request.h"
 #include "protocols/git/mirror_store.h"
+#include "protocols/git/warmup.h"
 
 namespace cellar::git {
 
@@ -48,8 +49,12 @@ class GitAdapter : public protocols::ProtocolAdapter {
              GitMetrics& metrics, metrics::Registry& registry);
   std::string_view Name() const override { return "git"; }
   void RegisterRoutes(http::Router& router) override;
+  // Enables POST /api/v1/git/warmup (admin scope): warms the repositories in
+  // the body ({"repositories":[...]}) or, with no body, the configured list.
+  void set_warmer(Warmer* warmer) { warmer_ = warmer; }
 
  private:
+  boost::asio::awaitable<void> HandleWarmup(http::Exchange& ex);
   // What the upstream said to a forwarded request (body read whole: ref
   // listings are small next to packs).
   struct UpstreamAnswer {
@@ -105,6 +110,7 @@ class GitAdapter : public protocols::ProtocolAdapter {
   GitMetrics& metrics_;
   AuthDecisions decisions_;
   std::atomic<int> packs_in_flight_{0};
+  Warmer* warmer_ = nullptr;
 };
 
 }  // namespace cellar::git

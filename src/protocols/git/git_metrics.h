@@ -28,7 +28,9 @@ struct GitMetrics {
                                    "upload-pack processes serving clients now.", {})),
         mirror_bytes(r.AddGauge("cellar_git_mirror_bytes", "Bytes on disk of all mirrors.", {})),
         mirrors(r.AddGauge("cellar_git_mirrors", "Mirrors on local disk.", {})),
-        evictions(r.AddCounter("cellar_git_evictions_total", "Mirrors evicted to stay under the size limit.", {})) {}
+        evictions(r.AddCounter("cellar_git_evictions_total", "Mirrors evicted to stay under the size limit.", {})),
+        warmups(r.AddCounter("cellar_git_warmups_total", "Repositories warmed (scheduled or on demand), by result.",
+                             {"result"})) {}
 
   metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Counter>& upstream_fetches;
@@ -38,6 +40,7 @@ struct GitMetrics {
   metrics::Family<metrics::Gauge>& mirror_bytes;
   metrics::Family<metrics::Gauge>& mirrors;
   metrics::Family<metrics::Counter>& evictions;
+  metrics::Family<metrics::Counter>& warmups;
 };
 
 }  // namespace cellar::git

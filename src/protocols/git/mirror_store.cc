@@ -154,6 +154,7 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
     auto start = std::chrono::steady_clock::now();
     Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
                                   : Clone(repo_key, url, authorization);
+    if (run.ok()) Maintain(repo_key);
     if (options_.on_upstream_run) {
       options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
@@ -236,6 +237,30 @@ Result<std::vector<std::string>> MirrorStore::Missing(const std::string& repo_ke
     if (line.ends_with(" missing")) missing.emplace_back(line.substr(0, line.size() - 8));
   }
   return missing;
+}
+
+void MirrorStore::Maintain(const std::string& repo_key) {
+  // Every fetch keeps its objects as one pack (fetch.unpackLimit=1); past
+  // a handful, serving slows down, so fold them into one pack with a
+  // bitmap. Runs inside the repository's flight: never beside a fetch.
+  std::error_code ec;
+  int packs = 0;
+  for (const auto& entry : fs::directory_iterator(PathFor(repo_key) + "/objects/pack", ec)) {
+    if (entry.path().extension() == ".pack") ++packs;
+  }
+  if (packs <= kMaxPacks) return;
+  auto r = RunGit({"-C", PathFor(repo_key), "repack", "-a", "-d", "-q", "--write-bitmap-index"}, "");
+  if (!r.ok() || r->exit_code != 0) {
+    Log(LogLevel::kWarn, "git repack failed",
+        "\"repo\":\"" + JsonEscape(repo_key) + "\",\"error\":\"" +
+            JsonEscape(r.ok() ? FirstLine(r->err) : r.error().message()) + "\"");
+  }
+}
+
+Result<bool> MirrorStore::HasRef(const std::string& repo_key, const std::string& ref) {
+  if (!Exists(repo_key)) return false;
+  CELLAR_ASSIGN_OR_RETURN(auto r, RunGit({"-C", PathFor(repo_key), "rev-parse", "--verify", "--quiet", ref}, ""));
+  return r.exit_code == 0;
 }
 
 void MirrorStore::MarkPublic(const std::string& repo_key, bool is_public) {

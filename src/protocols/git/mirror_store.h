@@ -67,6 +67,9 @@ class MirrorStore {
   // The subset of `oids` the mirror lacks (all of them when it is absent).
   Result<std::vector<std::string>> Missing(const std::string& repo_key, const std::vector<std::string>& oids);
 
+  // True when the mirror has `ref` (e.g. refs/heads/main).
+  Result<bool> HasRef(const std::string& repo_key, const std::string& ref);
+
   // Environment for a git child: isolated config, no prompts, no lazy
   // fetches, plus `authorization` as an extra header when non-empty.
   std::vector<std::string> GitEnv(const std::string& authorization, const std::string& git_protocol) const;
@@ -96,6 +99,8 @@ class MirrorStore {
   Result<env::RunResult> RunGit(std::vector<std::string> args, const std::string& authorization,
                                 const std::string& input = "");
   void Measure(const std::string& repo_key);
+  void Maintain(const std::string& repo_key);
+  static constexpr int kMaxPacks = 8;
 
   struct MirrorState {
     uint64_t bytes = 0;

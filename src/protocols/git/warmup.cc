@@ -1,0 +1,196 @@
+#include "protocols/git/warmup.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "protocols/git/git_request.h"
+
+namespace cellar::git {
+
+namespace {
+// "https://host/path(.git)" -> repository key and upstream URL, checked
+// like a proxied request.
+Result<GitTarget> TargetOf(const std::string& url, const std::vector<std::string>& allowed_hosts) {
+  std::string_view v = url;
+  if (v.starts_with("https://")) v.remove_prefix(8);
+  else if (v.starts_with("http://")) v.remove_prefix(7);
+  else return Status::InvalidArgument("warm-up URL must be http(s): " + url);
+  while (v.ends_with("/")) v.remove_suffix(1);
+  CELLAR_ASSIGN_OR_RETURN(auto target, ParseGitPath(std::string(v) + "/git-upload-pack", std::nullopt));
+  if (std::find(allowed_hosts.begin(), allowed_hosts.end(), target.host) == allowed_hosts.end()) {
+    return Status::PermissionDenied("host '" + target.host + "' is not in --git-allowed-hosts");
+  }
+  return target;
+}
+
+Result<WarmupRepository> RepositoryFromJson(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("url") || !j["url"].is_string()) {
+    return Status::InvalidArgument("each repository needs a \"url\"");
+  }
+  WarmupRepository r;
+  r.url = j["url"].get<std::string>();
+  if (auto b = j.find("branches"); b != j.end()) {
+    if (!b->is_array()) return Status::InvalidArgument("\"branches\" must be a list");
+    for (const auto& x : *b) {
+      if (!x.is_string()) return Status::InvalidArgument("branch names must be strings");
+      r.branches.push_back(x.get<std::string>());
+    }
+  }
+  if (auto p = j.find("priority"); p != j.end()) {
+    if (!p->is_number_integer()) return Status::InvalidArgument("\"priority\" must be an integer");
+    r.priority = p->get<int>();
+  }
+  return r;
+}
+}  // namespace
+
+Result<WarmupConfig> LoadWarmupConfig(const std::string& path) {
+  WarmupConfig c;
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (auto s = root["schedule"]) {
+      auto schedule = CronSchedule::Parse(s.as<std::string>());
+      if (!schedule.ok()) return Status::InvalidArgument(path + ": " + schedule.error().message());
+      c.schedule = *schedule;
+    }
+    if (auto p = root["parallelism"]) c.parallelism = std::clamp(p.as<int>(), 1, 64);
+    if (auto a = root["at_start"]) c.at_start = a.as<bool>();
+    if (auto e = root["authorization_env"]) {
+      const char* value = std::getenv(e.as<std::string>().c_str());
+      if (!value) return Status::InvalidArgument(path + ": environment variable " + e.as<std::string>() + " is not set");
+      c.authorization = value;
+    }
+    for (const auto& r : root["repositories"]) {
+      WarmupRepository repo;
+      repo.url = r["url"].as<std::string>();
+      if (auto b = r["branches"]) {
+        for (const auto& x : b) repo.branches.push_back(x.as<std::string>());
+      }
+      if (auto p = r["priority"]) repo.priority = p.as<int>();
+      c.repositories.push_back(std::move(repo));
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("git warm-up file " + path + ": " + e.what());
+  }
+  return c;
+}
+
+Result<std::vector<WarmupRepository>> ParseWarmupJson(std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("repositories") || !j["repositories"].is_array()) {
+    return Status::InvalidArgument("expected {\"repositories\": [{\"url\": ..., \"branches\": [...]}]}");
+  }
+  std::vector<WarmupRepository> repos;
+  for (const auto& r : j["repositories"]) {
+    CELLAR_ASSIGN_OR_RETURN(auto repo, RepositoryFromJson(r));
+    repos.push_back(std::move(repo));
+  }
+  return repos;
+}
+
+std::string WarmupReportJson(const std::vector<WarmupResult>& results) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : results) {
+    nlohmann::json item = nlohmann::json::object();
+    item["url"] = r.url;
+    item["ok"] = r.ok;
+    item["seconds"] = r.seconds;
+    if (!r.ok) item["error"] = r.error;
+    list.push_back(item);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  out["results"] = list;
+  return out.dump();
+}
+
+Warmer::Warmer(MirrorStore& mirrors, std::vector<std::string> allowed_hosts, WarmupConfig config,
+               std::function<void(bool)> on_result)
+    : mirrors_(mirrors), allowed_hosts_(std::move(allowed_hosts)), config_(std::move(config)),
+      on_result_(std::move(on_result)) {}
+
+Warmer::~Warmer() { Stop(); }
+
+WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
+  auto start = std::chrono::steady_clock::now();
+  WarmupResult result;
+  result.url = repo.url;
+  auto target = TargetOf(repo.url, allowed_hosts_);
+  Status s = target.ok() ? Status() : target.error();
+  if (s.ok()) {
+    std::string url = repo.url;
+    while (url.ends_with("/")) url.pop_back();
+    s = mirrors_.Update(target->repo_key, url, config_.authorization);
+  }
+  if (s.ok()) {
+    for (const auto& branch : repo.branches) {
+      auto has = mirrors_.HasRef(target->repo_key, "refs/heads/" + branch);
+      if (!has.ok() || !*has) {
+        s = Status::NotFound("branch '" + branch + "' not found upstream");
+        break;
+      }
+    }
+  }
+  result.ok = s.ok();
+  result.error = s.ok() ? "" : s.message();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (on_result_) on_result_(result.ok);
+  Log(result.ok ? LogLevel::kInfo : LogLevel::kWarn, "git warm-up",
+      "\"url\":\"" + JsonEscape(repo.url) + "\",\"ok\":" + (result.ok ? "true" : "false") +
+          (result.ok ? "" : ",\"error\":\"" + JsonEscape(result.error) + "\""));
+  return result;
+}
+
+std::vector<WarmupResult> Warmer::Run(std::vector<WarmupRepository> repositories) {
+  std::stable_sort(repositories.begin(), repositories.end(),
+                   [](const auto& a, const auto& b) { return a.priority > b.priority; });
+  std::vector<WarmupResult> results(repositories.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < repositories.size(); i = next++) results[i] = WarmOne(repositories[i]);
+  };
+  size_t n = std::min<size_t>(static_cast<size_t>(std::max(1, config_.parallelism)), repositories.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+void Warmer::Start() {
+  if (!config_.at_start && !config_.schedule) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Warmer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Warmer::Loop() {
+  if (config_.at_start) Run(config_.repositories);
+  while (config_.schedule) {
+    auto now = std::chrono::system_clock::now();
+    int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    int64_t next = config_.schedule->Next(now_s);
+    std::unique_lock lock(mu_);
+    if (cv_.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::seconds(next)),
+                       [this] { return stopping_; })) {
+      return;
+    }
+    lock.unlock();
+    Run(config_.repositories);
+  }
+}
+
+}  // namespace cellar::git
