@@ -221,6 +221,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
     if (!host.empty()) options.allowed_hosts.push_back(ToLower(host));
   }
   options.serve_stale = config.git_serve_stale;
+  options.ref_ttl_ms = config.git_ref_ttl_ms;
   options.max_stale_ms = config.git_max_stale_ms;
   options.auth_ttl_ms = config.git_auth_ttl_ms;
   options.max_pack_generations = config.git_max_packs;

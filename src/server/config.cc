@@ -229,6 +229,10 @@ const std::vector<OptionDef>& Options() {
       {"git-serve-stale",
        "git: when the upstream is unreachable, serve refs and packs from the mirror to clients it accepted before.",
        "false", BoolSetter("git-serve-stale", &Config::git_serve_stale), true},
+      {"git-ref-ttl",
+       "git: answer ref listings from a mirror fetched within this long, without asking the upstream "
+       "(0: always ask; refs never stale).",
+       "0", DurationSetter("git-ref-ttl", &Config::git_ref_ttl_ms)},
       {"git-max-stale", "git: how long ago the upstream must have accepted a client for stale serving.", "24h",
        DurationSetter("git-max-stale", &Config::git_max_stale_ms)},
       {"git-auth-ttl", "git: how long an upstream's yes to a client's credentials is reused.", "60s",

@@ -48,6 +48,7 @@ struct Config {
   std::string git_upstream_scheme = "https";
   std::string git_allowed_hosts = "github.com,gitlab.com,bitbucket.org,codeberg.org";
   bool git_serve_stale = false;
+  int64_t git_ref_ttl_ms = 0;
   int64_t git_max_stale_ms = 24LL * 3600'000;
   int64_t git_auth_ttl_ms = 60'000;
   int git_max_packs = 32;

@@ -165,3 +165,19 @@ packs=$(ls "$W/objects/pack/"*.pack | wc -l)
 ls "$W/objects/pack/"*.bitmap >/dev/null 2>&1 || fail "repacked mirror has no bitmap"
 [[ "$(git -C "$IT_TMP/warm2" rev-parse HEAD)" == "$(git -C "$IT_TMP/tools-pusher" rev-parse HEAD)" ]] || fail "pulls"
 pass "12 fetches later the mirror has $packs pack(s) with a bitmap (repacked past 8)"
+stop_cellar
+
+# --- TTL freshness -------------------------------------------------------------------
+# With --git-ref-ttl, a mirror fetched within the TTL answers ref listings
+# itself: a warm clone then makes no upstream request at all (the access
+# decision is reused for --git-auth-ttl), at the price of refs up to the
+# TTL old. Without it (the default) every clone asks the upstream for refs.
+start_cellar "$IT_TMP/data-ttl" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT" --git-ref-ttl 1h
+direct acme/small.git "$IT_TMP/ttl1"
+m=$(up_mark)
+direct acme/small.git "$IT_TMP/ttl2"
+[[ "$(up_count "$m" repo=acme/small.git)" == 0 ]] || fail "TTL mode: a warm clone still asked the upstream: $(up_since "$m")"
+[[ "$(git -C "$IT_TMP/ttl2" rev-parse HEAD)" == "$(git -C "$IT_TMP/ttl1" rev-parse HEAD)" ]] || fail "TTL clone"
+git -C "$IT_TMP/ttl2" fsck --no-progress >/dev/null 2>&1 || fail "TTL clone: fsck"
+[[ $(metric 'cellar_git_requests_total{kind="ls_refs",result="ttl"}') -ge 1 ]] || fail "TTL serving not counted"
+pass "--git-ref-ttl: a warm clone within the TTL makes no upstream request"

@@ -205,9 +205,23 @@ bool GitAdapter::StaleAllowed(const GitTarget& target, const std::string& author
          mirrors_.PublicWithin(target.repo_key, options_.max_stale_ms);
 }
 
+bool GitAdapter::RefsFromMirror(const GitTarget& target, const std::string& authorization) const {
+  return options_.ref_ttl_ms > 0 && mirrors_.FetchedWithin(target.repo_key, options_.ref_ttl_ms) &&
+         decisions_.AcceptedWithin(target.repo_key, authorization, NowMs(), options_.auth_ttl_ms);
+}
+
 awaitable<void> GitAdapter::HandleInfoRefs(http::Exchange& ex, const GitTarget& target) {
   const bool v2 = IsV2(ex);
   const std::string auth = Authorization(ex);
+  if (RefsFromMirror(target, auth)) {
+    std::string dir = mirrors_.PathFor(target.repo_key);
+    auto ad = co_await http::RunBlocking(ctx_.upstream_pool(), [this, &dir, v2] { return LocalAdvertisement(dir, v2); });
+    if (ad.ok()) {
+      NoCache(ex);
+      Count("info_refs", "ttl");
+      co_return (void)co_await ex.Respond(200, *ad, kAdvertisementType);
+    }
+  }
   UpstreamAnswer answer = co_await AskUpstream(ex, target, /*post=*/false, "", /*force_v2=*/false);
   NoCache(ex);
   if (!answer.reachable) {
@@ -300,6 +314,9 @@ awaitable<void> GitAdapter::HandleUploadPack(http::Exchange& ex, const GitTarget
 
 awaitable<void> GitAdapter::HandleLsRefs(http::Exchange& ex, const GitTarget& target, const std::string& body) {
   const std::string auth = Authorization(ex);
+  if (RefsFromMirror(target, auth)) {
+    co_return co_await ServeFromMirror(ex, mirrors_.PathFor(target.repo_key), body, "ls_refs", "ttl");
+  }
   UpstreamAnswer answer = co_await AskUpstream(ex, target, /*post=*/true, body, /*force_v2=*/false);
   NoCache(ex);
   if (!answer.reachable) {

@@ -35,6 +35,10 @@ struct GitOptions {
   std::string upstream_scheme = "https";
   std::vector<std::string> allowed_hosts;  // "github.com", "127.0.0.1:8080"
   bool serve_stale = false;
+  // TTL freshness: > 0 answers ref listings from a mirror fetched within
+  // this long, without asking the upstream (refs may then be up to this
+  // old). 0: strong mode, refs always from the upstream.
+  int64_t ref_ttl_ms = 0;
   int64_t max_stale_ms = 24LL * 3600 * 1000;
   int64_t auth_ttl_ms = 60'000;
   int max_pack_generations = 32;           // beyond: 503 + Retry-After
@@ -96,6 +100,8 @@ class GitAdapter : public protocols::ProtocolAdapter {
   // upstream is unreachable? Yes when the upstream accepted its credentials
   // within max_stale, or let anonymous clients read the repository then.
   bool StaleAllowed(const GitTarget& target, const std::string& authorization) const;
+  // TTL mode: may ref listings be answered from the mirror right now?
+  bool RefsFromMirror(const GitTarget& target, const std::string& authorization) const;
 
   std::string UpstreamUrl(const GitTarget& target) const;
   std::string Authorization(const http::Exchange& ex) const;

@@ -154,7 +154,10 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
     auto start = std::chrono::steady_clock::now();
     Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
                                   : Clone(repo_key, url, authorization);
-    if (run.ok()) Maintain(repo_key);
+    if (run.ok()) {
+      Maintain(repo_key);
+      std::ofstream(PathFor(repo_key) + "/cellar-fetched", std::ios::trunc) << "last upstream fetch\n";
+    }
     if (options_.on_upstream_run) {
       options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
@@ -275,6 +278,13 @@ void MirrorStore::MarkPublic(const std::string& repo_key, bool is_public) {
   auto mtime = fs::last_write_time(marker, ec);
   if (!ec && fs::file_time_type::clock::now() - mtime < std::chrono::minutes(1)) return;
   std::ofstream(marker, std::ios::trunc) << "anonymous reads allowed by the upstream\n";
+}
+
+bool MirrorStore::FetchedWithin(const std::string& repo_key, int64_t max_age_ms) const {
+  std::error_code ec;
+  auto mtime = fs::last_write_time(PathFor(repo_key) + "/cellar-fetched", ec);
+  if (ec) return false;
+  return fs::file_time_type::clock::now() - mtime <= std::chrono::milliseconds(max_age_ms);
 }
 
 bool MirrorStore::PublicWithin(const std::string& repo_key, int64_t max_age_ms) const {

@@ -77,6 +77,10 @@ class MirrorStore {
   // exists (an empty repository with the mirrors' configuration).
   std::string TemplatePath() const;
 
+  // True when the mirror was brought up to date from the upstream within
+  // the last `max_age_ms` (a marker file, so it survives restarts).
+  bool FetchedWithin(const std::string& repo_key, int64_t max_age_ms) const;
+
   // Remembers (in a marker file inside the mirror, so it survives restarts)
   // whether the upstream last let anonymous clients read the repository.
   void MarkPublic(const std::string& repo_key, bool is_public);
