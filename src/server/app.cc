@@ -207,9 +207,10 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
   mirror_options.max_bytes = config.git_max_size_bytes;
   p.git_metrics = std::make_unique<git::GitMetrics>(p.registry);
   git::GitMetrics* m = p.git_metrics.get();
-  mirror_options.on_upstream_run = [m](bool ok, double seconds) {
+  mirror_options.on_upstream_run = [m](bool ok, double seconds, uint64_t grown_bytes) {
     m->upstream_fetches.With({ok ? "ok" : "error"}).Inc();
     m->upstream_fetch_seconds.With({}).Observe(seconds);
+    m->bytes_fetched.With({}).Inc(grown_bytes);
   };
   mirror_options.on_evicted = [m] { m->evictions.With({}).Inc(); };
   p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options);

@@ -87,6 +87,9 @@ start_cellar "$IT_TMP/data-evict" --git-upstream-scheme http --git-allowed-hosts
 direct() { git -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$1" "$2"; }
 direct medium.git "$IT_TMP/e1"
 one=$(du -sb "$IT_TMP/data-evict/git/mirrors/127.0.0.1:$UP_PORT/medium.git" | cut -f1)
+fetched=$(metric 'cellar_git_bytes_fetched_total')
+[[ "${fetched%.*}" -gt $((one / 2)) ]] || fail "cellar_git_bytes_fetched_total is $fetched after a ${one}-byte mirror was built"
+pass "upstream bytes fetched are counted ($fetched)"
 stop_cellar
 # Room for one and a half medium-sized mirrors.
 limit=$((one * 3 / 2))

@@ -22,6 +22,8 @@ struct GitMetrics {
         upstream_fetch_seconds(r.AddHistogram("cellar_git_upstream_fetch_seconds",
                                               "Duration of mirror clones and fetches.", {},
                                               {0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800})),
+        bytes_fetched(r.AddCounter("cellar_git_bytes_fetched_total",
+                                   "Bytes mirrors grew by in upstream clones and fetches.", {})),
         bytes_served(r.AddCounter("cellar_git_bytes_served_total", "Pack bytes sent to clients, by source "
                                   "(mirror, upstream).", {"source"})),
         packs_in_flight(r.AddGauge("cellar_git_pack_generations_in_flight",
@@ -35,6 +37,7 @@ struct GitMetrics {
   metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Counter>& upstream_fetches;
   metrics::Family<metrics::Histogram>& upstream_fetch_seconds;
+  metrics::Family<metrics::Counter>& bytes_fetched;
   metrics::Family<metrics::Counter>& bytes_served;
   metrics::Family<metrics::Gauge>& packs_in_flight;
   metrics::Family<metrics::Gauge>& mirror_bytes;

@@ -152,18 +152,28 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
   BeginUse(repo_key);
   Status s = flights_.Do(repo_key, [&]() -> Status {
     auto start = std::chrono::steady_clock::now();
+    uint64_t before = 0;
+    {
+      std::lock_guard lock(mu_);
+      before = mirrors_[repo_key].bytes;
+    }
     Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
                                   : Clone(repo_key, url, authorization);
+    uint64_t grown = 0;
     if (run.ok()) {
       Maintain(repo_key);
       std::ofstream(PathFor(repo_key) + "/cellar-fetched", std::ios::trunc) << "last upstream fetch\n";
+      Measure(repo_key);
+      std::lock_guard lock(mu_);
+      uint64_t after = mirrors_[repo_key].bytes;
+      grown = after > before ? after - before : 0;
     }
     if (options_.on_upstream_run) {
-      options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                               grown);
     }
     return run;
   });
-  if (s.ok()) Measure(repo_key);
   EndUse(repo_key);
   if (s.ok()) EvictIfNeeded();
   return s;

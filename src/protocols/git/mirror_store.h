@@ -36,7 +36,8 @@ struct MirrorOptions {
   uint64_t max_bytes = 0;  // high watermark of all mirrors together; 0 = unlimited
   // Called after every upstream clone or fetch that actually ran (not for
   // callers that joined one in flight), and after every eviction.
-  std::function<void(bool ok, double seconds)> on_upstream_run;
+  // `grown_bytes`: how much the mirror grew (what came from the upstream).
+  std::function<void(bool ok, double seconds, uint64_t grown_bytes)> on_upstream_run;
   std::function<void()> on_evicted;
 };
 
