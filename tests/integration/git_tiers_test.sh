@@ -184,3 +184,35 @@ direct acme/small.git "$IT_TMP/ttl2"
 git -C "$IT_TMP/ttl2" fsck --no-progress >/dev/null 2>&1 || fail "TTL clone: fsck"
 [[ $(metric 'cellar_git_requests_total{kind="ls_refs",result="ttl"}') -ge 1 ]] || fail "TTL serving not counted"
 pass "--git-ref-ttl: a warm clone within the TTL makes no upstream request"
+stop_cellar
+
+# --- admission control --------------------------------------------------------------
+# --git-max-packs 1: while one pack generation is held open (a client that
+# stops reading a 16 MB pack), the next pack request gets 503 + Retry-After
+# before any byte; once it ends, requests are served again.
+big="$IT_TMP/up/big.git"
+_new_bare "$big"
+git clone -q "$big" "$IT_TMP/big-src" 2>/dev/null
+head -c $((16 << 20)) /dev/urandom >"$IT_TMP/big-src/blob.bin"
+git -C "$IT_TMP/big-src" add blob.bin && git -C "$IT_TMP/big-src" commit -qm big
+git -C "$IT_TMP/big-src" push -q origin HEAD:main
+start_cellar "$IT_TMP/data-cap" --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT" --git-max-packs 1
+direct big.git "$IT_TMP/cap1"
+tip=$(git -C "$IT_TMP/cap1" rev-parse HEAD)
+exec {hold_in}> >(python3 "$(dirname "$0")/git_hold_fetch.py" "127.0.0.1:$CELLAR_PORT" "/git/127.0.0.1:$UP_PORT/big.git" \
+  "$tip" >"$IT_TMP/hold.out" 2>&1)
+for _ in $(seq 1 100); do [[ -s "$IT_TMP/hold.out" ]] && break; sleep 0.05; done
+grep -q "200" "$IT_TMP/hold.out" || fail "holding fetch did not start: $(cat "$IT_TMP/hold.out")"
+[[ $(metric 'cellar_git_pack_generations_in_flight') == 1 ]] || fail "pack generation in flight not counted"
+if direct big.git "$IT_TMP/cap2" 2>"$IT_TMP/cap2.err"; then fail "a second pack generation was admitted beyond --git-max-packs 1"; fi
+body=$(printf '0012command=fetch\n00010032want %s\n0009done\n0000' "$tip")
+code=$(curl -s -D "$IT_TMP/cap.h" -o "$IT_TMP/cap.b" -w '%{http_code}' -H 'Git-Protocol: version=2' \
+  -H 'Content-Type: application/x-git-upload-pack-request' --data-binary "$body" \
+  "$CELLAR_URL/git/127.0.0.1:$UP_PORT/big.git/git-upload-pack")
+[[ "$code" == 503 ]] && grep -qi '^Retry-After:' "$IT_TMP/cap.h" || fail "beyond the cap: HTTP $code $(cat "$IT_TMP/cap.b")"
+echo done >&"$hold_in"
+exec {hold_in}>&-
+for _ in $(seq 1 100); do [[ $(metric 'cellar_git_pack_generations_in_flight') == 0 ]] && break; sleep 0.1; done
+[[ $(metric 'cellar_git_pack_generations_in_flight') == 0 ]] || fail "the held generation was not released"
+direct big.git "$IT_TMP/cap3" || fail "clone after the held generation ended"
+pass "--git-max-packs: beyond the cap 503 + Retry-After before any byte; served again once a slot frees"
