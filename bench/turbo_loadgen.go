@@ -1,0 +1,459 @@
+// turbo_loadgen: load generator for bench/turbo_bench.sh, the side-by-side
+// benchmark of cellar's Turborepo remote cache (/turbo/v8/artifacts) against
+// turborepo-remote-cache. Standard library only; the script builds it in a
+// temporary module (go 1.19+, no network).
+//
+//	turbo_loadgen -mode sizes   -n N -seed S
+//	turbo_loadgen -mode put|get -base URL -set NAME -n N -conc C -seed S [-token T] [-slug TEAM]
+//	turbo_loadgen -mode put|get -base URL -set NAME -size BYTES -seed S ...   (one artifact)
+//
+// URL is the Turborepo API base (TURBO_API), e.g. http://127.0.0.1:8080/turbo;
+// requests go to URL/v8/artifacts/<hash>?slug=TEAM with "Authorization: Bearer
+// T" (when -token is set), like the turbo CLI sends them.
+//
+// Artifacts: N sizes drawn once from a fixed seeded distribution (the same
+// sizes for every set, so every set moves the same bytes): 70% 10-100 KiB, 20%
+// 100 KiB-1 MiB, 8% 1-5 MiB, 2% 5-10 MiB, log-uniform inside each band. With
+// -size, one artifact of that size instead. The hash (16 lowercase hex
+// characters, as turbo sends) and the content are derived from (seed, set,
+// index), so a new set name gives new hashes (real writes) and put/get of the
+// same set agree without shared state. Content is incompressible (like turbo's
+// zstd tarballs): a 16-byte header naming the artifact, then 1 MiB blocks cut
+// from a 64 MiB pseudo-random pool at per-(artifact, block) offsets. Bodies are
+// produced while they are sent and checked while they are received, so even a
+// 500 MiB artifact is never held in memory.
+//
+// put sends every artifact once (Content-Length, x-artifact-duration) and
+// wants 200 or 202. get fetches each and compares every byte with what was
+// sent (so wrong, truncated or padded bodies count as errors), and checks the
+// SHA-256 of a sample of bodies (every 50th up to 16 MiB) against the SHA-256
+// of the artifact computed before the clock started.
+//
+// Work is a closed loop: C workers, one keep-alive connection each, take the
+// next artifact (in a seeded shuffled order) until all are done. Prints one
+// JSON line: requests, errors, bytes, seconds, req/s, MB/s (10^6 bytes),
+// p50/p99/max latency in ms (request sent to last body byte received).
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"math/rand"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	poolSize  = 64 << 20
+	blockSize = 1 << 20
+	headerLen = 16
+)
+
+var pool []byte
+
+func makePool(seed int64) {
+	pool = make([]byte, poolSize)
+	r := rand.New(rand.NewSource(seed ^ 0x5eed))
+	for i := 0; i < poolSize; i += 8 {
+		binary.LittleEndian.PutUint64(pool[i:], r.Uint64())
+	}
+}
+
+// artifact is one cache entry: its hash and the recipe of its bytes.
+type artifact struct {
+	hash string
+	id   uint64 // content id: selects the header and the pool offsets
+	size int64
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+	return x ^ (x >> 31)
+}
+
+func newArtifact(seed int64, set string, index int, size int64) artifact {
+	d := sha256.Sum256([]byte(fmt.Sprintf("turbo-bench/%d/%s/%d", seed, set, index)))
+	return artifact{hash: hex.EncodeToString(d[:8]), id: binary.LittleEndian.Uint64(d[8:16]), size: size}
+}
+
+// byteAt-free access: segment returns the bytes of the artifact starting at
+// pos, up to the end of the current header or block.
+func (a *artifact) segment(pos int64, hdr *[headerLen]byte) []byte {
+	if pos < headerLen {
+		binary.LittleEndian.PutUint64(hdr[0:], a.id)
+		binary.LittleEndian.PutUint64(hdr[8:], uint64(a.size))
+		end := int64(headerLen)
+		if end > a.size {
+			end = a.size
+		}
+		return hdr[pos:end]
+	}
+	block := (pos - headerLen) / blockSize
+	within := (pos - headerLen) % blockSize
+	n := int64(blockSize) - within
+	if rest := a.size - pos; rest < n {
+		n = rest
+	}
+	off := int64(splitmix(a.id^uint64(block)*0x2545F4914F6CDD1D) % uint64(poolSize-blockSize))
+	return pool[off+within : off+within+n]
+}
+
+// bodyReader produces an artifact's bytes on the fly.
+type bodyReader struct {
+	a   *artifact
+	pos int64
+	hdr [headerLen]byte
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	if r.pos >= r.a.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && r.pos < r.a.size {
+		c := copy(p[n:], r.a.segment(r.pos, &r.hdr))
+		n += c
+		r.pos += int64(c)
+	}
+	return n, nil
+}
+
+// checkBody reads a response body and compares it with the artifact.
+func checkBody(body io.Reader, a *artifact, buf []byte, h hash.Hash) (int64, error) {
+	var pos int64
+	var hdr [headerLen]byte
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if pos+int64(n) > a.size {
+				return pos + int64(n), fmt.Errorf("body longer than %d bytes", a.size)
+			}
+			if h != nil {
+				h.Write(buf[:n])
+			}
+			chunk := buf[:n]
+			for len(chunk) > 0 {
+				want := a.segment(pos, &hdr)
+				if len(want) > len(chunk) {
+					want = want[:len(chunk)]
+				}
+				if !bytes.Equal(chunk[:len(want)], want) {
+					return pos, fmt.Errorf("body differs from what was stored near byte %d", pos)
+				}
+				chunk = chunk[len(want):]
+				pos += int64(len(want))
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return pos, err
+		}
+	}
+	if pos != a.size {
+		return pos, fmt.Errorf("body is %d bytes, stored %d", pos, a.size)
+	}
+	return pos, nil
+}
+
+func expectedSHA256(a *artifact) string {
+	h := sha256.New()
+	io.Copy(h, &bodyReader{a: a})
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sizes draws n artifact sizes from the fixed distribution.
+func sizes(n int, seed int64) []int64 {
+	r := rand.New(rand.NewSource(seed))
+	bands := []struct {
+		share  float64
+		lo, hi float64
+	}{{0.70, 10 << 10, 100 << 10}, {0.20, 100 << 10, 1 << 20}, {0.08, 1 << 20, 5 << 20}, {0.02, 5 << 20, 10 << 20}}
+	out := make([]int64, n)
+	for i := range out {
+		u := r.Float64()
+		b := bands[len(bands)-1]
+		for _, c := range bands {
+			if u < c.share {
+				b = c
+				break
+			}
+			u -= c.share
+		}
+		out[i] = int64(math.Exp(math.Log(b.lo) + r.Float64()*(math.Log(b.hi)-math.Log(b.lo))))
+	}
+	return out
+}
+
+type result struct {
+	Mode       string         `json:"mode"`
+	Set        string         `json:"set"`
+	Conc       int            `json:"conc"`
+	Requests   int            `json:"requests"`
+	Errors     int            `json:"errors"`
+	Bytes      int64          `json:"bytes"`
+	Seconds    float64        `json:"seconds"`
+	RPS        float64        `json:"rps"`
+	MBps       float64        `json:"mbps"`
+	P50ms      float64        `json:"p50_ms"`
+	P99ms      float64        `json:"p99_ms"`
+	MaxMs      float64        `json:"max_ms"`
+	Verified   int64          `json:"verified_bytes,omitempty"`
+	SHAChecked int            `json:"sha256_checked,omitempty"`
+	Statuses   map[string]int `json:"statuses"`
+	ClientCPU  float64        `json:"client_cpu_s"`
+	FirstErr   string         `json:"first_error,omitempty"`
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	if i < 0 {
+		i = 0
+	}
+	return sorted[i]
+}
+
+func main() {
+	mode := flag.String("mode", "", "sizes, put or get")
+	base := flag.String("base", "", "Turborepo API base URL (TURBO_API)")
+	set := flag.String("set", "", "artifact set name (new name = new hashes)")
+	n := flag.Int("n", 1000, "number of artifacts")
+	size := flag.Int64("size", 0, "one artifact of this many bytes instead of the mixed set")
+	conc := flag.Int("conc", 1, "concurrent connections")
+	seed := flag.Int64("seed", 20260101, "seed of sizes, order and content")
+	token := flag.String("token", "", "bearer token")
+	slug := flag.String("slug", "bench", "team slug")
+	timeout := flag.Duration("timeout", 10*time.Minute, "per-request timeout")
+	flag.Parse()
+
+	var sz []int64
+	if *size > 0 {
+		sz = []int64{*size}
+	} else {
+		sz = sizes(*n, *seed)
+	}
+	if *mode == "sizes" {
+		var total, lo, hi int64
+		lo = math.MaxInt64
+		bands := map[string]int{"10K-100K": 0, "100K-1M": 0, "1M-5M": 0, "5M-10M": 0}
+		for _, s := range sz {
+			total += s
+			if s < lo {
+				lo = s
+			}
+			if s > hi {
+				hi = s
+			}
+			switch {
+			case s < 100<<10:
+				bands["10K-100K"]++
+			case s < 1<<20:
+				bands["100K-1M"]++
+			case s < 5<<20:
+				bands["1M-5M"]++
+			default:
+				bands["5M-10M"]++
+			}
+		}
+		sorted := append([]int64(nil), sz...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		json.NewEncoder(os.Stdout).Encode(map[string]interface{}{
+			"n": len(sz), "total_bytes": total, "min": lo, "max": hi, "median": sorted[len(sorted)/2],
+			"mean": total / int64(len(sz)), "bands": bands})
+		return
+	}
+	if (*mode != "put" && *mode != "get") || *base == "" || *set == "" || *conc < 1 {
+		fmt.Fprintln(os.Stderr, "usage: turbo_loadgen -mode put|get -base URL -set NAME [-n N | -size BYTES] [-conc C] [-token T] [-slug TEAM]")
+		os.Exit(2)
+	}
+	makePool(*seed)
+	arts := make([]artifact, len(sz))
+	for i, s := range sz {
+		arts[i] = newArtifact(*seed, *set, i, s)
+	}
+	order := rand.New(rand.NewSource(*seed + int64(len(*set)) + int64(*conc))).Perm(len(arts))
+	if *mode == "get" {
+		// A different order from the PUTs, as a later build would ask.
+		order = rand.New(rand.NewSource(*seed*31 + 7)).Perm(len(arts))
+	}
+
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		MaxIdleConns:        *conc,
+		MaxIdleConnsPerHost: *conc,
+		MaxConnsPerHost:     *conc,
+		DisableCompression:  true,
+		WriteBufferSize:     256 << 10,
+		ReadBufferSize:      256 << 10,
+		IdleConnTimeout:     time.Minute,
+	}
+	client := &http.Client{Transport: tr, Timeout: *timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	query := ""
+	if *slug != "" {
+		query = "?slug=" + *slug
+	}
+	url := func(a *artifact) string { return *base + "/v8/artifacts/" + a.hash + query }
+
+	var (
+		next       int64 = -1
+		mu         sync.Mutex
+		latencies  = make([]float64, 0, len(arts))
+		errCount   int
+		firstErr   string
+		bytesDone  int64
+		verified   int64
+		statuses   = map[string]int{}
+		shaChecked int
+	)
+	// SHA-256 sample, computed before the clock starts: every 50th artifact
+	// of the GET order up to 16 MiB (all bodies are also compared byte by byte).
+	shaWant := map[string]string{}
+	if *mode == "get" {
+		for i, k := range order {
+			if i%50 == 0 && arts[k].size <= 16<<20 {
+				shaWant[arts[k].hash] = expectedSHA256(&arts[k])
+			}
+		}
+	}
+	fail := func(a *artifact, err error) {
+		mu.Lock()
+		errCount++
+		if firstErr == "" {
+			firstErr = fmt.Sprintf("%s %s: %v", *mode, a.hash, err)
+		}
+		mu.Unlock()
+	}
+	cpu := func() float64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
+	cpu0 := cpu()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < *conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			buf := make([]byte, 256<<10)
+			for {
+				i := atomic.AddInt64(&next, 1)
+				if i >= int64(len(order)) {
+					return
+				}
+				a := &arts[order[i]]
+				t0 := time.Now()
+				var req *http.Request
+				if *mode == "put" {
+					req, _ = http.NewRequest(http.MethodPut, url(a), &bodyReader{a: a})
+					req.ContentLength = a.size
+					req.Header.Set("Content-Type", "application/octet-stream")
+					req.Header.Set("x-artifact-duration", strconv.Itoa(100+int(a.id%5000)))
+				} else {
+					req, _ = http.NewRequest(http.MethodGet, url(a), nil)
+				}
+				if *token != "" {
+					req.Header.Set("Authorization", "Bearer "+*token)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					mu.Lock()
+					statuses["conn"]++
+					mu.Unlock()
+					fail(a, err)
+					continue
+				}
+				mu.Lock()
+				statuses[strconv.Itoa(resp.StatusCode)]++
+				mu.Unlock()
+				var got int64
+				var berr error
+				if *mode == "put" {
+					var msg []byte
+					msg, berr = io.ReadAll(io.LimitReader(resp.Body, 4096))
+					io.Copy(io.Discard, resp.Body)
+					if berr == nil && resp.StatusCode != 200 && resp.StatusCode != 202 {
+						berr = fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, msg)
+					}
+				} else if resp.StatusCode != 200 {
+					msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+					io.Copy(io.Discard, resp.Body)
+					berr = fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, msg)
+				} else {
+					var h hash.Hash
+					want, sample := shaWant[a.hash]
+					if sample {
+						h = sha256.New()
+					}
+					if h != nil {
+						got, berr = checkBody(resp.Body, a, buf, h)
+					} else {
+						got, berr = checkBody(resp.Body, a, buf, nil)
+					}
+					if berr == nil && resp.ContentLength >= 0 && resp.ContentLength != a.size {
+						berr = fmt.Errorf("Content-Length %d, stored %d", resp.ContentLength, a.size)
+					}
+					if berr == nil && sample {
+						if hex.EncodeToString(h.Sum(nil)) != want {
+							berr = errors.New("SHA-256 of the body differs from the stored artifact's")
+						}
+						mu.Lock()
+						shaChecked++
+						mu.Unlock()
+					}
+				}
+				resp.Body.Close()
+				ms := float64(time.Since(t0).Microseconds()) / 1000
+				if berr != nil {
+					fail(a, berr)
+					continue
+				}
+				mu.Lock()
+				latencies = append(latencies, ms)
+				bytesDone += a.size
+				verified += got
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	clientCPU := cpu() - cpu0
+	sort.Float64s(latencies)
+	res := result{Mode: *mode, Set: *set, Conc: *conc, Requests: len(arts), Errors: errCount, Bytes: bytesDone,
+		Seconds: secs, RPS: float64(len(latencies)) / secs, MBps: float64(bytesDone) / 1e6 / secs,
+		P50ms: percentile(latencies, 0.50), P99ms: percentile(latencies, 0.99),
+		Statuses: statuses, ClientCPU: clientCPU, FirstErr: firstErr}
+	if len(latencies) > 0 {
+		res.MaxMs = latencies[len(latencies)-1]
+	}
+	if *mode == "get" {
+		res.Verified = verified
+		res.SHAChecked = shaChecked
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
+}
