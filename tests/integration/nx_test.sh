@@ -38,6 +38,7 @@
 #
 # Usage: bash nx_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/task_cache_lib.sh"
 
 IT_DIR="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$IT_DIR/../.." && pwd)"
@@ -95,17 +96,7 @@ wipe() {
   for p in "${PROJECTS[@]}"; do rm -rf "${WS:?}/$p/dist"; done
 }
 
-now() { date +%s.%N; }
 TIMES=()
-
-# Access-log lines are written in batches (every 100 ms): mark_log before a
-# step, new_log after it prints the access lines the step produced.
-mark_log() { sleep 0.3; LOG0=$(wc -l <"$CELLAR_LOG"); }
-new_log() { sleep 0.3; tail -n +$((LOG0 + 1)) "$CELLAR_LOG" | grep '"type":"access"' || true; }
-# count_log METHOD PATH_ERE STATUS_ERE: matching lines in $STEP_LOG.
-count_log() {
-  grep -E "\"method\":\"$1\",\"path\":\"$2\"" <<<"$STEP_LOG" | grep -Ec "\"status\":($3)," || true
-}
 
 # nx_run NAME VAR=VALUE...: wipes the workspace and runs `nx run-many -t
 # build` in it with the given environment; output in $IT_TMP/NAME.out, its
@@ -143,32 +134,7 @@ expect_tasks() {
   bad=$(grep -E "^${3:-.}" "$TASKS" | awk -v s="$2" '$3 != s' || true)
   [[ -z "$bad" ]] || { cat "$TASKS" >&2; tail -n 30 "$OUT" >&2; fail "$1: want $2, got: $(tr '\n' ';' <<<"$bad")"; }
 }
-hashes() { awk '{ print $2 }' "$1" | sort; }
 task_hash() { awk -v t="$2" '$1 == t { print $2 }' "$1"; }
-
-# manifest: every output below dist/ (type, mode, path, and the sha256 of
-# regular files), so two runs' outputs can be compared.
-manifest() {
-  (cd "$WS" && for p in "${PROJECTS[@]}"; do
-     [[ -d "$p/dist" ]] || { echo "MISSING $p/dist"; continue; }
-     find "$p/dist" -printf '%y %m %p %l\n'
-     find "$p/dist" -type f -exec sha256sum {} +
-   done | sort)
-}
-
-# entries NS: the keys cellar lists in namespace NS, sorted.
-entries() {
-  local code
-  code=$(get -H "Authorization: Bearer $A" "$CELLAR_URL/api/v1/entries?namespace=$1&limit=1000")
-  [[ "$code" == 200 ]] || fail "GET /api/v1/entries?namespace=$1 -> $code: $(head -c 200 "$IT_TMP/body")"
-  node -e '
-    const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    for (const e of j.entries) console.log(e.key);' "$IT_TMP/body" | sort
-}
-expect_entries() {  # expect_entries DESC NS FILE_WITH_SORTED_KEYS
-  local got; got=$(entries "$2")
-  [[ "$got" == "$(cat "$3")" ]] || fail "$1: cellar lists under $2: [$(tr '\n' ' ' <<<"$got")], want [$(tr '\n' ' ' <"$3")]"
-}
 
 # ================================================================================
 # 1. cold run: every task misses and is uploaded
