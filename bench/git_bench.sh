@@ -66,6 +66,7 @@ REPO_CACHE="${REPO_CACHE:-tools/bench/git}"
 BUILD="${BUILD:-build}"
 CELLAR="$(readlink -f "$BUILD/src/cli/cellar" 2>/dev/null || true)"
 die() { echo "git_bench: $*" >&2; exit 1; }
+source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
 [[ -n "$CELLAR" && -x "$CELLAR" ]] || die "no cellar binary at $BUILD/src/cli/cellar; build first: scripts/build.sh"
 [[ $EUID -eq 0 ]] || die "needs root (network namespaces, TUN devices, tc)"
@@ -211,15 +212,8 @@ start_cellar() {
   "$CELLAR" serve --listen 127.0.0.1:0 --data-dir "$1" --git-upstream-scheme http \
     --git-allowed-hosts "${HOST[lan]},${HOST[wan]}" >"$CELLAR_LOG" 2>&1 &
   CELLAR_PID=$!
-  local port="" _
-  for _ in $(seq 200); do
-    port=$(grep -o '"msg":"cellar listening".*"port":[0-9]*' "$CELLAR_LOG" 2>/dev/null |
-      grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-    [[ -n "$port" ]] && break
-    kill -0 "$CELLAR_PID" 2>/dev/null || { cat "$CELLAR_LOG" >&2; die "cellar exited at start-up"; }
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || { cat "$CELLAR_LOG" >&2; die "cellar did not report its port"; }
+  local port
+  port=$(cellar_port "$CELLAR_PID" "$CELLAR_LOG" 200)
   CELLAR_URL="http://127.0.0.1:$port"
 }
 start_cellar "$WORK/cellar-warm"

@@ -35,6 +35,7 @@ MODULES="${MODULES:-60}"
 BUILD="${BUILD:-build}"
 CELLAR="$(readlink -f "$BUILD/src/cli/cellar" 2>/dev/null || true)"
 die() { echo "go_bench: $*" >&2; exit 1; }
+source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS_PER_CONTENDER must be a positive integer, got '$RUNS'"
 [[ -n "$CELLAR" && -x "$CELLAR" ]] || die "no cellar binary at $BUILD/src/cli/cellar; build first: scripts/build.sh"
 command -v go >/dev/null || die "go is not installed (apt-get install golang-go)"
@@ -106,15 +107,7 @@ if "$CELLAR" serve --help 2>&1 | grep -q -- '--go-verify'; then
 fi
 "$CELLAR" "${CELLAR_ARGS[@]}" >"$WORK/cellar.log" 2>&1 &
 CELLAR_PID=$!
-CELLAR_PORT=""
-for _ in $(seq 100); do
-  CELLAR_PORT=$(grep -o '"msg":"cellar listening".*"port":[0-9]*' "$WORK/cellar.log" 2>/dev/null \
-    | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-  [[ -n "$CELLAR_PORT" ]] && break
-  kill -0 "$CELLAR_PID" 2>/dev/null || { cat "$WORK/cellar.log" >&2; die "cellar exited at start-up"; }
-  sleep 0.05
-done
-[[ -n "$CELLAR_PORT" ]] || { cat "$WORK/cellar.log" >&2; die "cellar did not report its port"; }
+CELLAR_PORT=$(cellar_port "$CELLAR_PID" "$WORK/cellar.log")
 CELLAR_URL="http://127.0.0.1:$CELLAR_PORT/go"
 
 # --- the go command: isolated from the caller's environment --------------------

@@ -35,50 +35,25 @@ self-contained on purpose (tests/integration/make_go_modules.py is the small
 graph for the functional test; its hashing code is duplicated here).
 """
 
-import base64
-import hashlib
-import io
 import json
 import os
 import random
 import shutil
 import sys
-import zipfile
 
 HOST = "example.test"
 TIME = "2024-01-02T03:04:05Z"
 OLD_TIME = "2023-06-01T00:00:00Z"
+# The module-format helpers are the integration tests' own (one definition of
+# EscapePath, dirhash.Hash1 and the zip layout).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from make_go_modules import escape, hash1, write_zip  # noqa: E402
+
 WORDS = ("buffer cache client config context decode encode error event field "
          "handle header index key list logger manager message node option "
          "parse path pool reader record request response result router schema "
          "server session state stream table token value writer batch chunk "
          "digest entry frame graph limit metric queue retry scope shard span").split()
-
-
-def escape(path):
-    """golang.org/x/mod/module.EscapePath: uppercase -> '!' + lowercase."""
-    return "".join("!" + c.lower() if "A" <= c <= "Z" else c for c in path)
-
-
-def hash1(files):
-    """golang.org/x/mod/sumdb/dirhash.Hash1 over {name: bytes}."""
-    lines = "".join("%s  %s\n" % (hashlib.sha256(files[n]).hexdigest(), n)
-                    for n in sorted(files))
-    return "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
-
-
-def write_zip(path, files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, files[name])
-    data = buf.getvalue()
-    with open(path, "wb") as f:
-        f.write(data)
-    return len(data)
 
 
 def module_path(i):

@@ -53,6 +53,7 @@ UPSTREAM="${UPSTREAM%/}"
 FIXTURE="$PWD/bench/fixtures/npm-300"
 CELLAR="$(readlink -f "$BUILD/src/cli/cellar" 2>/dev/null || true)"
 die() { echo "npm_bench: $*" >&2; exit 1; }
+source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS_PER_CONTENDER must be a positive integer, got '$RUNS'"
 [[ "$WRK_SECS" =~ ^[1-9][0-9]*$ ]] || die "WRK_SECS must be a positive integer, got '$WRK_SECS'"
 [[ -n "$CELLAR" && -x "$CELLAR" ]] || die "no cellar binary at $BUILD/src/cli/cellar; build first: scripts/build.sh"
@@ -150,15 +151,7 @@ curl -sf -o /dev/null "${VERDACCIO_URL}-/ping" || die "verdaccio does not answer
 CELLAR_ARGS=(serve --listen 127.0.0.1:0 --data-dir "$WORK/cellar-data" --access-log=false --npm-upstream "$UPSTREAM")
 "$CELLAR" "${CELLAR_ARGS[@]}" >"$WORK/cellar.log" 2>&1 &
 CELLAR_PID=$!
-CELLAR_PORT=""
-for _ in $(seq 100); do
-  CELLAR_PORT=$(grep -o '"msg":"cellar listening".*"port":[0-9]*' "$WORK/cellar.log" 2>/dev/null \
-    | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-  [[ -n "$CELLAR_PORT" ]] && break
-  kill -0 "$CELLAR_PID" 2>/dev/null || { cat "$WORK/cellar.log" >&2; die "cellar exited at start-up"; }
-  sleep 0.05
-done
-[[ -n "$CELLAR_PORT" ]] || { cat "$WORK/cellar.log" >&2; die "cellar did not report its port"; }
+CELLAR_PORT=$(cellar_port "$CELLAR_PID" "$WORK/cellar.log")
 CELLAR_BASE="http://127.0.0.1:$CELLAR_PORT"
 CELLAR_URL="$CELLAR_BASE/npm/"
 

@@ -64,6 +64,7 @@ SLUG=bench
 TOKEN=turbo-bench-token-0123456789
 PEER_BODY_LIMIT=$((1 << 30))
 die() { echo "turbo_bench: $*" >&2; exit 1; }
+source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ "$BIG_MIB" =~ ^[0-9]+$ ]] || die "BIG_MIB must be a non-negative integer"
@@ -164,15 +165,7 @@ if want cellar; then
   [[ $AUTH == token ]] && cellar_args+=(--token "bench:$TOKEN:read,write")
   "$CELLAR" "${cellar_args[@]}" >"${LOG[cellar]}" 2>&1 &
   PID[cellar]=$!
-  port=""
-  for _ in $(seq 100); do
-    port=$(grep -o '"msg":"cellar listening".*"port":[0-9]*' "${LOG[cellar]}" 2>/dev/null \
-      | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-    [[ -n "$port" ]] && break
-    kill -0 "${PID[cellar]}" 2>/dev/null || { cat "${LOG[cellar]}" >&2; die "cellar exited at start-up"; }
-    sleep 0.05
-  done
-  [[ -n "$port" ]] || { cat "${LOG[cellar]}" >&2; die "cellar did not report its port"; }
+  port=$(cellar_port "${PID[cellar]}" "${LOG[cellar]}")
   BASE[cellar]="http://127.0.0.1:$port/turbo"
   code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH_ARGS[@]}" "${BASE[cellar]}/v8/artifacts/status" || true)
   [[ $code == 200 ]] || die "cellar answers $code to GET /turbo/v8/artifacts/status: this build has no Turborepo API"

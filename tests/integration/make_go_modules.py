@@ -154,6 +154,7 @@ def go_mod(module, requires):
 
 
 def write_zip(path, files):
+    """A module zip of {name: bytes} (fixed dates and modes); returns its size."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
@@ -161,8 +162,10 @@ def write_zip(path, files):
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zf.writestr(info, files[name])
+    data = buf.getvalue()
     with open(path, "wb") as f:
-        f.write(buf.getvalue())
+        f.write(data)
+    return len(data)
 
 
 def semver_key(v):

@@ -1,0 +1,18 @@
+# Helpers shared by the benchmark scripts (source it; the caller defines die).
+
+# cellar_port PID LOG [TRIES]: waits for the cellar started as PID (output in
+# LOG) to report its listening port and prints it; prints LOG and fails when
+# cellar exits first or reports nothing after TRIES polls 50 ms apart
+# (default 100). Use as port=$(cellar_port ...) under set -e.
+cellar_port() {
+  local pid="$1" log="$2" tries="${3:-100}" port="" _
+  for _ in $(seq "$tries"); do
+    port=$(grep -o '"msg":"cellar listening".*"port":[0-9]*' "$log" 2>/dev/null |
+      grep -o '"port":[0-9]*' | cut -d: -f2 || true)
+    [[ -n "$port" ]] && { echo "$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "cellar exited at start-up"; }
+    sleep 0.05
+  done
+  cat "$log" >&2
+  die "cellar did not report its port"
+}
