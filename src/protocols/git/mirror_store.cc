@@ -127,17 +127,20 @@ Status MirrorStore::Init() {
     const fs::path& p = it->path();
     if (!it->is_directory() || p.extension() != ".git" || !fs::exists(p / "HEAD")) continue;
     it.disable_recursion_pending();
+    // One walk both cleans up and measures the mirror.
+    MirrorState state;
     for (auto inner = fs::recursive_directory_iterator(p, ec); !ec && inner != fs::recursive_directory_iterator();
          inner.increment(ec)) {
       std::string name = inner->path().filename().string();
+      std::error_code file_ec;
       if (name.ends_with(".lock") || name.starts_with("tmp_pack_") || name.starts_with("tmp_idx_")) {
-        fs::remove(inner->path(), ec);
+        fs::remove(inner->path(), file_ec);
+      } else if (inner->is_regular_file(file_ec)) {
+        state.bytes += inner->file_size(file_ec);
       }
     }
     std::string key = fs::relative(p, mirrors).string();
     key.resize(key.size() - 4);
-    MirrorState state;
-    state.bytes = DirectoryBytes(p);
     state.last_use_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             fs::last_write_time(p, ec).time_since_epoch())
                             .count();
