@@ -135,8 +135,8 @@ awaitable<void> GitAdapter::Handle(http::Exchange& ex) {
   co_await protocols::RespondError(ex, 405, "method not allowed");
 }
 
-awaitable<GitAdapter::UpstreamAnswer> GitAdapter::AskUpstream(http::Exchange& ex, const GitTarget& target,
-                                                             bool post, const std::string& body, bool force_v2) {
+env::HttpRequest GitAdapter::UpstreamRequest(const http::Exchange& ex, const GitTarget& target, bool post,
+                                             const std::string& body, bool force_v2) const {
   env::HttpRequest req;
   req.url = UpstreamUrl(target) + (post ? "/git-upload-pack" : "/info/refs?service=git-upload-pack");
   req.method = post ? "POST" : "GET";
@@ -152,6 +152,12 @@ awaitable<GitAdapter::UpstreamAnswer> GitAdapter::AskUpstream(http::Exchange& ex
     req.headers.emplace_back("Accept", kResultType);
     req.body = body;
   }
+  return req;
+}
+
+awaitable<GitAdapter::UpstreamAnswer> GitAdapter::AskUpstream(http::Exchange& ex, const GitTarget& target,
+                                                             bool post, const std::string& body, bool force_v2) {
+  env::HttpRequest req = UpstreamRequest(ex, target, post, body, force_v2);
   env::HttpClient* http = &http_;
   auto answer = co_await http::RunBlocking(ctx_.upstream_pool(), [http, &req]() -> UpstreamAnswer {
     UpstreamAnswer a;
@@ -476,15 +482,7 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
 }
 
 awaitable<void> GitAdapter::ProxyUploadPack(http::Exchange& ex, const GitTarget& target, const std::string& body) {
-  env::HttpRequest req;
-  req.url = UpstreamUrl(target) + "/git-upload-pack";
-  req.method = "POST";
-  if (auto a = ex.Header("Authorization")) req.headers.emplace_back("Authorization", std::string(*a));
-  if (auto p = ex.Header("Git-Protocol")) req.headers.emplace_back("Git-Protocol", std::string(*p));
-  req.headers.emplace_back("User-Agent", "git/2.39.5 (cellar)");
-  req.headers.emplace_back("Content-Type", "application/x-git-upload-pack-request");
-  req.headers.emplace_back("Accept", kResultType);
-  req.body = body;
+  env::HttpRequest req = UpstreamRequest(ex, target, /*post=*/true, body, /*force_v2=*/false);
   env::HttpClient* http = &http_;
   auto resp = co_await http::RunBlocking(ctx_.upstream_pool(), [http, &req] { return http->Send(req); });
   if (!resp.ok() || (*resp)->head().status >= 500) {

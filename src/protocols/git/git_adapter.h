@@ -80,6 +80,10 @@ class GitAdapter : public protocols::ProtocolAdapter {
   boost::asio::awaitable<void> ServeFromMirror(http::Exchange& ex, const std::string& dir, const std::string& body,
                                                const std::string& kind, const std::string& result);
   boost::asio::awaitable<void> ProxyUploadPack(http::Exchange& ex, const GitTarget& target, const std::string& body);
+  // The request forwarded to the upstream for this client: its credentials
+  // and protocol version, a git/ user agent, the body for a POST.
+  env::HttpRequest UpstreamRequest(const http::Exchange& ex, const GitTarget& target, bool post,
+                                   const std::string& body, bool force_v2) const;
   boost::asio::awaitable<UpstreamAnswer> AskUpstream(http::Exchange& ex, const GitTarget& target, bool post,
                                                      const std::string& body, bool force_v2);
   // The upstream's refusal, relayed as it came.
