@@ -41,6 +41,8 @@
 #   TOOLS=tools/bench    turborepo-remote-cache goes to $TOOLS/turbo (pinned;
 #                        installed from the npm registry if missing)
 #   BUILD=build          where the cellar binary is ($BUILD/src/cli/cellar)
+#   CELLAR_FLAGS=""      extra flags for cellar serve (e.g. "--worker-threads 8"),
+#                        for experiments; the recorded runs use the defaults
 #
 # Servers: turborepo-remote-cache with STORAGE_PROVIDER=local, STORAGE_PATH in
 # the work dir, BODY_LIMIT 1 GiB (its default, 100 MiB, refuses the large
@@ -163,6 +165,8 @@ if want cellar; then
   LOG[cellar]="$WORK/cellar.log"
   cellar_args=(serve --listen 127.0.0.1:0 --data-dir "$DATA/cellar" --access-log=false)
   [[ $AUTH == token ]] && cellar_args+=(--token "bench:$TOKEN:read,write")
+  # shellcheck disable=SC2206  # CELLAR_FLAGS is split on purpose
+  cellar_args+=(${CELLAR_FLAGS:-})
   "$CELLAR" "${cellar_args[@]}" >"${LOG[cellar]}" 2>&1 &
   PID[cellar]=$!
   port=$(cellar_port "${PID[cellar]}" "${LOG[cellar]}")

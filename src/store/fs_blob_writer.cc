@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "store/compressibility.h"
 #include "store/fs_blob_reader.h"
 
 namespace cellar::store {
@@ -32,10 +33,7 @@ std::array<uint8_t, kBlobHeaderSize> Header(BlobFormat format, uint64_t size) {
 
 FsBlobWriter::FsBlobWriter(std::shared_ptr<FsStoreContext> ctx) : ctx_(std::move(ctx)) {}
 
-FsBlobWriter::~FsBlobWriter() {
-  DiscardTemp();
-  ZSTD_freeCCtx(cctx_);
-}
+FsBlobWriter::~FsBlobWriter() { DiscardTemp(); }
 
 Status FsBlobWriter::Write(std::span<const std::byte> data) {
   if (mode_ == Mode::kFailed) return failure_;
@@ -77,11 +75,7 @@ Status FsBlobWriter::WriteInMode(const uint8_t* data, size_t len) {
 }
 
 Result<bool> FsBlobWriter::CompressProbe() {
-  cctx_ = ZSTD_createCCtx();
-  if (cctx_ == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
-  const size_t r = ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, ctx_->options.zstd_level);
-  if (ZSTD_isError(r))
-    return Status::InvalidArgument(std::string("zstd level: ") + ZSTD_getErrorName(r));
+  CELLAR_ASSIGN_OR_RETURN(cctx_, ctx_->zstd_contexts.Acquire(ctx_->options.zstd_level));
   EnsureBuffer();
   const auto header = Header(BlobFormat::kZstd, 0);
   std::memcpy(buf_.get(), header.data(), header.size());
@@ -95,7 +89,7 @@ Result<bool> FsBlobWriter::CompressProbe() {
     // Flush rather than end the frame, even when the probe is the whole
     // blob: Finish() ends it, and the few bytes of end marker do not change
     // the decision.
-    const size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_flush);
+    const size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, ZSTD_e_flush);
     if (ZSTD_isError(remaining)) {
       return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(remaining));
     }
@@ -108,7 +102,8 @@ Result<bool> FsBlobWriter::CompressProbe() {
 
 Status FsBlobWriter::StartFromProbe() {
   const FsBlobStore::Options& options = ctx_->options;
-  bool compress = options.compress && probe_.size() >= options.min_compress_size;
+  bool compress = options.compress && probe_.size() >= options.min_compress_size &&
+                  !LooksIncompressible(probe_);
   if (compress) {
     CELLAR_ASSIGN_OR_RETURN(compress, CompressProbe());
   }
@@ -118,8 +113,7 @@ Status FsBlobWriter::StartFromProbe() {
     probe_ = {};
     return Status::Ok();
   }
-  ZSTD_freeCCtx(cctx_);
-  cctx_ = nullptr;
+  cctx_.reset();
   StartRaw(std::move(probe_));
   probe_ = {};
   return Status::Ok();
@@ -170,7 +164,7 @@ Status FsBlobWriter::Compress(const uint8_t* data, size_t len, ZSTD_EndDirective
   for (;;) {
     if (buf_cap_ - buf_len_ < ZSTD_CStreamOutSize()) CELLAR_RETURN_IF_ERROR(FlushBuffer());
     ZSTD_outBuffer out{buf_.get() + buf_len_, buf_cap_ - buf_len_, 0};
-    const size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, directive);
+    const size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, directive);
     if (ZSTD_isError(remaining)) {
       return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(remaining));
     }
@@ -182,8 +176,7 @@ Status FsBlobWriter::Compress(const uint8_t* data, size_t len, ZSTD_EndDirective
 
 Status FsBlobWriter::RewriteAsRaw() {
   CELLAR_RETURN_IF_ERROR(FlushBuffer());
-  ZSTD_freeCCtx(cctx_);
-  cctx_ = nullptr;
+  cctx_.reset();
   // The reader keeps the compressed file open, so its name can go right away
   // and the temp bookkeeping only ever tracks one file.
   const BlobFileInfo info{BlobFileHeader{BlobFormat::kZstd, size_}, file_size_};
@@ -328,8 +321,7 @@ void FsBlobWriter::DiscardTemp() {
 
 Status FsBlobWriter::Fail(Status status) {
   DiscardTemp();
-  ZSTD_freeCCtx(cctx_);
-  cctx_ = nullptr;
+  cctx_.reset();
   probe_ = {};
   buf_.reset();
   buf_len_ = 0;

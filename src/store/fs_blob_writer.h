@@ -22,6 +22,7 @@
 #include "store/blob_store.h"
 #include "store/fs_io.h"
 #include "store/fs_store_context.h"
+#include "store/zstd_context_pool.h"
 
 namespace cellar::store {
 
@@ -74,7 +75,7 @@ class FsBlobWriter final : public BlobWriter {
   hash::Blake3Hasher hasher_;
   uint64_t size_ = 0;              // logical bytes accepted
   std::vector<uint8_t> probe_;     // kProbing: every byte so far
-  ZSTD_CCtx* cctx_ = nullptr;      // kZstd (and while probing)
+  ZstdContextPool::Lease cctx_;    // kZstd (and while probing)
   uint64_t next_ratio_check_ = 0;  // kZstd: logical size of the next ratio check
   // Bytes to append to the temp file; written when full. The first 16 bytes
   // of the file are a placeholder header until Finish().

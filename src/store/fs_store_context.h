@@ -10,6 +10,7 @@
 
 #include "base/digest.h"
 #include "store/fs_blob_store.h"
+#include "store/zstd_context_pool.h"
 
 namespace cellar::store {
 
@@ -24,6 +25,9 @@ struct FsStoreContext {
   // judged is still the one under the name before quarantining it. Without it
   // a scrub could quarantine a freshly committed good copy.
   std::mutex rename_mu;
+
+  // Compression contexts shared by this store's writers.
+  ZstdContextPool zstd_contexts;
 
   // Makes temp names unique within the process (the pid covers the rest).
   std::atomic<uint64_t> next_tmp_id{0};

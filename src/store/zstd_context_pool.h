@@ -1,0 +1,46 @@
+// ZstdContextPool: reuses zstd compression contexts across blob writers.
+// A fresh context allocates and clears a few MiB of tables on first use,
+// which for a small blob costs more than compressing it. A few idle contexts
+// are kept (bounded, so memory stays flat); the rest are freed.
+// Thread-safety: Acquire() and lease release may run on any thread.
+#pragma once
+
+#include <zstd.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cellar::store {
+
+class ZstdContextPool {
+ public:
+  struct Returner {
+    ZstdContextPool* pool;
+    void operator()(ZSTD_CCtx* cctx) const { pool->Release(cctx); }
+  };
+  // Returns its context to the pool when destroyed, mid-stream or not.
+  using Lease = std::unique_ptr<ZSTD_CCtx, Returner>;
+
+  explicit ZstdContextPool(size_t max_idle = 4) : max_idle_(max_idle) {}
+  ~ZstdContextPool();
+  ZstdContextPool(const ZstdContextPool&) = delete;
+  ZstdContextPool& operator=(const ZstdContextPool&) = delete;
+
+  // A context with a fresh session at compression `level`.
+  Result<Lease> Acquire(int level);
+
+  size_t idle_for_test() const;
+
+ private:
+  void Release(ZSTD_CCtx* cctx);
+
+  const size_t max_idle_;
+  mutable std::mutex mu_;
+  std::vector<ZSTD_CCtx*> idle_;
+};
+
+}  // namespace cellar::store
