@@ -112,7 +112,7 @@ PEER_CLI="$(readlink -f "$PEER_DIR/node_modules/turborepo-remote-cache/dist/cli.
 WORK="$(mktemp -d /tmp/cellar-turbobench.XXXXXX)"
 SHM=""
 case "$DATA_ON" in
-  disk) DATA="$WORK/data" ;;
+  disk) DATA="$WORK/data"; mkdir "$DATA"; spread_subdirs "$DATA" ;;
   tmpfs)
     [[ -d /dev/shm && -w /dev/shm && "$(stat -f -c %T /dev/shm)" == tmpfs ]] || die "/dev/shm is not a writable tmpfs"
     SHM="$(mktemp -d /dev/shm/cellar-turbobench.XXXXXX)"; DATA="$SHM" ;;

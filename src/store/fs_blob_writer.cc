@@ -47,14 +47,20 @@ Status FsBlobWriter::Write(std::span<const std::byte> data) {
 
 Status FsBlobWriter::WriteInMode(const uint8_t* data, size_t len) {
   if (mode_ == Mode::kProbing) {
-    const size_t room = ctx_->options.probe_size - probe_.size();
+    if (!buf_) {
+      EnsureBuffer();
+      buf_len_ = kBlobHeaderSize;  // the probe sits where a raw payload would
+    }
+    const size_t room = ctx_->options.probe_size - ProbeSize();
     // Only a probe that overflows is decided here; a blob that fits in it is
     // decided whole at Commit().
     if (len <= room) {
-      probe_.insert(probe_.end(), data, data + len);
+      std::memcpy(buf_.get() + buf_len_, data, len);
+      buf_len_ += len;
       return Status::Ok();
     }
-    probe_.insert(probe_.end(), data, data + room);
+    std::memcpy(buf_.get() + buf_len_, data, room);
+    buf_len_ += room;
     data += room;
     len -= room;
     CELLAR_RETURN_IF_ERROR(StartFromProbe());
@@ -74,18 +80,22 @@ Status FsBlobWriter::WriteInMode(const uint8_t* data, size_t len) {
   return Status::Ok();
 }
 
+size_t FsBlobWriter::ProbeSize() const { return buf_ ? buf_len_ - kBlobHeaderSize : 0; }
+
 Result<bool> FsBlobWriter::CompressProbe() {
   CELLAR_ASSIGN_OR_RETURN(cctx_, ctx_->zstd_contexts.Acquire(ctx_->options.zstd_level));
-  EnsureBuffer();
+  // The probe's compressed form goes to a second buffer and replaces the
+  // probe only if it proves worth keeping. The buffer has room for
+  // ZSTD_compressBound(probe), so running out of it means compression does
+  // not pay.
+  auto packed = std::make_unique_for_overwrite<uint8_t[]>(buf_cap_);
   const auto header = Header(BlobFormat::kZstd, 0);
-  std::memcpy(buf_.get(), header.data(), header.size());
-  buf_len_ = header.size();
-  // The probe's compressed form stays in memory until it proves worth
-  // keeping. EnsureBuffer() sized the buffer for ZSTD_compressBound(probe),
-  // so running out of room only happens when compression does not pay.
-  ZSTD_inBuffer in{probe_.data(), probe_.size(), 0};
+  std::memcpy(packed.get(), header.data(), header.size());
+  size_t packed_len = header.size();
+  const size_t probe_size = ProbeSize();
+  ZSTD_inBuffer in{buf_.get() + kBlobHeaderSize, probe_size, 0};
   for (;;) {
-    ZSTD_outBuffer out{buf_.get() + buf_len_, buf_cap_ - buf_len_, 0};
+    ZSTD_outBuffer out{packed.get() + packed_len, buf_cap_ - packed_len, 0};
     // Flush rather than end the frame, even when the probe is the whole
     // blob: Finish() ends it, and the few bytes of end marker do not change
     // the decision.
@@ -93,56 +103,59 @@ Result<bool> FsBlobWriter::CompressProbe() {
     if (ZSTD_isError(remaining)) {
       return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(remaining));
     }
-    buf_len_ += out.pos;
+    packed_len += out.pos;
     if (remaining == 0) break;
-    if (buf_len_ == buf_cap_) return false;
+    if (packed_len == buf_cap_) return false;
   }
-  return SavesTenPercent(buf_len_ - kBlobHeaderSize, probe_.size());
+  if (!SavesTenPercent(packed_len - kBlobHeaderSize, probe_size)) return false;
+  buf_ = std::move(packed);
+  buf_len_ = packed_len;
+  return true;
 }
 
 Status FsBlobWriter::StartFromProbe() {
   const FsBlobStore::Options& options = ctx_->options;
-  bool compress = options.compress && probe_.size() >= options.min_compress_size &&
-                  !LooksIncompressible(probe_);
+  const std::span<const uint8_t> probe(buf_ ? buf_.get() + kBlobHeaderSize : nullptr, ProbeSize());
+  bool compress = options.compress && probe.size() >= options.min_compress_size &&
+                  !LooksIncompressible(probe);
   if (compress) {
     CELLAR_ASSIGN_OR_RETURN(compress, CompressProbe());
   }
   if (compress) {
     mode_ = Mode::kZstd;
     next_ratio_check_ = size_ + kRatioCheckInterval;
-    probe_ = {};
     return Status::Ok();
   }
   cctx_.reset();
-  StartRaw(std::move(probe_));
-  probe_ = {};
+  if (!buf_) {  // an empty blob
+    EnsureBuffer();
+    buf_len_ = kBlobHeaderSize;
+  }
+  StartRaw();
   return Status::Ok();
 }
 
-void FsBlobWriter::StartRaw(std::vector<uint8_t> initial) {
+void FsBlobWriter::StartRaw() {
   mode_ = Mode::kRaw;
-  EnsureBuffer();
   const auto header = Header(BlobFormat::kRaw, 0);
   std::memcpy(buf_.get(), header.data(), header.size());
-  buf_len_ = header.size();
-  // EnsureBuffer() leaves room for header plus a whole probe.
-  if (!initial.empty()) std::memcpy(buf_.get() + buf_len_, initial.data(), initial.size());
-  buf_len_ += initial.size();
 }
 
 Status FsBlobWriter::AppendRaw(const uint8_t* data, size_t len) {
-  if (buf_len_ + len <= buf_cap_) {
+  // Big chunks go straight to the file: copying them through the buffer
+  // would cost a pass over the bytes and save no system call.
+  constexpr size_t kDirectWrite = 64 * 1024;
+  if (len < kDirectWrite && buf_len_ + len <= buf_cap_) {
     std::memcpy(buf_.get() + buf_len_, data, len);
     buf_len_ += len;
     return Status::Ok();
   }
   CELLAR_RETURN_IF_ERROR(FlushBuffer());
-  if (len < buf_cap_) {
+  if (len < kDirectWrite) {
     std::memcpy(buf_.get(), data, len);
     buf_len_ = len;
     return Status::Ok();
   }
-  // Big chunks skip the copy.
   CELLAR_RETURN_IF_ERROR(WriteAll(tmp_fd_.get(), data, len, ctx_->faults(), tmp_path_));
   file_size_ += len;
   StartWriteback();
@@ -184,7 +197,8 @@ Status FsBlobWriter::RewriteAsRaw() {
       MakeBlobReader(std::move(tmp_fd_), info, tmp_path_ + " (compressed draft)");
   DiscardTemp();
   file_size_ = 0;
-  StartRaw({});
+  buf_len_ = kBlobHeaderSize;
+  StartRaw();
   for (;;) {
     if (buf_len_ == buf_cap_) CELLAR_RETURN_IF_ERROR(FlushBuffer());
     CELLAR_ASSIGN_OR_RETURN(
@@ -322,7 +336,6 @@ void FsBlobWriter::DiscardTemp() {
 Status FsBlobWriter::Fail(Status status) {
   DiscardTemp();
   cctx_.reset();
-  probe_ = {};
   buf_.reset();
   buf_len_ = 0;
   mode_ = Mode::kFailed;

@@ -39,7 +39,7 @@ class FsBlobWriter final : public BlobWriter {
 
  private:
   enum class Mode {
-    kProbing,  // bytes collect in probe_; nothing on disk yet
+    kProbing,  // bytes collect in buf_ after the header; nothing on disk yet
     kRaw,      // payload bytes go to the file as they are
     kZstd,     // payload is a zstd stream fed by cctx_
     kFailed,   // failure_ holds why; temp file removed
@@ -47,12 +47,14 @@ class FsBlobWriter final : public BlobWriter {
   };
 
   Status WriteInMode(const uint8_t* data, size_t len);
-  // Compresses probe_ into the buffer (after a header placeholder) and
-  // returns whether it shrank by at least 10%.
+  size_t ProbeSize() const;  // kProbing: bytes collected so far
+  // Compresses the probe and returns whether it shrank by at least 10%; if
+  // so, its compressed form (after a header placeholder) replaces it in buf_.
   Result<bool> CompressProbe();
   // Leaves kProbing: for the rest of the blob (or for all of it at Commit).
   Status StartFromProbe();
-  void StartRaw(std::vector<uint8_t> initial);
+  // Continues raw after the payload already in buf_ (the probe, or nothing).
+  void StartRaw();
   Status AppendRaw(const uint8_t* data, size_t len);
   Status Compress(const uint8_t* data, size_t len, ZSTD_EndDirective directive);
   // Rewrites what was compressed so far as a raw file and continues raw.
@@ -74,7 +76,6 @@ class FsBlobWriter final : public BlobWriter {
   Status failure_;  // set in kFailed
   hash::Blake3Hasher hasher_;
   uint64_t size_ = 0;              // logical bytes accepted
-  std::vector<uint8_t> probe_;     // kProbing: every byte so far
   ZstdContextPool::Lease cctx_;    // kZstd (and while probing)
   uint64_t next_ratio_check_ = 0;  // kZstd: logical size of the next ratio check
   // Bytes to append to the temp file; written when full. The first 16 bytes
