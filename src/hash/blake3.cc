@@ -13,35 +13,50 @@ namespace cellar::hash {
 namespace internal {
 namespace {
 
-std::atomic<bool> g_force_portable{false};
+// Backends in order of preference; a CPU that has one has those below it.
+enum Level : int { kPortableLevel = 0, kAvx2Level = 1, kAvx512Level = 2 };
 
-bool DetectAvx2() {
+// Test hook: the best level tests allow (kAvx512Level: no limit).
+std::atomic<int> g_level_cap{kAvx512Level};
+
+int DetectLevel() {
 #if defined(__x86_64__) || defined(__i386__)
-  return kAvx2KernelCompiled && __builtin_cpu_supports("avx2");
-#else
-  return false;
+  if (kAvx512KernelCompiled && kAvx2KernelCompiled && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx2")) {
+    return kAvx512Level;
+  }
+  if (kAvx2KernelCompiled && __builtin_cpu_supports("avx2")) return kAvx2Level;
 #endif
+  return kPortableLevel;
 }
 
-bool UseAvx2() {
-  return HaveAvx2() && !g_force_portable.load(std::memory_order_relaxed);
+int ActiveLevel() {
+  static const int kDetected = DetectLevel();
+  return std::min(kDetected, g_level_cap.load(std::memory_order_relaxed));
 }
 
 }  // namespace
 
-bool HaveAvx2() {
-  static const bool kHave = DetectAvx2();
-  return kHave;
-}
+bool HaveAvx2() { return ActiveLevel() >= kAvx2Level; }
 
 void HashMany(const uint8_t* const* inputs, size_t num_inputs, size_t blocks,
               const uint32_t key[8], uint64_t counter, bool increment_counter,
               uint8_t flags, uint8_t flags_start, uint8_t flags_end,
               uint8_t* out) {
-  if (!UseAvx2()) {
+  const int level = ActiveLevel();
+  if (level == kPortableLevel) {
     HashManyPortable(inputs, num_inputs, blocks, key, counter,
                      increment_counter, flags, flags_start, flags_end, out);
     return;
+  }
+  if (level == kAvx512Level) {
+    for (; num_inputs >= 16; num_inputs -= 16) {
+      HashMany16Avx512(inputs, blocks, key, counter, increment_counter, flags,
+                       flags_start, flags_end, out);
+      inputs += 16;
+      out += 16 * kCvLen;
+      if (increment_counter) counter += 16;
+    }
   }
   for (; num_inputs >= 8; num_inputs -= 8) {
     HashMany8Avx2(inputs, blocks, key, counter, increment_counter, flags,
@@ -72,7 +87,7 @@ namespace {
 
 using namespace internal;
 
-// Chunks hashed per batch in Update(); a multiple of 8 for the AVX2 kernel.
+// Chunks hashed per batch in Update(); a multiple of 16 for the vector kernels.
 constexpr size_t kBatchChunks = 64;
 
 void WordsToBytes(const uint32_t w[8], uint8_t out[kCvLen]) {
@@ -349,11 +364,21 @@ std::array<uint8_t, kBlake3OutLen> Blake3(std::span<const std::byte> data) {
 }
 
 std::string_view Blake3Backend() {
-  return internal::UseAvx2() ? "avx2" : "portable";
+  switch (internal::ActiveLevel()) {
+    case internal::kAvx512Level:
+      return "avx512";
+    case internal::kAvx2Level:
+      return "avx2";
+    default:
+      return "portable";
+  }
 }
 
-void Blake3ForcePortableForTest(bool force) {
-  internal::g_force_portable.store(force, std::memory_order_relaxed);
+void Blake3LimitBackendForTest(std::string_view backend) {
+  int cap = internal::kAvx512Level;
+  if (backend == "portable") cap = internal::kPortableLevel;
+  if (backend == "avx2") cap = internal::kAvx2Level;
+  internal::g_level_cap.store(cap, std::memory_order_relaxed);
 }
 
 }  // namespace cellar::hash

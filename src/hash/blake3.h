@@ -73,11 +73,11 @@ class Blake3Hasher {
 // One-shot plain BLAKE3 hash.
 std::array<uint8_t, kBlake3OutLen> Blake3(std::span<const std::byte> data);
 
-// Compression backend chosen at run time: "avx2" or "portable".
+// Compression backend chosen at run time: "avx512", "avx2" or "portable".
 std::string_view Blake3Backend();
 
-// Test hook: force the portable backend (true) or restore the automatic
-// choice (false).
-void Blake3ForcePortableForTest(bool force);
+// Test hook: use no backend better than `backend` ("portable" or "avx2"), or
+// restore the automatic choice with "".
+void Blake3LimitBackendForTest(std::string_view backend);
 
 }  // namespace cellar::hash

@@ -1,9 +1,10 @@
 // Internal definitions shared by the BLAKE3 sources.
 //
-// NOTE: blake3_avx2.cc is compiled with -mavx2 and includes this header. Keep
-// it free of inline *functions* (and of standard headers that define them):
-// the linker could otherwise keep an AVX2-compiled copy of an inline function
-// for the whole program and crash CPUs without AVX2. constexpr data is fine.
+// NOTE: blake3_avx2.cc and blake3_avx512.cc are compiled with -mavx2 and
+// -mavx512f and include this header. Keep it free of inline *functions* (and
+// of standard headers that define them): the linker could otherwise keep a
+// vector-compiled copy of an inline function for the whole program and crash
+// CPUs without those instructions. constexpr data is fine.
 #pragma once
 
 #include <cstddef>
@@ -74,6 +75,12 @@ void HashMany8Avx2(const uint8_t* const* inputs, size_t blocks,
                    bool increment_counter, uint8_t flags, uint8_t flags_start,
                    uint8_t flags_end, uint8_t* out);
 
+// AVX-512 kernel: exactly 16 inputs, same contract as HashManyPortable.
+void HashMany16Avx512(const uint8_t* const* inputs, size_t blocks,
+                      const uint32_t key[8], uint64_t counter,
+                      bool increment_counter, uint8_t flags,
+                      uint8_t flags_start, uint8_t flags_end, uint8_t* out);
+
 // Dispatches to the best available backend.
 void HashMany(const uint8_t* const* inputs, size_t num_inputs, size_t blocks,
               const uint32_t key[8], uint64_t counter, bool increment_counter,
@@ -83,6 +90,9 @@ void HashMany(const uint8_t* const* inputs, size_t num_inputs, size_t blocks,
 // Whether blake3_avx2.cc was built with AVX2 enabled (false on other
 // architectures, where HashMany8Avx2 falls back to the portable code).
 extern const bool kAvx2KernelCompiled;
+
+// Whether blake3_avx512.cc was built with AVX-512F enabled.
+extern const bool kAvx512KernelCompiled;
 
 // True when the AVX2 kernel was compiled in and the CPU supports it.
 bool HaveAvx2();

@@ -115,25 +115,27 @@ void FeedInPieces(Blake3Hasher& h, const Bytes& in, NextPiece next_piece) {
   }
 }
 
-// Runs every test twice: automatic backend and forced portable backend.
-class Blake3Test : public ::testing::TestWithParam<bool> {
+// The backend the hasher should use when limited to `limit` ("" = none).
+std::string_view ExpectedBackend(std::string_view limit) {
+  if (limit == "portable") return "portable";
+#if defined(__x86_64__) || defined(__i386__)
+  if (limit.empty() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2"))
+    return "avx512";
+  return __builtin_cpu_supports("avx2") ? "avx2" : "portable";
+#else
+  return "portable";
+#endif
+}
+
+// Runs every test with each backend limit: none (the CPU's best), AVX2 and
+// portable.
+class Blake3Test : public ::testing::TestWithParam<std::string_view> {
  protected:
-  void SetUp() override { Blake3ForcePortableForTest(GetParam()); }
-  void TearDown() override { Blake3ForcePortableForTest(false); }
+  void SetUp() override { Blake3LimitBackendForTest(GetParam()); }
+  void TearDown() override { Blake3LimitBackendForTest(""); }
 };
 
-TEST_P(Blake3Test, BackendName) {
-  if (GetParam()) {
-    EXPECT_EQ(Blake3Backend(), "portable");
-  } else {
-#if defined(__x86_64__) || defined(__i386__)
-    EXPECT_EQ(Blake3Backend(),
-              __builtin_cpu_supports("avx2") ? "avx2" : "portable");
-#else
-    EXPECT_EQ(Blake3Backend(), "portable");
-#endif
-  }
-}
+TEST_P(Blake3Test, BackendName) { EXPECT_EQ(Blake3Backend(), ExpectedBackend(GetParam())); }
 
 TEST_P(Blake3Test, OfficialVectorsOneShot) {
   const Vectors& v = LoadVectors();
@@ -260,15 +262,15 @@ TEST_P(Blake3Test, LongOutputSeekConsistency) {
   EXPECT_TRUE(std::equal(narrow.begin(), narrow.end(), wide.begin() + 5));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Blake3Test, ::testing::Values(false, true),
+INSTANTIATE_TEST_SUITE_P(Backends, Blake3Test, ::testing::Values("", "avx2", "portable"),
                          [](const auto& info) {
-                           return info.param ? "Portable" : "Auto";
+                           return info.param.empty() ? std::string("Best") : std::string(info.param);
                          });
 
-// Hashes `in` with the given backend, fed in `piece`-byte updates (0: one
-// update), returning 64 bytes of output.
-Bytes HashWith(bool portable, const Bytes& in, size_t piece) {
-  Blake3ForcePortableForTest(portable);
+// Hashes `in` with the backend limited to `limit`, fed in `piece`-byte
+// updates (0: one update), returning 64 bytes of output.
+Bytes HashWith(std::string_view limit, const Bytes& in, size_t piece) {
+  Blake3LimitBackendForTest(limit);
   Blake3Hasher h;
   if (piece == 0) {
     h.Update(in.data(), in.size());
@@ -276,29 +278,35 @@ Bytes HashWith(bool portable, const Bytes& in, size_t piece) {
     FeedInPieces(h, in, [&] { return piece; });
   }
   Bytes out = Extended(h, 64);
-  Blake3ForcePortableForTest(false);
+  Blake3LimitBackendForTest("");
   return out;
 }
 
 TEST(Blake3BackendsTest, AgreeOnLargeRandomInputs) {
   const Bytes big = RandomBytes((1 << 20) + 17, 42);
-  const Bytes want = HashWith(true, big, 0);
-  EXPECT_EQ(HashWith(false, big, 0), want);
-  for (size_t piece : {1000, 4096, 65536, 100003}) {
-    EXPECT_EQ(HashWith(false, big, piece), want) << piece;
-    EXPECT_EQ(HashWith(true, big, piece), want) << piece;
+  const Bytes want = HashWith("portable", big, 0);
+  for (std::string_view limit : {"", "avx2"}) {
+    EXPECT_EQ(HashWith(limit, big, 0), want) << limit;
+    for (size_t piece : {1000, 4096, 65536, 100003}) {
+      EXPECT_EQ(HashWith(limit, big, piece), want) << limit << " " << piece;
+      EXPECT_EQ(HashWith("portable", big, piece), want) << piece;
+    }
   }
   // Lengths around batch, lane-group and subtree boundaries.
   const size_t kChunk = 1024;
-  for (size_t chunks :
-       {2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200, 1024}) {
+  for (size_t chunks : {2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 63, 64, 65, 127,
+                        128, 129, 200, 1024}) {
     for (long delta : {-1L, 0L, 1L}) {
       const Bytes in(big.begin(), big.begin() + chunks * kChunk + delta);
-      const Bytes p = HashWith(true, in, 0);
-      EXPECT_EQ(HashWith(false, in, 0), p) << chunks << " " << delta;
-      EXPECT_EQ(HashWith(false, in, 3 * kChunk), p) << chunks << " " << delta;
-      EXPECT_EQ(HashWith(false, in, 8 * kChunk + 1), p)
-          << chunks << " " << delta;
+      const Bytes p = HashWith("portable", in, 0);
+      for (std::string_view limit : {"", "avx2"}) {
+        EXPECT_EQ(HashWith(limit, in, 0), p) << limit << " " << chunks << " " << delta;
+        EXPECT_EQ(HashWith(limit, in, 3 * kChunk), p) << limit << " " << chunks << " " << delta;
+        EXPECT_EQ(HashWith(limit, in, 8 * kChunk + 1), p)
+            << limit << " " << chunks << " " << delta;
+        EXPECT_EQ(HashWith(limit, in, 16 * kChunk + 1), p)
+            << limit << " " << chunks << " " << delta;
+      }
     }
   }
 }
@@ -307,19 +315,22 @@ TEST(Blake3BackendsTest, KeyedAndDeriveAgreeOnLargeInputs) {
   const Bytes big = RandomBytes(300 * 1024 + 5, 9);
   std::array<uint8_t, kBlake3KeyLen> key;
   for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 7);
-  Bytes results[2][2];
-  for (int portable = 0; portable < 2; ++portable) {
-    Blake3ForcePortableForTest(portable == 1);
+  Bytes results[3][2];
+  const std::string_view limits[3] = {"portable", "avx2", ""};
+  for (int backend = 0; backend < 3; ++backend) {
+    Blake3LimitBackendForTest(limits[backend]);
     Blake3Hasher keyed = Blake3Hasher::Keyed(key);
     Blake3Hasher derive = Blake3Hasher::DeriveKey("cellar test context");
     keyed.Update(big.data(), big.size());
     derive.Update(big.data(), big.size());
-    results[portable][0] = Extended(keyed, 100);
-    results[portable][1] = Extended(derive, 100);
+    results[backend][0] = Extended(keyed, 100);
+    results[backend][1] = Extended(derive, 100);
   }
-  Blake3ForcePortableForTest(false);
-  EXPECT_EQ(results[0][0], results[1][0]);
-  EXPECT_EQ(results[0][1], results[1][1]);
+  Blake3LimitBackendForTest("");
+  for (int backend = 1; backend < 3; ++backend) {
+    EXPECT_EQ(results[backend][0], results[0][0]) << limits[backend];
+    EXPECT_EQ(results[backend][1], results[0][1]) << limits[backend];
+  }
   EXPECT_NE(results[0][0], results[0][1]);
 }
 
