@@ -82,6 +82,10 @@ Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(Options options) {
   ctx->tmp_dir = options.root + "/tmp";
   ctx->quarantine_dir = options.root + "/quarantine";
   ctx->options = std::move(options);
+  // Up to 64 idle buffers: the uploads of a busy build, at a few hundred KiB
+  // of resident memory each.
+  ctx->write_buffers =
+      std::make_unique<BufferPool<uint8_t>>(FsBlobWriter::BufferSize(ctx->options), 64);
   for (const std::string* dir : {&ctx->blobs_dir, &ctx->tmp_dir, &ctx->quarantine_dir}) {
     CELLAR_RETURN_IF_ERROR(MakeDir(*dir));
   }

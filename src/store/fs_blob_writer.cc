@@ -88,7 +88,7 @@ Result<bool> FsBlobWriter::CompressProbe() {
   // probe only if it proves worth keeping. The buffer has room for
   // ZSTD_compressBound(probe), so running out of it means compression does
   // not pay.
-  auto packed = std::make_unique_for_overwrite<uint8_t[]>(buf_cap_);
+  BufferPool<uint8_t>::Buffer packed = ctx_->write_buffers->Acquire();
   const auto header = Header(BlobFormat::kZstd, 0);
   std::memcpy(packed.get(), header.data(), header.size());
   size_t packed_len = header.size();
@@ -299,12 +299,16 @@ Result<std::optional<BlobInfo>> FsBlobWriter::ExistingBlob(const Digest& digest,
                                           file->header.format == BlobFormat::kZstd});
 }
 
+size_t FsBlobWriter::BufferSize(const FsBlobStore::Options& options) {
+  const size_t probe = options.probe_size;
+  return std::max(
+      {kWriteBufferSize, kBlobHeaderSize + ZSTD_compressBound(probe), kBlobHeaderSize + probe});
+}
+
 void FsBlobWriter::EnsureBuffer() {
   if (buf_) return;
-  const size_t probe = ctx_->options.probe_size;
-  buf_cap_ = std::max(
-      {kWriteBufferSize, kBlobHeaderSize + ZSTD_compressBound(probe), kBlobHeaderSize + probe});
-  buf_ = std::make_unique_for_overwrite<uint8_t[]>(buf_cap_);
+  buf_ = ctx_->write_buffers->Acquire();
+  buf_cap_ = ctx_->write_buffers->buffer_size();
 }
 
 Status FsBlobWriter::FlushBuffer() {

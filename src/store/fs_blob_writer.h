@@ -37,6 +37,10 @@ class FsBlobWriter final : public BlobWriter {
   uint64_t bytes_written() const override { return size_; }
   Result<BlobInfo> Commit(const std::optional<Digest>& expected) override;
 
+  // Size of the write buffer for a store with `options`: room for a header
+  // and a probe, compressed or not.
+  static size_t BufferSize(const FsBlobStore::Options& options);
+
  private:
   enum class Mode {
     kProbing,  // bytes collect in buf_ after the header; nothing on disk yet
@@ -80,7 +84,7 @@ class FsBlobWriter final : public BlobWriter {
   uint64_t next_ratio_check_ = 0;  // kZstd: logical size of the next ratio check
   // Bytes to append to the temp file; written when full. The first 16 bytes
   // of the file are a placeholder header until Finish().
-  std::unique_ptr<uint8_t[]> buf_;
+  BufferPool<uint8_t>::Buffer buf_;
   size_t buf_len_ = 0;
   size_t buf_cap_ = 0;
   UniqueFd tmp_fd_;         // valid once the temp file exists

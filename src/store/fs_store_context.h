@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 
+#include "base/buffer_pool.h"
 #include "base/digest.h"
 #include "store/fs_blob_store.h"
 #include "store/zstd_context_pool.h"
@@ -26,8 +28,9 @@ struct FsStoreContext {
   // a scrub could quarantine a freshly committed good copy.
   std::mutex rename_mu;
 
-  // Compression contexts shared by this store's writers.
+  // Compression contexts and write buffers shared by this store's writers.
   ZstdContextPool zstd_contexts;
+  std::unique_ptr<BufferPool<uint8_t>> write_buffers;
 
   // Makes temp names unique within the process (the pid covers the rest).
   std::atomic<uint64_t> next_tmp_id{0};

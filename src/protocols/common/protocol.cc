@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/buffer_pool.h"
 #include "base/strings.h"
 #include "http/offload.h"
 
@@ -13,7 +14,14 @@ namespace asio = boost::asio;
 using asio::awaitable;
 
 namespace {
-constexpr uint64_t kUploadBuffer = 256 * 1024;
+
+// Upload bodies are read in pieces of up to 256 KiB, into recycled buffers
+// (see BufferPool for why); 64 idle ones at most, 16 MiB.
+BufferPool<std::byte>& UploadBuffers() {
+  static BufferPool<std::byte> pool(256 * 1024, 64);
+  return pool;
+}
+
 }  // namespace
 
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
@@ -45,13 +53,8 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
                                                                : UploadError::kStoreFailure;
     co_return UploadResult{kind, put.error(), 0};
   }
-  // Sized to the body when it is small (most build artifacts are tens of
-  // KiB) and not zero-filled: a fresh 256 KiB buffer per small upload
-  // showed up as memset in profiles.
-  const size_t capacity = static_cast<size_t>(std::clamp<uint64_t>(ex.content_length().value_or(kUploadBuffer),
-                                                                   4096, kUploadBuffer));
-  auto storage = std::make_unique_for_overwrite<std::byte[]>(capacity);
-  std::span<std::byte> buf(storage.get(), capacity);
+  BufferPool<std::byte>::Buffer storage = UploadBuffers().Acquire();
+  std::span<std::byte> buf(storage.get(), UploadBuffers().buffer_size());
   while (true) {
     auto n = co_await ex.ReadBody(buf);
     if (!n.ok()) {
@@ -105,7 +108,8 @@ awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange
 }
 
 awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier) {
-  std::vector<std::byte> buf(256 * 1024);
+  BufferPool<std::byte>::Buffer storage = UploadBuffers().Acquire();
+  std::span<std::byte> buf(storage.get(), UploadBuffers().buffer_size());
   uint64_t total = 0;
   while (true) {
     auto n = co_await ex.ReadBody(buf);
