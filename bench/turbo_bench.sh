@@ -41,6 +41,9 @@
 #   TOOLS=tools/bench    turborepo-remote-cache goes to $TOOLS/turbo (pinned;
 #                        installed from the npm registry if missing)
 #   BUILD=build          where the cellar binary is ($BUILD/src/cli/cellar)
+#   KEEP_WORK=1          leave the work dir (data of both servers) in place:
+#                        back-to-back runs then do not create files where the
+#                        last run just deleted thousands (see spread_subdirs)
 #   CELLAR_FLAGS=""      extra flags for cellar serve (e.g. "--worker-threads 8"),
 #                        for experiments; the recorded runs use the defaults
 #
@@ -123,8 +126,12 @@ cleanup() {
   local s
   for s in "${!PID[@]}"; do kill "${PID[$s]}" 2>/dev/null || true; done
   for s in "${!PID[@]}"; do wait "${PID[$s]}" 2>/dev/null || true; done
-  rm -rf "$WORK"
-  [[ -n "$SHM" ]] && rm -rf "$SHM"
+  if [[ -n "${KEEP_WORK:-}" ]]; then
+    echo "turbo_bench: KEEP_WORK set; left $WORK${SHM:+ and $SHM}" >&2
+  else
+    rm -rf "$WORK"
+    [[ -n "$SHM" ]] && rm -rf "$SHM"
+  fi
   return 0
 }
 trap cleanup EXIT

@@ -246,7 +246,7 @@ const std::vector<OptionDef>& Options() {
       {"git-warmup", "git: YAML file of repositories to keep warm (schedule, parallelism, repositories).", "(none)",
        StringSetter(&Config::git_warmup_file)},
       {"io-threads", "Network threads.", "number of cores", IntSetter("io-threads", &Config::io_threads, 1, 256)},
-      {"worker-threads", "Threads for disk syncs and index writes.", "4",
+      {"worker-threads", "Threads for disk syncs and index writes.", "16",
        IntSetter("worker-threads", &Config::worker_threads, 1, 256)},
       {"upstream-threads",
        "Threads that wait on upstream transfers (pull-through misses); bounds concurrent cold fetches.", "64",

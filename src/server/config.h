@@ -56,7 +56,7 @@ struct Config {
   int64_t git_fetch_timeout_ms = 30 * 60'000;
   std::string git_warmup_file;  // YAML list of repositories to keep warm
   int io_threads = 0;      // 0 = number of cores
-  int worker_threads = 4;
+  int worker_threads = 16;  // mostly waiting in fsync: more than cores keeps the disk queue full
   int upstream_threads = 64;
   int64_t header_timeout_ms = 10'000;
   int64_t idle_timeout_ms = 60'000;
