@@ -16,10 +16,11 @@ using asio::awaitable;
 namespace {
 
 // Upload bodies are read in pieces of up to 256 KiB, into recycled buffers
-// (see BufferPool for why); 64 idle ones at most, 16 MiB.
+// (see BufferPool for why); 64 idle ones at most, 16 MiB. Never destroyed:
+// an upload torn down during exit may still hand its buffer back.
 BufferPool<std::byte>& UploadBuffers() {
-  static BufferPool<std::byte> pool(256 * 1024, 64);
-  return pool;
+  static auto* pool = new BufferPool<std::byte>(256 * 1024, 64);
+  return *pool;
 }
 
 }  // namespace
