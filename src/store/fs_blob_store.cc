@@ -101,6 +101,10 @@ Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(Options options) {
 }
 
 FsBlobStore::FsBlobStore(std::shared_ptr<FsStoreContext> ctx) : ctx_(std::move(ctx)) {}
+
+size_t FsBlobStore::zstd_contexts_created_for_test() const {
+  return ctx_->zstd_contexts.created_for_test();
+}
 FsBlobStore::~FsBlobStore() = default;
 
 std::string FsBlobStore::BlobPath(const Digest& digest) const { return ctx_->BlobPath(digest); }

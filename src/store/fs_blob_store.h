@@ -104,6 +104,9 @@ class FsBlobStore final : public BlobStore {
   std::string BlobPath(const Digest& digest) const;
   const std::string& root() const;
 
+  // zstd compression contexts created so far (each one is a compression try).
+  size_t zstd_contexts_created_for_test() const;
+
  private:
   explicit FsBlobStore(std::shared_ptr<FsStoreContext> ctx);
   // Verifies one blob file into `report`; `scratch` is the read buffer.

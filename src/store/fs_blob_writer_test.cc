@@ -79,6 +79,17 @@ TEST_F(FsBlobWriterTest, TinyBlobStaysRaw) {
   EXPECT_EQ(info.stored_size, kBlobHeaderSize + 400);
 }
 
+TEST_F(FsBlobWriterTest, IncompressibleDataNeverReachesZstd) {
+  // Trying zstd on every probe was a fifth of a PUT's CPU for build artifacts.
+  PutAndCheck(MakeContent(3 << 20, Content::kRandom, 5));
+  PutAndCheck(MakeContent(60000, Content::kRandom, 6));  // decided whole at commit
+  EXPECT_EQ(store_->zstd_contexts_created_for_test(), 0u);
+  // Compressible blobs still try it, and share one context one after another.
+  EXPECT_TRUE(PutAndCheck(MakeContent(1 << 20, Content::kText, 7)).compressed);
+  EXPECT_TRUE(PutAndCheck(MakeContent(50000, Content::kText, 8)).compressed);
+  EXPECT_EQ(store_->zstd_contexts_created_for_test(), 1u);
+}
+
 TEST_F(FsBlobWriterTest, RandomDataStaysRawAndRawFilePointsAtIt) {
   const Bytes data = MakeContent(3 << 20, Content::kRandom);
   const BlobInfo info = PutAndCheck(data);

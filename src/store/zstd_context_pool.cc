@@ -17,8 +17,12 @@ Result<ZstdContextPool::Lease> ZstdContextPool::Acquire(int level) {
       idle_.pop_back();
     }
   }
-  if (cctx == nullptr) cctx = ZSTD_createCCtx();
-  if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
+  if (cctx == nullptr) {
+    cctx = ZSTD_createCCtx();
+    if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
+    std::lock_guard<std::mutex> lock(mu_);
+    ++created_;
+  }
   Lease lease(cctx, Returner{this});
   const size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   if (ZSTD_isError(r))
@@ -38,6 +42,11 @@ void ZstdContextPool::Release(ZSTD_CCtx* cctx) {
     }
   }
   ZSTD_freeCCtx(cctx);
+}
+
+size_t ZstdContextPool::created_for_test() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return created_;
 }
 
 size_t ZstdContextPool::idle_for_test() const {

@@ -34,6 +34,8 @@ class ZstdContextPool {
   Result<Lease> Acquire(int level);
 
   size_t idle_for_test() const;
+  // How many contexts were ever created (not reused).
+  size_t created_for_test() const;
 
  private:
   void Release(ZSTD_CCtx* cctx);
@@ -41,6 +43,7 @@ class ZstdContextPool {
   const size_t max_idle_;
   mutable std::mutex mu_;
   std::vector<ZSTD_CCtx*> idle_;
+  size_t created_ = 0;
 };
 
 }  // namespace cellar::store
