@@ -46,6 +46,8 @@ class MemoryBlobReader : public store::BlobReader {
   uint64_t size() const override { return bytes_->size(); }
   Result<size_t> Read(std::span<std::byte> out) override;
   std::optional<store::RawFileRange> RawFile() const override { return std::nullopt; }
+  // All of the blob, for responses sent straight from memory.
+  const std::shared_ptr<const std::string>& bytes() const { return bytes_; }
 
  private:
   std::shared_ptr<const std::string> bytes_;

@@ -21,6 +21,11 @@ Hit::~Hit() {
   cache_.Unpin(entry_.digest);
 }
 
+std::shared_ptr<const std::string> Hit::bytes_in_memory() const {
+  const auto* memory = dynamic_cast<const MemoryBlobReader*>(reader_.get());
+  return memory != nullptr ? memory->bytes() : nullptr;
+}
+
 PendingPut::PendingPut(CacheService& cache, PutOptions options,
                        std::unique_ptr<store::BlobWriter> writer)
     : cache_(cache), options_(std::move(options)), writer_(std::move(writer)) {}

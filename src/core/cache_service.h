@@ -51,6 +51,9 @@ class Hit {
   ~Hit();
   const index::Entry& entry() const { return entry_; }
   store::BlobReader& reader() { return *reader_; }
+  // The whole blob when it is held in memory (small blobs), else null: it
+  // can then be sent without copying it.
+  std::shared_ptr<const std::string> bytes_in_memory() const;
 
  private:
   friend class CacheService;

@@ -64,6 +64,26 @@ TEST_F(CacheServiceTest, PutThenGet) {
   EXPECT_FALSE(*miss);
 }
 
+TEST_F(CacheServiceTest, SmallHitsAreHeldInMemoryLargeOnesAreNot) {
+  CacheOptions options;
+  options.small_blob_max_bytes = 100;
+  auto cache = Make(options);
+  const std::string small(100, 's'), large(101, 'l');
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "small", small).ok());
+  ASSERT_TRUE(PutBytes(*cache, "ccache", "large", large).ok());
+  for (int round = 0; round < 2; ++round) {  // read from the store, then from memory
+    auto hit = cache->Get("ccache", "small");
+    ASSERT_TRUE(hit.ok() && *hit);
+    std::shared_ptr<const std::string> bytes = (**hit)->bytes_in_memory();
+    ASSERT_NE(bytes, nullptr) << round;
+    EXPECT_EQ(*bytes, small);
+  }
+  auto hit = cache->Get("ccache", "large");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_EQ((**hit)->bytes_in_memory(), nullptr);
+  EXPECT_EQ(ReadAll(***hit), large);
+}
+
 TEST_F(CacheServiceTest, MarkFetchedRefreshesTimestampAndAttributes) {
   auto cache = Make();
   ASSERT_TRUE(PutBytes(*cache, "npm/upstream", "doc", "{}").ok());

@@ -130,14 +130,21 @@ awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status) 
   // second packet per response, which dominates for small hits.
   constexpr uint64_t kSmallHitBytes = 64 * 1024;
   if (entry.size <= kSmallHitBytes && ex.method() != boost::beast::http::verb::head) {
-    std::string body(entry.size, '\0');
-    size_t got = 0;
-    while (got < body.size()) {
-      auto n = hit.reader().Read(std::as_writable_bytes(std::span(body.data() + got, body.size() - got)));
-      if (!n.ok() || *n == 0) break;
-      got += *n;
+    // Held in memory (the small-blob cache): sent from there as it is.
+    std::shared_ptr<const std::string> cached = hit.bytes_in_memory();
+    std::string read;
+    if (!cached) {
+      read.resize(entry.size);
+      size_t got = 0;
+      while (got < read.size()) {
+        auto n = hit.reader().Read(std::as_writable_bytes(std::span(read.data() + got, read.size() - got)));
+        if (!n.ok() || *n == 0) break;
+        got += *n;
+      }
+      read.resize(got);
     }
-    if (got != body.size()) {
+    const std::string& body = cached ? *cached : read;
+    if (body.size() != entry.size) {
       // Storage fault before anything was sent: every build-cache client
       // treats 404 as a miss and rebuilds.
       co_await RespondError(ex, 404, "not found");
