@@ -215,9 +215,56 @@ Result<std::optional<Entry>> SqliteIndex::Get(const std::string& ns, const std::
 }
 
 Status SqliteIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
+  // Group commit: under concurrent uploads one transaction (and one WAL
+  // write of the pages they share) serves many puts instead of one each.
+  QueuedPut put{&entry, stored_size, mode, Status(), false};
+  std::unique_lock lock(queue_mu_);
+  queued_.push_back(&put);
+  while (!put.done) {
+    if (batch_running_) {
+      batch_done_.wait(lock);
+      continue;
+    }
+    batch_running_ = true;
+    std::vector<QueuedPut*> batch;
+    batch.swap(queued_);
+    lock.unlock();
+    WriteBatch(batch);
+    lock.lock();
+    batch_running_ = false;
+    for (QueuedPut* p : batch) p->done = true;
+    batch_done_.notify_all();
+  }
+  return put.result;
+}
+
+void SqliteIndex::WriteBatch(const std::vector<QueuedPut*>& batch) {
   std::lock_guard lock(mu_);
-  return InTransaction([&] { return PutLocked(entry, stored_size, mode); })
-      .WithContext("index put " + entry.ns + " " + entry.key);
+  const Status committed = InTransaction([&]() -> Status {
+    for (QueuedPut* p : batch) {
+      if (batch.size() == 1) {  // no neighbours to protect: skip the savepoint
+        p->result = PutLocked(*p->entry, p->stored_size, p->mode);
+        return p->result;
+      }
+      CELLAR_ASSIGN_OR_RETURN(Statement begin, db_->Prepare("SAVEPOINT put"));
+      CELLAR_RETURN_IF_ERROR(begin.Run());
+      p->result = PutLocked(*p->entry, p->stored_size, p->mode);
+      if (!p->result.ok()) {
+        CELLAR_ASSIGN_OR_RETURN(Statement undo, db_->Prepare("ROLLBACK TO put"));
+        CELLAR_RETURN_IF_ERROR(undo.Run());
+      }
+      CELLAR_ASSIGN_OR_RETURN(Statement end, db_->Prepare("RELEASE put"));
+      CELLAR_RETURN_IF_ERROR(end.Run());
+    }
+    return Status::Ok();
+  });
+  for (QueuedPut* p : batch) {
+    // A failed transaction stored none of the batch, whatever each put said.
+    if (!committed.ok() && p->result.ok()) p->result = committed;
+    if (!p->result.ok()) {
+      p->result = p->result.WithContext("index put " + p->entry->ns + " " + p->entry->key);
+    }
+  }
 }
 
 Status SqliteIndex::PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode) {

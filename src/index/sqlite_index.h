@@ -15,11 +15,13 @@
 // with every write at the cost of read parallelism.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "index/access_buffer.h"
 #include "index/index.h"
@@ -88,12 +90,31 @@ class SqliteIndex final : public Index {
   template <typename Bind>
   Result<std::vector<Entry>> QueryEntries(std::string_view sql, Bind&& bind);
 
+  // One Put() waiting for its turn in a group commit.
+  struct QueuedPut {
+    const Entry* entry;
+    uint64_t stored_size;
+    PutMode mode;
+    Status result;
+    bool done = false;  // guarded by queue_mu_
+  };
+  // Writes `batch` in one transaction, each put in a savepoint of its own so
+  // that one put's failure (an existing entry for kIfAbsent) is only its own.
+  void WriteBatch(const std::vector<QueuedPut*>& batch);
   Status PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode);
   Status FlushLocked(const AccessBuffer::Batch& batch);
 
   // Declared before db_: the connection's cellar_now_ms() points at it.
   const Options options_;
   AccessBuffer accesses_;
+
+  // Group commit of concurrent puts: a caller that finds no batch running
+  // writes everything queued so far; the others wait for its outcome.
+  // Lock order: queue_mu_ is never held while taking mu_.
+  std::mutex queue_mu_;
+  std::condition_variable batch_done_;
+  std::vector<QueuedPut*> queued_;  // guarded by queue_mu_
+  bool batch_running_ = false;      // guarded by queue_mu_
 
   // Lock order: the AccessBuffer's lock and mu_ are never held together.
   mutable std::mutex mu_;

@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+#include <atomic>
+#include <vector>
 
 #include "index/sqlite_db.h"
 #include "index/sqlite_schema.h"
@@ -105,6 +108,64 @@ TEST_F(SqliteIndexTest, FlushWritesTenThousandAccessesInOneTransaction) {
   // An empty flush opens no transaction at all.
   ASSERT_TRUE(index->Flush().ok());
   EXPECT_EQ(index->TransactionsCommittedForTest(), before + 1);
+}
+
+TEST_F(SqliteIndexTest, ConcurrentPutsKeepTheirOwnOutcomesInGroupCommits) {
+  auto index = OpenOrDie();
+  ASSERT_NE(index, nullptr);
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::atomic<int> first_writes{0}, refused{0}, other_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread races for the same "shared" keys (first write wins)
+        // and also writes keys of its own (overwrite).
+        const bool shared = i % 2 == 0;
+        Entry e = MakeEntry(shared ? "shared-" + std::to_string(i) : "own-" + std::to_string(t) + "-" +
+                                                                          std::to_string(i),
+                            static_cast<uint8_t>(t + 1));
+        if (shared) {  // a blob of its own for every racing put
+          e.digest.bytes[0] = 200;
+          e.digest.bytes[1] = static_cast<uint8_t>(t);
+          e.digest.bytes[2] = static_cast<uint8_t>(i);
+        }
+        Status s = index->Put(e, 10, shared ? PutMode::kIfAbsent : PutMode::kOverwrite);
+        if (s.ok()) {
+          if (shared) ++first_writes;
+        } else if (shared && s.code() == Code::kAlreadyExists) {
+          ++refused;
+        } else {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(other_errors.load(), 0);
+  EXPECT_EQ(first_writes.load(), kPerThread / 2);  // exactly one writer per shared key
+  EXPECT_EQ(refused.load(), (kThreads - 1) * kPerThread / 2);
+  for (int i = 0; i < kPerThread; i += 2) {
+    auto got = index->Get("ns", "shared-" + std::to_string(i));
+    ASSERT_TRUE(got.ok() && got->has_value()) << i;
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 1; i < kPerThread; i += 2) {
+      auto got = index->Get("ns", "own-" + std::to_string(t) + "-" + std::to_string(i));
+      ASSERT_TRUE(got.ok() && got->has_value()) << t << " " << i;
+      EXPECT_EQ((*got)->digest.bytes[0], t + 1);
+    }
+  }
+  // Refused puts were rolled back to their savepoints: only the winners'
+  // blob rows exist (one per thread for the own keys, one per shared key).
+  index.reset();
+  sqlite3* raw = RawOpen();
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM blobs", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kThreads + kPerThread / 2);
+  sqlite3_finalize(stmt);
+  sqlite3_close(raw);
 }
 
 TEST_F(SqliteIndexTest, OpenOfRandomBytesIsCorruption) {
