@@ -8,8 +8,8 @@
 
 #include <cstddef>
 #include <memory>
-#include <mutex>
-#include <vector>
+
+#include "base/idle_list.h"
 
 namespace cellar {
 
@@ -23,49 +23,30 @@ class BufferPool {
   // Goes back to the pool when destroyed.
   using Buffer = std::unique_ptr<T[], Returner>;
 
-  BufferPool(size_t buffer_size, size_t max_idle) : size_(buffer_size), max_idle_(max_idle) {}
+  BufferPool(size_t buffer_size, size_t max_idle) : size_(buffer_size), idle_(max_idle) {}
   ~BufferPool() {
-    for (T* data : idle_) delete[] data;
+    for (T* data : idle_.TakeAll()) delete[] data;
   }
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
   // A buffer of buffer_size() elements, contents unspecified.
   Buffer Acquire() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!idle_.empty()) {
-        T* data = idle_.back();
-        idle_.pop_back();
-        return Buffer(data, Returner{this});
-      }
-    }
-    return Buffer(new T[size_], Returner{this});  // default-initialized: not zeroed
+    T* data = idle_.Take();
+    if (data == nullptr) data = new T[size_];  // default-initialized: not zeroed
+    return Buffer(data, Returner{this});
   }
 
   size_t buffer_size() const { return size_; }
-  size_t idle_for_test() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return idle_.size();
-  }
+  size_t idle_for_test() const { return idle_.size(); }
 
  private:
   void Release(T* data) {
-    if (data == nullptr) return;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (idle_.size() < max_idle_) {
-        idle_.push_back(data);
-        return;
-      }
-    }
-    delete[] data;
+    if (data != nullptr && !idle_.Keep(data)) delete[] data;
   }
 
   const size_t size_;
-  const size_t max_idle_;
-  mutable std::mutex mu_;
-  std::vector<T*> idle_;
+  IdleList<T> idle_;
 };
 
 }  // namespace cellar

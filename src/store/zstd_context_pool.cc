@@ -5,22 +5,14 @@
 namespace cellar::store {
 
 ZstdContextPool::~ZstdContextPool() {
-  for (ZSTD_CCtx* cctx : idle_) ZSTD_freeCCtx(cctx);
+  for (ZSTD_CCtx* cctx : idle_.TakeAll()) ZSTD_freeCCtx(cctx);
 }
 
 Result<ZstdContextPool::Lease> ZstdContextPool::Acquire(int level) {
-  ZSTD_CCtx* cctx = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      cctx = idle_.back();
-      idle_.pop_back();
-    }
-  }
+  ZSTD_CCtx* cctx = idle_.Take();
   if (cctx == nullptr) {
     cctx = ZSTD_createCCtx();
     if (cctx == nullptr) return Status::ResourceExhausted("ZSTD_createCCtx failed");
-    std::lock_guard<std::mutex> lock(mu_);
     ++created_;
   }
   Lease lease(cctx, Returner{this});
@@ -34,24 +26,11 @@ void ZstdContextPool::Release(ZSTD_CCtx* cctx) {
   if (cctx == nullptr) return;
   // Drops any half-written frame but keeps the allocated tables.
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (idle_.size() < max_idle_) {
-      idle_.push_back(cctx);
-      return;
-    }
-  }
-  ZSTD_freeCCtx(cctx);
+  if (!idle_.Keep(cctx)) ZSTD_freeCCtx(cctx);
 }
 
-size_t ZstdContextPool::created_for_test() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return created_;
-}
+size_t ZstdContextPool::created_for_test() const { return created_.load(); }
 
-size_t ZstdContextPool::idle_for_test() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return idle_.size();
-}
+size_t ZstdContextPool::idle_for_test() const { return idle_.size(); }
 
 }  // namespace cellar::store

@@ -1,4 +1,5 @@
-// ZstdContextPool: reuses zstd compression contexts across blob writers.
+// ZstdContextPool: reuses zstd compression contexts across blob writers
+// (idle ones kept in an IdleList, as BufferPool keeps buffers).
 // A fresh context allocates and clears a few MiB of tables on first use,
 // which for a small blob costs more than compressing it. A few idle contexts
 // are kept (bounded, so memory stays flat); the rest are freed.
@@ -7,11 +8,11 @@
 
 #include <zstd.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
-#include <mutex>
-#include <vector>
 
+#include "base/idle_list.h"
 #include "base/status.h"
 
 namespace cellar::store {
@@ -25,7 +26,7 @@ class ZstdContextPool {
   // Returns its context to the pool when destroyed, mid-stream or not.
   using Lease = std::unique_ptr<ZSTD_CCtx, Returner>;
 
-  explicit ZstdContextPool(size_t max_idle = 4) : max_idle_(max_idle) {}
+  explicit ZstdContextPool(size_t max_idle = 4) : idle_(max_idle) {}
   ~ZstdContextPool();
   ZstdContextPool(const ZstdContextPool&) = delete;
   ZstdContextPool& operator=(const ZstdContextPool&) = delete;
@@ -40,10 +41,8 @@ class ZstdContextPool {
  private:
   void Release(ZSTD_CCtx* cctx);
 
-  const size_t max_idle_;
-  mutable std::mutex mu_;
-  std::vector<ZSTD_CCtx*> idle_;
-  size_t created_ = 0;
+  IdleList<ZSTD_CCtx> idle_;
+  std::atomic<size_t> created_{0};
 };
 
 }  // namespace cellar::store
