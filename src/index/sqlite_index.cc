@@ -241,11 +241,12 @@ Status SqliteIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) 
 void SqliteIndex::WriteBatch(const std::vector<QueuedPut*>& batch) {
   std::lock_guard lock(mu_);
   const Status committed = InTransaction([&]() -> Status {
+    if (batch.size() == 1) {  // no neighbours to protect: no savepoint needed
+      QueuedPut* p = batch.front();
+      p->result = PutLocked(*p->entry, p->stored_size, p->mode);
+      return p->result;
+    }
     for (QueuedPut* p : batch) {
-      if (batch.size() == 1) {  // no neighbours to protect: skip the savepoint
-        p->result = PutLocked(*p->entry, p->stored_size, p->mode);
-        return p->result;
-      }
       CELLAR_ASSIGN_OR_RETURN(Statement begin, db_->Prepare("SAVEPOINT put"));
       CELLAR_RETURN_IF_ERROR(begin.Run());
       p->result = PutLocked(*p->entry, p->stored_size, p->mode);

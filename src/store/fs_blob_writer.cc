@@ -47,10 +47,7 @@ Status FsBlobWriter::Write(std::span<const std::byte> data) {
 
 Status FsBlobWriter::WriteInMode(const uint8_t* data, size_t len) {
   if (mode_ == Mode::kProbing) {
-    if (!buf_) {
-      EnsureBuffer();
-      buf_len_ = kBlobHeaderSize;  // the probe sits where a raw payload would
-    }
+    EnsureBuffer();
     const size_t room = ctx_->options.probe_size - ProbeSize();
     // Only a probe that overflows is decided here; a blob that fits in it is
     // decided whole at Commit().
@@ -127,10 +124,7 @@ Status FsBlobWriter::StartFromProbe() {
     return Status::Ok();
   }
   cctx_.reset();
-  if (!buf_) {  // an empty blob
-    EnsureBuffer();
-    buf_len_ = kBlobHeaderSize;
-  }
+  EnsureBuffer();  // an empty blob has none yet
   StartRaw();
   return Status::Ok();
 }
@@ -309,6 +303,7 @@ void FsBlobWriter::EnsureBuffer() {
   if (buf_) return;
   buf_ = ctx_->write_buffers->Acquire();
   buf_cap_ = ctx_->write_buffers->buffer_size();
+  buf_len_ = kBlobHeaderSize;  // the probe sits where a raw payload would
 }
 
 Status FsBlobWriter::FlushBuffer() {

@@ -68,6 +68,7 @@ class FsBlobWriter final : public BlobWriter {
   Result<BlobInfo> Install(const Digest& digest);
   Result<std::optional<BlobInfo>> ExistingBlob(const Digest& digest, const std::string& path);
 
+  // Takes a write buffer, empty but for room for the header, unless one is held.
   void EnsureBuffer();
   Status FlushBuffer();
   void StartWriteback();

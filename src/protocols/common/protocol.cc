@@ -1,8 +1,6 @@
 #include "protocols/common/protocol.h"
 
-#include <algorithm>
 #include <memory>
-#include <vector>
 
 #include "base/buffer_pool.h"
 #include "base/strings.h"
