@@ -14,6 +14,12 @@
 #      every round), the servers' order alternating; the tables give medians.
 #   2. One 500 MiB artifact: PUT, then GET (one round). The load generator
 #      produces and checks the bytes while they move; it never holds them.
+#   3. The machine's ceiling for durable uploads (CEILING=1, the default): before
+#      the servers' PUT phases of each level, the load generator writes the
+#      same artifacts straight to files in the data dir (temp file, write,
+#      fsync, rename; no HTTP, no server: turbo_loadgen -mode files). cellar
+#      answers a PUT only once the artifact is on disk, so this bounds its PUT
+#      throughput here; the table shows it as "files".
 #
 # Every GET body is compared byte for byte with what was PUT, and a sample has
 # its SHA-256 checked, so a server that answers garbage or short bodies gets
@@ -44,6 +50,7 @@
 #   KEEP_WORK=1          leave the work dir (data of both servers) in place:
 #                        back-to-back runs then do not create files where the
 #                        last run just deleted thousands (see spread_subdirs)
+#   CEILING=1            measure the durable-write ceiling (0: skip it)
 #   CELLAR_FLAGS=""      extra flags for cellar serve (e.g. "--worker-threads 8"),
 #                        for experiments; the recorded runs use the defaults
 #
@@ -64,6 +71,7 @@ BIG_MIB="${BIG_MIB:-500}"
 DATA_ON="${DATA_ON:-disk}"
 AUTH="${AUTH:-token}"
 SERVERS="${SERVERS:-peer cellar}"
+CEILING="${CEILING:-1}"
 SEED=20260101
 SLUG=bench
 TOKEN=turbo-bench-token-0123456789
@@ -75,6 +83,7 @@ source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$BIG_MIB" =~ ^[0-9]+$ ]] || die "BIG_MIB must be a non-negative integer"
 (( BIG_MIB * 1048576 < PEER_BODY_LIMIT )) || die "BIG_MIB must stay below the peer's BODY_LIMIT (1 GiB)"
 [[ "$AUTH" == token || "$AUTH" == none ]] || die "AUTH must be token or none"
+[[ "$CEILING" == 0 || "$CEILING" == 1 ]] || die "CEILING must be 0 or 1"
 for c in $CONCS; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CONCS must be positive integers"; done
 for s in $SERVERS; do [[ $s == peer || $s == cellar ]] || die "SERVERS may name peer and cellar only"; done
 for tool in node npm go curl python3; do
@@ -254,6 +263,27 @@ print("r%d %-6s %-6s %-3s c=%-3d %5d req %3d err  %8.1f MB/s %8.1f req/s  p50 %8
 PY
 }
 
+# ceiling_phase SET CONC: durable file writes of the set, no server (see 3. above).
+ceiling_phase() {
+  local out
+  sync
+  out=$("$LOADGEN" -mode files -dir "$DATA/files" -set "$1" -conc "$2" -seed "$SEED" -n "$N") ||
+    die "files c=$2: load generator failed"
+  python3 - "$out" "$ROUND" >> "$RESULTS" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+r.update(server="files", cell="mixed", mode="put", hwm_kib=0, cpu_s=r["client_cpu_s"], flush_s=0.0, round=int(sys.argv[2]))
+print(json.dumps(r))
+PY
+  python3 - "$RESULTS" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print("r%d files  mixed  put c=%-3d %5d req %3d err  %8.1f MB/s  (durable file writes, no HTTP; CPU %.2f s)%s" % (
+    r["round"], r["conc"], r["requests"], r["errors"], r["mbps"], r["cpu_s"],
+    "  FIRST ERROR: " + r["first_error"] if r.get("first_error") else ""), flush=True)
+PY
+}
+
 RUN_ID=$(date +%s)-$$
 "$LOADGEN" -mode sizes -n "$N" -seed "$SEED" | python3 -c '
 import json, sys
@@ -275,6 +305,7 @@ read -r -a ORDER <<< "$SERVERS"
 k=0
 for ((round = 1; round <= ROUNDS; round++)); do
   for conc in $CONCS; do
+    [[ $CEILING == 1 ]] && ROUND=$round ceiling_phase "mixed-r$round-c$conc-$RUN_ID" "$conc"
     # Alternate which server goes first, level by level and round by round.
     for ((j = 0; j < ${#ORDER[@]}; j++)); do
       s=${ORDER[$(( (j + k) % ${#ORDER[@]} ))]}
@@ -309,9 +340,10 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 peer_v, big_mib, n, rounds = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 servers = []
 for r in rows:
-    if r["server"] not in servers:
+    if r["server"] not in servers and r["server"] != "files":
         servers.append(r["server"])
-name = {"peer": "turborepo-remote-cache " + peer_v, "cellar": "cellar"}
+name = {"peer": "turborepo-remote-cache " + peer_v, "cellar": "cellar",
+        "files": "files: durable writes, no HTTP (ceiling)"}
 cells = sorted({(r["cell"], r["mode"], r["conc"]) for r in rows}, key=lambda k: (k[0] == "big", k[2], k[1] != "put"))
 
 def agg(s, cell, mode, conc):
@@ -335,9 +367,14 @@ print()
 print("| artifacts | op | conc | server | MB/s | MB/s range | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU s | loadgen CPU s | errors | sync after PUT s |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for cell, mode, conc in cells:
-    for s in servers:
+    for s in ["files"] + servers:
         a = agg(s, cell, mode, conc)
         if not a:
+            continue
+        if s == "files":
+            print("| %s | %s | %d | %s | %.1f | %.0f-%.0f | %.1f | %.2f | %.2f | - | - | %.2f | %d | - |" % (
+                label(cell), mode.upper(), conc, name[s], a["mbps"], a["lo"], a["hi"], a["rps"], a["p50"],
+                a["p99"], a["ccpu"], a["errors"]))
             continue
         print("| %s | %s | %d | %s | %.1f | %.0f-%.0f | %.1f | %.2f | %.2f | %.0f | %.2f | %.2f | %d | %s |" % (
             label(cell), mode.upper(), conc, name[s], a["mbps"], a["lo"], a["hi"], a["rps"], a["p50"], a["p99"],
@@ -376,6 +413,10 @@ if len(servers) == 2:
             both_p = (pp["bytes"] + pg["bytes"]) / (pp["secs"] + pg["secs"])
             print("issue target, >= 3x the peer's throughput at concurrency %d (medians): PUT %.2fx, GET %.2fx, "
                   "PUT+GET %.2fx" % (conc, cp["mbps"] / pp["mbps"], cg["mbps"] / pg["mbps"], both_c / both_p))
+            fc = agg("files", "mixed", "put", conc)
+            if fc:
+                print("durable-write ceiling at concurrency %d (files, median %.1f MB/s): %.2fx the peer's PUT; cellar's PUT "
+                      "reaches %.0f%% of it" % (conc, fc["mbps"], fc["mbps"] / pp["mbps"], 100 * cp["mbps"] / fc["mbps"]))
 for s in servers:
     parts = []
     for cell, mode, conc in cells:

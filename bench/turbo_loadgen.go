@@ -6,6 +6,7 @@
 //	turbo_loadgen -mode sizes   -n N -seed S
 //	turbo_loadgen -mode put|get -base URL -set NAME -n N -conc C -seed S [-token T] [-slug TEAM]
 //	turbo_loadgen -mode put|get -base URL -set NAME -size BYTES -seed S ...   (one artifact)
+//	turbo_loadgen -mode files -dir DIR -set NAME -n N -conc C [-fsync=false]
 //
 // URL is the Turborepo API base (TURBO_API), e.g. http://127.0.0.1:8080/turbo;
 // requests go to URL/v8/artifacts/<hash>?slug=TEAM with "Authorization: Bearer
@@ -33,6 +34,13 @@
 // next artifact (in a seeded shuffled order) until all are done. Prints one
 // JSON line: requests, errors, bytes, seconds, req/s, MB/s (10^6 bytes),
 // p50/p99/max latency in ms (request sent to last body byte received).
+//
+// files is the machine's ceiling for a durable upload, with no HTTP and no
+// server: C workers write the same artifacts straight to files under DIR the
+// way a careful store does (create a temp file, write, fsync, rename to
+// DIR/<2 hex>/<hash>). A server that answers a PUT only once the artifact is
+// on disk cannot beat it on this machine; -fsync=false shows what skipping the
+// fsync buys (the peer's way).
 package main
 
 import (
@@ -175,6 +183,30 @@ func checkBody(body io.Reader, a *artifact, buf []byte, h hash.Hash) (int64, err
 	return pos, nil
 }
 
+// writeFile stores one artifact as a durable store would: temp file, write,
+// fsync (unless told not to), rename under a two-hex fan-out directory.
+func writeFile(dir string, a *artifact, buf []byte, sync bool) error {
+	tmp := dir + "/tmp/" + a.hash
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyBuffer(struct{ io.Writer }{f}, &bodyReader{a: a}, buf)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		fanout := dir + "/" + a.hash[:2]
+		if err = os.MkdirAll(fanout, 0o755); err == nil {
+			err = os.Rename(tmp, fanout+"/"+a.hash)
+		}
+	}
+	return err
+}
+
 func expectedSHA256(a *artifact) string {
 	h := sha256.New()
 	io.Copy(h, &bodyReader{a: a})
@@ -245,6 +277,8 @@ func main() {
 	seed := flag.Int64("seed", 20260101, "seed of sizes, order and content")
 	token := flag.String("token", "", "bearer token")
 	slug := flag.String("slug", "bench", "team slug")
+	dir := flag.String("dir", "", "files mode: where the artifacts are written")
+	fsync := flag.Bool("fsync", true, "files mode: fsync every file before renaming it")
 	timeout := flag.Duration("timeout", 10*time.Minute, "per-request timeout")
 	flag.Parse()
 
@@ -284,9 +318,18 @@ func main() {
 			"mean": total / int64(len(sz)), "bands": bands})
 		return
 	}
-	if (*mode != "put" && *mode != "get") || *base == "" || *set == "" || *conc < 1 {
-		fmt.Fprintln(os.Stderr, "usage: turbo_loadgen -mode put|get -base URL -set NAME [-n N | -size BYTES] [-conc C] [-token T] [-slug TEAM]")
+	files := *mode == "files"
+	if (*mode != "put" && *mode != "get" && !files) || (*base == "") == !files || (*dir == "") == files ||
+		*set == "" || *conc < 1 {
+		fmt.Fprintln(os.Stderr, "usage: turbo_loadgen -mode put|get -base URL -set NAME [-n N | -size BYTES] [-conc C] [-token T] [-slug TEAM]\n"+
+			"       turbo_loadgen -mode files -dir DIR -set NAME [-n N | -size BYTES] [-conc C] [-fsync=false]")
 		os.Exit(2)
+	}
+	if files {
+		if err := os.MkdirAll(*dir+"/tmp", 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	makePool(*seed)
 	arts := make([]artifact, len(sz))
@@ -371,6 +414,17 @@ func main() {
 				}
 				a := &arts[order[i]]
 				t0 := time.Now()
+				if files {
+					if err := writeFile(*dir, a, buf, *fsync); err != nil {
+						fail(a, err)
+						continue
+					}
+					mu.Lock()
+					latencies = append(latencies, float64(time.Since(t0).Microseconds())/1000)
+					bytesDone += a.size
+					mu.Unlock()
+					continue
+				}
 				var req *http.Request
 				if *mode == "put" {
 					req, _ = http.NewRequest(http.MethodPut, url(a), &bodyReader{a: a})
