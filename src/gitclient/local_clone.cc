@@ -9,6 +9,7 @@
 
 #include "base/strings.h"
 #include "env/subprocess.h"
+#include "giturl/repository_url.h"
 
 namespace cellar::gitclient {
 
@@ -24,33 +25,6 @@ std::optional<std::string> Lookup(const std::vector<std::pair<std::string, std::
 
 double Since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Splits http(s)://[user@]host[:port]/path into host and path (no .git, no
-// trailing slash), rejecting anything that could leave the cache directory.
-Result<std::pair<std::string, std::string>> SplitUrl(const std::string& url) {
-  std::string_view v = url;
-  if (v.starts_with("https://")) v.remove_prefix(8);
-  else if (v.starts_with("http://")) v.remove_prefix(7);
-  else return Status::InvalidArgument("only http(s) URLs are supported: " + url);
-  size_t slash = v.find('/');
-  if (slash == std::string_view::npos) return Status::InvalidArgument("URL has no repository path: " + url);
-  std::string_view host = v.substr(0, slash);
-  if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
-  std::string_view path = v.substr(slash + 1);
-  while (path.ends_with("/")) path.remove_suffix(1);
-  if (path.ends_with(".git")) path.remove_suffix(4);
-  if (host.empty() || path.empty()) return Status::InvalidArgument("bad repository URL: " + url);
-  for (char c : host) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':';
-    if (!ok) return Status::InvalidArgument("bad host in URL: " + url);
-  }
-  for (auto seg : SplitView(path, '/')) {
-    if (seg.empty() || seg == "." || seg == ".." || seg.find_first_of("?#%\\") != std::string_view::npos) {
-      return Status::InvalidArgument("bad repository path in URL: " + url);
-    }
-  }
-  return std::make_pair(ToLower(host), std::string(path));
 }
 
 // Runs git with the user's own environment (their credential helpers and
@@ -124,8 +98,8 @@ Result<CloneOptions> ParseCloneArgs(const std::vector<std::string>& args,
                                    "[--cache-dir DIR]");
   }
   o.url = positional[0];
-  CELLAR_ASSIGN_OR_RETURN(auto parts, SplitUrl(o.url));
-  o.directory = positional.size() == 2 ? positional[1] : fs::path(parts.second).filename().string();
+  CELLAR_ASSIGN_OR_RETURN(auto repo, giturl::ParseRepositoryUrl(o.url));
+  o.directory = positional.size() == 2 ? positional[1] : fs::path(repo.name).filename().string();
   if (o.server.empty()) o.server = Lookup(env, "CELLAR_SERVER").value_or("");
   while (o.server.ends_with("/")) o.server.pop_back();
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://")) {
@@ -141,14 +115,14 @@ Result<CloneOptions> ParseCloneArgs(const std::vector<std::string>& args,
 }
 
 Result<std::string> LocalMirrorPath(const std::string& cache_dir, const std::string& url) {
-  CELLAR_ASSIGN_OR_RETURN(auto parts, SplitUrl(url));
-  return cache_dir + "/" + parts.first + "/" + parts.second + ".git";
+  CELLAR_ASSIGN_OR_RETURN(auto repo, giturl::ParseRepositoryUrl(url));
+  return cache_dir + "/" + repo.repo_key + ".git";
 }
 
 Result<std::string> UpdateUrl(const CloneOptions& options) {
   if (options.server.empty()) return options.url;
-  CELLAR_ASSIGN_OR_RETURN(auto parts, SplitUrl(options.url));
-  return options.server + "/git/" + parts.first + "/" + parts.second + ".git";
+  CELLAR_ASSIGN_OR_RETURN(auto repo, giturl::ParseRepositoryUrl(options.url));
+  return options.server + "/git/" + repo.repo_key + ".git";
 }
 
 Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {

@@ -7,17 +7,11 @@
 
 #include "base/digest.h"
 #include "base/strings.h"
+#include "giturl/repository_url.h"
 
 namespace cellar::git {
 
 namespace {
-bool IsPathChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '~' || c == '-';
-}
-
-bool IsHostChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'; }
-
 std::string_view TrimNewline(std::string_view s) {
   if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
   return s;
@@ -43,29 +37,10 @@ Result<GitTarget> ParseGitPath(std::string_view rest, std::optional<std::string>
   } else {
     return Status::NotFound("expected /git/<host>/<repository>/info/refs or .../git-upload-pack");
   }
-  size_t slash = rest.find('/');
-  if (slash == std::string_view::npos || slash == 0) return Status::InvalidArgument("expected /git/<host>/<repository>");
-  std::string host = ToLower(rest.substr(0, slash));
-  if (host.size() > 253) return Status::InvalidArgument("host name too long");
-  for (char c : host) {
-    if (!IsHostChar(c)) return Status::InvalidArgument("bad character in host name");
-  }
-  std::string_view path = rest.substr(slash + 1);
-  if (path.empty() || path.size() > 512) return Status::InvalidArgument("repository path must be 1..512 characters");
-  auto segments = SplitView(path, '/');
-  if (segments.size() > 16) return Status::InvalidArgument("repository path has too many segments");
-  for (auto seg : segments) {
-    if (seg.empty() || seg == "." || seg == "..") return Status::InvalidArgument("bad repository path segment");
-    for (char c : seg) {
-      if (!IsPathChar(c)) return Status::InvalidArgument("bad character in repository path");
-    }
-  }
-  t.host = host;
-  t.path = std::string(path);
-  std::string_view key_path = path;
-  if (key_path.ends_with(".git")) key_path.remove_suffix(4);
-  if (key_path.empty() || key_path.ends_with("/")) return Status::InvalidArgument("bad repository path");
-  t.repo_key = host + "/" + std::string(key_path);
+  CELLAR_ASSIGN_OR_RETURN(auto loc, giturl::ParseHostAndPath(rest));
+  t.host = std::move(loc.host);
+  t.path = std::move(loc.path);
+  t.repo_key = std::move(loc.repo_key);
   return t;
 }
 

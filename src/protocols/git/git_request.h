@@ -25,8 +25,8 @@ struct GitTarget {
 };
 
 // Parses the path after "/git/": "<host>/<path>/info/refs" (with the
-// service query value) or "<host>/<path>/git-upload-pack|git-receive-pack".
-// Path segments are [A-Za-z0-9._~-], never empty, "." or "..".
+// service query value) or "<host>/<path>/git-upload-pack|git-receive-pack";
+// host and path follow giturl::ParseHostAndPath.
 Result<GitTarget> ParseGitPath(std::string_view rest, std::optional<std::string> service);
 
 struct PktLine {

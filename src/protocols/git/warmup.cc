@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "giturl/repository_url.h"
 #include "protocols/git/git_request.h"
 
 namespace cellar::git {
@@ -18,15 +19,17 @@ namespace {
 // "https://host/path(.git)" -> repository key and upstream URL, checked
 // like a proxied request.
 Result<GitTarget> TargetOf(const std::string& url, const std::vector<std::string>& allowed_hosts) {
-  std::string_view v = url;
-  if (v.starts_with("https://")) v.remove_prefix(8);
-  else if (v.starts_with("http://")) v.remove_prefix(7);
-  else return Status::InvalidArgument("warm-up URL must be http(s): " + url);
-  while (v.ends_with("/")) v.remove_suffix(1);
-  CELLAR_ASSIGN_OR_RETURN(auto target, ParseGitPath(std::string(v) + "/git-upload-pack", std::nullopt));
-  if (std::find(allowed_hosts.begin(), allowed_hosts.end(), target.host) == allowed_hosts.end()) {
-    return Status::PermissionDenied("host '" + target.host + "' is not in --git-allowed-hosts");
+  CELLAR_ASSIGN_OR_RETURN(auto loc, giturl::ParseRepositoryUrl(url));
+  // A list is config, often checked in: secrets do not belong there.
+  if (loc.had_credentials) return Status::InvalidArgument("warm-up URLs must not carry credentials");
+  if (std::find(allowed_hosts.begin(), allowed_hosts.end(), loc.host) == allowed_hosts.end()) {
+    return Status::PermissionDenied("host '" + loc.host + "' is not in --git-allowed-hosts");
   }
+  GitTarget target;
+  target.host = std::move(loc.host);
+  target.path = std::move(loc.path);
+  target.repo_key = std::move(loc.repo_key);
+  target.service = GitService::kUploadPack;
   return target;
 }
 
