@@ -104,6 +104,12 @@ class GitAdapter : public protocols::ProtocolAdapter {
   // upstream is unreachable? Yes when the upstream accepted its credentials
   // within max_stale, or let anonymous clients read the repository then.
   bool StaleAllowed(const GitTarget& target, const std::string& authorization) const;
+  // The upstream did not answer a ref listing: true when the mirror's refs
+  // may stand in (StaleAllowed; marked with X-Cellar-Stale and logged), else
+  // answers 502 itself and returns false.
+  boost::asio::awaitable<bool> StandInForUnreachable(http::Exchange& ex, const GitTarget& target,
+                                                     const std::string& authorization, const std::string& kind,
+                                                     const std::string& error);
   // TTL mode: may ref listings be answered from the mirror right now?
   bool RefsFromMirror(const GitTarget& target, const std::string& authorization) const;
 
