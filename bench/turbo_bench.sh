@@ -334,10 +334,11 @@ for s in $SERVERS; do
 done
 grep -iE '"level":(50|60)|"level":"(error|fatal)"' "${LOG[peer]:-/dev/null}" | head -5 || true
 
-python3 - "$RESULTS" "$PEER_VERSION" "$BIG_MIB" "$N" "$ROUNDS" <<'PY'
+python3 - "$RESULTS" "$PEER_VERSION" "$BIG_MIB" "$N" "$ROUNDS" "$(nproc)" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 peer_v, big_mib, n, rounds = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+cores = int(sys.argv[6])
 servers = []
 for r in rows:
     if r["server"] not in servers and r["server"] != "files":
@@ -417,6 +418,14 @@ if len(servers) == 2:
             if fc:
                 print("durable-write ceiling at concurrency %d (files, median %.1f MB/s): %.2fx the peer's PUT; cellar's PUT "
                       "reaches %.0f%% of it" % (conc, fc["mbps"], fc["mbps"] / pp["mbps"], 100 * cp["mbps"] / fc["mbps"]))
+                # A durable server does at least what the files run did (copy
+                # the bytes in, write, fsync, rename), and the load generator
+                # needs its own CPU to send them, on the same cores.
+                need = fc["cpu"] + cp["ccpu"]
+                bound = cp["bytes"] / 1e6 / (need / cores)
+                print("CPU bound at concurrency %d: the files run's CPU (%.2f s) plus the load generator's (%.2f s) on %d "
+                      "cores allow at most %.0f MB/s for a durable HTTP server, %.2fx the peer's PUT" % (
+                          conc, fc["cpu"], cp["ccpu"], cores, bound, bound / pp["mbps"]))
 for s in servers:
     parts = []
     for cell, mode, conc in cells:
