@@ -155,7 +155,7 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
       // looks like a mirror.
       std::string tmp = mirror + ".tmp-" + std::to_string(::getpid());
       fs::remove_all(tmp, ec);
-      Status s = Git({"clone", "--mirror", quiet, source, tmp}, "creating the local mirror");
+      Status s = Git({"clone", "--mirror", quiet, "--", source, tmp}, "creating the local mirror");
       if (!s.ok()) {
         fs::remove_all(tmp, ec);
         return s;
@@ -171,8 +171,11 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
   // real URL so later fetches and pushes behave as after a plain clone.
   std::vector<std::string> args = {"clone", quiet};
   if (!options.branch.empty()) args.insert(args.end(), {"--branch", options.branch});
+  if (options.depth > 0) args.insert(args.end(), {"--depth", std::to_string(options.depth)});
+  // The directory may come from the repository's name, which may start with '-'.
+  args.push_back("--");
   if (options.depth > 0) {
-    args.insert(args.end(), {"--depth", std::to_string(options.depth), "file://" + fs::absolute(mirror).string()});
+    args.push_back("file://" + fs::absolute(mirror).string());
   } else {
     args.push_back(mirror);
   }
@@ -182,7 +185,8 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
   report.checkout_seconds = Since(checkout_start);
   report.total_seconds = Since(start);
   std::fprintf(out, "cellar: cloned %s into %s: tier %s, mirror update %.2fs, checkout %.2fs, total %.2fs\n",
-               options.url.c_str(), options.directory.c_str(), report.tier.c_str(), report.update_seconds,
+               giturl::WithoutCredentials(options.url).c_str(), options.directory.c_str(), report.tier.c_str(),
+               report.update_seconds,
                report.checkout_seconds, report.total_seconds);
   return report;
 }

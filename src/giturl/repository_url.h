@@ -20,13 +20,19 @@ struct RepositoryLocation {
 };
 
 // "<host>/<path>", as it follows "/git/" in a proxied request. Host:
-// [a-z0-9.:-] after lowercasing, at most 253 characters. Path: 1 to 512
-// characters in at most 16 segments of [A-Za-z0-9._~-], none empty, "." or
-// "..", so a path can never leave the directory it names.
+// "name[:port]" after lowercasing, at most 253 characters, the name made of
+// dot-separated non-empty labels of [a-z0-9-] not starting with '-'. Path: 1
+// to 512 characters in at most 32 segments (GitLab nests groups 20 deep) of
+// [A-Za-z0-9._~-], none empty, "." or "..". So neither can leave the
+// directory it names.
 Result<RepositoryLocation> ParseHostAndPath(std::string_view host_and_path);
 
 // "http(s)://[user[:password]@]host[:port]/path[/]" under the same rules;
-// credentials are dropped and reported in had_credentials.
+// credentials are dropped and reported in had_credentials. Errors quote the
+// URL without them.
 Result<RepositoryLocation> ParseRepositoryUrl(std::string_view url);
+
+// The URL with any "user[:password]@" removed, for logs and messages.
+std::string WithoutCredentials(std::string_view url);
 
 }  // namespace cellar::giturl

@@ -18,14 +18,16 @@ TEST(ParseHostAndPath, NamesHostPathAndMirrorKey) {
 
 TEST(ParseHostAndPath, RefusesPathsThatCouldLeaveTheirDirectory) {
   for (const char* bad : {"h/../x", "h/./x", "h/a//b", "h/", "/a", "h", "h/.git", "h/a/.git", "h/a%2e", "h_x/a",
-                          "h/a b", "h/a\\b", "h/a?b", "h/a#b"}) {
+                          "h/a b", "h/a\\b", "h/a?b", "h/a#b", "../a/b", "./a/b", "h../a", ".h/a", "-h/a",
+                          "h:/a", "h:80x/a", "h:123456/a", "h@x/a"}) {
     EXPECT_FALSE(ParseHostAndPath(bad).ok()) << bad;
   }
   EXPECT_FALSE(ParseHostAndPath("h/" + std::string(513, 'a')).ok());
   EXPECT_FALSE(ParseHostAndPath(std::string(254, 'h') + "/a").ok());
   std::string deep = "h";
-  for (int i = 0; i < 17; ++i) deep += "/a";
-  EXPECT_FALSE(ParseHostAndPath(deep).ok());
+  for (int i = 0; i < 32; ++i) deep += "/a";
+  EXPECT_TRUE(ParseHostAndPath(deep).ok());  // GitLab subgroups nest 20 deep
+  EXPECT_FALSE(ParseHostAndPath(deep + "/a").ok());
 }
 
 TEST(ParseRepositoryUrl, AgreesWithTheProxyPath) {
@@ -41,9 +43,15 @@ TEST(ParseRepositoryUrl, DropsCredentialsAndNeverQuotesThem) {
   ASSERT_TRUE(loc.ok()) << loc.error().ToString();
   EXPECT_TRUE(loc->had_credentials);
   EXPECT_EQ(loc->host, "github.com");
-  auto bad = ParseRepositoryUrl("https://user:secret@github.com/org/../x");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message().find("secret"), std::string::npos) << bad.error().message();
+  for (const char* url : {"https://user:secret@github.com/org/../x", "https://user:sec/ret@github.com/org/x",
+                          "ftp://user:secret@github.com/org/x"}) {
+    auto bad = ParseRepositoryUrl(url);
+    ASSERT_FALSE(bad.ok()) << url;
+    EXPECT_EQ(bad.error().message().find("ret"), std::string::npos) << bad.error().message();
+  }
+  EXPECT_EQ(WithoutCredentials("https://u:p@ss@h/a"), "https://h/a");
+  EXPECT_EQ(WithoutCredentials("https://h/a"), "https://h/a");
+  EXPECT_EQ(WithoutCredentials("git@h:a/b"), "git@h:a/b");  // not a URL: nothing to strip
 }
 
 TEST(ParseRepositoryUrl, RefusesOtherSchemesAndBarePaths) {

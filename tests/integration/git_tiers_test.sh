@@ -80,6 +80,18 @@ grep -q "bad repository path" "$IT_TMP/rb" || fail "bad URL message: $(cat "$IT_
 if "$CELLAR_BIN" git clone --cache-dir "$CACHE" "$UP_URL/acme/small.git" "$IT_TMP/w1" 2>"$IT_TMP/rb"; then fail "non-empty destination accepted"; fi
 grep -q "not empty" "$IT_TMP/rb" || fail "non-empty destination message: $(cat "$IT_TMP/rb")"
 pass "bad URL and non-empty destination fail with a message"
+# A repository whose name starts with '-' becomes the default directory, not
+# an option of git clone; credentials in the URL never reach the report.
+git clone -q --bare "$IT_TMP/up/acme/small.git" "$IT_TMP/up/acme/-dash.git"
+mkdir "$IT_TMP/dashcwd"
+(cd "$IT_TMP/dashcwd" && "$CELLAR_BIN" git clone --cache-dir "$CACHE" "$UP_URL/acme/-dash.git") 2>"$IT_TMP/rd" ||
+  fail "clone of acme/-dash.git failed: $(cat "$IT_TMP/rd")"
+same_as_direct "$IT_TMP/dashcwd/-dash" acme/-dash.git
+creds_url="http://ci-user:s3cret-pw@${UP_URL#http://}/acme/small.git"
+clone "$IT_TMP/rc" "$creds_url" "$IT_TMP/wc"
+grep -q "s3cret" "$IT_TMP/rc" && fail "the report shows the URL's password: $(cat "$IT_TMP/rc")"
+grep -q "cloned http://127.0.0.1:$UP_PORT/acme/small.git" "$IT_TMP/rc" || fail "report lacks the URL: $(cat "$IT_TMP/rc")"
+pass "a repository named -dash clones into ./-dash; a URL's credentials stay out of the report"
 stop_cellar
 
 # --- eviction ----------------------------------------------------------------------

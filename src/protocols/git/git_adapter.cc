@@ -211,18 +211,18 @@ bool GitAdapter::StaleAllowed(const GitTarget& target, const std::string& author
          mirrors_.PublicWithin(target.repo_key, options_.max_stale_ms);
 }
 
-awaitable<bool> GitAdapter::StandInForUnreachable(http::Exchange& ex, const GitTarget& target,
-                                                  const std::string& authorization, const std::string& kind,
-                                                  const std::string& error) {
-  if (!StaleAllowed(target, authorization)) {
-    Count(kind, "error");
-    co_await protocols::RespondError(
-        ex, 502, "upstream " + target.host + " is unreachable (" + error + ") and cellar has no usable copy");
-    co_return false;
-  }
+awaitable<bool> GitAdapter::StaleOr502(http::Exchange& ex, const GitTarget& target, const std::string& authorization,
+                                       const std::string& kind, const std::string& error) {
+  if (StaleAllowed(target, authorization)) co_return true;
+  Count(kind, "error");
+  co_await protocols::RespondError(
+      ex, 502, "upstream " + target.host + " is unreachable (" + error + ") and cellar has no usable copy");
+  co_return false;
+}
+
+void GitAdapter::MarkStale(http::Exchange& ex, const GitTarget& target) {
   ex.SetHeader("X-Cellar-Stale", "upstream unreachable");
   Log(LogLevel::kWarn, "git serving stale refs", "\"repo\":\"" + JsonEscape(target.repo_key) + "\"");
-  co_return true;
 }
 
 bool GitAdapter::RefsFromMirror(const GitTarget& target, const std::string& authorization) const {
@@ -245,7 +245,7 @@ awaitable<void> GitAdapter::HandleInfoRefs(http::Exchange& ex, const GitTarget& 
   UpstreamAnswer answer = co_await AskUpstream(ex, target, /*post=*/false, "", /*force_v2=*/false);
   NoCache(ex);
   if (!answer.reachable) {
-    if (!co_await StandInForUnreachable(ex, target, auth, "info_refs", answer.error)) co_return;
+    if (!co_await StaleOr502(ex, target, auth, "info_refs", answer.error)) co_return;
     std::string dir = mirrors_.PathFor(target.repo_key);
     auto ad = co_await http::RunBlocking(ctx_.upstream_pool(), [this, &dir, v2] { return LocalAdvertisement(dir, v2); });
     if (!ad.ok()) {
@@ -253,6 +253,7 @@ awaitable<void> GitAdapter::HandleInfoRefs(http::Exchange& ex, const GitTarget& 
       co_return co_await protocols::RespondError(ex, 500, ad.error().message());
     }
     Count("info_refs", "stale");
+    MarkStale(ex, target);
     co_return (void)co_await ex.Respond(200, *ad, kAdvertisementType);
   }
   if (answer.status != 200) {
@@ -334,7 +335,8 @@ awaitable<void> GitAdapter::HandleLsRefs(http::Exchange& ex, const GitTarget& ta
   UpstreamAnswer answer = co_await AskUpstream(ex, target, /*post=*/true, body, /*force_v2=*/false);
   NoCache(ex);
   if (!answer.reachable) {
-    if (!co_await StandInForUnreachable(ex, target, auth, "ls_refs", answer.error)) co_return;
+    if (!co_await StaleOr502(ex, target, auth, "ls_refs", answer.error)) co_return;
+    MarkStale(ex, target);
     co_return co_await ServeFromMirror(ex, mirrors_.PathFor(target.repo_key), body, "ls_refs", "stale");
   }
   if (answer.status != 200) {

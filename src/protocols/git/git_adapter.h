@@ -105,11 +105,12 @@ class GitAdapter : public protocols::ProtocolAdapter {
   // within max_stale, or let anonymous clients read the repository then.
   bool StaleAllowed(const GitTarget& target, const std::string& authorization) const;
   // The upstream did not answer a ref listing: true when the mirror's refs
-  // may stand in (StaleAllowed; marked with X-Cellar-Stale and logged), else
-  // answers 502 itself and returns false.
-  boost::asio::awaitable<bool> StandInForUnreachable(http::Exchange& ex, const GitTarget& target,
-                                                     const std::string& authorization, const std::string& kind,
-                                                     const std::string& error);
+  // may stand in (StaleAllowed), else answers 502 itself and returns false.
+  boost::asio::awaitable<bool> StaleOr502(http::Exchange& ex, const GitTarget& target,
+                                          const std::string& authorization, const std::string& kind,
+                                          const std::string& error);
+  // Marks an answer built from the mirror's refs (header and warning).
+  void MarkStale(http::Exchange& ex, const GitTarget& target);
   // TTL mode: may ref listings be answered from the mirror right now?
   bool RefsFromMirror(const GitTarget& target, const std::string& authorization) const;
 

@@ -123,7 +123,7 @@ Warmer::~Warmer() { Stop(); }
 WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
   auto start = std::chrono::steady_clock::now();
   WarmupResult result;
-  result.url = repo.url;
+  result.url = giturl::WithoutCredentials(repo.url);
   auto target = TargetOf(repo.url, allowed_hosts_);
   Status s = target.ok() ? Status() : target.error();
   if (s.ok()) {
@@ -145,7 +145,7 @@ WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (on_result_) on_result_(result.ok);
   Log(result.ok ? LogLevel::kInfo : LogLevel::kWarn, "git warm-up",
-      "\"url\":\"" + JsonEscape(repo.url) + "\",\"ok\":" + (result.ok ? "true" : "false") +
+      "\"url\":\"" + JsonEscape(result.url) + "\",\"ok\":" + (result.ok ? "true" : "false") +
           (result.ok ? "" : ",\"error\":\"" + JsonEscape(result.error) + "\""));
   return result;
 }
