@@ -19,7 +19,10 @@
 #      same artifacts straight to files in the data dir (temp file, write,
 #      fsync, rename; no HTTP, no server: turbo_loadgen -mode files). cellar
 #      answers a PUT only once the artifact is on disk, so this bounds its PUT
-#      throughput here; the table shows it as "files".
+#      throughput here; the table shows it as "files". At the top concurrency
+#      the report adds a CPU bound: the files run's CPU plus the load
+#      generator's, over the cores, is the least a PUT phase of any durable
+#      HTTP server can take on this machine.
 #
 # Every GET body is compared byte for byte with what was PUT, and a sample has
 # its SHA-256 checked, so a server that answers garbage or short bodies gets
