@@ -29,6 +29,9 @@ using asio::ip::tcp;
 
 namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Room in the read buffer beyond the header limit: Beast reads bodies in
+// pieces of up to 64 KiB through it.
+constexpr size_t kBodyReadSlack = 256 * 1024;
 
 // "12.345": milliseconds with microsecond precision, without printf.
 std::string FormatMillis(double seconds) {
@@ -88,7 +91,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     std::string remote = ec ? "" : ep.address().to_string();
     stream_.socket().set_option(tcp::no_delay(true), ec);
 
-    beast::flat_buffer buffer;
+    // Bounded: Beast limits headers and bodies but not chunk extensions or
+    // trailers, which would otherwise grow this buffer without end.
+    beast::flat_buffer buffer(server_.options_.max_header_bytes + kBodyReadSlack);
     bool first = true;
     while (!server_.draining()) {
       Exchange::Parser parser;
@@ -96,22 +101,31 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       parser.body_limit(boost::none);  // handlers and ExchangeLimits enforce limits
       auto header_deadline = first ? server_.options_.header_timeout : server_.options_.keepalive_timeout;
       first = false;
-      bool timed_out = false;
       bool has_bytes = buffer.size() > 0;
       {
         // A deadline for the whole header, so a client trickling one byte
-        // per second cannot hold a connection (slowloris).
+        // per second cannot hold a connection (slowloris). The state is
+        // shared: a timer that fired in the same round as the read completed
+        // is already queued and runs after cancel(), possibly after this
+        // session is gone, so it holds the session and checks read_done.
+        struct HeaderWait {
+          bool read_done = false;
+          bool timed_out = false;
+        };
+        auto wait = std::make_shared<HeaderWait>();
         asio::steady_timer timer(stream_.get_executor());
         timer.expires_after(header_deadline);
-        timer.async_wait([this, &timed_out](beast::error_code tec) {
-          if (tec) return;
-          timed_out = true;
+        timer.async_wait([self = shared_from_this(), wait](beast::error_code tec) {
+          if (tec || wait->read_done) return;
+          wait->timed_out = true;
           beast::error_code ignored;
-          stream_.socket().cancel(ignored);
+          self->stream_.socket().cancel(ignored);
         });
         stream_.expires_never();
         auto [rec, n] = co_await bhttp::async_read_header(stream_, buffer, parser, kTuple);
+        wait->read_done = true;
         timer.cancel();
+        const bool timed_out = wait->timed_out;
         has_bytes = has_bytes || n > 0 || buffer.size() > 0;
         if (rec) {
           if (timed_out && has_bytes && !server_.draining()) {

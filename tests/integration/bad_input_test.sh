@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hostile and broken clients: oversize bodies, truncated bodies, chunked
-# uploads, slow headers (slowloris), malformed keys, garbage request lines,
+# uploads, slow headers (slowloris), an endless chunk-size line, a reader that
+# stops reading, malformed keys, garbage request lines,
 # a hard size limit and a full disk (tmpfs; skipped when mount is not
 # permitted). After each fault nothing may be stored and the server must keep
 # serving others.
@@ -181,6 +182,31 @@ code=$(http_code -T "$IT_TMP/v" "$U/ccache/$CC_KEY")
 [[ "$code" == 507 ]] || fail "ccache PUT on a full cache: expected 507, got $code"
 pass "hard size limit -> 507 on upload $got507 ($(head -c 100 "$IT_TMP/body" | tr -d '\n'))"
 stop_cellar
+
+# ------------------------------------------------ endless chunk extension, stalled reader
+D4="$IT_TMP/d4"
+start_cellar "$D4" --idle-timeout 2s
+U4="$CELLAR_URL"
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$CELLAR_PID/status"; }
+rss0=$(rss_kib)
+out=$($RAW chunkext "$CELLAR_PORT" "/ccache/$CC_KEY" 256)
+rss1=$(rss_kib)
+echo "  endless chunk extension: $out; RSS $((rss0 / 1024)) -> $((rss1 / 1024)) MiB"
+sent=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['sent_mib'])" "$out")
+(( sent < 256 )) || fail "the server kept reading one chunk-size line (256 MiB) without closing: $out"
+(( rss1 - rss0 < 65536 )) || fail "a chunk extension grew the server by $(( (rss1 - rss0) / 1024 )) MiB"
+expect_code 404 "nothing stored after the chunk extension" "$U4/ccache/$CC_KEY"
+head -c $((64 << 20)) /dev/urandom > "$IT_TMP/big"
+expect_code 200 "64 MiB upload" -X PUT --data-binary @"$IT_TMP/big" "$U4/ccache/$CC_KEY2"
+# A reader that stops reading is dropped after --idle-timeout (2 s), not held.
+t0=$SECONDS
+out=$($RAW stall "$CELLAR_PORT" "/ccache/$CC_KEY2" 5)
+echo "  stalled reader: $out after $((SECONDS - t0)) s"
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r['length'] and r['body'] < r['length'] else 1)" "$out" ||
+  fail "a reader that stalled for 5 s still got the whole body (idle timeout 2 s): $out"
+expect_code 200 "the server still serves after a stalled reader" "$U4/healthz"
+stop_cellar
+pass "endless chunk extension closed with bounded memory; a stalled reader is dropped after the idle timeout"
 
 # ------------------------------------------------ full disk (tmpfs)
 MNT="$IT_TMP/tmpfs"

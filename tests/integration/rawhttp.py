@@ -14,6 +14,12 @@ Subcommands (all talk to 127.0.0.1:PORT, print one result line):
                             connection. Prints JSON: {"status": <code or null>,
                             "closed": bool, "elapsed": s, "other_status": code,
                             "other_ms": ms}
+  chunkext PORT PATH MIB    chunked PUT PATH whose first chunk-size line never
+                            ends: MIB MiB of chunk extension. Prints JSON:
+                            {"sent_mib": n, "status": code or null}
+  stall PORT PATH WAIT      GET PATH, read only the first bytes, stop reading
+                            for WAIT seconds, then read to the end. Prints
+                            JSON: {"body": bytes received, "length": declared}
 """
 import json
 import random
@@ -114,12 +120,59 @@ def cmd_slowloris(port):
     print(json.dumps(result))
 
 
+def cmd_chunkext(port, path, mib):
+    s = connect(port, timeout=30)
+    s.sendall((f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n1;").encode())
+    piece = b"x" * (1 << 20)
+    sent = 0
+    try:
+        for _ in range(int(mib)):
+            s.sendall(piece)
+            sent += 1
+    except OSError:
+        pass  # the server closed the connection: what we want
+    line = read_status_line(s)
+    s.close()
+    print(json.dumps({"sent_mib": sent, "status": int(line.split()[1]) if line else None}))
+
+
+def cmd_stall(port, path, wait):
+    s = connect(port, timeout=60)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        head += chunk
+    header, _, body = head.partition(b"\r\n\r\n")
+    length = None
+    for line in header.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    time.sleep(float(wait))
+    got = len(body)
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    print(json.dumps({"body": got, "length": length}))
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     cmd, args = argv[1], argv[2:]
-    {"raw": cmd_raw, "truncated": cmd_truncated, "slowloris": cmd_slowloris}[cmd](*args)
+    {"raw": cmd_raw, "truncated": cmd_truncated, "slowloris": cmd_slowloris, "chunkext": cmd_chunkext,
+     "stall": cmd_stall}[cmd](*args)
     return 0
 
 
