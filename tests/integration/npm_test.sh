@@ -179,7 +179,11 @@ grep -q '"error":"Not found"' "$IT_TMP/body" || fail "404 body: $(cat "$IT_TMP/b
 expect_code 404 "unknown package again (negative cache)" "$REG/no-such-package"
 [[ "$(up_count ' /no-such-package ')" == 1 ]] || fail "404 not cached: $(up_count ' /no-such-package ') upstream requests"
 expect_code 404 "unknown tarball of a known package" "$REG/dep-a/-/dep-a-9.9.9.tgz"
+expect_code 404 "unknown version of a known package" "$REG/dep-a/9.9.9-nope"
+expect_code 200 "a missing version does not hide the package (negative cache is per package)" "$REG/dep-a"
 L=$(wc -l <"$UP_LOG")
+expect_code '4[0-9][0-9]' "package '-' (would reach the registry's /-/whoami)" "$REG/%2d/whoami"
+expect_code '4[0-9][0-9]' "encoded '..' in a registry endpoint path" --path-as-is "$REG/-/npm/v1/attestations/%2e%2e/%2e%2e/x"
 expect_code '4[0-9][0-9]' "'..' in the name" --path-as-is "$REG/../etc/passwd"
 expect_code '4[0-9][0-9]' "encoded '..'" --path-as-is "$REG/%2e%2e/x"
 expect_code '4[0-9][0-9]' "encoded slash in an unscoped name" "$REG/dep-a%2f..%2fdep-b"

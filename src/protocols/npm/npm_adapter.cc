@@ -150,7 +150,11 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
     auto got = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return documents_.Get(doc, up, base); });
     if (!got.ok()) {
       if (got.error().IsNotFound()) {
-        co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req.name); });
+        // Only a missing package is remembered: one missing version or tag
+        // must not hide the package's other versions.
+        if (req.kind != NpmRequestKind::kVersion) {
+          co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req.name); });
+        }
         count("not_found");
         ex.set_cache_result("miss");
         co_await RespondJsonError(ex, 404, "Not found");

@@ -53,6 +53,9 @@ std::optional<std::string> DecodeSegment(std::string_view seg, bool allow_slash)
 
 bool IsValidPackageName(std::string_view name) {
   if (name.empty() || name.size() > 214) return false;
+  // "-" would put the registry's own "/-/..." endpoints (whoami, tokens)
+  // where a package document belongs.
+  if (name == "-") return false;
   if (name[0] == '@') {
     size_t slash = name.find('/');
     if (slash == std::string_view::npos) return false;
@@ -76,7 +79,13 @@ std::string EscapedName(std::string_view name) {
 std::optional<NpmRequest> ParseNpmPath(std::string_view rest) {
   if (rest.starts_with("-/")) {
     std::string_view special = rest.substr(2);
-    if (special.empty() || special.size() > 1024 || special.find("..") != std::string_view::npos) return std::nullopt;
+    if (special.empty() || special.size() > 1024) return std::nullopt;
+    // Checked decoded too: an upstream that decodes "%2e%2e" before routing
+    // must not be led out of the path we meant (with our credentials).
+    auto decoded = PercentDecode(special, /*allow_slash=*/true);
+    if (!decoded || decoded->find("..") != std::string::npos || decoded->find('\\') != std::string::npos) {
+      return std::nullopt;
+    }
     return NpmRequest{NpmRequestKind::kSpecial, "", "", "", std::string(special)};
   }
   std::vector<std::string_view> segs = SplitView(rest, '/');

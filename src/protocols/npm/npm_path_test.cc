@@ -48,6 +48,8 @@ TEST(NpmPathTest, Specials) {
   EXPECT_EQ(ping->kind, NpmRequestKind::kSpecial);
   EXPECT_EQ(ping->special, "ping");
   EXPECT_EQ(ParseNpmPath("-/npm/v1/security/advisories/bulk")->special, "npm/v1/security/advisories/bulk");
+  // Scoped names in attestation paths stay encoded, as npm sends them.
+  EXPECT_EQ(ParseNpmPath("-/npm/v1/attestations/@s%2fn@1.0.0")->special, "npm/v1/attestations/@s%2fn@1.0.0");
 }
 
 TEST(NpmPathTest, RefusesMalformed) {
@@ -59,7 +61,8 @@ TEST(NpmPathTest, RefusesMalformed) {
                           std::string("name/-/../x.tgz"), std::string("name/-/x.zip"),
                           std::string("name/-/sub/x.tgz"), std::string("name//x"), overlong,
                           std::string("name/1.0.0/extra"), std::string("na<me"), std::string("-/a/../../b"),
-                          std::string("@scope%2fname%2fextra")}) {
+                          std::string("@scope%2fname%2fextra"), std::string("%2d/whoami"), std::string("-"),
+                          std::string("-/npm/v1/attestations/%2e%2e/%2E%2E/x"), std::string("-/a%5c..%5cb")}) {
     EXPECT_FALSE(ParseNpmPath(bad)) << bad;
   }
 }
