@@ -5,8 +5,9 @@
 
 #include <cctype>
 #include <charconv>
-#include <fstream>
-#include <sstream>
+#include <atomic>
+#include <cerrno>
+#include <optional>
 #include <vector>
 
 #include <openssl/crypto.h>
@@ -119,27 +120,56 @@ Result<SignedGrant> UrlSigner::Verify(std::string_view query, std::string_view m
   return g;
 }
 
-Result<std::string> LoadOrCreateSigningKey(const std::string& path) {
-  std::ifstream in(path);
-  if (in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string key = ss.str();
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
-    if (key.size() < 16) return Status::InvalidArgument("signing key in " + path + " is shorter than 16 bytes");
-    return key;
+namespace {
+// The key in `path`, nullopt when the file does not exist; any other failure
+// is an error, never a reason to make a new key.
+Result<std::optional<std::string>> ReadSigningKey(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Status::FromErrno(errno, "open " + path);
   }
+  std::string key;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && key.size() < 4096) key.append(buf, static_cast<size_t>(n));
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return Status::FromErrno(err, "read " + path);
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  if (key.size() < 16) return Status::InvalidArgument("signing key in " + path + " is shorter than 16 bytes");
+  return std::optional<std::string>(std::move(key));
+}
+}  // namespace
+
+Result<std::string> LoadOrCreateSigningKey(const std::string& path) {
+  CELLAR_ASSIGN_OR_RETURN(std::optional<std::string> existing, ReadSigningKey(path));
+  if (existing) return *existing;
   std::vector<uint8_t> raw(32);
   if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return Status::Internal("no randomness for a signing key");
   std::string key = ToHex(raw);
-  std::string tmp = path + ".tmp";
+  static std::atomic<uint64_t> attempt{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(attempt++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
   std::string line = key + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  const int write_err = errno;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "write " + path);
-  return key;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return Status::FromErrno(write_err, "write " + tmp);
+  }
+  // link(2), not rename(2): of two processes creating the key at once, the
+  // second finds the first's key instead of replacing it.
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  const int link_err = errno;
+  ::unlink(tmp.c_str());
+  if (linked == 0) return key;
+  if (link_err != EEXIST) return Status::FromErrno(link_err, "create " + path);
+  CELLAR_ASSIGN_OR_RETURN(existing, ReadSigningKey(path));
+  if (!existing) return Status::Unavailable(path + " vanished while it was created");
+  return *existing;
 }
 
 }  // namespace cellar::auth

@@ -46,7 +46,8 @@ class UrlSigner {
 };
 
 // Loads the signing key from `path`, or creates one (32 random bytes, hex,
-// mode 0600) when the file does not exist.
+// mode 0600) when the file does not exist. A file that exists but cannot be
+// read is an error: a new key would void every URL already handed out.
 Result<std::string> LoadOrCreateSigningKey(const std::string& path);
 
 }  // namespace cellar::auth

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include <filesystem>
 
 #include <unistd.h>
@@ -73,6 +76,30 @@ TEST(UrlSigner, KeyFileIsCreatedOnceAndReused) {
   auto second = LoadOrCreateSigningKey(path);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*first, *second);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(UrlSigner, UnreadableKeyIsAnErrorNotReplaced) {
+  // open(2) fails with ELOOP (EACCES is the usual case, but root reads
+  // everything): the file is there, so making a new key would be wrong.
+  auto dir = std::filesystem::temp_directory_path() / ("signer-bad-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "signing.key";
+  std::filesystem::create_symlink(path, path);
+  EXPECT_FALSE(LoadOrCreateSigningKey(path.string()).ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(path));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(UrlSigner, ConcurrentCreatorsAgreeOnOneKey) {
+  auto dir = std::filesystem::temp_directory_path() / ("signer-race-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "signing.key").string();
+  std::vector<std::string> keys(8);
+  std::vector<std::thread> threads;
+  for (auto& k : keys) threads.emplace_back([&k, &path] { k = LoadOrCreateSigningKey(path).value(); });
+  for (auto& t : threads) t.join();
+  for (const auto& k : keys) EXPECT_EQ(k, keys.front());
   std::filesystem::remove_all(dir);
 }
 

@@ -110,6 +110,16 @@ expect_code 404 "AC GET while its CAS blob is missing" "$U/bazel/ac/$AK2"
 expect_code 200 "CAS PUT of the output blob" -T "$IT_TMP/out-blob" "$U/bazel/cas/$OUT_H"
 expect_code 200 "AC GET once its CAS blob exists" "$U/bazel/ac/$AK2"
 pass "validated AC: garbage -> 400; missing CAS output -> 404; present -> 200"
+# An action result cannot exceed 16 MiB: reading stops there, not at the
+# entry limit (4 GiB by default).
+out=$(head -c $((512 << 20)) /dev/zero | curl -s -o "$IT_TMP/body" -w '%{http_code} %{size_upload}' -H 'Expect:' \
+  -T - "$U/bazel/ac/$AK" || true)
+read -r code sent <<<"$out"
+echo "  AC PUT of a 512 MiB body: HTTP $code after $((sent >> 20)) MiB sent"
+[[ "$code" == 400 || "$code" == 000 ]] || fail "oversized AC PUT: HTTP $code"
+(( sent < (256 << 20) )) || fail "the server read $((sent >> 20)) MiB of an action result"
+curl -s -o "$IT_TMP/got" "$U/bazel/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "oversized AC PUT changed the entry"
+pass "an oversized action result is refused at 16 MiB; the entry is unchanged"
 
 # Empty blob always exists; misses are 404.
 expect_code 200 "HEAD empty blob" -I "$U/bazel/cas/$EMPTY"

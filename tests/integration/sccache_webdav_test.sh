@@ -87,3 +87,13 @@ expect_code 405 "PUT on a collection" "${AUTH[@]}" -X PUT --data-binary x "$B/a/
 expect_code 204 "DELETE" "${AUTH[@]}" -X DELETE "$obj"
 expect_code 404 "GET after DELETE" "${AUTH[@]}" "$obj"
 expect_code 404 "DELETE of a missing object" "${AUTH[@]}" -X DELETE "$obj"
+# A PROPFIND body is read but not needed: past 64 KiB the server stops
+# reading (413, or a reset that overtakes it) instead of taking any amount.
+out=$(head -c $((64 << 20)) /dev/zero | curl -s -o "$IT_TMP/body" -w '%{http_code} %{size_upload}' -H 'Expect:' \
+  "${AUTH[@]}" -X PROPFIND -H 'Depth: 0' -H 'Transfer-Encoding: chunked' --data-binary @- "$B/" || true)
+read -r code sent <<<"$out"
+echo "  PROPFIND with a 64 MiB body: HTTP $code after $((sent >> 20)) MiB sent"
+[[ "$code" == 413 || "$code" == 000 ]] || fail "PROPFIND with a 64 MiB body: HTTP $code"
+(( sent < (32 << 20) )) || fail "the server read $((sent >> 20)) MiB of a PROPFIND body"
+expect_code 207 "PROPFIND still served after an oversized one" "${AUTH[@]}" -X PROPFIND -H 'Depth: 0' "$B/"
+pass "an oversized PROPFIND body is cut off at 64 KiB"

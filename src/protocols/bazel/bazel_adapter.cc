@@ -146,7 +146,7 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
       // Bazel's HTTP client re-uploads every output: check the bytes, keep
       // the copy we have.
       core::Sha256Verifier verifier(HexToBytes(key.hash));
-      Status s = co_await protocols::DrainBody(ex, &verifier);
+      Status s = co_await protocols::DrainBody(ex, &verifier, ctx_.max_entry_bytes);
       if (!s.ok()) {
         ex.set_keep_alive(false);
         co_await protocols::RespondError(ex, 400, s.message());
@@ -164,7 +164,11 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
   } else if (options_.validate_ac) {
     options.verifier = std::make_unique<ActionResultVerifier>();
   }
-  auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
+  // A checked action result can never exceed 16 MiB: stop reading there
+  // instead of writing up to the entry limit first.
+  const bool checked_ac = !key.cas && options_.validate_ac;
+  const uint64_t limit = checked_ac ? std::min(kMaxActionResultBytes, ctx_.max_entry_bytes) : ctx_.max_entry_bytes;
+  auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), limit);
   switch (result.error) {
     case UploadError::kNone: co_await ex.Respond(200, "", ""); break;
     case UploadError::kClient:

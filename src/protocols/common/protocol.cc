@@ -98,7 +98,7 @@ awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange
                                       core::PutOptions options, uint64_t max_bytes) {
   if (auto exists = ctx.cache.Contains(options.ns, options.key); exists.ok() && *exists) {
     // Reading the body keeps the connection usable; clients send it anyway.
-    Status drained = co_await DrainBody(ex, nullptr);
+    Status drained = co_await DrainBody(ex, nullptr, max_bytes);
     if (!drained.ok()) co_return UploadResult{UploadError::kClient, drained, 0};
     co_return UploadResult{UploadError::kExists, Status::AlreadyExists("artifact exists"), 0};
   }
@@ -106,7 +106,7 @@ awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange
   co_return co_await StreamUpload(ctx, ex, std::move(options), max_bytes);
 }
 
-awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier) {
+awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier, uint64_t max_bytes) {
   BufferPool<std::byte>::Buffer storage = UploadBuffers().Acquire();
   std::span<std::byte> buf(storage.get(), UploadBuffers().buffer_size());
   uint64_t total = 0;
@@ -114,8 +114,12 @@ awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier) {
     auto n = co_await ex.ReadBody(buf);
     if (!n.ok()) co_return n.error();
     if (*n == 0) break;
-    if (verifier) verifier->Update(std::span<const std::byte>(buf.data(), *n));
     total += *n;
+    if (total > max_bytes) {
+      ex.set_keep_alive(false);
+      co_return Status::ResourceExhausted("body exceeds the limit of " + std::to_string(max_bytes) + " bytes");
+    }
+    if (verifier) verifier->Update(std::span<const std::byte>(buf.data(), *n));
   }
   if (verifier) co_return verifier->Finish(total);
   co_return Status();

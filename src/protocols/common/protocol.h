@@ -73,8 +73,10 @@ boost::asio::awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, h
                                                    core::PutOptions options, uint64_t max_bytes);
 
 // Reads and discards the body (optionally through a verifier), e.g. for a
-// duplicate CAS upload or a write a client must not see refused.
-boost::asio::awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier);
+// duplicate CAS upload or a write a client must not see refused. Beyond
+// max_bytes it stops with kResourceExhausted and the connection closes: a
+// body nobody stores is still no licence to send endless bytes.
+boost::asio::awaitable<Status> DrainBody(http::Exchange& ex, core::Verifier* verifier, uint64_t max_bytes);
 
 // Sends a hit: sendfile for raw blobs, streaming decompression otherwise.
 boost::asio::awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status = 200);

@@ -70,7 +70,7 @@ awaitable<void> GradleAdapter::Put(http::Exchange& ex, const std::string& key) {
     // Read-only clients should set push = false; if they push anyway, a
     // refusal would fail their build on 4.4.1, so accept and discard.
     ex.set_cache_result("discarded");
-    Status s = co_await protocols::DrainBody(ex, nullptr);
+    Status s = co_await protocols::DrainBody(ex, nullptr, ctx_.max_entry_bytes);
     co_await ex.Respond(s.ok() ? 200 : 400, "", "");
     co_return;
   }
@@ -86,7 +86,7 @@ awaitable<void> GradleAdapter::Put(http::Exchange& ex, const std::string& key) {
     case UploadError::kStoreFull:
       if (legacy) {
         ex.set_cache_result("discarded");
-        Status s = co_await protocols::DrainBody(ex, nullptr);
+        Status s = co_await protocols::DrainBody(ex, nullptr, ctx_.max_entry_bytes);
         ex.set_keep_alive(s.ok());
         co_await ex.Respond(200, "", "");
       } else {

@@ -174,7 +174,10 @@ awaitable<void> NegotiateAdapter::HandleUpload(http::Exchange& ex, const auth::S
   options.ns = grant.ns;
   options.key = grant.key;
   options.verifier = std::make_unique<DeclaredContentVerifier>(grant);
-  auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
+  // A chunked body is cut off at the declared size, not after the server's
+  // limit has been written to disk.
+  const uint64_t limit = grant.size ? std::min(*grant.size, ctx_.max_entry_bytes) : ctx_.max_entry_bytes;
+  auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), limit);
   switch (result.error) {
     case UploadError::kNone:
       transfers_.With({"put", "stored"}).Inc();
@@ -187,6 +190,10 @@ awaitable<void> NegotiateAdapter::HandleUpload(http::Exchange& ex, const auth::S
       co_return co_await RespondJsonError(ex, 400, "upload refused, nothing stored: " + result.status.message());
     case UploadError::kTooLarge:
       transfers_.With({"put", "refused"}).Inc();
+      if (grant.size && *grant.size < ctx_.max_entry_bytes) {
+        co_return co_await RespondJsonError(ex, 400, "upload refused, nothing stored: body is longer than the "
+                                                     "declared size " + std::to_string(*grant.size));
+      }
       co_return co_await RespondJsonError(ex, 413, result.status.message());
     case UploadError::kStoreFull:
       transfers_.With({"put", "error"}).Inc();

@@ -68,7 +68,7 @@ awaitable<void> NxAdapter::Handle(http::Exchange& ex) {
     requests_.With({op, "denied"}).Inc();
     if (!read && a.error().code() == Code::kPermissionDenied) {
       // A read-only token on a PR build: Nx skips the write silently.
-      Status drained = co_await protocols::DrainBody(ex, nullptr);
+      Status drained = co_await protocols::DrainBody(ex, nullptr, ctx_.max_entry_bytes);
       if (!drained.ok()) ex.set_keep_alive(false);
     }
     // Nx accepts a 401 only with a Content-Type of exactly text/plain; with

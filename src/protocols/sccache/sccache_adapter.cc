@@ -44,7 +44,11 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
     co_return (void)co_await ex.Respond(200, "", "");
   }
   if (name == "PROPFIND") {
-    (void)co_await protocols::DrainBody(ex, nullptr);  // the prop request body is not needed
+    // The prop request body is not needed; OpenDAL sends a few hundred bytes.
+    constexpr uint64_t kPropfindBodyLimit = 64 * 1024;
+    if (Status s = co_await protocols::DrainBody(ex, nullptr, kPropfindBodyLimit); !s.ok()) {
+      co_return co_await protocols::RespondError(ex, s.code() == Code::kResourceExhausted ? 413 : 400, s.message());
+    }
     std::string target = key;
     if (collection_path) target += "/";
     co_return co_await Propfind(ex, target);
