@@ -246,11 +246,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->config = config;
   CELLAR_RETURN_IF_ERROR(EnsureDir(config.data_dir));
 
-  store::FsBlobStore::Options store_options;
-  store_options.root = config.data_dir;
-  store_options.compress = config.compress;
-  store_options.sync_directories = config.sync_dirs;
-  CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
+  // The index first: its lock says whether another cellar owns this data
+  // dir, and opening the blob store clears tmp/, which would destroy that
+  // server's uploads in flight.
   index::SqliteIndex::Options index_options;
   index_options.now_ms = [clock = &p->clock] { return clock->NowUnixMs(); };
   index_options.exclusive = true;  // one server per data dir; cheaper reads
@@ -260,6 +258,11 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
                                       "/index.db is in use (is another cellar running on this data dir?)");
   }
   CELLAR_ASSIGN_OR_RETURN(p->index, std::move(opened));
+  store::FsBlobStore::Options store_options;
+  store_options.root = config.data_dir;
+  store_options.compress = config.compress;
+  store_options.sync_directories = config.sync_dirs;
+  CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
 
   core::CacheOptions cache_options;
   cache_options.max_bytes = config.max_size_bytes;
@@ -362,10 +365,16 @@ void App::Run() {
 }
 
 Status VerifyDataDir(const std::string& data_dir, bool quiet) {
+  // The index first, as in App::Create: a live server's lock stops us
+  // before the blob store clears its tmp/.
+  auto opened = index::SqliteIndex::Open(data_dir + "/index.db");
+  if (!opened.ok() && opened.error().code() == Code::kUnavailable) {
+    return opened.error().WithContext("index " + data_dir + "/index.db is in use (stop the cellar serving it first)");
+  }
+  CELLAR_ASSIGN_OR_RETURN(auto index, std::move(opened));
   store::FsBlobStore::Options store_options;
   store_options.root = data_dir;
   CELLAR_ASSIGN_OR_RETURN(auto blobs, store::FsBlobStore::Open(store_options));
-  CELLAR_ASSIGN_OR_RETURN(auto index, index::SqliteIndex::Open(data_dir + "/index.db"));
   CELLAR_ASSIGN_OR_RETURN(auto report, blobs->Verify(/*quarantine_bad=*/true));
   for (const auto& bad : report.bad_blobs) {
     std::fprintf(stderr, "corrupt blob %s: %s%s\n", bad.digest.Hex().c_str(), bad.reason.c_str(),

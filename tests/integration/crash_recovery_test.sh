@@ -5,8 +5,9 @@
 #   2. restart on the same dir: every blob served is byte-exact, and every
 #      upload that was answered 200 before the crash is still served,
 #   3. re-uploading every blob works, and
-#   4. `cellar verify` after a clean stop (verify deletes tmp/, so it is never
-#      run against a live server's data dir).
+#   4. `cellar verify` and a second `cellar serve` refuse the live data dir
+#      (index lock) without touching its tmp/, and
+#   5. `cellar verify` after a clean stop.
 # Each verify must report zero corrupt blobs and zero entries with missing blobs.
 # Usage: bash crash_recovery_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
@@ -50,6 +51,16 @@ $BLOBS reupload "$CELLAR_PORT" "$SEED" "$N" || fail "re-upload after the crash f
 entries=$(curl -s "$CELLAR_URL/api/v1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['namespaces']['bazel/cas']['entries'])")
 [[ "$entries" == "$N" ]] || fail "expected $N CAS entries after re-upload, stats show $entries"
 pass "re-uploading all $N blobs works; $N entries"
+# Neither `cellar verify` nor a second `cellar serve` may touch a live
+# server's data dir: both stop at the index lock, before tmp/ is cleared
+# (an upload in flight keeps its temp file there).
+printf 'in flight' >"$DATA/tmp/999999-1.tmp"
+rc=0; "$CELLAR_BIN" verify --data-dir "$DATA" >"$IT_TMP/verify-live.out" 2>&1 || rc=$?
+(( rc != 0 )) && grep -q "in use" "$IT_TMP/verify-live.out" || fail "verify on a live data dir: exit $rc: $(cat "$IT_TMP/verify-live.out")"
+rc=0; timeout 20 "$CELLAR_BIN" serve --data-dir "$DATA" --listen 127.0.0.1:0 >"$IT_TMP/serve-live.out" 2>&1 || rc=$?
+(( rc != 0 && rc != 124 )) && grep -q "in use" "$IT_TMP/serve-live.out" || fail "second serve on a live data dir: exit $rc: $(tail -3 "$IT_TMP/serve-live.out")"
+[[ -f "$DATA/tmp/999999-1.tmp" ]] || fail "verify or a second serve cleared the live server's tmp/"
+pass "verify and a second serve refuse a live data dir and leave its tmp/ alone"
 stop_cellar
 
 run_verify "$DATA" "after restart and clean stop"
