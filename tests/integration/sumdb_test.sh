@@ -168,4 +168,33 @@ for ns in go/zip go/mod go/sumdb go/sumdb-tile; do
 done
 pass "/api/v1/stats lists the Go namespaces"
 
+# --- 5. a full hash tile of the wrong size is refused, not cached forever --------
+stop_cellar
+cat >"$IT_TMP/portal.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        open(sys.argv[2], "a").write(self.path + "\n")
+        body = b"<html>please log in to the hotel wifi</html>"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(srv.server_port))
+srv.serve_forever()
+PY
+python3 "$IT_TMP/portal.py" "$IT_TMP/portal.port" "$IT_TMP/portal.log" &
+PORTAL_PID=$!
+CELLAR_PIDS+=("$PORTAL_PID")  # stopped with the cellar servers at exit
+for _ in $(seq 50); do [[ -s "$IT_TMP/portal.port" ]] && break; sleep 0.1; done
+start_cellar "$IT_TMP/data-portal" --go-upstream "$UP1_URL" --go-sumdb "portal.test=http://127.0.0.1:$(cat "$IT_TMP/portal.port")"
+T="$CELLAR_URL/go/sumdb/portal.test/tile/8/0/000"
+expect_code 502 "a 45-byte 'full hash tile'" "$T"
+expect_code 502 "the same tile again (not cached)" "$T"
+[[ "$(grep -c '^/tile/8/0/000$' "$IT_TMP/portal.log")" == 2 ]] || fail "the bad tile was cached: $(cat "$IT_TMP/portal.log")"
+pass "a full hash tile of the wrong size is refused (502) and never cached"
+
 echo "sumdb test finished in ${SECONDS}s"

@@ -1,5 +1,10 @@
 #include "protocols/goproxy/sumdb_proxy.h"
 
+#include <charconv>
+#include <optional>
+
+#include "core/verifier.h"
+
 #include "base/strings.h"
 #include "http/offload.h"
 #include "protocols/common/fill_response.h"
@@ -27,6 +32,16 @@ const char* KindLabel(SumdbFile f) {
     case SumdbFile::kTile: return "sumdb_tile";
   }
   return "sumdb";
+}
+
+// "tile/<H>/<L>/..." with L a level (not "data"): the size of a full tile.
+std::optional<uint64_t> FullHashTileBytes(std::string_view tail) {
+  auto parts = SplitView(tail, '/');
+  if (parts.size() < 4 || parts[2] == "data") return std::nullopt;
+  unsigned height = 0;
+  auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), height);
+  if (ec != std::errc() || end != parts[1].data() + parts[1].size() || height == 0 || height > 16) return std::nullopt;
+  return uint64_t{32} << height;
 }
 
 }  // namespace
@@ -143,6 +158,10 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
     spec.put.ns = kTileNamespace;
     spec.put.key = db->name + "/" + req->tail;
     spec.put.content_type = kBinary;
+    // Kept forever, so checked first: a full hash tile is exactly 2^H hashes
+    // of 32 bytes (a captive portal's HTML page would otherwise break every
+    // go command's verification until an operator cleared the cache).
+    if (auto size = FullHashTileBytes(req->tail)) spec.put.verifier = std::make_unique<core::SizeVerifier>(*size);
     ex.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
     if (auto hit = ctx_.cache.Get(spec.put.ns, spec.put.key); hit.ok() && *hit) {
       count("hit");
