@@ -205,8 +205,17 @@ echo "  stalled reader: $out after $((SECONDS - t0)) s"
 python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r['length'] and r['body'] < r['length'] else 1)" "$out" ||
   fail "a reader that stalled for 5 s still got the whole body (idle timeout 2 s): $out"
 expect_code 200 "the server still serves after a stalled reader" "$U4/healthz"
+# A storage failure (tmp/ replaced by a file: every temp file fails) answers
+# 5xx without the server's paths; the detail goes to the log.
+rm -rf "$D4/tmp" && touch "$D4/tmp"
+code=$(http_code -X PUT --data-binary @"$IT_TMP/big" "$U4/ccache/ab/cdefghijklmnopqrstuv0123456789c")
+[[ "$code" =~ ^5[0-9][0-9]$ ]] || fail "PUT with a broken tmp/: HTTP $code"
+grep -q "$D4" "$IT_TMP/body" && fail "the error answer shows server paths: $(cat "$IT_TMP/body")"
+grep -q '"msg":"storage failure"' "$CELLAR_LOG" || fail "the storage failure is not in the log"
+rm -f "$D4/tmp" && mkdir "$D4/tmp"
+expect_code 200 "uploads work again once tmp/ is back" -X PUT --data-binary @"$IT_TMP/big" "$U4/ccache/ab/cdefghijklmnopqrstuv0123456789c"
 stop_cellar
-pass "endless chunk extension closed with bounded memory; a stalled reader is dropped after the idle timeout"
+pass "endless chunk extension closed with bounded memory; a stalled reader is dropped after the idle timeout; a storage failure answers 5xx without server paths"
 
 # ------------------------------------------------ full disk (tmpfs)
 MNT="$IT_TMP/tmpfs"

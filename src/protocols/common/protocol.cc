@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "base/buffer_pool.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
 
@@ -19,6 +20,15 @@ namespace {
 BufferPool<std::byte>& UploadBuffers() {
   static auto* pool = new BufferPool<std::byte>(256 * 1024, 64);
   return *pool;
+}
+
+// A storage failure as the client sees it: the detail (file paths, errno)
+// goes to the log, the answer only says what happened.
+UploadResult StoreFailure(const http::Exchange& ex, const Status& detail, uint64_t bytes) {
+  Log(LogLevel::kError, "storage failure",
+      "\"path\":\"" + JsonEscape(ex.path()) + "\",\"error\":\"" + JsonEscape(detail.ToString()) + "\"");
+  return UploadResult{UploadError::kStoreFailure,
+                      Status::Internal("the server could not store the upload (details in its log)"), bytes};
 }
 
 }  // namespace
@@ -48,9 +58,8 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
   auto put = ctx.cache.BeginPut(std::move(options));
   if (!put.ok()) {
     ex.set_keep_alive(false);
-    auto kind = put.error().code() == Code::kResourceExhausted ? UploadError::kStoreFull
-                                                               : UploadError::kStoreFailure;
-    co_return UploadResult{kind, put.error(), 0};
+    if (put.error().code() != Code::kResourceExhausted) co_return StoreFailure(ex, put.error(), 0);
+    co_return UploadResult{UploadError::kStoreFull, put.error(), 0};
   }
   BufferPool<std::byte>::Buffer storage = UploadBuffers().Acquire();
   std::span<std::byte> buf(storage.get(), UploadBuffers().buffer_size());
@@ -77,7 +86,7 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
       co_return UploadResult{UploadError::kStoreFull, Status::ResourceExhausted("storage is full"),
                              (*put)->bytes_written()};
     }
-    if (!s.ok()) co_return UploadResult{UploadError::kStoreFailure, s, (*put)->bytes_written()};
+    if (!s.ok()) co_return StoreFailure(ex, s, (*put)->bytes_written());
   }
   auto* pending = put->get();
   auto committed = co_await http::RunBlocking(ctx.workers, [pending] { return pending->Commit(); });
@@ -89,6 +98,7 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
     else if (s.code() == Code::kInvalidArgument) kind = UploadError::kClient;
     else if (s.code() == Code::kResourceExhausted) kind = UploadError::kStoreFull;
     if (kind == UploadError::kStoreFull) co_return UploadResult{kind, Status::ResourceExhausted("storage is full"), bytes};
+    if (kind == UploadError::kStoreFailure) co_return StoreFailure(ex, s, bytes);
     co_return UploadResult{kind, s, bytes};
   }
   co_return UploadResult{UploadError::kNone, Status(), bytes};
