@@ -47,6 +47,9 @@ Status FsBlobStore::VerifyFile(const Digest& digest, bool quarantine_bad,
   struct stat judged;
   if (::fstat(fd.get(), &judged) != 0) return Status::FromErrno(errno, "fstat " + path);
 
+  // Held open until the inode comparison below: once closed and unlinked, its
+  // inode number could be reused by a freshly committed good copy.
+  UniqueFd judged_fd(::dup(fd.get()));
   std::string reason;
   Result<Digest> actual = HashBlobFile(std::move(fd), path, scratch);
   if (!actual.ok()) {
