@@ -6,10 +6,8 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <memory>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -20,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "base/strings.h"
+#include "http/socket_deadline.h"
 
 namespace cellar::http {
 
@@ -212,26 +211,6 @@ awaitable<Status> Exchange::RespondHeaders(unsigned status, uint64_t content_len
   co_return Status();
 }
 
-namespace {
-// Waits until the socket takes more bytes, for at most `timeout`: a client
-// that stops reading must not hold the connection and the blob's file
-// forever. (The stream's own expiry does not cover a raw socket wait.) The
-// flag is shared because a timer that already fired runs after cancel().
-awaitable<beast::error_code> WaitWritable(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout) {
-  auto waiting = std::make_shared<bool>(true);
-  asio::steady_timer timer(socket.get_executor());
-  timer.expires_after(timeout);
-  timer.async_wait([waiting, &socket](beast::error_code tec) {
-    if (tec || !*waiting) return;
-    beast::error_code ignored;
-    socket.cancel(ignored);
-  });
-  auto [ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, kTuple);
-  *waiting = false;
-  co_return ec;
-}
-}  // namespace
-
 awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view content_type, int fd,
                                         uint64_t offset, uint64_t length) {
   if (Status s = co_await RespondHeaders(status, length, content_type); !s.ok()) co_return s;
@@ -254,7 +233,11 @@ awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view conten
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
-      auto ec = co_await WaitWritable(socket, limits_.idle_timeout);
+      // A client that stops reading must not hold the connection and the
+      // blob's file forever.
+      SocketDeadline deadline(socket, limits_.idle_timeout);
+      auto [ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, kTuple);
+      deadline.Disarm();
       if (ec) {
         keep_alive_ = false;
         co_return WriteError(ec);

@@ -19,6 +19,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/socket_deadline.h"
 
 namespace cellar::http {
 
@@ -104,28 +105,11 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
       bool has_bytes = buffer.size() > 0;
       {
         // A deadline for the whole header, so a client trickling one byte
-        // per second cannot hold a connection (slowloris). The state is
-        // shared: a timer that fired in the same round as the read completed
-        // is already queued and runs after cancel(), possibly after this
-        // session is gone, so it holds the session and checks read_done.
-        struct HeaderWait {
-          bool read_done = false;
-          bool timed_out = false;
-        };
-        auto wait = std::make_shared<HeaderWait>();
-        asio::steady_timer timer(stream_.get_executor());
-        timer.expires_after(header_deadline);
-        timer.async_wait([self = shared_from_this(), wait](beast::error_code tec) {
-          if (tec || wait->read_done) return;
-          wait->timed_out = true;
-          beast::error_code ignored;
-          self->stream_.socket().cancel(ignored);
-        });
+        // per second cannot hold a connection (slowloris).
+        SocketDeadline deadline(stream_.socket(), header_deadline);
         stream_.expires_never();
         auto [rec, n] = co_await bhttp::async_read_header(stream_, buffer, parser, kTuple);
-        wait->read_done = true;
-        timer.cancel();
-        const bool timed_out = wait->timed_out;
+        const bool timed_out = deadline.Disarm();
         has_bytes = has_bytes || n > 0 || buffer.size() > 0;
         if (rec) {
           if (timed_out && has_bytes && !server_.draining()) {
