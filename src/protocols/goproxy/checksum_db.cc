@@ -24,13 +24,20 @@ bool IsValidDbName(std::string_view name) {
   return true;
 }
 
+struct TileShape {
+  bool full;
+  unsigned height;
+  bool data;
+};
+
 // "<H>/<L>/<K>[.p/<W>]" with L a level or "data" and K in x-prefixed
 // three-digit groups ("x001/x234/067").
-std::optional<bool> ParseTile(std::string_view tile) {
+std::optional<TileShape> ParseTile(std::string_view tile) {
   auto parts = SplitView(tile, '/');
   if (parts.size() < 3 || !IsDigits(parts[0], 2) || !(parts[1] == "data" || IsDigits(parts[1], 2))) {
     return std::nullopt;
   }
+  const unsigned height = static_cast<unsigned>(std::stoul(std::string(parts[0])));  // 1-2 digits, checked
   bool full = true;
   size_t last = parts.size() - 1;
   if (parts.size() >= 4 && parts[parts.size() - 2].ends_with(".p")) {
@@ -47,7 +54,7 @@ std::optional<bool> ParseTile(std::string_view tile) {
       if (!IsDigits(group, 3) || group.size() != 3) return std::nullopt;
     }
   }
-  return full;
+  return TileShape{full, height, parts[1] == "data"};
 }
 
 }  // namespace
@@ -99,10 +106,12 @@ std::optional<SumdbRequest> ParseSumdbPath(std::string_view rest) {
     req.version = std::string(mv.substr(at + 1));
     if (!IsValidEscapedModule(req.module) || !IsValidEscapedVersion(req.version)) return std::nullopt;
   } else if (tail.starts_with("tile/")) {
-    auto full = ParseTile(tail.substr(5));
-    if (!full) return std::nullopt;
+    auto shape = ParseTile(tail.substr(5));
+    if (!shape) return std::nullopt;
     req.file = SumdbFile::kTile;
-    req.full_tile = *full;
+    req.full_tile = shape->full;
+    req.tile_height = shape->height;
+    req.data_tile = shape->data;
   } else {
     return std::nullopt;
   }

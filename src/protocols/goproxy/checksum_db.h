@@ -31,6 +31,8 @@ struct SumdbRequest {
   std::string module;   // lookups: case-encoded module path
   std::string version;  // lookups: case-encoded version
   bool full_tile = false;  // tiles without ".p/<W>" never change
+  unsigned tile_height = 0;  // tiles: H, hashes per tile are 2^H
+  bool data_tile = false;    // tiles: level "data" (records, not hashes)
 };
 
 // Parses the part after "/sumdb/": "<name>/supported", "<name>/latest",

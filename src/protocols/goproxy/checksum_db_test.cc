@@ -36,9 +36,12 @@ TEST(ParseSumdbPathTest, Endpoints) {
   ASSERT_TRUE(full);
   EXPECT_EQ(full->file, SumdbFile::kTile);
   EXPECT_TRUE(full->full_tile);
+  EXPECT_EQ(full->tile_height, 8u);
+  EXPECT_FALSE(full->data_tile);
   auto data = ParseSumdbPath("sum.golang.org/tile/8/data/000");
   ASSERT_TRUE(data);
   EXPECT_TRUE(data->full_tile);
+  EXPECT_TRUE(data->data_tile);
   auto partial = ParseSumdbPath("sum.golang.org/tile/8/1/x001/234.p/17");
   EXPECT_FALSE(ParseSumdbPath("sum.golang.org/tile/8/0/005.p/9")->full_tile);
   ASSERT_TRUE(partial);

@@ -1,11 +1,7 @@
 #include "protocols/goproxy/sumdb_proxy.h"
 
-#include <charconv>
-#include <optional>
-
-#include "core/verifier.h"
-
 #include "base/strings.h"
+#include "core/verifier.h"
 #include "http/offload.h"
 #include "protocols/common/fill_response.h"
 #include "protocols/goproxy/go_path.h"
@@ -32,16 +28,6 @@ const char* KindLabel(SumdbFile f) {
     case SumdbFile::kTile: return "sumdb_tile";
   }
   return "sumdb";
-}
-
-// "tile/<H>/<L>/..." with L a level (not "data"): the size of a full tile.
-std::optional<uint64_t> FullHashTileBytes(std::string_view tail) {
-  auto parts = SplitView(tail, '/');
-  if (parts.size() < 4 || parts[2] == "data") return std::nullopt;
-  unsigned height = 0;
-  auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), height);
-  if (ec != std::errc() || end != parts[1].data() + parts[1].size() || height == 0 || height > 16) return std::nullopt;
-  return uint64_t{32} << height;
 }
 
 }  // namespace
@@ -161,7 +147,9 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
     // Kept forever, so checked first: a full hash tile is exactly 2^H hashes
     // of 32 bytes (a captive portal's HTML page would otherwise break every
     // go command's verification until an operator cleared the cache).
-    if (auto size = FullHashTileBytes(req->tail)) spec.put.verifier = std::make_unique<core::SizeVerifier>(*size);
+    if (!req->data_tile && req->tile_height >= 1 && req->tile_height <= 16) {
+      spec.put.verifier = std::make_unique<core::SizeVerifier>(uint64_t{32} << req->tile_height);
+    }
     ex.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
     if (auto hit = ctx_.cache.Get(spec.put.ns, spec.put.key); hit.ok() && *hit) {
       count("hit");
