@@ -7,7 +7,6 @@
 
 #include "base/digest.h"
 #include "base/strings.h"
-#include "giturl/repository_url.h"
 
 namespace cellar::git {
 
@@ -18,30 +17,38 @@ std::string_view TrimNewline(std::string_view s) {
 }
 }  // namespace
 
-Result<GitTarget> ParseGitPath(std::string_view rest, std::optional<std::string> service) {
+GitTarget TargetIn(giturl::RepositoryLocation repo, GitService service, bool receive) {
   GitTarget t;
+  t.host = std::move(repo.host);
+  t.path = std::move(repo.path);
+  t.repo_key = std::move(repo.repo_key);
+  t.service = service;
+  t.receive = receive;
+  return t;
+}
+
+Result<GitTarget> ParseGitPath(std::string_view rest, std::optional<std::string> service_param) {
+  GitService service;
+  bool receive = false;
   if (rest.ends_with("/info/refs")) {
-    t.service = GitService::kInfoRefs;
+    service = GitService::kInfoRefs;
     rest.remove_suffix(10);
-    if (service == "git-receive-pack") t.receive = true;
-    else if (service != "git-upload-pack") {
+    if (service_param == "git-receive-pack") receive = true;
+    else if (service_param != "git-upload-pack") {
       return Status::InvalidArgument("only smart HTTP is served: info/refs needs ?service=git-upload-pack");
     }
   } else if (rest.ends_with("/git-upload-pack")) {
-    t.service = GitService::kUploadPack;
+    service = GitService::kUploadPack;
     rest.remove_suffix(16);
   } else if (rest.ends_with("/git-receive-pack")) {
-    t.service = GitService::kReceivePack;
-    t.receive = true;
+    service = GitService::kReceivePack;
+    receive = true;
     rest.remove_suffix(17);
   } else {
     return Status::NotFound("expected /git/<host>/<repository>/info/refs or .../git-upload-pack");
   }
-  CELLAR_ASSIGN_OR_RETURN(auto loc, giturl::ParseHostAndPath(rest));
-  t.host = std::move(loc.host);
-  t.path = std::move(loc.path);
-  t.repo_key = std::move(loc.repo_key);
-  return t;
+  CELLAR_ASSIGN_OR_RETURN(auto repo, giturl::ParseHostAndPath(rest));
+  return TargetIn(std::move(repo), service, receive);
 }
 
 Result<std::vector<PktLine>> ParsePktLines(std::string_view data) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "giturl/repository_url.h"
 
 namespace cellar::git {
 
@@ -23,6 +24,9 @@ struct GitTarget {
   GitService service = GitService::kInfoRefs;
   bool receive = false;  // info/refs?service=git-receive-pack, or git-receive-pack
 };
+
+// The target of `service` in the repository `repo` names.
+GitTarget TargetIn(giturl::RepositoryLocation repo, GitService service, bool receive = false);
 
 // Parses the path after "/git/": "<host>/<path>/info/refs" (with the
 // service query value) or "<host>/<path>/git-upload-pack|git-receive-pack";

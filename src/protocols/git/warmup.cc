@@ -25,12 +25,7 @@ Result<GitTarget> TargetOf(const std::string& url, const std::vector<std::string
   if (std::find(allowed_hosts.begin(), allowed_hosts.end(), loc.host) == allowed_hosts.end()) {
     return Status::PermissionDenied("host '" + loc.host + "' is not in --git-allowed-hosts");
   }
-  GitTarget target;
-  target.host = std::move(loc.host);
-  target.path = std::move(loc.path);
-  target.repo_key = std::move(loc.repo_key);
-  target.service = GitService::kUploadPack;
-  return target;
+  return TargetIn(std::move(loc), GitService::kUploadPack);
 }
 
 Result<WarmupRepository> RepositoryFromJson(const nlohmann::json& j) {
