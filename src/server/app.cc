@@ -127,6 +127,19 @@ awaitable<void> MaintenanceLoop(App* /*unused*/, core::CacheService& cache,
   }
 }
 
+// Opens the data dir's index before anything else touches the dir: its lock
+// says whether a cellar serves it, and opening the blob store clears tmp/,
+// which would destroy that server's uploads in flight.
+Result<std::unique_ptr<index::SqliteIndex>> OpenDataDirIndex(const std::string& data_dir,
+                                                            index::SqliteIndex::Options options,
+                                                            const std::string& when_in_use) {
+  auto opened = index::SqliteIndex::Open(data_dir + "/index.db", std::move(options));
+  if (!opened.ok() && opened.error().code() == Code::kUnavailable) {
+    return opened.error().WithContext("index " + data_dir + "/index.db is in use (" + when_in_use + ")");
+  }
+  return opened;
+}
+
 }  // namespace
 
 App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -246,18 +259,11 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->config = config;
   CELLAR_RETURN_IF_ERROR(EnsureDir(config.data_dir));
 
-  // The index first: its lock says whether another cellar owns this data
-  // dir, and opening the blob store clears tmp/, which would destroy that
-  // server's uploads in flight.
   index::SqliteIndex::Options index_options;
   index_options.now_ms = [clock = &p->clock] { return clock->NowUnixMs(); };
   index_options.exclusive = true;  // one server per data dir; cheaper reads
-  auto opened = index::SqliteIndex::Open(config.data_dir + "/index.db", index_options);
-  if (!opened.ok() && opened.error().code() == Code::kUnavailable) {
-    return opened.error().WithContext("index " + config.data_dir +
-                                      "/index.db is in use (is another cellar running on this data dir?)");
-  }
-  CELLAR_ASSIGN_OR_RETURN(p->index, std::move(opened));
+  CELLAR_ASSIGN_OR_RETURN(p->index, OpenDataDirIndex(config.data_dir, std::move(index_options),
+                                                     "is another cellar running on this data dir?"));
   store::FsBlobStore::Options store_options;
   store_options.root = config.data_dir;
   store_options.compress = config.compress;
@@ -365,13 +371,8 @@ void App::Run() {
 }
 
 Status VerifyDataDir(const std::string& data_dir, bool quiet) {
-  // The index first, as in App::Create: a live server's lock stops us
-  // before the blob store clears its tmp/.
-  auto opened = index::SqliteIndex::Open(data_dir + "/index.db");
-  if (!opened.ok() && opened.error().code() == Code::kUnavailable) {
-    return opened.error().WithContext("index " + data_dir + "/index.db is in use (stop the cellar serving it first)");
-  }
-  CELLAR_ASSIGN_OR_RETURN(auto index, std::move(opened));
+  CELLAR_ASSIGN_OR_RETURN(auto index,
+                          OpenDataDirIndex(data_dir, {}, "stop the cellar serving it first"));
   store::FsBlobStore::Options store_options;
   store_options.root = data_dir;
   CELLAR_ASSIGN_OR_RETURN(auto blobs, store::FsBlobStore::Open(store_options));
