@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cctype>
-#include <charconv>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <vector>
 

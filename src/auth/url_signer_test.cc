@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 #include <vector>
-
-#include <filesystem>
 
 #include <unistd.h>
 
