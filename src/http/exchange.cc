@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/socket_deadline.h"
 
@@ -33,6 +34,10 @@ Status WriteError(const beast::error_code& ec) {
   if (ec == beast::error::timeout) return Status::DeadlineExceeded("client stopped reading");
   return Status::Aborted("client went away: " + ec.message());
 }
+
+// A second response would be read by the client as part of the first one's
+// body (or as the answer to its next request).
+Status AlreadyResponded() { return Status::Internal("a response was already started"); }
 }  // namespace
 
 Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
@@ -88,39 +93,43 @@ awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
   if (body_done() || buf.empty()) co_return size_t{0};
   if (Status s = co_await SendContinueIfExpected(); !s.ok()) co_return s;
   size_t got = 0;
-  if (direct_remaining_) {
-    // Fixed-length body: bytes already buffered behind the headers first,
-    // then straight from the socket into the caller's buffer (one copy,
-    // large reads) instead of through the parser.
+  if (direct_remaining_ && buffer_.size() > 0) {
+    // Fixed-length body: bytes already buffered behind the headers first.
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), *direct_remaining_));
-    if (buffer_.size() > 0) {
-      got = asio::buffer_copy(asio::buffer(buf.data(), want), buffer_.data());
-      buffer_.consume(got);
-    } else {
-      stream_.expires_after(limits_.idle_timeout);
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), want), kTuple);
-      if (ec) {
-        keep_alive_ = false;
-        if (ec == beast::error::timeout) co_return Status::DeadlineExceeded("request body timed out");
-        co_return Status::Aborted("request body incomplete: " + ec.message());
-      }
-      got = n;
-    }
+    got = asio::buffer_copy(asio::buffer(buf.data(), want), buffer_.data());
+    buffer_.consume(got);
     *direct_remaining_ -= got;
   } else {
-    auto& body = parser_.get().body();
-    body.data = buf.data();
-    body.size = buf.size();
-    stream_.expires_after(limits_.idle_timeout);
-    auto [ec, unused] = co_await bhttp::async_read(stream_, buffer_, parser_, kTuple);
-    got = buf.size() - body.size;
-    body.data = nullptr;
-    body.size = 0;
-    if (ec && ec != bhttp::error::need_buffer) {
+    // The socket wait has one deadline: --idle-timeout, or sooner when the
+    // client has not kept up the minimum rate in this window.
+    stream_.expires_never();
+    auto t0 = std::chrono::steady_clock::now();
+    SocketDeadline deadline(stream_.socket(), ReadTimeout());
+    beast::error_code ec;
+    if (direct_remaining_) {
+      // Then straight from the socket into the caller's buffer (one copy,
+      // large reads) instead of through the parser.
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), *direct_remaining_));
+      auto [rec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), want), kTuple);
+      ec = rec;
+      got = n;
+      *direct_remaining_ -= got;
+    } else {
+      auto& body = parser_.get().body();
+      body.data = buf.data();
+      body.size = buf.size();
+      auto [rec, unused] = co_await bhttp::async_read(stream_, buffer_, parser_, kTuple);
+      ec = rec == bhttp::error::need_buffer ? beast::error_code() : rec;
+      got = buf.size() - body.size;
+      body.data = nullptr;
+      body.size = 0;
+    }
+    if (deadline.Disarm()) co_return co_await BodyTooSlow();
+    if (ec) {
       keep_alive_ = false;
-      if (ec == beast::error::timeout) co_return Status::DeadlineExceeded("request body timed out");
       co_return Status::Aborted("request body incomplete: " + ec.message());
     }
+    if (!KeptMinimumRate(std::chrono::steady_clock::now() - t0, got)) co_return co_await BodyTooSlow();
   }
   body_bytes_ += got;
   if (limits_.max_body_bytes && body_bytes_ > limits_.max_body_bytes) {
@@ -129,6 +138,39 @@ awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
                                         std::to_string(limits_.max_body_bytes) + " bytes");
   }
   co_return got;
+}
+
+std::chrono::milliseconds Exchange::ReadTimeout() const {
+  auto timeout = limits_.idle_timeout;
+  if (limits_.min_body_rate == 0 || window_bytes_ >= WindowQuota()) return timeout;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(limits_.body_rate_window - window_waited_);
+  return std::clamp(left, std::chrono::milliseconds(1), timeout);
+}
+
+uint64_t Exchange::WindowQuota() const {
+  auto window_ms = static_cast<uint64_t>(limits_.body_rate_window.count());
+  return limits_.min_body_rate * window_ms / 1000;
+}
+
+bool Exchange::KeptMinimumRate(std::chrono::steady_clock::duration waited, size_t bytes) {
+  if (limits_.min_body_rate == 0) return true;
+  window_waited_ += waited;
+  window_bytes_ += bytes;
+  if (window_waited_ < limits_.body_rate_window) return true;
+  const bool kept = window_bytes_ >= WindowQuota();
+  window_waited_ = {};
+  window_bytes_ = 0;
+  return kept;
+}
+
+awaitable<Status> Exchange::BodyTooSlow() {
+  keep_alive_ = false;
+  // The handler's own answer to the error below is refused (one response
+  // per exchange); this one tells the client why.
+  if (!responded()) {
+    (void)co_await Respond(408, "request body not received in time\n");
+  }
+  co_return Status::DeadlineExceeded("request body too slow");
 }
 
 bool Exchange::body_done() const {
@@ -176,6 +218,7 @@ void Exchange::ApplyCommonHeaders(Response& res, unsigned status) {
 
 awaitable<Status> Exchange::Respond(unsigned status, std::string_view body,
                                     std::string_view content_type) {
+  if (responded()) co_return AlreadyResponded();
   // The body is sent from the caller's memory, which outlives this call: no
   // copy into the response, which for small cache hits was one of three.
   bhttp::response<bhttp::span_body<const char>> res;
@@ -200,6 +243,7 @@ awaitable<Status> Exchange::Respond(unsigned status, std::string_view body,
 
 awaitable<Status> Exchange::RespondHeaders(unsigned status, uint64_t content_length,
                                            std::string_view content_type) {
+  if (responded()) co_return AlreadyResponded();
   bhttp::response<bhttp::empty_body> res;
   ApplyCommonHeaders(res, status);
   if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
@@ -228,8 +272,10 @@ awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view conten
       continue;
     }
     if (n == 0) {
-      keep_alive_ = false;
-      co_return Status::Corruption("blob file shorter than its header says");
+      // The file ends before the promised length: never pad, close.
+      co_return CutShort(Status::Corruption("file ended " + std::to_string(remaining) +
+                                            " bytes before the promised length"),
+                         length);
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
@@ -244,8 +290,11 @@ awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view conten
       }
       continue;
     }
-    keep_alive_ = false;
-    co_return Status::FromErrno(errno, "sendfile");
+    if (errno == EPIPE || errno == ECONNRESET) {
+      keep_alive_ = false;
+      co_return Status::Aborted("client went away during sendfile");
+    }
+    co_return CutShort(Status::FromErrno(errno, "sendfile"), length);
   }
   co_return Status();
 }
@@ -266,12 +315,12 @@ awaitable<Status> Exchange::RespondAsyncStream(unsigned status, std::string_view
   while (remaining > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
     auto n = co_await source(std::span(buf.data(), want));
-    if (!n.ok() || *n == 0) {
-      // The header promised `length` bytes; closing tells the client the
-      // body is incomplete, which it treats as a failed download.
-      keep_alive_ = false;
-      co_return n.ok() ? Status::Corruption("stream ended early") : n.error();
-    }
+    // The header promised `length` bytes: a source that fails, ends early
+    // or claims more than it was asked for ends the connection, which the
+    // client treats as a failed download.
+    if (!n.ok()) co_return CutShort(n.error(), length);
+    if (*n == 0) co_return CutShort(Status::Corruption("source ended early"), length);
+    if (*n > want) co_return CutShort(Status::Internal("source returned more bytes than asked for"), length);
     stream_.expires_after(limits_.idle_timeout);
     auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(buf.data(), *n), kTuple);
     if (ec) {
@@ -284,8 +333,20 @@ awaitable<Status> Exchange::RespondAsyncStream(unsigned status, std::string_view
   co_return Status();
 }
 
+Status Exchange::CutShort(Status why, uint64_t promised) {
+  keep_alive_ = false;
+  cut_short_ = true;
+  Log(LogLevel::kWarn, "response cut short",
+      "\"route\":\"" + JsonEscape(route_) + "\",\"path\":\"" + JsonEscape(path_) +
+          "\",\"sent\":" + std::to_string(bytes_out_) +
+          (promised ? ",\"length\":" + std::to_string(promised) : std::string()) + ",\"error\":\"" +
+          JsonEscape(why.ToString()) + "\"");
+  return why;
+}
+
 awaitable<Status> Exchange::RespondChunked(unsigned status, std::string_view content_type,
                                            AsyncSource source) {
+  if (responded()) co_return AlreadyResponded();
   bhttp::response<bhttp::empty_body> res;
   ApplyCommonHeaders(res, status);
   if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
@@ -300,10 +361,8 @@ awaitable<Status> Exchange::RespondChunked(unsigned status, std::string_view con
   std::vector<std::byte> buf(64 * 1024);
   while (true) {
     auto n = co_await source(std::span(buf.data(), buf.size()));
-    if (!n.ok()) {
-      keep_alive_ = false;
-      co_return n.error();
-    }
+    if (!n.ok()) co_return CutShort(n.error(), 0);
+    if (*n > buf.size()) co_return CutShort(Status::Internal("source returned more bytes than asked for"), 0);
     char size_line[32];
     int len = 0;
     if (*n == 0) {

@@ -4,8 +4,11 @@
 // own buffer, so a multi-GiB PUT never sits in memory. Responses are sent
 // whole (small bodies), from a file range with sendfile(2) (zero-copy hits),
 // or from a pull callback (compressed blobs, generated streams).
-// Exactly one Respond*() call per exchange; the server answers 500 if a
-// handler returns without responding.
+// Exactly one Respond*() call per exchange (later ones send nothing and
+// return an error); the server answers 500 if a handler returns without
+// responding. A body that cannot be sent in full (its source fails, ends
+// early or a file is short) ends the connection and is logged: the client
+// never sees a complete-looking response with a wrong body.
 // Thread-safety: used by one coroutine at a time, on the connection's strand.
 #pragma once
 
@@ -34,6 +37,13 @@ namespace beast = boost::beast;
 struct ExchangeLimits {
   uint64_t max_body_bytes = 0;  // 0 = unlimited
   std::chrono::milliseconds idle_timeout{60'000};
+  // A request body must arrive at min_body_rate bytes/s on average over
+  // each body_rate_window of time spent waiting for it (0 = no minimum);
+  // a client that falls behind gets 408 and the connection closes. Only
+  // time waiting on the socket counts, so a slow disk is not the client's
+  // fault.
+  uint64_t min_body_rate = 0;
+  std::chrono::milliseconds body_rate_window{10'000};
 };
 
 class Exchange {
@@ -65,7 +75,8 @@ class Exchange {
 
   // Reads up to buf.size() body bytes; 0 means the body is complete. Errors:
   // kResourceExhausted past the size limit, kDeadlineExceeded when the
-  // client stalls, kAborted when the client disconnects mid-body.
+  // client stalls or falls below the minimum rate (the client has then been
+  // answered 408), kAborted when the client disconnects mid-body.
   boost::asio::awaitable<Result<size_t>> ReadBody(std::span<std::byte> buf);
   // Reads the whole body into a string; kResourceExhausted beyond `max_bytes`.
   boost::asio::awaitable<Result<std::string>> ReadBodyToString(size_t max_bytes);
@@ -98,6 +109,8 @@ class Exchange {
                                                 AsyncSource source);
 
   bool responded() const { return status_ != 0; }
+  // True when the body promised by the response could not be sent in full.
+  bool cut_short() const { return cut_short_; }
   unsigned status() const { return status_; }
   uint64_t bytes_out() const { return bytes_out_; }
   // False when the connection must close after this exchange.
@@ -116,6 +129,15 @@ class Exchange {
   template <typename Response>
   void ApplyCommonHeaders(Response& res, unsigned status);
   boost::asio::awaitable<Status> SendContinueIfExpected();
+  // Ends a response whose body cannot be completed: closes after it, logs.
+  Status CutShort(Status why, uint64_t promised);
+  // Minimum body rate (ExchangeLimits): the deadline for the next socket
+  // read, the bytes one window needs, the check after each read, and the
+  // 408 answer when the client fell behind.
+  std::chrono::milliseconds ReadTimeout() const;
+  uint64_t WindowQuota() const;
+  bool KeptMinimumRate(std::chrono::steady_clock::duration waited, size_t bytes);
+  boost::asio::awaitable<Status> BodyTooSlow();
 
   beast::tcp_stream& stream_;
   beast::flat_buffer& buffer_;
@@ -130,8 +152,13 @@ class Exchange {
   unsigned status_ = 0;
   bool keep_alive_ = true;
   bool continue_sent_ = false;
+  bool cut_short_ = false;
   // Set for fixed-length bodies, which bypass the parser: bytes still to read.
   std::optional<uint64_t> direct_remaining_;
+  // Time spent waiting for body bytes, and bytes read, in the current
+  // minimum-rate window.
+  std::chrono::steady_clock::duration window_waited_{};
+  uint64_t window_bytes_ = 0;
   std::string route_ = "unmatched";
   std::string principal_;
   std::string cache_result_;

@@ -1,9 +1,15 @@
 #include "http/server.h"
 
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,6 +25,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/request_checks.h"
 #include "http/socket_deadline.h"
 
 namespace cellar::http {
@@ -34,11 +41,19 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // pieces of up to 64 KiB through it.
 constexpr size_t kBodyReadSlack = 256 * 1024;
 
+int64_t NowTicks() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
 // "12.345": milliseconds with microsecond precision, without printf.
 std::string FormatMillis(double seconds) {
   auto us = static_cast<uint64_t>(seconds * 1e6);
   std::string frac = std::to_string(us % 1000);
   return std::to_string(us / 1000) + "." + std::string(3 - frac.size(), '0') + frac;
+}
+
+// The method as a metrics label: one of Beast's verbs (a fixed set) or
+// "other", so a client cannot mint a new series with every request.
+std::string_view MethodLabel(const Exchange& ex) {
+  return ex.method() == bhttp::verb::unknown ? std::string_view("other") : ex.method_string();
 }
 }  // namespace
 
@@ -52,13 +67,20 @@ struct Server::Metrics {
         bytes_in(r.AddCounter("cellar_http_bytes_in_total", "Request body bytes read.", {"route"})),
         bytes_out(r.AddCounter("cellar_http_bytes_out_total", "Response body bytes sent.", {"route"})),
         connections(r.AddGauge("cellar_http_open_connections", "Open client connections.", {})),
-        in_flight(r.AddGauge("cellar_http_requests_in_flight", "Requests being handled.", {})) {}
+        in_flight(r.AddGauge("cellar_http_requests_in_flight", "Requests being handled.", {})),
+        refused(r.AddCounter("cellar_http_connections_refused_total",
+                             "Connections answered 503 because --max-connections were open and none was idle.",
+                             {})),
+        reclaimed(r.AddCounter("cellar_http_connections_reclaimed_total",
+                               "Idle connections closed to make room under --max-connections.", {})) {}
   metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Histogram>& latency;
   metrics::Family<metrics::Counter>& bytes_in;
   metrics::Family<metrics::Counter>& bytes_out;
   metrics::Family<metrics::Gauge>& connections;
   metrics::Family<metrics::Gauge>& in_flight;
+  metrics::Family<metrics::Counter>& refused;
+  metrics::Family<metrics::Counter>& reclaimed;
 };
 
 // Live sessions, so Shutdown() can close the ones idling between requests.
@@ -66,19 +88,59 @@ struct SessionRegistry {
   std::mutex mu;
   std::map<void*, std::weak_ptr<Server::Session>> entries;  // GUARDED_BY(mu)
   std::atomic<int> in_flight{0};
+  std::atomic<size_t> open{0};  // Session objects alive (connections open)
+  std::atomic<uint64_t> served{0};  // requests handled since the last trim
 };
+
+namespace {
+// Counts one request in flight for as long as it lives, however the handler
+// ends (Shutdown waits for the count to reach zero).
+class InFlight {
+ public:
+  InFlight(SessionRegistry& sessions, metrics::Gauge& gauge) : sessions_(sessions), gauge_(gauge) {
+    sessions_.in_flight++;
+    gauge_.Add(1);
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() {
+    gauge_.Add(-1);
+    sessions_.in_flight--;
+  }
+
+ private:
+  SessionRegistry& sessions_;
+  metrics::Gauge& gauge_;
+};
+}  // namespace
 
 class Server::Session : public std::enable_shared_from_this<Server::Session> {
  public:
-  Session(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+  Session(Server& server, tcp::socket socket)
+      : server_(server), registry_(server.sessions_), stream_(std::move(socket)) {
+    registry_->open++;
+  }
+  ~Session() { registry_->open--; }
 
-  // Called during shutdown: closes the connection if it is waiting for the
-  // next request. Runs on the session's strand.
+  // Called during shutdown and to make room under the connection cap:
+  // closes the connection if it is waiting for the next request. Runs on the
+  // session's strand, so `idle_` means the coroutine waits for a header.
   void CancelIfIdle() {
-    if (!idle_.load()) return;
+    if (!idle_.load()) {
+      reclaim_claimed_ = false;
+      return;
+    }
     beast::error_code ignored;
     stream_.socket().cancel(ignored);
   }
+  // When this session began waiting for its next request; nullopt while it
+  // handles one or once it was claimed for closing.
+  std::optional<int64_t> IdleSince() const {
+    if (!idle_.load() || reclaim_claimed_.load()) return std::nullopt;
+    return idle_since_.load();
+  }
+  // Claims this session for closing; false when it is busy or already claimed.
+  bool ClaimIfIdle() { return idle_.load() && !reclaim_claimed_.exchange(true); }
   auto executor() { return stream_.get_executor(); }
 
   awaitable<void> Run() {
@@ -123,8 +185,22 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
           break;
         }
       }
+      if (auto refusal = CheckRequestHeader(parser.get())) {
+        // The body's end is unknown (or disputed): answer and close, so no
+        // byte of it can run as a request.
+        co_await WriteSimple(refusal->status, refusal->reason + "\n");
+        break;
+      }
       idle_ = false;
-      bool keep = co_await Handle(parser, buffer, remote);
+      bool keep = false;
+      try {
+        keep = co_await Handle(parser, buffer, remote);
+      } catch (const std::exception& e) {
+        // Handle itself threw (memory, or a bug outside the handler): the
+        // request's state is unknown, so the connection ends here.
+        Log(LogLevel::kError, "request failed", "\"error\":\"" + JsonEscape(e.what()) + "\"");
+      }
+      idle_since_ = NowTicks();
       idle_ = true;
       if (!keep) break;
     }
@@ -150,12 +226,41 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   awaitable<bool> Handle(Exchange::Parser& parser, beast::flat_buffer& buffer,
                          const std::string& remote) {
     auto start = std::chrono::steady_clock::now();
-    server_.sessions_->in_flight++;
-    server_.metrics_->in_flight.With({}).Add(1);
-    ExchangeLimits limits{server_.options_.max_body_bytes, server_.options_.idle_timeout};
+    InFlight in_flight(*server_.sessions_, server_.metrics_->in_flight.With({}));
+    server_.sessions_->served++;
+    ExchangeLimits limits{server_.options_.max_body_bytes, server_.options_.idle_timeout,
+                          server_.options_.min_body_rate, server_.options_.body_rate_window};
     Exchange ex(stream_, buffer, parser, limits, remote);
 
-    if (auto len = ex.content_length();
+    // A handler that throws (a bug: handlers return Status values) must not
+    // end the connection without an answer. co_await cannot sit in a catch
+    // block, so the answer comes after it.
+    std::string thrown;
+    try {
+      co_await Dispatch(ex);
+    } catch (const std::exception& e) {
+      thrown = *e.what() ? e.what() : "exception";
+    } catch (...) {
+      thrown = "exception of unknown type";
+    }
+    if (!thrown.empty()) co_await AnswerThrow(ex, thrown);
+    if (!ex.responded()) {
+      ex.set_keep_alive(false);
+      co_await ex.Respond(500, "handler produced no response\n");
+    }
+    bool keep = ex.keep_alive() && !server_.draining();
+    if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
+
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Record(ex, seconds);
+    co_return keep;
+  }
+
+  awaitable<void> Dispatch(Exchange& ex) {
+    if (ex.method() == bhttp::verb::unknown) {
+      // No route implements a method Beast does not know (RFC 9110 15.6.2).
+      co_await ex.Respond(501, "method not implemented\n");
+    } else if (auto len = ex.content_length();
         len && server_.options_.max_body_bytes && *len > server_.options_.max_body_bytes) {
       ex.set_keep_alive(false);
       co_await ex.Respond(413, "request body exceeds the server limit of " +
@@ -166,18 +271,17 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     } else {
       co_await ex.Respond(404, "no such endpoint: " + ex.path() + "\n");
     }
-    if (!ex.responded()) {
-      ex.set_keep_alive(false);
-      co_await ex.Respond(500, "handler produced no response\n");
-    }
-    bool keep = ex.keep_alive() && !server_.draining();
-    if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
+  }
 
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Record(ex, seconds);
-    server_.metrics_->in_flight.With({}).Add(-1);
-    server_.sessions_->in_flight--;
-    co_return keep;
+  // After a handler threw: the detail goes to the log, the client gets a
+  // fixed 500 if nothing was sent yet, and the connection closes either way
+  // (a response may be half written, a body half read).
+  awaitable<void> AnswerThrow(Exchange& ex, const std::string& what) {
+    Log(LogLevel::kError, "handler threw",
+        "\"route\":\"" + JsonEscape(ex.route()) + "\",\"path\":\"" + JsonEscape(ex.path()) +
+            "\",\"error\":\"" + JsonEscape(what) + "\"");
+    ex.set_keep_alive(false);
+    if (!ex.responded()) co_await ex.Respond(500, "internal error\n");
   }
 
   // Reads and discards a leftover body of up to 64 KiB so the connection can
@@ -198,7 +302,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   void Record(Exchange& ex, double seconds) {
     auto& m = *server_.metrics_;
     std::string status = std::to_string(ex.status());
-    m.requests.With({ex.route(), std::string(ex.method_string()), status}).Inc();
+    m.requests.With({ex.route(), MethodLabel(ex), status}).Inc();
     m.latency.With({ex.route()}).Observe(seconds);
     m.bytes_in.With({ex.route()}).Inc(ex.body_bytes_read());
     m.bytes_out.With({ex.route()}).Inc(ex.bytes_out());
@@ -216,13 +320,17 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
                        ",\"duration_ms\":" + FormatMillis(seconds);
     if (!ex.cache_result().empty()) line += ",\"cache\":\"" + JsonEscape(ex.cache_result()) + "\"";
     if (!ex.principal().empty()) line += ",\"principal\":\"" + JsonEscape(ex.principal()) + "\"";
+    if (ex.cut_short()) line += ",\"cut_short\":true";
     line += ",\"user_agent\":\"" + JsonEscape(ua) + "\"}\n";
     server_.access_log_->Append(line);
   }
 
   Server& server_;
+  std::shared_ptr<SessionRegistry> registry_;  // counts this session as open
   beast::tcp_stream stream_;
   std::atomic<bool> idle_{true};
+  std::atomic<int64_t> idle_since_{NowTicks()};
+  std::atomic<bool> reclaim_claimed_{false};
 };
 
 namespace {
@@ -238,7 +346,8 @@ Server::Server(ServerOptions options, const Router& router, metrics::Registry& r
       acceptor_(*contexts_[0]),
       sessions_(std::make_shared<SessionRegistry>()),
       metrics_(std::make_unique<Metrics>(registry)),
-      access_log_(options_.access_log ? std::make_unique<AccessLog>() : nullptr) {}
+      access_log_(options_.access_log ? std::make_unique<AccessLog>() : nullptr),
+      max_connections_(options_.max_connections ? options_.max_connections : DefaultMaxConnections()) {}
 
 Server::~Server() = default;
 
@@ -262,6 +371,62 @@ Status Server::Listen() {
   return Status();
 }
 
+size_t DefaultMaxConnections() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 768;  // as for the common 1024
+  uint64_t limit = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : rl.rlim_cur;
+  uint64_t reserve = std::max<uint64_t>(limit / 4, std::min<uint64_t>(256, limit / 2));
+  return static_cast<size_t>(std::max<uint64_t>(1, limit - reserve));
+}
+
+void Server::WarnAtMostEvery10s(std::string_view what, std::string_view detail) {
+  auto now = std::chrono::steady_clock::now();
+  auto it = warned_.find(what);
+  if (it == warned_.end()) it = warned_.emplace(std::string(what), std::make_pair(now - std::chrono::hours(1), 0)).first;
+  auto& [last, suppressed] = it->second;
+  if (now - last < std::chrono::seconds(10)) {
+    suppressed++;
+    return;
+  }
+  Log(LogLevel::kWarn, what,
+      std::string(detail) + (detail.empty() ? "" : ",") + "\"suppressed_since_last\":" + std::to_string(suppressed));
+  last = now;
+  suppressed = 0;
+}
+
+bool Server::ReclaimIdleConnection() {
+  // The connection idle the longest: a flood of new idle connections then
+  // closes its own kind first, not a client that just connected.
+  std::shared_ptr<Session> oldest;
+  int64_t oldest_since = 0;
+  std::lock_guard lock(sessions_->mu);
+  for (const auto& [key, weak] : sessions_->entries) {
+    auto session = weak.lock();
+    auto since = session ? session->IdleSince() : std::nullopt;
+    if (!since || (oldest && *since >= oldest_since)) continue;
+    oldest = std::move(session);
+    oldest_since = *since;
+  }
+  if (!oldest || !oldest->ClaimIfIdle()) return false;
+  asio::post(oldest->executor(), [oldest] { oldest->CancelIfIdle(); });
+  return true;
+}
+
+namespace {
+// Answers a connection beyond the cap without a session: one non-blocking
+// send (it fits any socket buffer), then close.
+template <typename Socket>
+void RefuseConnection(Socket& socket) {
+  static constexpr std::string_view kAnswer =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: cellar\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 26\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many open connections\n";
+  (void)::send(socket.native_handle(), kAnswer.data(), kAnswer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  beast::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+}  // namespace
+
 awaitable<void> Server::AcceptLoop() {
   while (!draining()) {
     auto& target = *contexts_[next_context_++ % contexts_.size()];
@@ -269,10 +434,21 @@ awaitable<void> Server::AcceptLoop() {
     if (ec) {
       if (draining() || ec == asio::error::operation_aborted) break;
       // EMFILE and friends: back off briefly instead of spinning.
-      Log(LogLevel::kWarn, "accept failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
+      WarnAtMostEvery10s("accept failed", "\"error\":\"" + JsonEscape(ec.message()) + "\"");
       asio::steady_timer t(io_context(), std::chrono::milliseconds(50));
       co_await t.async_wait(kTuple);
       continue;
+    }
+    if (sessions_->open.load() >= max_connections_) {
+      if (ReclaimIdleConnection()) {
+        metrics_->reclaimed.With({}).Inc();
+      } else {
+        metrics_->refused.With({}).Inc();
+        WarnAtMostEvery10s("connection cap reached; answering 503",
+                           "\"max_connections\":" + std::to_string(max_connections_));
+        RefuseConnection(socket);
+        continue;
+      }
     }
     auto exec = socket.get_executor();
     auto session = std::make_shared<Session>(*this, std::move(socket));
@@ -311,8 +487,20 @@ awaitable<void> Server::DrainAndStop() {
   for (auto& c : contexts_) c->stop();
 }
 
+awaitable<void> Server::TrimLoop() {
+  asio::steady_timer timer(io_context());
+  while (!draining()) {
+    timer.expires_after(options_.trim_interval);
+    co_await timer.async_wait(kTuple);
+    // After a burst (many uploads, large bodies) glibc keeps the freed heap;
+    // once nothing is in flight, hand it back.
+    if (sessions_->in_flight.load() == 0 && sessions_->served.exchange(0) > 0) malloc_trim(0);
+  }
+}
+
 void Server::Run() {
   asio::co_spawn(io_context(), AcceptLoop(), asio::detached);
+  asio::co_spawn(io_context(), TrimLoop(), asio::detached);
   // Work guards keep idle contexts running until DrainAndStop stops them.
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& c : contexts_) guards.push_back(asio::make_work_guard(*c));

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -36,7 +38,23 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds drain_timeout{30'000};
   bool access_log = true;
+  // Open connections at most; 0 = DefaultMaxConnections(). At the cap a new
+  // connection closes one that waits idle for its next request, or else is
+  // answered 503 and closed.
+  size_t max_connections = 0;
+  // Minimum request-body rate in bytes/s over each window (see
+  // ExchangeLimits); 0 = none.
+  uint64_t min_body_rate = 0;
+  std::chrono::milliseconds body_rate_window{10'000};
+  // How often idle time is used to hand freed heap memory back to the
+  // system (malloc_trim) after requests were served.
+  std::chrono::milliseconds trim_interval{5'000};
 };
+
+// The connection cap that leaves file descriptors for the server's own
+// files (blob reads, SQLite, temp files, git children): RLIMIT_NOFILE
+// minus a quarter of it, and at least 256 of it when the limit allows.
+size_t DefaultMaxConnections();
 
 class Server {
  public:
@@ -56,6 +74,7 @@ class Server {
   bool draining() const { return draining_.load(); }
   // The first I/O context; also runs the acceptor and maintenance timers.
   boost::asio::io_context& io_context() { return *contexts_[0]; }
+  size_t max_connections() const { return max_connections_; }
 
   class Session;  // one client connection; defined in server.cc
 
@@ -63,6 +82,13 @@ class Server {
   struct Metrics;
   boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> DrainAndStop();
+  boost::asio::awaitable<void> TrimLoop();
+  // At the connection cap: true when an idle connection was asked to close
+  // to make room; false when none is idle.
+  bool ReclaimIdleConnection();
+  // Rate-limited warnings of the accept loop (a full fd table or a flood
+  // would otherwise log many lines a second).
+  void WarnAtMostEvery10s(std::string_view what, std::string_view detail);
 
   ServerOptions options_;
   const Router& router_;
@@ -77,6 +103,10 @@ class Server {
   std::shared_ptr<struct SessionRegistry> sessions_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<AccessLog> access_log_;  // null when the access log is off
+  // Accept loop only (context 0): when the last rate-limited warning of
+  // each kind was logged, and how many were suppressed since.
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, uint64_t>, std::less<>> warned_;
+  const size_t max_connections_;
 };
 
 }  // namespace cellar::http

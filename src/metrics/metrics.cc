@@ -4,6 +4,9 @@
 #include <charconv>
 #include <sstream>
 
+#include "base/log.h"
+#include "base/strings.h"
+
 namespace cellar::metrics {
 
 namespace {
@@ -51,6 +54,11 @@ std::string FormatDouble(double v) {
 
 }  // namespace
 
+void ReportSeriesCapReached(const std::string& family, size_t cap) {
+  Log(LogLevel::kWarn, "metric reached its series cap; new label sets are counted as \"other\"",
+      "\"metric\":\"" + JsonEscape(family) + "\",\"max_series\":" + std::to_string(cap));
+}
+
 void Gauge::Add(double d) { AtomicAdd(value_, d); }
 
 Histogram::Histogram(const std::vector<double>* bounds)
@@ -77,27 +85,29 @@ void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum, uint64_
 }
 
 Family<Counter>& Registry::AddCounter(std::string name, std::string help,
-                                      std::vector<std::string> labels) {
+                                      std::vector<std::string> labels, size_t max_series) {
   std::lock_guard lock(mu_);
-  counters_.push_back(
-      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels)));
+  counters_.push_back(std::make_unique<Family<Counter>>(std::move(name), std::move(help),
+                                                        std::move(labels),
+                                                        std::vector<double>{}, max_series));
   return *counters_.back();
 }
 
 Family<Gauge>& Registry::AddGauge(std::string name, std::string help,
-                                  std::vector<std::string> labels) {
+                                  std::vector<std::string> labels, size_t max_series) {
   std::lock_guard lock(mu_);
-  gauges_.push_back(
-      std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(labels)));
+  gauges_.push_back(std::make_unique<Family<Gauge>>(std::move(name), std::move(help),
+                                                    std::move(labels), std::vector<double>{},
+                                                    max_series));
   return *gauges_.back();
 }
 
 Family<Histogram>& Registry::AddHistogram(std::string name, std::string help,
                                           std::vector<std::string> labels,
-                                          std::vector<double> bounds) {
+                                          std::vector<double> bounds, size_t max_series) {
   std::lock_guard lock(mu_);
   histograms_.push_back(std::make_unique<Family<Histogram>>(
-      std::move(name), std::move(help), std::move(labels), std::move(bounds)));
+      std::move(name), std::move(help), std::move(labels), std::move(bounds), max_series));
   return *histograms_.back();
 }
 
@@ -144,6 +154,21 @@ std::string Registry::RenderText() const {
           << "\n";
       out << f->name() << "_count" << LabelText(f->label_names(), l) << " " << count << "\n";
     });
+  }
+  // Only families that hit their cap appear; the series exists from the
+  // first fold on.
+  std::string folded;
+  auto add_folded = [&folded](const std::string& name, uint64_t n) {
+    if (n) folded += "cellar_metric_series_folded_total{metric=\"" + name + "\"} " + std::to_string(n) + "\n";
+  };
+  for (const auto& f : counters_) add_folded(f->name(), f->folded());
+  for (const auto& f : gauges_) add_folded(f->name(), f->folded());
+  for (const auto& f : histograms_) add_folded(f->name(), f->folded());
+  if (!folded.empty()) {
+    out << "# HELP cellar_metric_series_folded_total New label sets counted in a metric's \"other\" "
+           "series because the metric holds its maximum number of series.\n"
+           "# TYPE cellar_metric_series_folded_total counter\n"
+        << folded;
   }
   return out.str();
 }

@@ -3,6 +3,11 @@
 //
 // Families are created once at wiring time and held by reference; looking up
 // a labelled child takes a mutex, incrementing it is a relaxed atomic.
+// Each family holds at most `max_series` label sets: label values can come
+// from clients (a method, a path piece), and every new set is kept until the
+// process exits. Past the cap, new sets fold into one series whose labels
+// are all "other"; the fold is counted (cellar_metric_series_folded_total)
+// and logged once per family.
 // Thread-safety: everything is safe to call from any thread.
 #pragma once
 
@@ -21,6 +26,14 @@
 namespace cellar::metrics {
 
 using Labels = std::vector<std::string>;  // values, in the family's label order
+
+// Label sets a family keeps unless it is given another cap.
+constexpr size_t kDefaultMaxSeries = 2000;
+// Label value of the series that collects label sets beyond the cap.
+inline constexpr std::string_view kOverflowLabel = "other";
+
+// Logs, once per family, that it reached its cap (metrics.cc).
+void ReportSeriesCapReached(const std::string& family, size_t cap);
 
 class Counter {
  public:
@@ -62,19 +75,26 @@ template <typename T>
 class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> label_names,
-         std::vector<double> bounds = {})
+         std::vector<double> bounds = {}, size_t max_series = kDefaultMaxSeries)
       : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
-        bounds_(std::move(bounds)) {}
+        bounds_(std::move(bounds)), max_series_(std::max<size_t>(1, max_series)) {}
 
   // Returns the child for these label values, creating it on first use.
-  // Finding an existing child allocates nothing (hot path).
+  // Finding an existing child allocates nothing (hot path). When the family
+  // already holds max_series label sets, a new set gets the overflow child
+  // (every label "other"), which may be one series beyond the cap.
   // REQUIRES: values.size() == label names size.
   T& With(std::initializer_list<std::string_view> values) {
     std::lock_guard lock(mu_);
     auto it = children_.find(values);
-    if (it == children_.end()) {
-      it = children_.emplace(Labels(values.begin(), values.end()), MakeChild()).first;
+    if (it != children_.end()) return *it->second;
+    if (children_.size() < max_series_) {
+      return *children_.emplace(Labels(values.begin(), values.end()), MakeChild()).first->second;
     }
+    if (folded_.fetch_add(1, std::memory_order_relaxed) == 0) ReportSeriesCapReached(name_, max_series_);
+    Labels other(values.size(), std::string(kOverflowLabel));
+    it = children_.find(other);
+    if (it == children_.end()) it = children_.emplace(std::move(other), MakeChild()).first;
     return *it->second;
   }
 
@@ -87,6 +107,13 @@ class Family {
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
   const std::vector<double>& bounds() const { return bounds_; }
+  size_t max_series() const { return max_series_; }
+  // Lookups of new label sets that were folded into the overflow series.
+  uint64_t folded() const { return folded_.load(std::memory_order_relaxed); }
+  size_t series_count() const {
+    std::lock_guard lock(mu_);
+    return children_.size();
+  }
 
  private:
   std::unique_ptr<T> MakeChild() {
@@ -101,6 +128,8 @@ class Family {
   const std::string help_;
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;
+  const size_t max_series_;
+  std::atomic<uint64_t> folded_{0};
   mutable std::mutex mu_;
   // Orders label lists of strings or string_views alike, so lookups by
   // string_view need no temporary vector<string>.
@@ -119,10 +148,14 @@ class Family {
 // Owns every family; renders them all.
 class Registry {
  public:
-  Family<Counter>& AddCounter(std::string name, std::string help, std::vector<std::string> labels);
-  Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels);
+  // `max_series` caps the label sets of the family (see the top of this file).
+  Family<Counter>& AddCounter(std::string name, std::string help, std::vector<std::string> labels,
+                              size_t max_series = kDefaultMaxSeries);
+  Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels,
+                          size_t max_series = kDefaultMaxSeries);
   Family<Histogram>& AddHistogram(std::string name, std::string help,
-                                  std::vector<std::string> labels, std::vector<double> bounds);
+                                  std::vector<std::string> labels, std::vector<double> bounds,
+                                  size_t max_series = kDefaultMaxSeries);
   // Hooks run before rendering, e.g. to refresh store-size gauges.
   void AddCollectHook(std::function<void()> hook);
 

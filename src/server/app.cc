@@ -322,6 +322,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   server_options.keepalive_timeout = std::chrono::milliseconds(config.keepalive_timeout_ms);
   server_options.drain_timeout = std::chrono::milliseconds(config.drain_timeout_ms);
   server_options.access_log = config.access_log;
+  server_options.max_connections = static_cast<size_t>(config.max_connections);
+  server_options.min_body_rate = config.min_body_rate_bytes;
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
   RegisterOpsRoutes(p->router, *p->ctx, p->registry, [server] { return server->draining(); });
@@ -343,7 +345,8 @@ Status App::Start() {
   });
   Log(LogLevel::kInfo, "cellar listening",
       "\"address\":\"" + JsonEscape(p.config.host) + "\",\"port\":" + std::to_string(p.server->port()) +
-          ",\"data_dir\":\"" + JsonEscape(p.config.data_dir) + "\"");
+          ",\"data_dir\":\"" + JsonEscape(p.config.data_dir) + "\",\"max_connections\":" +
+          std::to_string(p.server->max_connections()));
   return Status();
 }
 

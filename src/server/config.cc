@@ -259,6 +259,14 @@ const std::vector<OptionDef>& Options() {
        DurationSetter("keepalive-timeout", &Config::keepalive_timeout_ms)},
       {"drain-timeout", "On SIGTERM, time in-flight requests get to finish.", "30s",
        DurationSetter("drain-timeout", &Config::drain_timeout_ms)},
+      {"max-connections",
+       "Open connections at most; beyond, an idle keep-alive connection is closed or the new one gets 503 "
+       "(0: the open-files limit minus a quarter, at least 256, kept for the server's own files).",
+       "0", IntSetter("max-connections", &Config::max_connections, 0, 1 << 24)},
+      {"min-body-rate",
+       "Slowest request body accepted, in bytes per second averaged over 10 s of waiting; a slower upload "
+       "gets 408 (0: no minimum).",
+       "1KiB", SizeSetter("min-body-rate", &Config::min_body_rate_bytes)},
       {"token", "Access token NAME:SECRET:SCOPES[:NAMESPACES]; scopes read,write,admin; repeatable.", "(none)",
        AddToken, false, true},
       {"anonymous-scopes", "Scopes granted to requests without credentials when tokens exist.", "(none)",

@@ -62,6 +62,8 @@ struct Config {
   int64_t idle_timeout_ms = 60'000;
   int64_t keepalive_timeout_ms = 75'000;
   int64_t drain_timeout_ms = 30'000;
+  int max_connections = 0;             // 0: from RLIMIT_NOFILE (http::DefaultMaxConnections)
+  uint64_t min_body_rate_bytes = 1024;  // per second; 0: no minimum
   std::vector<auth::TokenSpec> tokens;
   uint32_t anonymous_scopes = 0;
   bool allow_anonymous = false;

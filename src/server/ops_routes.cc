@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
 
@@ -10,12 +11,44 @@ namespace cellar::server {
 namespace asio = boost::asio;
 using asio::awaitable;
 
+namespace {
+
+// Ops endpoints are read-only: GET and HEAD on their exact path. Anything
+// else is answered here (405 with Allow, or 404 below the path), so a body
+// sent with it is never read as something else. Returns false when the
+// request has been answered.
+awaitable<bool> Admit(http::Exchange& ex, std::string_view path) {
+  if (ex.path() != path) {
+    co_await protocols::RespondError(ex, 404, "no such endpoint");
+    co_return false;
+  }
+  auto m = ex.method();
+  if (m != boost::beast::http::verb::get && m != boost::beast::http::verb::head) {
+    ex.SetHeader("Allow", "GET, HEAD");
+    co_await protocols::RespondError(ex, 405, "method not allowed");
+    co_return false;
+  }
+  co_return true;
+}
+
+// An index failure as the client sees it: the detail (SQLite's text, file
+// paths) goes to the log only.
+awaitable<void> RespondIndexFailure(http::Exchange& ex, const Status& detail) {
+  Log(LogLevel::kError, "index failure",
+      "\"path\":\"" + JsonEscape(ex.path()) + "\",\"error\":\"" + JsonEscape(detail.ToString()) + "\"");
+  co_await protocols::RespondError(ex, 500, "the server could not read its index (details in its log)");
+}
+
+}  // namespace
+
 void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& ctx,
                        metrics::Registry& registry, std::function<bool()> draining) {
   router.Add("/healthz", "healthz", [](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/healthz")) co_return;
     co_await ex.Respond(200, "ok\n");
   });
   router.Add("/readyz", "readyz", [draining](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/readyz")) co_return;
     if (draining()) {
       co_await ex.Respond(503, "draining\n");
     } else {
@@ -23,6 +56,7 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
     }
   });
   router.Add("/metrics", "metrics", [&registry, &ctx](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/metrics")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeRead, "metrics"); !a.ok()) {
       co_await protocols::RespondAuthError(ex, a.error());
       co_return;
@@ -31,6 +65,7 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
     co_await ex.Respond(200, text, "text/plain; version=0.0.4; charset=utf-8");
   });
   router.Add("/api/v1/stats", "api", [&ctx](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/api/v1/stats")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeAdmin, "api"); !a.ok()) {
       co_await protocols::RespondAuthError(ex, a.error());
       co_return;
@@ -49,7 +84,7 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
       return j.dump(2) + "\n";
     });
     if (!body.ok()) {
-      co_await protocols::RespondError(ex, 500, body.error().message());
+      co_await RespondIndexFailure(ex, body.error());
       co_return;
     }
     co_await ex.Respond(200, *body, "application/json");
@@ -57,6 +92,7 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
   // What is cached: entries of one namespace, optionally under a key prefix
   // (GET /api/v1/entries?namespace=npm/tarball&prefix=@acme/&limit=100).
   router.Add("/api/v1/entries", "api", [&ctx](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/api/v1/entries")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeAdmin, "api"); !a.ok()) {
       co_await protocols::RespondAuthError(ex, a.error());
       co_return;
@@ -97,7 +133,7 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
       return out.dump(1) + "\n";
     });
     if (!body.ok()) {
-      co_await protocols::RespondError(ex, 500, body.error().message());
+      co_await RespondIndexFailure(ex, body.error());
       co_return;
     }
     co_await ex.Respond(200, *body, "application/json");

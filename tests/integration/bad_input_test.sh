@@ -112,6 +112,56 @@ for req in 'GARBAGE\r\n\r\n' 'GET\r\n\r\n' 'GET / HTTP/1.1 extra\r\nHost: x\r\n\
 done
 expect_code 200 "server alive after garbage" "$U/healthz"
 pass "garbage request lines -> 400"
+
+# Framing the server and a proxy could read differently (issue 13, defect
+# 10): a Transfer-Encoding other than exactly "chunked" used to store an
+# empty entry and run the body as a second request.
+SMUGGLED='GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
+framing=(
+  "400|Transfer-Encoding: xchunked"
+  "400|Transfer-Encoding: gzip"
+  "400|Transfer-Encoding: chunked, identity"
+  "400|Transfer-Encoding: identity"
+  "400|Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
+  "400|Transfer-Encoding: gzip\r\nContent-Length: 0"
+  "501|Transfer-Encoding: gzip, chunked"
+)
+for spec in "${framing[@]}"; do
+  want="${spec%%|*}" fields="${spec#*|}"
+  got=$($RAW responses "$CELLAR_PORT" "PUT /ccache/$CC_KEY HTTP/1.1\r\nHost: x\r\n$fields\r\n\r\n$SMUGGLED")
+  [[ "$got" == "HTTP/1.1 $want "* && "$got" != *"|"* ]] ||
+    fail "'$fields': expected one $want and a closed connection, got '$got'"
+done
+for spec in "HTTP/1.1\r\n" "HTTP/1.1\r\nHost: a\r\nHost: b\r\n" "HTTP/1.0\r\nHost: a\r\nHost: b\r\n"; do
+  got=$($RAW responses "$CELLAR_PORT" "GET /healthz $spec\r\n")
+  [[ "$got" == "HTTP/1.1 400 "* ]] || fail "request 'GET /healthz $spec' (Host): expected 400, got '$got'"
+done
+[[ $($RAW responses "$CELLAR_PORT" "GET /healthz HTTP/1.0\r\n\r\n") == "HTTP/1.1 200 "* ]] ||
+  fail "HTTP/1.0 without Host is valid"
+expect_code 404 "nothing stored by the refused framings" "$U/ccache/$CC_KEY"
+grep -q '"path":"/smuggled"' "$CELLAR_LOG" && fail "a request body ran as a request"
+pass "Transfer-Encoding other than chunked -> 400 (gzip, chunked -> 501), missing or double Host -> 400, nothing smuggled"
+
+# Ops endpoints answer only GET and HEAD.
+for spec in "PUT /healthz" "POST /readyz" "POST /metrics" "DELETE /api/v1/stats" "PUT /api/v1/entries?namespace=ccache"; do
+  expect_code 405 "$spec" -X "${spec% *}" --data-binary x "$U${spec#* }"
+  grep -qi '^allow: GET, HEAD' "$IT_TMP/headers" || fail "$spec: 405 without Allow: GET, HEAD"
+done
+expect_code 200 "HEAD /healthz" -I "$U/healthz"
+expect_code 404 "below an ops path" "$U/healthz/x"
+pass "ops endpoints: other methods -> 405 with Allow"
+
+# Unknown methods -> 501 and one "other" metrics label, however many there are.
+for i in $(seq 1 20); do
+  m=$(python3 -c "import random, string; print(''.join(random.choices(string.ascii_uppercase, k=1500)))")
+  got=$($RAW raw "$CELLAR_PORT" "$m /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+  [[ "$got" == "HTTP/1.1 501 "* ]] || fail "random method: expected 501, got '$got'"
+done
+curl -s "$U/metrics" >"$IT_TMP/metrics"
+(( $(wc -c <"$IT_TMP/metrics") < 200000 )) || fail "/metrics grew to $(wc -c <"$IT_TMP/metrics") bytes"
+grep -q 'cellar_http_requests_total{route="unmatched",method="other",status="501"} 20' "$IT_TMP/metrics" ||
+  fail "random methods are not counted under method=\"other\": $(grep 501 "$IT_TMP/metrics")"
+pass "random 1500-character methods -> 501, one 'other' series"
 stop_cellar
 
 # ------------------------------------------------ malformed keys
@@ -216,6 +266,35 @@ rm -f "$D4/tmp" && mkdir "$D4/tmp"
 expect_code 200 "uploads work again once tmp/ is back" -X PUT --data-binary @"$IT_TMP/big" "$U4/ccache/ab/cdefghijklmnopqrstuv0123456789c"
 stop_cellar
 pass "endless chunk extension closed with bounded memory; a stalled reader is dropped after the idle timeout; a storage failure answers 5xx without server paths"
+
+# ------------------------------------------------ connection cap at a low open-files limit
+# With 128 open files the cap is 64 connections; 150 more used to exhaust
+# the fd table: /healthz hung and "accept failed" was logged every 50 ms.
+D5="$IT_TMP/d5"
+REAL_BIN="$CELLAR_BIN"
+printf '#!/usr/bin/env bash\nulimit -n 128\nexec "%s" "$@"\n' "$REAL_BIN" >"$IT_TMP/cellar-nofile"
+chmod +x "$IT_TMP/cellar-nofile"
+CELLAR_BIN="$IT_TMP/cellar-nofile"
+start_cellar "$D5" --min-body-rate 100KiB
+CELLAR_BIN="$REAL_BIN"
+U="$CELLAR_URL"
+grep -q '"max_connections":64' "$CELLAR_LOG" || fail "cap at ulimit -n 128: $(grep listening "$CELLAR_LOG")"
+out=$($RAW flood "$CELLAR_PORT" 150 idle)
+echo "  150 idle connections: $out"
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r['healthz'] == 200 else 1)" "$out" ||
+  fail "/healthz with 150 idle connections at ulimit -n 128: $out"
+out=$($RAW flood "$CELLAR_PORT" 150 upload)
+echo "  150 stalled uploads: $out"
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r['healthz'] in (200, 503) and r['healthz_ms'] < 2000 else 1)" "$out" ||
+  fail "/healthz with 150 stalled uploads at ulimit -n 128 got no prompt answer: $out"
+# The stalled uploads are cut by the minimum body rate, then all is served again.
+sleep 11
+expect_code 200 "healthz after the stalled uploads were cut" "$U/healthz"
+wait_tmp_empty "$D5" "stalled uploads cut by the minimum rate"
+n=$(grep -c '"msg":"accept failed"' "$CELLAR_LOG" || true)
+(( n <= 3 )) || fail "accept failures logged $n times"
+stop_cellar
+pass "ulimit -n 128: idle connections make room for /healthz, stalled uploads are cut, no log spam"
 
 # ------------------------------------------------ full disk (tmpfs)
 MNT="$IT_TMP/tmpfs"

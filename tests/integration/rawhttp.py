@@ -20,6 +20,14 @@ Subcommands (all talk to 127.0.0.1:PORT, print one result line):
   stall PORT PATH WAIT      GET PATH, read only the first bytes, stop reading
                             for WAIT seconds, then read to the end. Prints
                             JSON: {"body": bytes received, "length": declared}
+  responses PORT REQUEST    send REQUEST (escapes decoded as for raw), read
+                            until the server closes (3 s at most); print every
+                            response status line, joined by " | ", or CLOSED
+  flood PORT N MODE         open N connections and hold them: MODE idle sends
+                            nothing, upload sends a PUT of 10 MB that stalls
+                            after 500 KB. Then GET /healthz on one more.
+                            Prints JSON: {"opened": n, "healthz": code or
+                            null, "healthz_ms": ms}; closes all after.
 """
 import json
 import random
@@ -166,13 +174,65 @@ def cmd_stall(port, path, wait):
     print(json.dumps({"body": got, "length": length}))
 
 
+def cmd_responses(port, request):
+    data = request.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    s = connect(port, timeout=3)
+    s.sendall(data)
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    lines = [l.decode("latin-1") for l in got.split(b"\r\n") if l.startswith(b"HTTP/1.")]
+    print(" | ".join(lines) if lines else "CLOSED")
+
+
+def cmd_flood(port, n, mode):
+    held = []
+    body = b"u" * (500 * 1024)
+    for i in range(int(n)):
+        try:
+            s = connect(port, timeout=5)
+            if mode == "upload":
+                s.sendall((f"PUT /ccache/ab/{i:031d} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Length: 10000000\r\n\r\n").encode())
+                s.setblocking(False)
+                try:
+                    s.send(body)  # as much as fits; the rest never comes
+                except (BlockingIOError, OSError):
+                    pass
+            held.append(s)
+        except OSError:
+            break
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    status = None
+    try:
+        h = connect(port, timeout=5)
+        h.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        line = read_status_line(h)
+        status = int(line.split()[1]) if line else None
+        h.close()
+    except OSError:
+        pass
+    ms = round((time.monotonic() - t0) * 1000, 1)
+    for s in held:
+        s.close()
+    print(json.dumps({"opened": len(held), "healthz": status, "healthz_ms": ms}))
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     cmd, args = argv[1], argv[2:]
     {"raw": cmd_raw, "truncated": cmd_truncated, "slowloris": cmd_slowloris, "chunkext": cmd_chunkext,
-     "stall": cmd_stall}[cmd](*args)
+     "stall": cmd_stall, "responses": cmd_responses, "flood": cmd_flood}[cmd](*args)
     return 0
 
 
