@@ -159,12 +159,36 @@ Status FsBlobStore::ForEach(const std::function<void(const BlobInfo&)>& fn) {
 }
 
 Result<VerifyReport> FsBlobStore::Verify(bool quarantine_bad) {
+  ScrubOptions options;
+  options.quarantine_bad = quarantine_bad;
+  return Scrub(options);
+}
+
+Result<VerifyReport> FsBlobStore::Scrub(const ScrubOptions& options) {
   VerifyReport report;
   std::vector<std::byte> scratch(kVerifyBufferSize);
+  const ReadPace* pace = options.pace ? &options.pace : nullptr;
   CELLAR_RETURN_IF_ERROR(ForEachBlobName(ctx_->blobs_dir, [&](const Digest& digest) {
-    return VerifyFile(digest, quarantine_bad, scratch, report);
+    const uint64_t bad_before = report.bad;
+    const uint64_t judged_before = report.ok + report.bad;
+    CELLAR_RETURN_IF_ERROR(VerifyFile(digest, options.quarantine_bad, scratch, report, pace));
+    if (options.on_blob && report.ok + report.bad > judged_before) {
+      options.on_blob(digest, report.bad == bad_before ? nullptr : &report.bad_blobs.back());
+    }
+    return Status::Ok();
   }));
   return report;
+}
+
+Status FsBlobStore::ReportCorrupt(const Digest& digest) {
+  // Small blobs are the ones callers hash; a small buffer will do.
+  std::vector<std::byte> scratch(64 * 1024);
+  VerifyReport report;
+  return VerifyFile(digest, /*quarantine_bad=*/true, scratch, report);
+}
+
+uint64_t FsBlobStore::quarantined_total() const {
+  return ctx_->quarantined.load(std::memory_order_relaxed);
 }
 
 Result<VerifyReport> FsBlobStore::VerifyOne(const Digest& digest, bool quarantine_bad) {
