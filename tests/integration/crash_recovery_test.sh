@@ -11,7 +11,8 @@
 #   6. bit rot under a live server (issue 13, defect 7): one byte flipped in
 #      a stored zstd blob (10 KB and 5 MB) is never served as a 200 with
 #      wrong bytes, and a re-PUT of the right bytes repairs the blob for
-#      every namespace that refers to it.
+#      every namespace that refers to it; a damaged raw blob is found by the
+#      background scrub (--scrub-rate).
 # Verifies 1-5 must report zero corrupt blobs and zero entries with missing blobs.
 # Usage: bash crash_recovery_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
@@ -147,6 +148,20 @@ done
 quarantined=$(metric cellar_store_quarantined_total)
 [[ "$quarantined" == 2 ]] || fail "rot: cellar_store_quarantined_total is $quarantined, want 2"
 pass "rot: re-PUT repairs both blobs, also for the other namespace; 2 quarantined"
+# A raw blob (served with sendfile, so never hashed on read) damaged while
+# the server is down is found by the background scrub (--scrub-rate).
+head -c 300000 /dev/urandom >"$IT_TMP/rot-raw"
+[[ $(put "$IT_TMP/rot-raw" "$CELLAR_URL/ccache/ab/rotbinrotbinrotbinrotbinrot0003") == 200 ]] || fail "rot: PUT raw"
+stop_cellar
+raw_blob=$(find "$ROT/blobs" -type f -size 300016c)
+[[ -n "$raw_blob" ]] || fail "rot: raw blob file not found"
+flip "$raw_blob" 5000
+start_cellar "$ROT" --scrub-rate 50MiB
+for _ in $(seq 1 100); do [[ -e "$ROT/quarantine/$(basename "$raw_blob")" ]] && break; sleep 0.1; done
+[[ -e "$ROT/quarantine/$(basename "$raw_blob")" && ! -e "$raw_blob" ]] || fail "rot: the scrub did not quarantine the damaged raw blob"
+[[ $(metric 'cellar_scrub_blobs_total{result="bad"}') == 1 ]] || fail "rot: scrub metrics: $(curl -s "$CELLAR_URL/metrics" | grep scrub)"
+grep -q '"msg":"scrub found a corrupt blob"' "$CELLAR_LOG" || fail "rot: the scrub did not log the corrupt blob"
+pass "rot: --scrub-rate quarantines a damaged raw blob, counts and logs it"
 stop_cellar
 
 echo "PASS: crash_recovery_test"
