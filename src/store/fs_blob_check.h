@@ -38,7 +38,7 @@ Result<Digest> HashBlobFile(UniqueFd fd, const std::string& path, std::span<std:
 // freshly committed good copy that would then be taken for it.
 struct JudgedFile {
   std::string path;
-  UniqueFd fd;
+  UniqueFd fd;  // may be left invalid by a holder that keeps the file open otherwise
   struct stat st {};
 };
 

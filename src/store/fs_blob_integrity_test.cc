@@ -86,8 +86,10 @@ TEST_F(FsBlobIntegrityTest, BadChecksumFailsBeforeTheLastByteIsReturned) {
   ASSERT_TRUE(info.compressed);
   const std::string path = store_->BlobPath(info.digest);
   FlipByte(path, info.stored_size - 1);
+  const std::vector<uint8_t> damaged = ReadFile(path);
   for (size_t chunk : {size_t{1}, size_t{4096}, data.size(), data.size() * 2}) {
     SCOPED_TRACE(chunk);
+    WriteFile(path, damaged);  // the failed read before quarantined it
     auto reader = store_->Open(info.digest);
     ASSERT_TRUE(reader.ok() && reader->has_value()) << reader.status().ToString();
     Bytes buf(chunk);
@@ -162,6 +164,38 @@ TEST_F(FsBlobIntegrityTest, ReportCorruptQuarantinesOnlyABadCopy) {
   EXPECT_TRUE(store_->ReportCorrupt(bad.digest).ok());  // absent now: fine
 }
 
+// A read that finds damage takes the file out of service, so the next
+// request is a miss (refilled or re-uploaded) rather than another broken
+// transfer of a large blob.
+TEST_F(FsBlobIntegrityTest, DamageFoundByAReadQuarantinesTheFile) {
+  const Bytes data = MakeContent(2 << 20, Content::kText);
+  const BlobInfo info = MustPut(data);
+  ASSERT_TRUE(info.compressed);
+  const std::string path = store_->BlobPath(info.digest);
+  FlipByte(path, info.stored_size / 2);
+  auto reader = store_->Open(info.digest);
+  ASSERT_TRUE(reader.ok() && reader->has_value());
+  EXPECT_EQ(ReadRest(***reader).status().code(), Code::kCorruption);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::exists(Path("quarantine/" + info.digest.Hex())));
+  EXPECT_EQ(store_->quarantined_total(), 1u);
+  Result<std::optional<std::unique_ptr<BlobReader>>> again = store_->Open(info.digest);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+  // A reader of a damaged file that a re-upload has replaced meanwhile does
+  // not take the good copy now under the name for the damaged one.
+  const Bytes other_data = MakeContent(300000, Content::kText, 7);
+  const BlobInfo other = MustPut(other_data);
+  FlipByte(store_->BlobPath(other.digest), other.stored_size / 2);
+  auto stale = store_->Open(other.digest);
+  ASSERT_TRUE(stale.ok() && stale->has_value());
+  MustPut(other_data);  // repairs: a new file under the name
+  EXPECT_EQ(ReadRest(***stale).status().code(), Code::kCorruption);
+  Result<std::optional<Bytes>> good = ReadBlob(*store_, other.digest);
+  ASSERT_TRUE(good.ok() && good->has_value()) << good.status().ToString();
+  EXPECT_TRUE(**good == other_data);
+}
+
 // A raw file shorter than its header says never reads as a short success.
 TEST_F(FsBlobIntegrityTest, ShortRawFileIsAnErrorNotAShortBlob) {
   const BlobInfo info = MustPut(MakeContent(2 << 20, Content::kRandom));
@@ -174,7 +208,10 @@ TEST_F(FsBlobIntegrityTest, ShortRawFileIsAnErrorNotAShortBlob) {
   Result<Bytes> got = ReadSizeBytes(***reader);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code(), Code::kCorruption) << got.error().ToString();
-  // Opened after the damage: refused at open.
+  // The read took the file out of service.
+  EXPECT_TRUE(std::filesystem::exists(Path("quarantine/" + info.digest.Hex())));
+  // A file already short when opened is refused at open.
+  WriteFile(path, ReadFile(Path("quarantine/" + info.digest.Hex())));
   EXPECT_EQ(store_->Open(info.digest).status().code(), Code::kCorruption);
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "store/fs_blob_check.h"
 #include "store/fs_blob_reader.h"
 #include "store/fs_blob_writer.h"
 #include "store/fs_store_context.h"
@@ -69,6 +70,39 @@ Status ForEachBlobName(const std::string& blobs_dir,
   return Status::Ok();
 }
 
+// Moves the file it reads to quarantine/ the first time a read finds it
+// damaged (a zstd checksum or frame error, a file shorter than its header),
+// so the next request for the blob is a miss that refills or re-uploads it
+// instead of another broken transfer. Only the file it opened is moved: the
+// inode is compared under rename_mu, as the scrub does. The cost is one
+// stat and one rename, once, on the failing read.
+class QuarantineOnCorruption final : public BlobReader {
+ public:
+  QuarantineOnCorruption(std::unique_ptr<BlobReader> inner, std::shared_ptr<FsStoreContext> ctx,
+                         Digest digest, JudgedFile file)
+      : inner_(std::move(inner)), ctx_(std::move(ctx)), digest_(digest), file_(std::move(file)) {}
+
+  uint64_t size() const override { return inner_->size(); }
+  std::optional<RawFileRange> RawFile() const override { return inner_->RawFile(); }
+
+  Result<size_t> Read(std::span<std::byte> out) override {
+    Result<size_t> n = inner_->Read(out);
+    if (!n.ok() && n.error().code() == Code::kCorruption && !quarantined_) {
+      quarantined_ = true;
+      // A failure to move it changes nothing for this read: it fails anyway.
+      (void)QuarantineIfUnchanged(*ctx_, digest_, file_);
+    }
+    return n;
+  }
+
+ private:
+  std::unique_ptr<BlobReader> inner_;
+  const std::shared_ptr<FsStoreContext> ctx_;
+  const Digest digest_;
+  const JudgedFile file_;
+  bool quarantined_ = false;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(Options options) {
@@ -121,9 +155,14 @@ Result<std::optional<std::unique_ptr<BlobReader>>> FsBlobStore::Open(const Diges
     if (errno == ENOENT) return std::optional<std::unique_ptr<BlobReader>>();
     return Status::FromErrno(errno, "open " + path);
   }
+  // No descriptor of its own: the reader's keeps the inode from being reused.
+  JudgedFile judged;
+  judged.path = path;
+  if (::fstat(fd.get(), &judged.st) != 0) return Status::FromErrno(errno, "fstat " + path);
   CELLAR_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader,
                           OpenBlobReader(std::move(fd), std::move(path)));
-  return std::optional<std::unique_ptr<BlobReader>>(std::move(reader));
+  return std::optional<std::unique_ptr<BlobReader>>(std::make_unique<QuarantineOnCorruption>(
+      std::move(reader), ctx_, digest, std::move(judged)));
 }
 
 Result<std::optional<BlobInfo>> FsBlobStore::Stat(const Digest& digest) {

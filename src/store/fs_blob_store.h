@@ -97,6 +97,8 @@ class FsBlobStore final : public BlobStore {
   // rename leaves the complete, synced blob in place.
   Result<std::unique_ptr<BlobWriter>> NewWriter() override;
   // nullopt when absent; kCorruption when the file's header or size is bad.
+  // A read that finds the file damaged fails with kCorruption and moves the
+  // file to quarantine/, so the next Open() is a miss.
   Result<std::optional<std::unique_ptr<BlobReader>>> Open(const Digest& digest) override;
   // Reads only the header: size from it, stored_size from st_size.
   Result<std::optional<BlobInfo>> Stat(const Digest& digest) override;
