@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hash/blake3.h"
+
 namespace cellar::core {
 
 namespace {
@@ -75,22 +77,38 @@ Result<std::optional<index::Entry>> CacheService::LoadEntry(const std::string& n
 Result<std::optional<std::unique_ptr<store::BlobReader>>> CacheService::OpenBlob(
     const index::Entry& entry) {
   using Reader = std::optional<std::unique_ptr<store::BlobReader>>;
+  // A damaged blob is never served: the store takes its copy out of service
+  // (quarantine) and the caller sees a miss, so the client refills or
+  // re-uploads it, which stores the right bytes again. A failed check still
+  // answers a miss: wrong bytes are worse than none.
+  auto drop_corrupt = [this, &entry] {
+    (void)blobs_.ReportCorrupt(entry.digest);
+    return Reader();
+  };
   const bool small = options_.small_blob_cache_bytes > 0 && entry.size <= options_.small_blob_max_bytes;
   if (small) {
     if (auto bytes = small_blobs_.Get(entry.digest)) {
       return Reader(std::make_unique<MemoryBlobReader>(std::move(bytes)));
     }
   }
-  CELLAR_ASSIGN_OR_RETURN(auto reader, blobs_.Open(entry.digest));
+  auto opened = blobs_.Open(entry.digest);
+  if (!opened.ok() && opened.error().code() == Code::kCorruption) return drop_corrupt();
+  CELLAR_ASSIGN_OR_RETURN(auto reader, std::move(opened));
   if (!reader || !small) return reader;
   auto bytes = std::make_shared<std::string>((*reader)->size(), '\0');
   size_t got = 0;
   while (got < bytes->size()) {
-    CELLAR_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(std::as_writable_bytes(
-                                          std::span(bytes->data() + got, bytes->size() - got))));
-    if (n == 0) return Status::Corruption("blob " + entry.digest.Hex() + " is shorter than its header");
-    got += n;
+    auto n = (*reader)->Read(std::as_writable_bytes(std::span(bytes->data() + got, bytes->size() - got)));
+    if (!n.ok() && n.error().code() == Code::kCorruption) return drop_corrupt();
+    if (!n.ok()) return n.error();
+    if (*n == 0) return drop_corrupt();  // shorter than its header says
+    got += *n;
   }
+  // Small blobs are hashed once, before they are cached and served: raw
+  // files carry no checksum of their own, and this costs microseconds.
+  hash::Blake3Hasher hasher;
+  hasher.Update(bytes->data(), bytes->size());
+  if (Digest{hasher.Finalize()} != entry.digest) return drop_corrupt();
   small_blobs_.Put(entry.digest, bytes);
   return Reader(std::make_unique<MemoryBlobReader>(std::move(bytes)));
 }

@@ -41,6 +41,7 @@
 #include "protocols/turbo/turbo_adapter.h"
 #include "env/curl_http_client.h"
 #include "core/filler.h"
+#include "server/background_scrub.h"
 #include "server/ops_routes.h"
 #include "store/fs_blob_store.h"
 
@@ -59,6 +60,7 @@ struct App::Parts {
   std::unique_ptr<index::SqliteIndex> index;
   std::unique_ptr<core::CacheMetrics> cache_metrics;
   std::unique_ptr<core::CacheService> cache;
+  std::unique_ptr<BackgroundScrub> scrub;  // --scrub-rate; reads the store
   std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<auth::UrlSigner> url_signer;
   std::unique_ptr<asio::thread_pool> workers;
@@ -288,6 +290,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
     m->store_blobs.With({}).Set(static_cast<double>(totals->blobs));
     m->store_entries.With({}).Set(static_cast<double>(totals->entries));
   });
+  AddQuarantineMetric(p->registry, *p->blobs);
+  if (config.scrub_rate_bytes > 0) {
+    p->scrub = std::make_unique<BackgroundScrub>(*p->blobs, p->registry, config.scrub_rate_bytes);
+  }
   p->auth = std::make_unique<auth::Authenticator>(config.tokens, config.anonymous_scopes);
   p->workers = std::make_unique<asio::thread_pool>(config.worker_threads);
   p->upstream_waits = std::make_unique<asio::thread_pool>(config.upstream_threads);
@@ -333,6 +339,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
 Status App::Start() {
   auto& p = *parts_;
   CELLAR_RETURN_IF_ERROR(p.server->Listen());
+  if (p.scrub) p.scrub->Start();
   // Blobs committed just before a crash but never indexed are adopted so
   // GC can reclaim them; done in the background because it walks the store.
   asio::post(*p.workers, [&p] {
@@ -366,6 +373,7 @@ void App::Run() {
   asio::co_spawn(ioc, MaintenanceLoop(this, *p.cache, *p.workers, p.config.eviction_interval_ms, *p.server),
                  asio::detached);
   p.server->Run();
+  if (p.scrub) p.scrub->Stop();
   p.workers->join();
   p.upstream_waits->join();
   Status s = p.cache->Flush();

@@ -155,6 +155,10 @@ const std::vector<OptionDef>& Options() {
        BoolSetter("compress", &Config::compress), true},
       {"sync-dirs", "Also fsync the directory after each new blob (content is always fsynced first).",
        "false", BoolSetter("sync-dirs", &Config::sync_dirs), true},
+      {"scrub-rate",
+       "Background scrub: blob bytes re-hashed per second (e.g. 10MiB); corrupt blobs move to "
+       "quarantine/. 0 = off.",
+       "0", SizeSetter("scrub-rate", &Config::scrub_rate_bytes)},
       {"bazel-validate-ac",
        "Bazel: accept only valid ActionResults on AC PUT; answer AC GET only when all referenced CAS blobs exist.",
        "true", BoolSetter("bazel-validate-ac", &Config::bazel_validate_ac), true},

@@ -27,6 +27,7 @@ struct Config {
   uint64_t max_entry_bytes = 4ULL << 30;
   bool compress = true;
   bool sync_dirs = false;
+  uint64_t scrub_rate_bytes = 0;  // per second; 0 = no background scrub
   bool bazel_validate_ac = true;
   std::string go_upstream = "https://proxy.golang.org";
   int64_t go_list_max_age_ms = 60'000;

@@ -9,7 +9,8 @@ std::array<uint8_t, kBlobHeaderSize> EncodeBlobHeader(const BlobFileHeader& head
   std::array<uint8_t, kBlobHeaderSize> out{};
   std::copy(kBlobMagic.begin(), kBlobMagic.end(), out.begin());
   out[4] = static_cast<uint8_t>(header.format);
-  // out[5..7] reserved, zero.
+  out[5] = header.format == BlobFormat::kZstd && header.zstd_checksum ? kBlobFlagZstdChecksum : 0;
+  // out[6..7] reserved, zero.
   for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<uint8_t>(header.size >> (8 * i));
   return out;
 }
@@ -33,6 +34,8 @@ Result<BlobFileHeader> DecodeBlobHeader(std::span<const uint8_t> bytes) {
     default:
       return Status::Corruption("blob file has unknown format " + std::to_string(bytes[4]));
   }
+  header.zstd_checksum =
+      header.format == BlobFormat::kZstd && (bytes[5] & kBlobFlagZstdChecksum) != 0;
   header.size = 0;
   for (int i = 0; i < 8; ++i) header.size |= static_cast<uint64_t>(bytes[8 + i]) << (8 * i);
   return header;

@@ -23,15 +23,24 @@ enum class BlobFormat : uint8_t {
   kZstd = 1,  // payload is exactly one zstd frame
 };
 
+// Bits of header byte 5 (flags). Unknown bits are ignored by readers.
+// The zstd frame carries its content checksum, and readers must insist on
+// it. Files written before the flag existed have it clear; their frames may
+// lack the checksum and are then only verified by hashing (scrub).
+inline constexpr uint8_t kBlobFlagZstdChecksum = 0x01;
+
 struct BlobFileHeader {
   BlobFormat format = BlobFormat::kRaw;
   uint64_t size = 0;  // logical (uncompressed) size
+  // kZstd only: the frame must carry a content checksum (kBlobFlagZstdChecksum).
+  bool zstd_checksum = false;
 };
 
 std::array<uint8_t, kBlobHeaderSize> EncodeBlobHeader(const BlobFileHeader& header);
 
 // Parses the first kBlobHeaderSize bytes of a blob file. A short buffer, a
-// wrong magic or an unknown format is kCorruption; reserved bytes are ignored.
+// wrong magic or an unknown format is kCorruption; reserved bytes and unknown
+// flag bits are ignored.
 Result<BlobFileHeader> DecodeBlobHeader(std::span<const uint8_t> bytes);
 
 // Checks that a file of `file_size` bytes can hold the payload `header`

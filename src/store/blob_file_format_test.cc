@@ -55,6 +55,24 @@ TEST(BlobFileFormatTest, ReservedBytesAreIgnored) {
   EXPECT_TRUE(DecodeBlobHeader(bytes).ok());
 }
 
+TEST(BlobFileFormatTest, ChecksumFlagIsByteFiveBitZeroForZstdOnly) {
+  const auto zstd = EncodeBlobHeader({BlobFormat::kZstd, 5, true});
+  EXPECT_EQ(zstd[5], kBlobFlagZstdChecksum);
+  Result<BlobFileHeader> decoded = DecodeBlobHeader(zstd);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->zstd_checksum);
+  EXPECT_EQ(EncodeBlobHeader({BlobFormat::kRaw, 5, true})[5], 0);
+  auto legacy = zstd;
+  legacy[5] = 0;
+  decoded = DecodeBlobHeader(legacy);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->zstd_checksum);
+  legacy[5] = 0xfe;  // unknown flag bits are ignored
+  decoded = DecodeBlobHeader(legacy);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->zstd_checksum);
+}
+
 TEST(BlobFileFormatTest, RawFileSizeMustMatchHeader) {
   const BlobFileHeader header{BlobFormat::kRaw, 100};
   EXPECT_TRUE(CheckBlobFileSize(header, 116).ok());

@@ -9,6 +9,9 @@
 //    destroyed without Commit() leaves nothing behind.
 //  - Commit() of bytes that already exist is cheap and succeeds (dedupe).
 //  - A BlobReader opened before Remove() keeps reading the whole blob.
+//  - A reader never returns bytes other than the blob's: damage it can see
+//    (FsBlobStore: zstd checksums, file sizes) fails Read() with kCorruption
+//    before the blob's end is reported.
 // Thread-safety: BlobStore methods may be called concurrently from any thread.
 // Readers and writers are single-threaded objects.
 #pragma once
@@ -73,6 +76,12 @@ class BlobStore {
   virtual Result<std::optional<BlobInfo>> Stat(const Digest& digest) = 0;
   // Removing an absent blob is OK.
   virtual Status Remove(const Digest& digest) = 0;
+  // A caller read bytes of `digest` that were damaged or hash to another
+  // digest. The store checks its own copy and, when it is bad, takes it out
+  // of service (FsBlobStore moves it to quarantine/), so the blob reads as
+  // absent and the next commit of the right bytes stores them again. OK when
+  // the copy turns out intact or absent; errors mean the check failed.
+  virtual Status ReportCorrupt(const Digest& digest) = 0;
   // Calls `fn` for every committed blob, in no particular order.
   virtual Status ForEach(const std::function<void(const BlobInfo&)>& fn) = 0;
 };

@@ -40,13 +40,18 @@ class RawFileBlobReader final : public BlobReader {
 };
 
 // Decompresses one zstd frame with a fixed input buffer. Anything that does
-// not decode to exactly header.size bytes is kCorruption.
+// not decode to exactly header.size bytes is kCorruption, and so is a frame
+// whose checksum does not match. The last bytes of the blob are returned only
+// after the frame's end (and its checksum) has been checked: callers stop
+// reading at size(), so a check left for a final Read() returning 0 would
+// never run, and a damaged tail would be served.
 class ZstdFileBlobReader final : public BlobReader {
  public:
   ZstdFileBlobReader(UniqueFd fd, const BlobFileInfo& info, std::string what)
       : fd_(std::move(fd)),
         size_(info.header.size),
         file_size_(info.file_size),
+        need_checksum_(info.header.zstd_checksum),
         what_(std::move(what)),
         dctx_(ZSTD_createDCtx()),
         in_buf_(ZSTD_DStreamInSize()) {}
@@ -66,33 +71,48 @@ class ZstdFileBlobReader final : public BlobReader {
  private:
   Result<size_t> Decompress(std::span<std::byte> out) {
     if (dctx_ == nullptr) return Status::ResourceExhausted("ZSTD_createDCtx failed");
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
-    while (o.pos == 0) {
-      if (frame_done_) {
-        if (produced_ != size_) return SizeMismatch();
-        return size_t{0};
-      }
-      if (in_.pos == in_.size) CELLAR_RETURN_IF_ERROR(Refill());
-      const size_t r = ZSTD_decompressStream(dctx_, &o, &in_);
-      if (ZSTD_isError(r)) {
-        return Status::Corruption(what_ + ": zstd: " + ZSTD_getErrorName(r));
-      }
-      if (r == 0) {
-        frame_done_ = true;
-        if (in_.pos < in_.size || file_pos_ < file_size_) {
-          return Status::Corruption(what_ + ": bytes after the zstd frame");
-        }
+    // Never more than the header's size: extra output is corruption, found
+    // by FinishFrame().
+    ZSTD_outBuffer o{out.data(), static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - produced_)),
+                     0};
+    while (o.pos < o.size && o.pos == 0 && !frame_done_) CELLAR_RETURN_IF_ERROR(Step(o));
+    produced_ += o.pos;
+    if (produced_ == size_ && !frame_done_) CELLAR_RETURN_IF_ERROR(FinishFrame());
+    if (frame_done_ && produced_ != size_) return SizeMismatch(/*more=*/false);
+    return o.pos;
+  }
+
+  // Decodes what follows the blob's last byte: the frame's end and checksum.
+  // Any further output means the frame is longer than the header says.
+  Status FinishFrame() {
+    while (!frame_done_) {
+      uint8_t extra;
+      ZSTD_outBuffer o{&extra, 1, 0};
+      CELLAR_RETURN_IF_ERROR(Step(o));
+      if (o.pos > 0) return SizeMismatch(/*more=*/true);
+    }
+    return Status::Ok();
+  }
+
+  // One call into the decoder, refilling the input first when it is used up.
+  Status Step(ZSTD_outBuffer& o) {
+    if (in_.pos == in_.size) CELLAR_RETURN_IF_ERROR(Refill());
+    const size_t r = ZSTD_decompressStream(dctx_, &o, &in_);
+    if (ZSTD_isError(r)) return Status::Corruption(what_ + ": zstd: " + ZSTD_getErrorName(r));
+    if (r == 0) {
+      frame_done_ = true;
+      if (in_.pos < in_.size || file_pos_ < file_size_) {
+        return Status::Corruption(what_ + ": bytes after the zstd frame");
       }
     }
-    produced_ += o.pos;
-    if (produced_ > size_) return SizeMismatch();
-    return o.pos;
+    return Status::Ok();
   }
 
   Status Refill() {
     if (file_pos_ >= file_size_) {
       return Status::Corruption(what_ + ": compressed blob ends inside its zstd frame");
     }
+    const bool first = file_pos_ == kBlobHeaderSize;
     const size_t want =
         static_cast<size_t>(std::min<uint64_t>(in_buf_.size(), file_size_ - file_pos_));
     CELLAR_ASSIGN_OR_RETURN(
@@ -100,19 +120,35 @@ class ZstdFileBlobReader final : public BlobReader {
     if (n == 0) return Status::Corruption(what_ + ": blob file truncated while reading");
     file_pos_ += n;
     in_ = ZSTD_inBuffer{in_buf_.data(), n, 0};
+    return first && need_checksum_ ? CheckFrameHasChecksum(n) : Status::Ok();
+  }
+
+  // A file whose header promises a checksummed frame must hold one; a
+  // damaged frame header must not turn the check off. The frame starts with
+  // zstd's 4-byte magic and a descriptor byte whose bit 2 says whether the
+  // frame ends with a checksum (docs/blob-format.md).
+  Status CheckFrameHasChecksum(size_t n) const {
+    constexpr uint8_t kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+    constexpr uint8_t kChecksumBit = 0x04;
+    if (n < 5 || !std::equal(kZstdMagic, kZstdMagic + 4, in_buf_.begin())) {
+      return Status::Corruption(what_ + ": payload is not a zstd frame");
+    }
+    if ((in_buf_[4] & kChecksumBit) == 0) {
+      return Status::Corruption(what_ + ": zstd frame lacks the checksum its header promises");
+    }
     return Status::Ok();
   }
 
-  Status SizeMismatch() const {
-    return Status::Corruption(
-        what_ + ": zstd frame decodes to " +
-        (produced_ > size_ ? "more than" : std::to_string(produced_) + " bytes, not") + " the " +
-        std::to_string(size_) + " bytes its header says");
+  Status SizeMismatch(bool more) const {
+    return Status::Corruption(what_ + ": zstd frame decodes to " +
+                              (more ? "more than" : std::to_string(produced_) + " bytes, not") +
+                              " the " + std::to_string(size_) + " bytes its header says");
   }
 
   UniqueFd fd_;
   const uint64_t size_;       // from the header
   const uint64_t file_size_;  // st_size at open
+  const bool need_checksum_;  // the header promises a checksummed frame
   const std::string what_;
   ZSTD_DCtx* const dctx_;
   std::vector<uint8_t> in_buf_;

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "store/blob_file_format.h"
+#include "store/fs_blob_scrubber.h"
 #include "store/fs_blob_store.h"
 #include "store/fs_test_fixture.h"
 
@@ -125,6 +126,93 @@ TEST_F(FsBlobScrubTest, VerifyOfEmptyStore) {
   Result<VerifyReport> report = store_->Verify(true);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->ok + report->bad, 0u);
+}
+
+// The paced scrub, with a fake time and a wait that advances it.
+class FsBlobScrubberTest : public FsBlobScrubTest {
+ protected:
+  FsBlobScrubber::Options PacedOptions(uint64_t rate) {
+    FsBlobScrubber::Options options;
+    options.bytes_per_second = rate;
+    options.now = [this] { return now_; };
+    options.wait = [this](std::chrono::nanoseconds d) {
+      now_ += std::chrono::duration_cast<FsBlobScrubber::Clock::duration>(d);
+      waited_ += d;
+      return !stop_waits_;
+    };
+    return options;
+  }
+
+  FsBlobScrubber::Clock::time_point now_{std::chrono::hours(1)};
+  std::chrono::nanoseconds waited_{0};
+  bool stop_waits_ = false;
+};
+
+TEST_F(FsBlobScrubberTest, PassAtARateQuarantinesAFlippedRawBlob) {
+  const BlobInfo a = MustPut(MakeContent(300000, Content::kRandom, 1));
+  const BlobInfo bad = MustPut(MakeContent(300000, Content::kRandom, 2));
+  const BlobInfo c = MustPut(MakeContent(300000, Content::kText, 3));
+  ASSERT_FALSE(bad.compressed);
+  FlipByte(store_->BlobPath(bad.digest), kBlobHeaderSize + 1000);
+
+  FsBlobScrubber scrubber(*store_, PacedOptions(/*rate=*/100000));
+  std::vector<Digest> reported;
+  Result<VerifyReport> report =
+      scrubber.RunPass([&](const BadBlob& b) { reported.push_back(b.digest); });
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->ok, 2u);
+  EXPECT_EQ(report->bad, 1u);
+  EXPECT_EQ(reported, std::vector<Digest>{bad.digest});
+  EXPECT_FALSE(std::filesystem::exists(store_->BlobPath(bad.digest)));
+  EXPECT_TRUE(std::filesystem::exists(Path("quarantine/" + bad.digest.Hex())));
+  EXPECT_TRUE(std::filesystem::exists(store_->BlobPath(a.digest)));
+  EXPECT_TRUE(std::filesystem::exists(store_->BlobPath(c.digest)));
+
+  const FsBlobScrubber::Counters counters = scrubber.counters();
+  EXPECT_EQ(counters.blobs_ok, 2u);
+  EXPECT_EQ(counters.blobs_bad, 1u);
+  EXPECT_EQ(counters.bytes, 900000u);
+  EXPECT_EQ(counters.passes, 1u);
+  EXPECT_EQ(store_->quarantined_total(), 1u);
+  // 900000 content bytes plus 3 x 4 KiB per blob at 100000 bytes/s.
+  const double seconds = std::chrono::duration<double>(waited_).count();
+  EXPECT_NEAR(seconds, (900000.0 + 3 * 4096) / 100000, 0.05);
+}
+
+TEST_F(FsBlobScrubberTest, IdleTimeEarnsNoBurst) {
+  MustPut(MakeContent(200000, Content::kRandom, 1));
+  FsBlobScrubber scrubber(*store_, PacedOptions(/*rate=*/1000000));
+  ASSERT_TRUE(scrubber.RunPass().ok());
+  const auto first = waited_;
+  now_ += std::chrono::hours(5);  // a long pause between passes
+  ASSERT_TRUE(scrubber.RunPass().ok());
+  EXPECT_NEAR(std::chrono::duration<double>(waited_ - first).count(),
+              std::chrono::duration<double>(first).count(), 0.01);
+  EXPECT_EQ(scrubber.counters().passes, 2u);
+}
+
+TEST_F(FsBlobScrubberTest, StoppingAbandonsThePassWithoutJudging) {
+  const BlobInfo bad = MustPut(MakeContent(3 << 20, Content::kRandom, 1));
+  FlipByte(store_->BlobPath(bad.digest), kBlobHeaderSize + (2 << 20));
+  stop_waits_ = true;
+  FsBlobScrubber scrubber(*store_, PacedOptions(/*rate=*/1000));
+  Result<VerifyReport> report = scrubber.RunPass();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code(), Code::kAborted);
+  EXPECT_TRUE(std::filesystem::exists(store_->BlobPath(bad.digest)));  // not judged
+  EXPECT_EQ(scrubber.counters().passes, 0u);
+}
+
+TEST_F(FsBlobScrubberTest, StopInterruptsARealWait) {
+  MustPut(MakeContent(300000, Content::kRandom, 1));
+  FsBlobScrubber::Options options;
+  options.bytes_per_second = 1;  // the first chunk would owe days
+  FsBlobScrubber scrubber(*store_, options);
+  scrubber.Stop();
+  Result<VerifyReport> report = scrubber.RunPass();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().code(), Code::kAborted);
+  EXPECT_FALSE(scrubber.Wait(std::chrono::hours(1)));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "store/fs_blob_check.h"
 #include "store/fs_blob_reader.h"
 #include "store/fs_blob_writer.h"
 #include "store/fs_store_context.h"
@@ -69,6 +70,39 @@ Status ForEachBlobName(const std::string& blobs_dir,
   return Status::Ok();
 }
 
+// Moves the file it reads to quarantine/ the first time a read finds it
+// damaged (a zstd checksum or frame error, a file shorter than its header),
+// so the next request for the blob is a miss that refills or re-uploads it
+// instead of another broken transfer. Only the file it opened is moved: the
+// inode is compared under rename_mu, as the scrub does. The cost is one
+// stat and one rename, once, on the failing read.
+class QuarantineOnCorruption final : public BlobReader {
+ public:
+  QuarantineOnCorruption(std::unique_ptr<BlobReader> inner, std::shared_ptr<FsStoreContext> ctx,
+                         Digest digest, JudgedFile file)
+      : inner_(std::move(inner)), ctx_(std::move(ctx)), digest_(digest), file_(std::move(file)) {}
+
+  uint64_t size() const override { return inner_->size(); }
+  std::optional<RawFileRange> RawFile() const override { return inner_->RawFile(); }
+
+  Result<size_t> Read(std::span<std::byte> out) override {
+    Result<size_t> n = inner_->Read(out);
+    if (!n.ok() && n.error().code() == Code::kCorruption && !quarantined_) {
+      quarantined_ = true;
+      // A failure to move it changes nothing for this read: it fails anyway.
+      (void)QuarantineIfUnchanged(*ctx_, digest_, file_);
+    }
+    return n;
+  }
+
+ private:
+  std::unique_ptr<BlobReader> inner_;
+  const std::shared_ptr<FsStoreContext> ctx_;
+  const Digest digest_;
+  const JudgedFile file_;
+  bool quarantined_ = false;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<FsBlobStore>> FsBlobStore::Open(Options options) {
@@ -121,9 +155,14 @@ Result<std::optional<std::unique_ptr<BlobReader>>> FsBlobStore::Open(const Diges
     if (errno == ENOENT) return std::optional<std::unique_ptr<BlobReader>>();
     return Status::FromErrno(errno, "open " + path);
   }
+  // No descriptor of its own: the reader's keeps the inode from being reused.
+  JudgedFile judged;
+  judged.path = path;
+  if (::fstat(fd.get(), &judged.st) != 0) return Status::FromErrno(errno, "fstat " + path);
   CELLAR_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader,
                           OpenBlobReader(std::move(fd), std::move(path)));
-  return std::optional<std::unique_ptr<BlobReader>>(std::move(reader));
+  return std::optional<std::unique_ptr<BlobReader>>(std::make_unique<QuarantineOnCorruption>(
+      std::move(reader), ctx_, digest, std::move(judged)));
 }
 
 Result<std::optional<BlobInfo>> FsBlobStore::Stat(const Digest& digest) {
@@ -159,12 +198,36 @@ Status FsBlobStore::ForEach(const std::function<void(const BlobInfo&)>& fn) {
 }
 
 Result<VerifyReport> FsBlobStore::Verify(bool quarantine_bad) {
+  ScrubOptions options;
+  options.quarantine_bad = quarantine_bad;
+  return Scrub(options);
+}
+
+Result<VerifyReport> FsBlobStore::Scrub(const ScrubOptions& options) {
   VerifyReport report;
   std::vector<std::byte> scratch(kVerifyBufferSize);
+  const ReadPace* pace = options.pace ? &options.pace : nullptr;
   CELLAR_RETURN_IF_ERROR(ForEachBlobName(ctx_->blobs_dir, [&](const Digest& digest) {
-    return VerifyFile(digest, quarantine_bad, scratch, report);
+    const uint64_t bad_before = report.bad;
+    const uint64_t judged_before = report.ok + report.bad;
+    CELLAR_RETURN_IF_ERROR(VerifyFile(digest, options.quarantine_bad, scratch, report, pace));
+    if (options.on_blob && report.ok + report.bad > judged_before) {
+      options.on_blob(digest, report.bad == bad_before ? nullptr : &report.bad_blobs.back());
+    }
+    return Status::Ok();
   }));
   return report;
+}
+
+Status FsBlobStore::ReportCorrupt(const Digest& digest) {
+  // Small blobs are the ones callers hash; a small buffer will do.
+  std::vector<std::byte> scratch(64 * 1024);
+  VerifyReport report;
+  return VerifyFile(digest, /*quarantine_bad=*/true, scratch, report);
+}
+
+uint64_t FsBlobStore::quarantined_total() const {
+  return ctx_->quarantined.load(std::memory_order_relaxed);
 }
 
 Result<VerifyReport> FsBlobStore::VerifyOne(const Digest& digest, bool quarantine_bad) {

@@ -10,8 +10,9 @@
 // and the crash-safety argument are in docs/blob-format.md.
 //
 // Everything read from disk is validated: a damaged file yields kCorruption,
-// never a crash. Reads do not re-hash content (that would defeat sendfile);
-// Verify() does.
+// never a crash. Compressed reads check zstd's checksum; raw reads do not
+// re-hash content (that would defeat sendfile). Verify()/Scrub() hash every
+// blob, and a commit that finds its blob already present hashes that copy.
 //
 // Thread-safety: all methods may be called concurrently. Readers and writers
 // are single-threaded objects; both may outlive the store.
@@ -40,6 +41,19 @@ struct BadBlob {
   Digest digest;
   std::string reason;        // e.g. "content hashes to <hex>", "bad magic number"
   bool quarantined = false;  // moved to quarantine/<hex>
+};
+
+// Called after each chunk a scrub reads, with the bytes just read; returns
+// false to stop the scrub. Used to pace the background scrub.
+using ReadPace = std::function<bool(uint64_t bytes_read)>;
+
+struct BadBlob;
+
+struct ScrubOptions {
+  bool quarantine_bad = true;
+  ReadPace pace;  // optional; stopping makes Scrub() fail with kAborted
+  // Optional; called once per blob judged, with null when it was intact.
+  std::function<void(const Digest&, const BadBlob* bad)> on_blob;
 };
 
 struct VerifyReport {
@@ -83,6 +97,8 @@ class FsBlobStore final : public BlobStore {
   // rename leaves the complete, synced blob in place.
   Result<std::unique_ptr<BlobWriter>> NewWriter() override;
   // nullopt when absent; kCorruption when the file's header or size is bad.
+  // A read that finds the file damaged fails with kCorruption and moves the
+  // file to quarantine/, so the next Open() is a miss.
   Result<std::optional<std::unique_ptr<BlobReader>>> Open(const Digest& digest) override;
   // Reads only the header: size from it, stored_size from st_size.
   Result<std::optional<BlobInfo>> Stat(const Digest& digest) override;
@@ -90,6 +106,8 @@ class FsBlobStore final : public BlobStore {
   // Skips names that are not blobs (wrong fan-out dir, not 64 lowercase hex)
   // and blobs whose header is damaged (Verify() reports those).
   Status ForEach(const std::function<void(const BlobInfo&)>& fn) override;
+  // Re-hashes the file and quarantines it when it is bad (as VerifyOne).
+  Status ReportCorrupt(const Digest& digest) override;
 
   // Scrub: re-hashes every blob (decompressing), counting intact and bad
   // ones. Bad means unreadable (damaged header or payload, EIO) or hashing to
@@ -97,6 +115,8 @@ class FsBlobStore final : public BlobStore {
   // Errors are failures of the scrub itself (e.g. EMFILE), not bad blobs.
   // Slow: reads every byte. Safe to run while the store is serving.
   Result<VerifyReport> Verify(bool quarantine_bad);
+  // Verify() with pacing and per-blob progress (the background scrub).
+  Result<VerifyReport> Scrub(const ScrubOptions& options);
   // The same for one blob; an absent blob yields an empty report.
   Result<VerifyReport> VerifyOne(const Digest& digest, bool quarantine_bad);
 
@@ -104,14 +124,19 @@ class FsBlobStore final : public BlobStore {
   std::string BlobPath(const Digest& digest) const;
   const std::string& root() const;
 
+  // Blob files moved to quarantine/ since Open(), for any reason (scrub,
+  // ReportCorrupt, a commit that found a damaged copy of its blob).
+  uint64_t quarantined_total() const;
+
   // zstd compression contexts created so far (each one is a compression try).
   size_t zstd_contexts_created_for_test() const;
 
  private:
   explicit FsBlobStore(std::shared_ptr<FsStoreContext> ctx);
-  // Verifies one blob file into `report`; `scratch` is the read buffer.
+  // Verifies one blob file into `report`; `scratch` is the read buffer and
+  // `pace` may be null.
   Status VerifyFile(const Digest& digest, bool quarantine_bad, std::vector<std::byte>& scratch,
-                    VerifyReport& report);
+                    VerifyReport& report, const ReadPace* pace = nullptr);
 
   // Shared with writers, which may outlive the store.
   std::shared_ptr<FsStoreContext> ctx_;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "store/compressibility.h"
+#include "store/fs_blob_check.h"
 #include "store/fs_blob_reader.h"
 
 namespace cellar::store {
@@ -21,12 +22,16 @@ constexpr size_t kWriteBufferSize = 512 * 1024;
 // blob whose first probe compresses but whose body does not (a tarball of
 // binaries behind a text header) is switched to raw at the first check.
 constexpr uint64_t kRatioCheckInterval = 4 * 1024 * 1024;
+// Read buffer for hashing a copy of the blob that is already in place.
+constexpr size_t kCheckBufferSize = 256 * 1024;
 
 // "Worth compressing" means the payload is at most 90% of the logical size.
 bool SavesTenPercent(uint64_t compressed, uint64_t raw) { return compressed * 10 <= raw * 9; }
 
+// Every frame this writer produces carries zstd's content checksum (set by
+// ZstdContextPool), so zstd files are marked as such.
 std::array<uint8_t, kBlobHeaderSize> Header(BlobFormat format, uint64_t size) {
-  return EncodeBlobHeader(BlobFileHeader{format, size});
+  return EncodeBlobHeader(BlobFileHeader{format, size, format == BlobFormat::kZstd});
 }
 
 }  // namespace
@@ -186,7 +191,7 @@ Status FsBlobWriter::RewriteAsRaw() {
   cctx_.reset();
   // The reader keeps the compressed file open, so its name can go right away
   // and the temp bookkeeping only ever tracks one file.
-  const BlobFileInfo info{BlobFileHeader{BlobFormat::kZstd, size_}, file_size_};
+  const BlobFileInfo info{BlobFileHeader{BlobFormat::kZstd, size_, true}, file_size_};
   std::unique_ptr<BlobReader> reader =
       MakeBlobReader(std::move(tmp_fd_), info, tmp_path_ + " (compressed draft)");
   DiscardTemp();
@@ -237,7 +242,7 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
   const std::string final_path = ctx_->BlobPath(digest);
   if (mode_ == Mode::kProbing) {
     // Nothing is on disk yet, so a duplicate small blob costs no writes.
-    CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest, final_path));
+    CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest));
     if (existing.has_value()) return *existing;
   }
   CELLAR_RETURN_IF_ERROR(Finish());
@@ -254,7 +259,7 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
       0) {
     const int err = errno;
     if (err == EEXIST) {
-      CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest, final_path));
+      CELLAR_ASSIGN_OR_RETURN(std::optional<BlobInfo> existing, ExistingBlob(digest));
       if (existing.has_value()) {
         DiscardTemp();  // dedupe: the same bytes are already in place
         return *existing;
@@ -262,8 +267,9 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
     } else if (err != EINVAL && err != ENOSYS) {
       return Status::FromErrno(err, "rename " + tmp_path_ + " to " + final_path);
     }
-    // The file system lacks RENAME_NOREPLACE, or the file in place is damaged
-    // and ours replaces it. Replacing with identical bytes is harmless; the
+    // The file system lacks RENAME_NOREPLACE, or the file in place was damaged
+    // (and is now in quarantine/) and ours takes its name. Replacing a copy
+    // a concurrent commit put there meanwhile is harmless (same bytes); the
     // lock keeps a concurrent scrub from quarantining our new file.
     std::lock_guard<std::mutex> lock(ctx_->rename_mu);
     if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
@@ -279,18 +285,24 @@ Result<BlobInfo> FsBlobWriter::Install(const Digest& digest) {
   return info;
 }
 
-Result<std::optional<BlobInfo>> FsBlobWriter::ExistingBlob(const Digest& digest,
-                                                           const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return std::optional<BlobInfo>();
-    return Status::FromErrno(errno, "open " + path);
+Result<std::optional<BlobInfo>> FsBlobWriter::ExistingBlob(const Digest& digest) {
+  CELLAR_ASSIGN_OR_RETURN(std::optional<JudgedFile> file, OpenJudged(*ctx_, digest));
+  if (!file.has_value()) return std::optional<BlobInfo>();
+  // Hashing the copy costs a read of it, which is what makes a re-upload
+  // repair a damaged blob: without it the damaged copy would be kept (and
+  // served) for every entry that refers to the digest.
+  std::vector<std::byte> scratch(kCheckBufferSize);
+  Status checked = CheckJudged(*file, digest, scratch);
+  if (checked.ok()) {
+    CELLAR_ASSIGN_OR_RETURN(BlobFileInfo info, ReadBlobFileInfo(file->fd.get(), file->path));
+    return std::optional<BlobInfo>(
+        BlobInfo{digest, info.header.size, info.file_size, info.header.format == BlobFormat::kZstd});
   }
-  Result<BlobFileInfo> file = ReadBlobFileInfo(fd.get(), path);
-  // A damaged file counts as absent, so this commit replaces it.
-  if (!file.ok()) return std::optional<BlobInfo>();
-  return std::optional<BlobInfo>(BlobInfo{digest, file->header.size, file->file_size,
-                                          file->header.format == BlobFormat::kZstd});
+  if (!CondemnsBlob(checked)) return checked;
+  // Damaged: out of the way, so this commit takes its place.
+  CELLAR_ASSIGN_OR_RETURN(bool moved, QuarantineIfUnchanged(*ctx_, digest, *file));
+  (void)moved;  // false: already gone or replaced; our rename copes with both
+  return std::optional<BlobInfo>();
 }
 
 size_t FsBlobWriter::BufferSize(const FsBlobStore::Options& options) {

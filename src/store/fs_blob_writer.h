@@ -66,7 +66,10 @@ class FsBlobWriter final : public BlobWriter {
   Status RewriteAsRaw();
   Status Finish();  // ends the payload and writes the final header
   Result<BlobInfo> Install(const Digest& digest);
-  Result<std::optional<BlobInfo>> ExistingBlob(const Digest& digest, const std::string& path);
+  // The blob already under `digest`'s name, if its content hashes to
+  // `digest`. A damaged copy is moved to quarantine/ and reported as absent,
+  // so that this commit takes its place.
+  Result<std::optional<BlobInfo>> ExistingBlob(const Digest& digest);
 
   // Takes a write buffer, empty but for room for the header, unless one is held.
   void EnsureBuffer();

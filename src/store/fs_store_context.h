@@ -32,6 +32,10 @@ struct FsStoreContext {
   ZstdContextPool zstd_contexts;
   std::unique_ptr<BufferPool<uint8_t>> write_buffers;
 
+  // Blob files moved to quarantine/ since the store was opened, by anyone
+  // (scrub, a commit that found a damaged copy, ReportCorrupt).
+  std::atomic<uint64_t> quarantined{0};
+
   // Makes temp names unique within the process (the pid covers the rest).
   std::atomic<uint64_t> next_tmp_id{0};
 

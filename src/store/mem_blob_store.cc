@@ -28,6 +28,12 @@ class MemBlobReader final : public BlobReader {
   size_t pos_ = 0;
 };
 
+bool Matches(const MemBlobStore::Bytes& bytes, const Digest& digest) {
+  hash::Blake3Hasher hasher;
+  hasher.Update(bytes.data(), bytes.size());
+  return Digest{hasher.Finalize()} == digest;
+}
+
 BlobInfo InfoOf(const Digest& digest, const MemBlobStore::Bytes& bytes) {
   return BlobInfo{digest, bytes.size(), bytes.size(), false};
 }
@@ -58,7 +64,9 @@ class MemBlobStore::Writer final : public BlobWriter {
     }
     auto bytes = std::make_shared<const Bytes>(std::move(bytes_));
     std::lock_guard<std::mutex> lock(blobs_->mu);
-    blobs_->map.try_emplace(digest, bytes);  // dedupe: keep the existing copy
+    auto [it, inserted] = blobs_->map.try_emplace(digest, bytes);
+    // Dedupe: keep the existing copy, unless it was damaged.
+    if (!inserted && !Matches(*it->second, digest)) it->second = bytes;
     return InfoOf(digest, *bytes);
   }
 
@@ -115,6 +123,28 @@ Status MemBlobStore::ForEach(const std::function<void(const BlobInfo&)>& fn) {
   }
   for (const BlobInfo& info : snapshot) fn(info);
   return Status::Ok();
+}
+
+Status MemBlobStore::ReportCorrupt(const Digest& digest) {
+  std::shared_ptr<const Bytes> doomed;  // freed outside the lock
+  std::lock_guard<std::mutex> lock(blobs_->mu);
+  auto it = blobs_->map.find(digest);
+  if (it == blobs_->map.end()) return Status::Ok();
+  if (!Matches(*it->second, digest)) {
+    doomed = std::move(it->second);
+    blobs_->map.erase(it);
+  }
+  return Status::Ok();
+}
+
+bool MemBlobStore::DamageForTest(const Digest& digest, size_t offset) {
+  std::lock_guard<std::mutex> lock(blobs_->mu);
+  auto it = blobs_->map.find(digest);
+  if (it == blobs_->map.end() || offset >= it->second->size()) return false;
+  auto damaged = std::make_shared<Bytes>(*it->second);
+  (*damaged)[offset] ^= std::byte{0x01};
+  it->second = std::move(damaged);
+  return true;
 }
 
 size_t MemBlobStore::size() const {

@@ -29,11 +29,17 @@ class MemBlobStore final : public BlobStore {
   Result<std::optional<std::unique_ptr<BlobReader>>> Open(const Digest& digest) override;
   Result<std::optional<BlobInfo>> Stat(const Digest& digest) override;
   Status Remove(const Digest& digest) override;
+  // Re-hashes the copy and drops it when it does not match.
+  Status ReportCorrupt(const Digest& digest) override;
   // Calls `fn` on a snapshot, without the lock held, so `fn` may use the store.
   Status ForEach(const std::function<void(const BlobInfo&)>& fn) override;
 
   // Number of committed blobs.
   size_t size() const;
+
+  // Flips one bit of byte `offset` of the stored copy of `digest`, as a disk
+  // might. Returns false when the blob is absent or shorter.
+  bool DamageForTest(const Digest& digest, size_t offset);
 
  private:
   class Writer;

@@ -16,9 +16,14 @@ Result<ZstdContextPool::Lease> ZstdContextPool::Acquire(int level) {
     ++created_;
   }
   Lease lease(cctx, Returner{this});
-  const size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
   if (ZSTD_isError(r))
     return Status::InvalidArgument(std::string("zstd level: ") + ZSTD_getErrorName(r));
+  // Blob files rely on it: a reader checks the frame's checksum before it
+  // reports the end of a compressed blob (docs/blob-format.md).
+  r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  if (ZSTD_isError(r))
+    return Status::Internal(std::string("zstd checksum flag: ") + ZSTD_getErrorName(r));
   return lease;
 }
 

@@ -31,7 +31,8 @@ class ZstdContextPool {
   ZstdContextPool(const ZstdContextPool&) = delete;
   ZstdContextPool& operator=(const ZstdContextPool&) = delete;
 
-  // A context with a fresh session at compression `level`.
+  // A context with a fresh session at compression `level`, writing frames
+  // with a content checksum.
   Result<Lease> Acquire(int level);
 
   size_t idle_for_test() const;

@@ -232,6 +232,20 @@ TEST_P(BlobStoreConformanceTest, ReaderSurvivesRemove) {
   }
 }
 
+// ReportCorrupt re-checks the store's own copy: an intact blob stays, and
+// an absent one is not an error.
+TEST_P(BlobStoreConformanceTest, ReportCorruptKeepsAnIntactBlob) {
+  for (Content kind : {Content::kRandom, Content::kText}) {
+    const Bytes data = store::MakeContent(300000, kind);
+    const Digest digest = Put(data);
+    ASSERT_TRUE(store().ReportCorrupt(digest).ok());
+    Result<std::optional<Bytes>> got = store::ReadBlob(store(), digest);
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+    EXPECT_TRUE(**got == data);
+  }
+  EXPECT_TRUE(store().ReportCorrupt(store::HashBytes(store::MakeContent(10, Content::kText))).ok());
+}
+
 TEST_P(BlobStoreConformanceTest, RemoveOfAbsentBlobIsOk) {
   EXPECT_TRUE(store().Remove(store::HashBytes(store::MakeContent(3, Content::kText))).ok());
 }
