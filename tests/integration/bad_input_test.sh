@@ -179,9 +179,10 @@ head -c $((4 * 1024 * 1024)) /dev/urandom >"$IT_TMP/chunk"
 code=$(http_code -T "$IT_TMP/chunk" "$U/bazel/cas/$(sha "$IT_TMP/chunk")")
 [[ "$code" == 507 ]] || fail "4 MiB into a 3 MiB store: expected 507, got $code"
 [[ -s "$IT_TMP/body" ]] || fail "507 without a message"
+msg=$(head -c 100 "$IT_TMP/body" | tr -d '\n')
 code=$(http_code -T "$IT_TMP/v" "$U/ccache/$CC_KEY")
 [[ "$code" == 200 ]] || fail "ccache PUT on a full cache (room can be made): expected 200, got $code"
-pass "hard size limit: 8 MiB into 3 MiB evicts inline; a body larger than the store -> 507 ($(head -c 100 "$IT_TMP/body" | tr -d '\n'))"
+pass "hard size limit: 8 MiB into 3 MiB evicts inline; a body larger than the store -> 507 ($msg)"
 stop_cellar
 
 # ------------------------------------------------ endless chunk extension, stalled reader
