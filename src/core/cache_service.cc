@@ -32,34 +32,85 @@ PendingPut::PendingPut(CacheService& cache, PutOptions options,
                        std::unique_ptr<store::BlobWriter> writer)
     : cache_(cache), options_(std::move(options)), writer_(std::move(writer)) {}
 
-PendingPut::~PendingPut() = default;  // an uncommitted writer discards itself
+// An uncommitted writer discards itself; the room it held is given back.
+PendingPut::~PendingPut() { ReleaseReservation(); }
+
+uint64_t PendingPut::Needed(uint64_t body_bytes) const {
+  return body_bytes + cache_.options_.blob_overhead_bytes;
+}
+
+void PendingPut::ReleaseReservation() {
+  cache_.budget_.Release(reserved_);
+  reserved_ = 0;
+}
+
+bool PendingPut::TryReserve(uint64_t body_bytes) {
+  const uint64_t needed = Needed(body_bytes);
+  if (needed <= reserved_) return true;
+  if (!cache_.budget_.TryReserve(needed - reserved_)) return false;
+  reserved_ = needed;
+  return true;
+}
+
+Status PendingPut::Reserve(uint64_t body_bytes) {
+  if (committed_) return Status::Internal("reserve after commit");
+  const uint64_t needed = Needed(body_bytes);
+  if (needed <= reserved_) return Status();
+  // A body that can never fit evicts nothing on its way to being refused.
+  const uint64_t ceiling = cache_.budget_.Ceiling();
+  Status s = needed > ceiling ? Status::ResourceExhausted("a body of " + std::to_string(body_bytes) +
+                                                          " bytes is larger than the store can hold (" +
+                                                          std::to_string(ceiling) + " bytes)")
+                              : cache_.ReserveEvicting(needed - reserved_);
+  if (!s.ok()) {
+    cache_.metrics_.rejected.With({ProtocolOf(options_.ns), "full"}).Inc();
+    return s;
+  }
+  reserved_ = needed;
+  return Status();
+}
 
 Status PendingPut::Write(std::span<const std::byte> data) {
   if (committed_) return Status::Internal("write after commit");
+  if (!TryReserve(bytes_ + data.size())) CELLAR_RETURN_IF_ERROR(Reserve(bytes_ + data.size()));
   if (options_.verifier) options_.verifier->Update(data);
   bytes_ += data.size();
-  return writer_->Write(data);
+  Status s = writer_->Write(data);
+  if (s.code() == Code::kResourceExhausted) cache_.budget_.NoteDiskFull();
+  return s;
 }
 
 Result<index::Entry> PendingPut::Commit() {
   if (committed_) return Status::Internal("commit called twice");
-  committed_ = true;
   if (options_.verifier) {
     Status s = options_.verifier->Finish(bytes_);
     if (!s.ok()) {
+      committed_ = true;
       cache_.metrics_.rejected.With({ProtocolOf(options_.ns), "verification"}).Inc();
       writer_.reset();
+      ReleaseReservation();
       return s;
     }
   }
-  return cache_.CommitPut(options_, *writer_, bytes_);
+  // Room for the blob's overhead, and for an empty body nothing reserved.
+  Status room = Reserve(bytes_);
+  committed_ = true;
+  if (!room.ok()) {
+    writer_.reset();
+    ReleaseReservation();
+    return room;
+  }
+  auto entry = cache_.CommitPut(options_, *writer_, bytes_);
+  ReleaseReservation();  // after CommitPut counted the blob as stored
+  return entry;
 }
 
 CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Clock& clock,
                            CacheMetrics& metrics, CacheOptions options)
     : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options),
+      budget_(SpaceBudgetOptions{options.max_bytes, options.disk_space, options.max_disk_headroom_bytes}),
       entries_(options.entry_cache_entries), small_blobs_(options.small_blob_cache_bytes) {
-  if (auto totals = index_.GetTotals(); totals.ok()) approx_bytes_ = totals->stored_bytes;
+  if (auto totals = index_.GetTotals(); totals.ok()) budget_.SetStored(totals->stored_bytes);
   metrics_.store_max_bytes.With({}).Set(static_cast<double>(options_.max_bytes));
 }
 
@@ -68,7 +119,7 @@ CacheService::~CacheService() { (void)index_.Flush(); }
 Result<std::optional<index::Entry>> CacheService::LoadEntry(const std::string& ns,
                                                             const std::string& key) {
   if (auto cached = entries_.Get(ns, key)) return cached;
-  uint64_t sequence = entries_.write_sequence();
+  uint64_t sequence = entries_.write_sequence(ns, key);
   CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
   if (entry) entries_.FillIfUnchanged(*entry, sequence);
   return entry;
@@ -115,24 +166,26 @@ Result<std::optional<std::unique_ptr<store::BlobReader>>> CacheService::OpenBlob
 
 Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string& ns,
                                                               const std::string& key) {
-  CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
-  if (!entry) {
-    metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
-    return std::optional<std::unique_ptr<Hit>>();
-  }
-  CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
-  if (!reader) {
-    // The bytes are gone (scrubbed or removed by hand): forget the entry so
-    // the next request refills it, and report a miss.
-    (void)index_.Delete(ns, key);
+  for (int attempt = 0;; ++attempt) {
+    CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
+    if (!entry) break;
+    CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
+    if (reader) {
+      index_.RecordAccess(ns, key, clock_.NowUnixMs());
+      metrics_.lookups.With({ProtocolOf(ns), "hit"}).Inc();
+      return std::optional<std::unique_ptr<Hit>>(
+          std::unique_ptr<Hit>(new Hit(*this, std::move(*entry), std::move(*reader))));
+    }
+    // The bytes are gone (scrubbed, removed by hand, or collected after a
+    // concurrent overwrite replaced this entry since it was read): forget
+    // the entry only if it still names them, so the next request refills
+    // it; a newer write of the key is read once more instead.
+    auto removed = index_.DeleteIfDigest(ns, key, entry->digest);
     entries_.Erase(ns, key);
-    metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
-    return std::optional<std::unique_ptr<Hit>>();
+    if (attempt > 0 || !removed.ok() || removed->deleted) break;
   }
-  index_.RecordAccess(ns, key, clock_.NowUnixMs());
-  metrics_.lookups.With({ProtocolOf(ns), "hit"}).Inc();
-  return std::optional<std::unique_ptr<Hit>>(
-      std::unique_ptr<Hit>(new Hit(*this, std::move(*entry), std::move(*reader))));
+  metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
+  return std::optional<std::unique_ptr<Hit>>();
 }
 
 Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
@@ -149,19 +202,55 @@ Result<bool> CacheService::Contains(const std::string& ns, const std::string& ke
 }
 
 Result<std::unique_ptr<PendingPut>> CacheService::BeginPut(PutOptions options) {
-  if (approx_bytes_.load() >= options_.max_bytes) {
-    metrics_.rejected.With({ProtocolOf(options.ns), "full"}).Inc();
-    return Status::ResourceExhausted("cache is full (" + std::to_string(options_.max_bytes) +
-                                     " bytes) and eviction has not caught up");
+  const std::optional<uint64_t> expected = options.expected_size;
+  if (expected) {
+    const uint64_t ceiling = budget_.Ceiling();
+    if (*expected + options_.blob_overhead_bytes > ceiling) {
+      metrics_.rejected.With({ProtocolOf(options.ns), "full"}).Inc();
+      return Status::ResourceExhausted("a body of " + std::to_string(*expected) +
+                                       " bytes is larger than the store can hold (" +
+                                       std::to_string(ceiling) + " bytes)");
+    }
   }
   CELLAR_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
-  return std::unique_ptr<PendingPut>(new PendingPut(*this, std::move(options), std::move(writer)));
+  auto put = std::unique_ptr<PendingPut>(new PendingPut(*this, std::move(options), std::move(writer)));
+  (void)put->TryReserve(expected.value_or(0));  // else Reserve() or Write() evicts
+  return put;
+}
+
+Status CacheService::ReserveEvicting(uint64_t bytes) {
+  if (budget_.TryReserve(bytes)) return Status();
+  auto full = [&] {
+    return Status::ResourceExhausted(
+        "storage is full: " + std::to_string(bytes) + " more bytes do not fit in " +
+        std::to_string(budget_.Limit()) + " and the rest is held by uploads in progress or blobs being read");
+  };
+  if (bytes > budget_.Ceiling()) return full();
+  std::lock_guard lock(eviction_mu_);
+  EvictionReport report;
+  while (true) {
+    // Garbage first: unreferenced blobs cost nothing to drop, now that the
+    // store needs their room more than a racing upload might need them.
+    CELLAR_ASSIGN_OR_RETURN(uint64_t collected, CollectBlobs(clock_.NowUnixMs() + 1, report));
+    if (budget_.TryReserve(bytes)) break;
+    const uint64_t shortfall = budget_.Shortfall(bytes);
+    if (shortfall == 0) continue;  // room appeared meanwhile: try again
+    CELLAR_ASSIGN_OR_RETURN(uint64_t freed, EvictLeastRecentlyUsed(shortfall, report));
+    if (freed == 0 && collected == 0) return full();
+  }
+  if (report.entries_evicted > 0) metrics_.evictions.With({"size"}).Inc(report.entries_evicted);
+  return Status();
 }
 
 Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWriter& writer,
                                              uint64_t bytes) {
   std::shared_lock gc_lock(gc_mu_);
-  CELLAR_ASSIGN_OR_RETURN(store::BlobInfo blob, writer.Commit());
+  auto committed = writer.Commit();
+  if (!committed.ok()) {
+    if (committed.error().code() == Code::kResourceExhausted) budget_.NoteDiskFull();
+    return committed.error();
+  }
+  const store::BlobInfo blob = *committed;
   int64_t now = clock_.NowUnixMs();
   index::Entry entry;
   entry.ns = options.ns;
@@ -174,15 +263,21 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   entry.fetched_at_ms = now;
   entry.max_age_ms = options.max_age_ms;
   entry.attributes = options.attributes;
-  Status s = index_.Put(entry, blob.stored_size, options.mode);
-  if (!s.ok()) {
-    // The blob is on disk but nothing references it: hand it to GC.
+  const uint64_t sequence = entries_.write_sequence(entry.ns, entry.key);
+  auto put = index_.Put(entry, blob.stored_size, options.mode);
+  if (!put.ok()) {
+    // The blob is on disk but nothing references it: hand it to GC, and
+    // count it as stored unless the index knew it already.
+    auto known = index_.HasBlob(blob.digest);
     (void)index_.RecordOrphanBlob({blob.digest, blob.size, blob.stored_size}, now);
+    if (!known.ok() || !*known) budget_.AddStored(blob.stored_size);
+    const Status& s = put.error();
     if (s.code() == Code::kAlreadyExists) return s;
     return s.WithContext("index put " + options.ns + "/" + options.key);
   }
-  entries_.Put(entry);
-  approx_bytes_ += blob.stored_size;
+  // Only a blob new to the index adds bytes: a deduplicated commit adds none.
+  if (put->new_blob) budget_.AddStored(blob.stored_size);
+  entries_.Store(entry, sequence);
   metrics_.puts.With({ProtocolOf(options.ns)}).Inc();
   metrics_.put_bytes.With({ProtocolOf(options.ns)}).Inc(bytes);
   return entry;
@@ -190,12 +285,13 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
 
 Status CacheService::MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes) {
   std::shared_lock gc_lock(gc_mu_);  // the blob must not be collected in between
+  const uint64_t sequence = entries_.write_sequence(ns, key);
   CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
   if (!entry) return Status::NotFound(ns + "/" + key + " is not cached");
   entry->fetched_at_ms = clock_.NowUnixMs();
   if (attributes) entry->attributes = *attributes;
-  CELLAR_RETURN_IF_ERROR(index_.Put(*entry, 0, index::PutMode::kOverwrite));
-  entries_.Put(*entry);
+  CELLAR_RETURN_IF_ERROR(index_.Put(*entry, 0, index::PutMode::kOverwrite).status());
+  entries_.Store(*entry, sequence);
   return Status();
 }
 
@@ -221,15 +317,55 @@ bool CacheService::IsPinned(const Digest& d) {
   return pins_.count(d) > 0;
 }
 
-Result<uint64_t> CacheService::EvictEntries(const std::vector<index::Entry>& victims) {
-  uint64_t n = 0;
-  for (const auto& e : victims) {
-    Status s = index_.Delete(e.ns, e.key);
-    entries_.Erase(e.ns, e.key);
-    CELLAR_RETURN_IF_ERROR(s);
-    ++n;
+Result<index::DeleteOutcome> CacheService::EvictEntry(const index::Entry& victim) {
+  auto outcome = index_.DeleteIfDigest(victim.ns, victim.key, victim.digest);
+  if (!outcome.ok() && outcome.error().code() == Code::kResourceExhausted && !IsPinned(victim.digest)) {
+    // The disk is too full for SQLite to write the delete. Remove the blob
+    // file first to give it room; other entries sharing the blob then read
+    // as misses and are dropped by Get.
+    {
+      std::unique_lock gc_lock(gc_mu_);
+      (void)blobs_.Remove(victim.digest);
+    }
+    outcome = index_.DeleteIfDigest(victim.ns, victim.key, victim.digest);
   }
-  return n;
+  entries_.Erase(victim.ns, victim.key);
+  return outcome;
+}
+
+Result<uint64_t> CacheService::EvictEntries(const std::vector<index::Entry>& victims,
+                                            uint64_t* evicted) {
+  uint64_t freed = 0;
+  for (const auto& v : victims) {
+    CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v));
+    if (!outcome.deleted) continue;  // replaced or deleted since it was listed
+    ++*evicted;
+    if (outcome.unreferenced_blob) freed += outcome.unreferenced_blob->stored_size;
+  }
+  return freed;
+}
+
+Result<uint64_t> CacheService::EvictLeastRecentlyUsed(uint64_t bytes, EvictionReport& report) {
+  // Evicting an entry frees nothing until its blob is collected, and a blob
+  // shared by several entries (or several keys of one content) frees
+  // nothing until the last of them is gone. Count what the index says lost
+  // its last reference, at its stored (compressed) size.
+  uint64_t projected = 0;
+  while (projected < bytes) {
+    CELLAR_ASSIGN_OR_RETURN(auto victims, index_.LeastRecentlyUsed(kEvictionBatch));
+    uint64_t deleted = 0;
+    for (const auto& v : victims) {
+      if (projected >= bytes) break;
+      if (IsPinned(v.digest)) continue;
+      CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v));
+      if (!outcome.deleted) continue;
+      ++deleted;
+      if (outcome.unreferenced_blob) projected += outcome.unreferenced_blob->stored_size;
+    }
+    report.entries_evicted += deleted;
+    if (deleted == 0) break;
+  }
+  return projected;
 }
 
 Result<uint64_t> CacheService::CollectBlobs(int64_t cutoff, EvictionReport& report) {
@@ -240,9 +376,17 @@ Result<uint64_t> CacheService::CollectBlobs(int64_t cutoff, EvictionReport& repo
     for (const auto& row : rows) {
       if (IsPinned(row.digest)) continue;
       std::unique_lock gc_lock(gc_mu_);
-      CELLAR_ASSIGN_OR_RETURN(bool forgotten, index_.ForgetBlobIfUnreferenced(row.digest));
-      if (!forgotten) continue;
+      auto forgotten = index_.ForgetBlobIfUnreferenced(row.digest);
+      if (!forgotten.ok() && forgotten.error().code() == Code::kResourceExhausted) {
+        // No room for SQLite to forget the row: delete the (unreferenced)
+        // file first, then try again with the room it gave back.
+        CELLAR_RETURN_IF_ERROR(blobs_.Remove(row.digest));
+        forgotten = index_.ForgetBlobIfUnreferenced(row.digest);
+      }
+      CELLAR_ASSIGN_OR_RETURN(bool gone, std::move(forgotten));
+      if (!gone) continue;
       CELLAR_RETURN_IF_ERROR(blobs_.Remove(row.digest));
+      budget_.SubtractStored(row.stored_size);
       ++progressed;
       ++removed;
       report.bytes_removed += row.stored_size;
@@ -250,6 +394,7 @@ Result<uint64_t> CacheService::CollectBlobs(int64_t cutoff, EvictionReport& repo
     }
     if (rows.size() < kEvictionBatch || progressed == 0) break;
   }
+  report.blobs_removed += removed;
   return removed;
 }
 
@@ -262,51 +407,46 @@ Result<EvictionReport> CacheService::RunEviction() {
     int64_t cutoff = clock_.NowUnixMs() - options_.ttl_ms;
     while (true) {
       CELLAR_ASSIGN_OR_RETURN(auto victims, index_.AccessedBefore(cutoff, kEvictionBatch));
-      CELLAR_ASSIGN_OR_RETURN(uint64_t n, EvictEntries(victims));
-      report.entries_expired += n;
-      metrics_.evictions.With({"ttl"}).Inc(n);
-      if (victims.size() < kEvictionBatch) break;
+      uint64_t expired = 0;
+      CELLAR_RETURN_IF_ERROR(EvictEntries(victims, &expired).status());
+      report.entries_expired += expired;
+      metrics_.evictions.With({"ttl"}).Inc(expired);
+      if (victims.size() < kEvictionBatch || expired == 0) break;
     }
   }
 
-  CELLAR_ASSIGN_OR_RETURN(auto totals, index_.GetTotals());
-  const auto high = static_cast<uint64_t>(options_.max_bytes * options_.high_watermark);
-  const auto low = static_cast<uint64_t>(options_.max_bytes * options_.low_watermark);
+  CELLAR_ASSIGN_OR_RETURN(auto totals, ResyncStoredBytes());
+  // Watermarks of the limit now: --max-size, or less on a file system that
+  // cannot hold that much.
+  const uint64_t limit = budget_.Limit();
+  const auto high = static_cast<uint64_t>(limit * options_.high_watermark);
+  const auto low = static_cast<uint64_t>(limit * options_.low_watermark);
   if (totals.stored_bytes > high) {
-    // Evicting an entry frees nothing until its blob is collected, and a
-    // blob shared by several entries frees nothing until all are gone. Count
-    // each distinct blob once as the estimate of what will be freed.
-    uint64_t projected = totals.stored_bytes;
-    while (projected > low) {
-      CELLAR_ASSIGN_OR_RETURN(auto victims, index_.LeastRecentlyUsed(kEvictionBatch));
-      if (victims.empty()) break;
-      std::vector<index::Entry> chosen;
-      for (auto& v : victims) {
-        if (projected <= low) break;
-        if (IsPinned(v.digest)) continue;
-        projected -= std::min(projected, v.size);
-        chosen.push_back(std::move(v));
-      }
-      if (chosen.empty()) break;
-      CELLAR_ASSIGN_OR_RETURN(uint64_t n, EvictEntries(chosen));
-      report.entries_evicted += n;
-      metrics_.evictions.With({"size"}).Inc(n);
-    }
+    uint64_t before = report.entries_evicted;
+    CELLAR_RETURN_IF_ERROR(EvictLeastRecentlyUsed(totals.stored_bytes - low, report).status());
+    metrics_.evictions.With({"size"}).Inc(report.entries_evicted - before);
   }
 
   // Evicted blobs are reclaimed at once when over the limit; otherwise they
   // wait out the grace period (a racing upload may re-reference them).
   int64_t cutoff = report.entries_evicted > 0 ? clock_.NowUnixMs() + 1
                                               : clock_.NowUnixMs() - options_.gc_grace_ms;
-  CELLAR_ASSIGN_OR_RETURN(report.blobs_removed, CollectBlobs(cutoff, report));
+  CELLAR_RETURN_IF_ERROR(CollectBlobs(cutoff, report).status());
 
-  CELLAR_ASSIGN_OR_RETURN(auto after, index_.GetTotals());
-  approx_bytes_ = after.stored_bytes;
+  CELLAR_ASSIGN_OR_RETURN(auto after, ResyncStoredBytes());
+  budget_.RecheckDisk();
   report.stored_bytes_after = after.stored_bytes;
   metrics_.store_bytes.With({}).Set(static_cast<double>(after.stored_bytes));
   metrics_.store_blobs.With({}).Set(static_cast<double>(after.blobs));
   metrics_.store_entries.With({}).Set(static_cast<double>(after.entries));
   return report;
+}
+
+Result<index::Totals> CacheService::ResyncStoredBytes() {
+  const uint64_t seen = budget_.stored();
+  CELLAR_ASSIGN_OR_RETURN(auto totals, index_.GetTotals());
+  budget_.Resync(totals.stored_bytes, seen);
+  return totals;
 }
 
 Result<uint64_t> CacheService::AdoptOrphanBlobs() {
@@ -322,6 +462,7 @@ Result<uint64_t> CacheService::AdoptOrphanBlobs() {
     }
     if (*has) return;
     inner = index_.RecordOrphanBlob({info.digest, info.size, info.stored_size}, now);
+    if (inner.ok()) budget_.AddStored(info.stored_size);  // on disk all along
     ++adopted;
   });
   CELLAR_RETURN_IF_ERROR(s);

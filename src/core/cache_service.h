@@ -5,14 +5,19 @@
 //    while the blob is written (see fill.h);
 //  - eviction: size watermarks (LRU), optional TTL since last access, and
 //    collection of unreferenced blobs after a grace period;
+//  - a hard size limit (SpaceBudget): every upload reserves its bytes before
+//    writing them, evicting inline (least recently used first) when the
+//    store needs room, and is refused only when the room cannot be made;
 //  - pins, so a blob a request is reading is never deleted under it.
 //
 // All methods are synchronous and may block on disk or SQLite; the HTTP
-// layer calls them from its worker pool. Thread-safety: every method may be
-// called concurrently. Lock order: gc_mu_ before pins_mu_.
+// layer calls them from its worker pool (the exceptions, safe on an I/O
+// thread, say so). Thread-safety: every method may be called concurrently.
+// Lock order: eviction_mu_, then gc_mu_, then pins_mu_.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +30,7 @@
 #include "core/blob_content_cache.h"
 #include "core/cache_metrics.h"
 #include "core/entry_cache.h"
+#include "core/space_budget.h"
 #include "core/verifier.h"
 #include "env/clock.h"
 #include "index/index.h"
@@ -33,7 +39,7 @@
 namespace cellar::core {
 
 struct CacheOptions {
-  uint64_t max_bytes = 20ULL << 30;  // hard limit: writes beyond it fail
+  uint64_t max_bytes = 20ULL << 30;  // hard limit: stored + reserved bytes never pass it
   double high_watermark = 0.90;      // eviction starts above max_bytes * high
   double low_watermark = 0.80;       // ... and stops below max_bytes * low
   int64_t ttl_ms = 0;                // evict entries unused this long; 0 = never
@@ -41,6 +47,13 @@ struct CacheOptions {
   size_t entry_cache_entries = 65'536;  // hot entries kept in memory; 0 = off
   size_t small_blob_cache_bytes = 64 << 20;  // bytes of hot small blobs in memory; 0 = off
   uint64_t small_blob_max_bytes = 64 << 10;  // largest blob kept there
+  // Bytes a blob may take at rest beyond its logical size (a blob file's
+  // header); every reservation includes them.
+  uint64_t blob_overhead_bytes = 64;
+  // The file system holding the blobs and the index (see SpaceBudget);
+  // empty for in-memory stores.
+  std::function<std::optional<DiskSpace>()> disk_space;
+  uint64_t max_disk_headroom_bytes = 64ULL << 20;
 };
 
 class CacheService;
@@ -69,14 +82,31 @@ struct PutOptions {
   std::string content_type = "application/octet-stream";
   std::string attributes = "{}";
   int64_t max_age_ms = 0;
+  // The body's length when known in advance (Content-Length, an upstream's
+  // announced size): a body the store can never hold is refused up front,
+  // and its room is reserved before the first byte arrives.
+  std::optional<uint64_t> expected_size;
   index::PutMode mode = index::PutMode::kOverwrite;
   std::unique_ptr<Verifier> verifier;  // optional
 };
 
-// A streaming upload. Destroying it without Commit() stores nothing.
+// A streaming upload. Destroying it without Commit() stores nothing and
+// releases its reservation.
 class PendingPut {
  public:
   ~PendingPut();
+  // Reserves room for `body_bytes` of body in total, evicting inline when
+  // the store needs room: blocks on disk and SQLite, so call it from a
+  // worker thread. kResourceExhausted when the room cannot be made (the
+  // store is held by pinned blobs and other uploads, or the body is larger
+  // than the store).
+  Status Reserve(uint64_t body_bytes);
+  // The same when no eviction is needed; false otherwise (then Reserve()).
+  // Safe on an I/O thread.
+  bool TryReserve(uint64_t body_bytes);
+  // Appends bytes, reserving room first (Reserve()) when the reservation
+  // does not cover them; a caller on an I/O thread reserves beforehand
+  // (TryReserve, else Reserve on a worker) so this only writes.
   Status Write(std::span<const std::byte> data);
   uint64_t bytes_written() const { return bytes_; }
   // Replaces the entry's attributes (JSON object text) before Commit(), for
@@ -89,10 +119,14 @@ class PendingPut {
  private:
   friend class CacheService;
   PendingPut(CacheService& cache, PutOptions options, std::unique_ptr<store::BlobWriter> writer);
+  // Budget bytes needed for `body_bytes` of body.
+  uint64_t Needed(uint64_t body_bytes) const;
+  void ReleaseReservation();
   CacheService& cache_;
   PutOptions options_;
   std::unique_ptr<store::BlobWriter> writer_;
   uint64_t bytes_ = 0;
+  uint64_t reserved_ = 0;  // held in the cache's SpaceBudget
   bool committed_ = false;
 };
 
@@ -119,7 +153,10 @@ class CacheService {
   // True when the key has an entry. Not a lookup: records no access and
   // counts no hit or miss (used to skip re-uploads of known content).
   Result<bool> Contains(const std::string& ns, const std::string& key);
-  // Starts an upload. kResourceExhausted when the store is over its hard limit.
+  // Starts an upload. Never evicts: reserves options.expected_size when it
+  // fits now, else Reserve() or the first Write() makes the room. Safe on an
+  // I/O thread. kResourceExhausted when expected_size is more than the store
+  // can ever hold.
   Result<std::unique_ptr<PendingPut>> BeginPut(PutOptions options);
   Status Delete(const std::string& ns, const std::string& key);
   // Marks a mutable entry as just fetched (an upstream revalidation said it
@@ -132,8 +169,10 @@ class CacheService {
   // between blob commit and index update) so GC can collect them.
   Result<uint64_t> AdoptOrphanBlobs();
   Status Flush() { return index_.Flush(); }
-  // Store size as last measured plus bytes committed since.
-  uint64_t approx_stored_bytes() const { return approx_bytes_.load(); }
+  // Store size as last measured plus blobs committed and collected since.
+  uint64_t approx_stored_bytes() const { return budget_.stored(); }
+  // Bytes reserved by uploads in progress.
+  uint64_t reserved_bytes() const { return budget_.reserved(); }
 
   store::BlobStore& blobs() { return blobs_; }
   index::Index& index() { return index_; }
@@ -149,8 +188,22 @@ class CacheService {
   void Unpin(const Digest& d);
   bool IsPinned(const Digest& d);
   Result<index::Entry> CommitPut(PutOptions& options, store::BlobWriter& writer, uint64_t bytes);
-  Result<uint64_t> EvictEntries(const std::vector<index::Entry>& victims);
+  // Reserves `bytes` of budget, evicting inline until they fit.
+  Status ReserveEvicting(uint64_t bytes);
+  // Evicts least recently used entries until blobs of at least `bytes`
+  // stored bytes lost their last reference (or no unpinned entry is left).
+  // Returns the projected bytes freed. REQUIRES: eviction_mu_ held.
+  Result<uint64_t> EvictLeastRecentlyUsed(uint64_t bytes, EvictionReport& report);
+  // Compare-and-delete of each victim; the stored bytes of the blobs that
+  // lost their last reference. REQUIRES: eviction_mu_ held.
+  Result<uint64_t> EvictEntries(const std::vector<index::Entry>& victims, uint64_t* evicted);
+  // Deletes one victim; on a full disk removes its blob file first, so
+  // SQLite gets room to delete the row.
+  Result<index::DeleteOutcome> EvictEntry(const index::Entry& victim);
   Result<uint64_t> CollectBlobs(int64_t cutoff_ms, EvictionReport& report);
+  // The index's totals, and the budget's stored bytes set from them.
+  // REQUIRES: eviction_mu_ held (nothing else subtracts stored bytes).
+  Result<index::Totals> ResyncStoredBytes();
   // The entry from the in-memory cache, else from the index (and cached).
   Result<std::optional<index::Entry>> LoadEntry(const std::string& ns, const std::string& key);
   // Opens the entry's blob: from the small-blob cache when possible, and
@@ -162,10 +215,10 @@ class CacheService {
   env::Clock& clock_;
   CacheMetrics& metrics_;
   const CacheOptions options_;
-  std::atomic<uint64_t> approx_bytes_{0};
+  SpaceBudget budget_;
   EntryCache entries_;
   BlobContentCache small_blobs_;
-  std::mutex eviction_mu_;  // one eviction pass at a time
+  std::mutex eviction_mu_;  // one eviction pass (periodic or inline) at a time
   // Shared by commits, exclusive while GC deletes a blob, so a commit that
   // dedupes onto a blob can never race with that blob's deletion.
   std::shared_mutex gc_mu_;

@@ -199,16 +199,14 @@ TEST_F(CacheServiceTest, PinnedBlobIsNotCollected) {
   EXPECT_EQ(report->blobs_removed, 1u);
 }
 
-TEST_F(CacheServiceTest, RefusesWritesWhenFull) {
+TEST_F(CacheServiceTest, RefusesABodyLargerThanTheStore) {
   CacheOptions o;
-  o.max_bytes = 10;
+  o.max_bytes = 100;
   auto cache = Make(o);
-  ASSERT_TRUE(PutBytes(*cache, "ccache", "a", std::string(20, 'x')).ok());
-  PutOptions p;
-  p.ns = "ccache";
-  p.key = "b";
-  auto put = cache->BeginPut(std::move(p));
-  EXPECT_EQ(put.status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(PutBytes(*cache, "ccache", "a", std::string(200, 'x')).code(), Code::kResourceExhausted);
+  EXPECT_FALSE(*cache->Get("ccache", "a"));
+  EXPECT_EQ(cache->approx_stored_bytes(), 0u);
+  EXPECT_EQ(cache->reserved_bytes(), 0u);
 }
 
 TEST_F(CacheServiceTest, AdoptsOrphanBlobsForCollection) {

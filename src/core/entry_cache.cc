@@ -12,22 +12,33 @@ std::optional<index::Entry> EntryCache::Get(const std::string& ns, const std::st
   return it->second.entry;
 }
 
-void EntryCache::Put(const index::Entry& entry) {
-  if (capacity_ == 0) return;
+uint64_t EntryCache::write_sequence(const std::string& ns, const std::string& key) {
+  if (capacity_ == 0) return 0;
+  const size_t stripe = StripeOf(KeyOf(ns, key));
   std::lock_guard lock(mu_);
-  ++writes_;
-  InsertLocked(entry);
+  return writes_[stripe];
 }
 
-uint64_t EntryCache::write_sequence() {
+void EntryCache::Store(const index::Entry& entry, uint64_t sequence) {
+  if (capacity_ == 0) return;
+  std::string k = KeyOf(entry.ns, entry.key);
+  const size_t stripe = StripeOf(k);
   std::lock_guard lock(mu_);
-  return writes_;
+  // Another write reached the cache after this writer began: which of the
+  // two the index kept is unknown here, so keep neither.
+  if (writes_[stripe]++ != sequence) {
+    EraseLocked(k);
+    return;
+  }
+  InsertLocked(entry);
 }
 
 void EntryCache::FillIfUnchanged(const index::Entry& entry, uint64_t sequence) {
   if (capacity_ == 0) return;
+  std::string k = KeyOf(entry.ns, entry.key);
+  const size_t stripe = StripeOf(k);
   std::lock_guard lock(mu_);
-  if (writes_ != sequence) return;
+  if (writes_[stripe] != sequence) return;
   InsertLocked(entry);
 }
 
@@ -47,14 +58,20 @@ void EntryCache::InsertLocked(const index::Entry& entry) {
   }
 }
 
-void EntryCache::Erase(const std::string& ns, const std::string& key) {
-  if (capacity_ == 0) return;
-  std::lock_guard lock(mu_);
-  ++writes_;
-  auto it = map_.find(KeyOf(ns, key));
+void EntryCache::EraseLocked(const std::string& k) {
+  auto it = map_.find(k);
   if (it == map_.end()) return;
   lru_.erase(it->second.pos);
   map_.erase(it);
+}
+
+void EntryCache::Erase(const std::string& ns, const std::string& key) {
+  if (capacity_ == 0) return;
+  std::string k = KeyOf(ns, key);
+  const size_t stripe = StripeOf(k);
+  std::lock_guard lock(mu_);
+  ++writes_[stripe];
+  EraseLocked(k);
 }
 
 }  // namespace cellar::core

@@ -148,7 +148,11 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
       state->phase = FillState::Phase::kStreaming;
       state->cv.notify_all();
     }
+    // Room for an announced length is made (evicting if need be) before
+    // the first byte; a body the store cannot hold fails the fill here.
+    spec.put.expected_size = source->size();
     CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(spec.put)));
+    if (auto expected = source->size()) CELLAR_RETURN_IF_ERROR(put->Reserve(*expected));
     std::vector<std::byte> buf(256 * 1024);
     uint64_t offset = 0;
     while (true) {

@@ -51,6 +51,21 @@ struct BlobRow {
   uint64_t stored_size = 0;
 };
 
+// What a Put changed besides the entry.
+struct PutOutcome {
+  // The put recorded a blob the index did not know, so the store's total
+  // of stored bytes grew by its stored_size (a deduplicated put adds none).
+  bool new_blob = false;
+};
+
+// What a DeleteIfDigest did.
+struct DeleteOutcome {
+  bool deleted = false;  // the entry existed and named the digest
+  // Its blob, when the delete removed the blob's last reference: its
+  // stored_size is what collecting it will free.
+  std::optional<BlobRow> unreferenced_blob;
+};
+
 struct Totals {
   uint64_t entries = 0;
   uint64_t blobs = 0;
@@ -67,9 +82,16 @@ class Index {
   // bytes at rest) so the blob is referenced. Replacing drops the reference
   // to the old blob. A blob row that already exists keeps its sizes. The
   // caller fills every time field of `entry`; Put stamps none.
-  virtual Status Put(const Entry& entry, uint64_t stored_size, PutMode mode) = 0;
+  virtual Result<PutOutcome> Put(const Entry& entry, uint64_t stored_size, PutMode mode) = 0;
   // Removing a missing entry is OK.
   virtual Status Delete(const std::string& ns, const std::string& key) = 0;
+  // Compare-and-delete: removes the entry only while it still names
+  // `digest`, so a caller acting on an entry it read earlier (an eviction
+  // victim, an entry whose blob vanished) can never remove a newer write of
+  // the same key. A missing or replaced entry is not an error (deleted is
+  // false then).
+  virtual Result<DeleteOutcome> DeleteIfDigest(const std::string& ns, const std::string& key,
+                                               const Digest& digest) = 0;
 
   // Buffers one hit at `now_ms`; applied by Flush().
   virtual void RecordAccess(const std::string& ns, const std::string& key, int64_t now_ms) = 0;

@@ -39,14 +39,15 @@ Result<std::optional<Entry>> MemIndex::Get(const std::string& ns, const std::str
   return std::optional<Entry>(it->second);
 }
 
-Status MemIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
+Result<PutOutcome> MemIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(EntryKey(entry.ns, entry.key));
   if (it != entries_.end() && mode == PutMode::kIfAbsent) {
     return Status::AlreadyExists("index put " + entry.ns + " " + entry.key + ": entry exists");
   }
   // An existing blob row keeps its sizes, as in SqliteIndex.
-  blobs_.try_emplace(entry.digest, Blob{entry.size, stored_size, 0, now_ms_()});
+  PutOutcome outcome;
+  outcome.new_blob = blobs_.try_emplace(entry.digest, Blob{entry.size, stored_size, 0, now_ms_()}).second;
   // Add before dropping, so overwriting with the same digest never passes
   // through zero references.
   AddRef(entry.digest);
@@ -56,7 +57,7 @@ Status MemIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
     DropRef(it->second.digest);
     it->second = entry;
   }
-  return Status::Ok();
+  return outcome;
 }
 
 Status MemIndex::Delete(const std::string& ns, const std::string& key) {
@@ -66,6 +67,20 @@ Status MemIndex::Delete(const std::string& ns, const std::string& key) {
   DropRef(it->second.digest);
   entries_.erase(it);
   return Status::Ok();
+}
+
+Result<DeleteOutcome> MemIndex::DeleteIfDigest(const std::string& ns, const std::string& key,
+                                               const Digest& digest) {
+  std::lock_guard lock(mu_);
+  DeleteOutcome outcome;
+  auto it = entries_.find(EntryKey(ns, key));
+  if (it == entries_.end() || it->second.digest != digest) return outcome;
+  DropRef(digest);
+  entries_.erase(it);
+  outcome.deleted = true;
+  const Blob& blob = blobs_.at(digest);
+  if (blob.refcount == 0) outcome.unreferenced_blob = BlobRow{digest, blob.size, blob.stored_size};
+  return outcome;
 }
 
 void MemIndex::RecordAccess(const std::string& ns, const std::string& key, int64_t now_ms) {

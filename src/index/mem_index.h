@@ -27,8 +27,10 @@ class MemIndex final : public Index {
   explicit MemIndex(std::function<int64_t()> now_ms = nullptr);
 
   Result<std::optional<Entry>> Get(const std::string& ns, const std::string& key) override;
-  Status Put(const Entry& entry, uint64_t stored_size, PutMode mode) override;
+  Result<PutOutcome> Put(const Entry& entry, uint64_t stored_size, PutMode mode) override;
   Status Delete(const std::string& ns, const std::string& key) override;
+  Result<DeleteOutcome> DeleteIfDigest(const std::string& ns, const std::string& key,
+                                       const Digest& digest) override;
 
   void RecordAccess(const std::string& ns, const std::string& key, int64_t now_ms) override;
   Status Flush() override;

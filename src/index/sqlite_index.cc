@@ -41,6 +41,11 @@ constexpr std::string_view kUpsertEntry =
 
 constexpr std::string_view kDeleteEntry = "DELETE FROM entries WHERE ns = ?1 AND key = ?2";
 
+constexpr std::string_view kDeleteEntryIfDigest =
+    "DELETE FROM entries WHERE ns = ?1 AND key = ?2 AND digest = ?3";
+
+constexpr std::string_view kBlobRow = "SELECT size, stored_size, refcount FROM blobs WHERE digest = ?1";
+
 // max(): buffered times may be older than a Put that happened meanwhile.
 constexpr std::string_view kApplyAccess =
     "UPDATE entries SET last_access_ms = max(last_access_ms, ?1), hits = hits + ?2 "
@@ -214,10 +219,10 @@ Result<std::optional<Entry>> SqliteIndex::Get(const std::string& ns, const std::
   return std::optional<Entry>(std::move(found.front()));
 }
 
-Status SqliteIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
+Result<PutOutcome> SqliteIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) {
   // Group commit: under concurrent uploads one transaction (and one WAL
   // write of the pages they share) serves many puts instead of one each.
-  QueuedPut put{&entry, stored_size, mode, Status(), false};
+  QueuedPut put{&entry, stored_size, mode, Status(), false, false};
   std::unique_lock lock(queue_mu_);
   queued_.push_back(&put);
   while (!put.done) {
@@ -235,7 +240,8 @@ Status SqliteIndex::Put(const Entry& entry, uint64_t stored_size, PutMode mode) 
     for (QueuedPut* p : batch) p->done = true;
     batch_done_.notify_all();
   }
-  return put.result;
+  if (!put.result.ok()) return put.result;
+  return PutOutcome{put.new_blob};
 }
 
 void SqliteIndex::WriteBatch(const std::vector<QueuedPut*>& batch) {
@@ -243,13 +249,13 @@ void SqliteIndex::WriteBatch(const std::vector<QueuedPut*>& batch) {
   const Status committed = InTransaction([&]() -> Status {
     if (batch.size() == 1) {  // no neighbours to protect: no savepoint needed
       QueuedPut* p = batch.front();
-      p->result = PutLocked(*p->entry, p->stored_size, p->mode);
+      p->result = PutLocked(*p->entry, p->stored_size, p->mode, &p->new_blob);
       return p->result;
     }
     for (QueuedPut* p : batch) {
       CELLAR_ASSIGN_OR_RETURN(Statement begin, db_->Prepare("SAVEPOINT put"));
       CELLAR_RETURN_IF_ERROR(begin.Run());
-      p->result = PutLocked(*p->entry, p->stored_size, p->mode);
+      p->result = PutLocked(*p->entry, p->stored_size, p->mode, &p->new_blob);
       if (!p->result.ok()) {
         CELLAR_ASSIGN_OR_RETURN(Statement undo, db_->Prepare("ROLLBACK TO put"));
         CELLAR_RETURN_IF_ERROR(undo.Run());
@@ -268,13 +274,15 @@ void SqliteIndex::WriteBatch(const std::vector<QueuedPut*>& batch) {
   }
 }
 
-Status SqliteIndex::PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode) {
+Status SqliteIndex::PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode,
+                              bool* new_blob) {
   {
     CELLAR_ASSIGN_OR_RETURN(Statement blob, db_->Prepare(kInsertBlobForPut));
     blob.BindDigest(1, entry.digest);
     blob.BindInt(2, static_cast<int64_t>(entry.size));
     blob.BindInt(3, static_cast<int64_t>(stored_size));
     CELLAR_RETURN_IF_ERROR(blob.Run());
+    *new_blob = db_->Changes() == 1;
   }
   bool if_absent = mode == PutMode::kIfAbsent;
   CELLAR_ASSIGN_OR_RETURN(Statement stmt,
@@ -296,6 +304,34 @@ Status SqliteIndex::Delete(const std::string& ns, const std::string& key) {
            return stmt.Run();
          })
       .WithContext("index delete " + ns + " " + key);
+}
+
+Result<DeleteOutcome> SqliteIndex::DeleteIfDigest(const std::string& ns, const std::string& key,
+                                                  const Digest& digest) {
+  std::lock_guard lock(mu_);
+  DeleteOutcome outcome;
+  Status status = InTransaction([&]() -> Status {
+    {
+      CELLAR_ASSIGN_OR_RETURN(Statement stmt, db_->Prepare(kDeleteEntryIfDigest));
+      stmt.BindText(1, ns);
+      stmt.BindText(2, key);
+      stmt.BindDigest(3, digest);
+      CELLAR_RETURN_IF_ERROR(stmt.Run());
+      outcome.deleted = db_->Changes() == 1;
+    }
+    if (!outcome.deleted) return Status::Ok();
+    // The delete trigger has already dropped the reference.
+    CELLAR_ASSIGN_OR_RETURN(Statement blob, db_->Prepare(kBlobRow));
+    blob.BindDigest(1, digest);
+    CELLAR_ASSIGN_OR_RETURN(bool row, blob.Step());
+    if (row && blob.ColumnInt(2) == 0) {
+      outcome.unreferenced_blob = BlobRow{digest, static_cast<uint64_t>(blob.ColumnInt(0)),
+                                          static_cast<uint64_t>(blob.ColumnInt(1))};
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status.WithContext("index delete " + ns + " " + key);
+  return outcome;
 }
 
 void SqliteIndex::RecordAccess(const std::string& ns, const std::string& key, int64_t now_ms) {

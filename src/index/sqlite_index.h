@@ -52,8 +52,10 @@ class SqliteIndex final : public Index {
   static Result<std::unique_ptr<SqliteIndex>> Open(const std::string& path, Options options);
 
   Result<std::optional<Entry>> Get(const std::string& ns, const std::string& key) override;
-  Status Put(const Entry& entry, uint64_t stored_size, PutMode mode) override;
+  Result<PutOutcome> Put(const Entry& entry, uint64_t stored_size, PutMode mode) override;
   Status Delete(const std::string& ns, const std::string& key) override;
+  Result<DeleteOutcome> DeleteIfDigest(const std::string& ns, const std::string& key,
+                                       const Digest& digest) override;
 
   void RecordAccess(const std::string& ns, const std::string& key, int64_t now_ms) override;
   // On failure the batch is put back, so a later Flush() retries it.
@@ -96,12 +98,14 @@ class SqliteIndex final : public Index {
     uint64_t stored_size;
     PutMode mode;
     Status result;
+    bool new_blob = false;  // the put inserted the blob row
     bool done = false;  // guarded by queue_mu_
   };
   // Writes `batch` in one transaction, each put in a savepoint of its own so
   // that one put's failure (an existing entry for kIfAbsent) is only its own.
   void WriteBatch(const std::vector<QueuedPut*>& batch);
-  Status PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode);
+  // Sets *new_blob when it inserted the blob row.
+  Status PutLocked(const Entry& entry, uint64_t stored_size, PutMode mode, bool* new_blob);
   Status FlushLocked(const AccessBuffer::Batch& batch);
 
   // Declared before db_: the connection's cellar_now_ms() points at it.

@@ -130,7 +130,7 @@ TEST_F(SqliteIndexTest, ConcurrentPutsKeepTheirOwnOutcomesInGroupCommits) {
           e.digest.bytes[1] = static_cast<uint8_t>(t);
           e.digest.bytes[2] = static_cast<uint8_t>(i);
         }
-        Status s = index->Put(e, 10, shared ? PutMode::kIfAbsent : PutMode::kOverwrite);
+        Status s = index->Put(e, 10, shared ? PutMode::kIfAbsent : PutMode::kOverwrite).status();
         if (s.ok()) {
           if (shared) ++first_writes;
         } else if (shared && s.code() == Code::kAlreadyExists) {
@@ -214,7 +214,7 @@ TEST_F(SqliteIndexTest, LockedDatabaseIsUnavailableAndFlushKeepsItsBatch) {
 
   sqlite3* other = RawOpen();
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-  Status put = index->Put(MakeEntry("k2", 2), 1, PutMode::kOverwrite);
+  Status put = index->Put(MakeEntry("k2", 2), 1, PutMode::kOverwrite).status();
   EXPECT_EQ(put.code(), Code::kUnavailable) << put.ToString();
   index->RecordAccess("ns", "k", 500);
   Status flush = index->Flush();

@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -95,6 +96,15 @@ Status EnsureDir(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::Unavailable("cannot create " + dir + ": " + ec.message());
   return Status();
+}
+
+// The file system holding the data dir, for the store's size limit (an
+// unreadable answer leaves only --max-size).
+std::optional<core::DiskSpace> DiskSpaceOf(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+  return core::DiskSpace{static_cast<uint64_t>(st.f_bavail) * st.f_frsize,
+                         static_cast<uint64_t>(st.f_blocks) * st.f_frsize};
 }
 
 // Periodic maintenance on the worker pool: flush batched access times every
@@ -278,6 +288,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.low_watermark = config.low_watermark;
   cache_options.ttl_ms = config.ttl_ms;
   cache_options.gc_grace_ms = config.gc_grace_ms;
+  cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(*p->blobs, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);

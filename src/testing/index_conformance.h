@@ -194,7 +194,7 @@ TEST_P(IndexConformanceTest, KeysAreScopedByNamespace) {
 
 TEST_P(IndexConformanceTest, PutIfAbsentRefusesExistingKeyAndKeepsIt) {
   MustPut(MakeEntry("turbo/t", "h1", D(1)), 80, PutMode::kIfAbsent);
-  Status second = index_->Put(MakeEntry("turbo/t", "h1", D(2)), 80, PutMode::kIfAbsent);
+  Status second = index_->Put(MakeEntry("turbo/t", "h1", D(2)), 80, PutMode::kIfAbsent).status();
   EXPECT_EQ(second.code(), Code::kAlreadyExists) << second.ToString();
   EXPECT_EQ(Get("turbo/t", "h1")->digest, D(1));
   // The refused Put records nothing about its blob.
@@ -226,6 +226,62 @@ TEST_P(IndexConformanceTest, DeleteRemovesEntryAndMissingDeleteIsOk) {
   EXPECT_FALSE(Get("ns", "k").has_value());
   EXPECT_TRUE(Ok(index_->Delete("ns", "k")));
   EXPECT_TRUE(Ok(index_->Delete("other", "never")));
+}
+
+TEST_P(IndexConformanceTest, DeleteIfDigestRemovesOnlyAMatchingEntry) {
+  MustPut(MakeEntry("ns", "k", D(2)));
+  // A caller holding an older read (digest 1) must not remove the newer write.
+  auto stale = index_->DeleteIfDigest("ns", "k", D(1));
+  ASSERT_TRUE(Ok(stale));
+  EXPECT_FALSE(stale->deleted);
+  EXPECT_FALSE(stale->unreferenced_blob.has_value());
+  EXPECT_EQ(Get("ns", "k")->digest, D(2));
+  auto missing = index_->DeleteIfDigest("ns", "absent", D(2));
+  ASSERT_TRUE(Ok(missing));
+  EXPECT_FALSE(missing->deleted);
+
+  auto current = index_->DeleteIfDigest("ns", "k", D(2));
+  ASSERT_TRUE(Ok(current));
+  EXPECT_TRUE(current->deleted);
+  EXPECT_FALSE(Get("ns", "k").has_value());
+  EXPECT_EQ(Unreferenced(INT64_MAX), std::vector<int>{2});
+}
+
+TEST_P(IndexConformanceTest, DeleteIfDigestReportsTheBlobOnlyWhenItsLastReferenceGoes) {
+  MustPut(MakeEntry("ns", "a", D(3), 1000), 400);
+  MustPut(MakeEntry("ns", "b", D(3), 1000), 400);
+  auto first = index_->DeleteIfDigest("ns", "a", D(3));
+  ASSERT_TRUE(Ok(first));
+  EXPECT_TRUE(first->deleted);
+  EXPECT_FALSE(first->unreferenced_blob.has_value());  // "b" still names it
+  auto last = index_->DeleteIfDigest("ns", "b", D(3));
+  ASSERT_TRUE(Ok(last));
+  ASSERT_TRUE(last->unreferenced_blob.has_value());
+  EXPECT_EQ(last->unreferenced_blob->digest, D(3));
+  EXPECT_EQ(last->unreferenced_blob->size, 1000u);
+  EXPECT_EQ(last->unreferenced_blob->stored_size, 400u);
+}
+
+TEST_P(IndexConformanceTest, PutReportsWhetherItRecordedANewBlob) {
+  auto first = index_->Put(MakeEntry("ns", "a", D(1)), 80, PutMode::kOverwrite);
+  ASSERT_TRUE(Ok(first));
+  EXPECT_TRUE(first->new_blob);
+  auto dedupe = index_->Put(MakeEntry("ns", "b", D(1)), 80, PutMode::kOverwrite);
+  ASSERT_TRUE(Ok(dedupe));
+  EXPECT_FALSE(dedupe->new_blob);
+  // An unreferenced row awaiting collection is still counted in the totals.
+  ASSERT_TRUE(Ok(index_->Delete("ns", "a")));
+  ASSERT_TRUE(Ok(index_->Delete("ns", "b")));
+  auto again = index_->Put(MakeEntry("ns", "c", D(1)), 80, PutMode::kOverwrite);
+  ASSERT_TRUE(Ok(again));
+  EXPECT_FALSE(again->new_blob);
+  ASSERT_TRUE(Ok(index_->RecordOrphanBlob(index::BlobRow{D(2), 10, 10}, 4000)));
+  auto orphan = index_->Put(MakeEntry("ns", "d", D(2)), 10, PutMode::kOverwrite);
+  ASSERT_TRUE(Ok(orphan));
+  EXPECT_FALSE(orphan->new_blob);
+  auto fresh = index_->Put(MakeEntry("ns", "e", D(4)), 10, PutMode::kOverwrite);
+  ASSERT_TRUE(Ok(fresh));
+  EXPECT_TRUE(fresh->new_blob);
 }
 
 // --- Blob references ---
@@ -494,7 +550,7 @@ TEST_P(IndexConformanceTest, ConcurrentPutIfAbsentHasExactlyOneWinner) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
       Status s = index_->Put(MakeEntry("bazel/ac", "same", D(static_cast<uint8_t>(i + 1))), 80,
-                             PutMode::kIfAbsent);
+                             PutMode::kIfAbsent).status();
       if (s.ok()) {
         ++won;
       } else if (s.code() == Code::kAlreadyExists) {

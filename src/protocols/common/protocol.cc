@@ -31,6 +31,14 @@ UploadResult StoreFailure(const http::Exchange& ex, const Status& detail, uint64
                       Status::Internal("the server could not store the upload (details in its log)"), bytes};
 }
 
+// Reserves room for `body_bytes` of the upload; making room evicts inline
+// (SQLite, file deletes), so that part runs on the worker pool.
+awaitable<Status> ReserveRoom(const ProtocolContext& ctx, core::PendingPut& put, uint64_t body_bytes) {
+  if (put.TryReserve(body_bytes)) co_return Status();
+  core::PendingPut* pending = &put;
+  co_return co_await http::RunBlocking(ctx.workers, [pending, body_bytes] { return pending->Reserve(body_bytes); });
+}
+
 }  // namespace
 
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
@@ -55,11 +63,24 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
                                                      std::to_string(max_bytes)),
                            0};
   }
+  // The store's room is reserved before the body is read: the declared
+  // length at once, a chunked body as it streams. A body the store can
+  // never hold is refused here, unread.
+  options.expected_size = ex.content_length();
   auto put = ctx.cache.BeginPut(std::move(options));
   if (!put.ok()) {
     ex.set_keep_alive(false);
     if (put.error().code() != Code::kResourceExhausted) co_return StoreFailure(ex, put.error(), 0);
     co_return UploadResult{UploadError::kStoreFull, put.error(), 0};
+  }
+  auto refused = [&ex](const Status& s, uint64_t bytes) {
+    ex.set_keep_alive(false);
+    if (s.code() != Code::kResourceExhausted) return StoreFailure(ex, s, bytes);
+    return UploadResult{UploadError::kStoreFull, s, bytes};
+  };
+  if (auto len = ex.content_length()) {
+    Status room = co_await ReserveRoom(ctx, **put, *len);
+    if (!room.ok()) co_return refused(room, 0);
   }
   BufferPool<std::byte>::Buffer storage = UploadBuffers().Acquire();
   std::span<std::byte> buf(storage.get(), UploadBuffers().buffer_size());
@@ -77,6 +98,8 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
                                                        std::to_string(max_bytes) + " bytes"),
                              (*put)->bytes_written()};
     }
+    Status room = co_await ReserveRoom(ctx, **put, (*put)->bytes_written() + *n);
+    if (!room.ok()) co_return refused(room, (*put)->bytes_written());
     // Page-cache writes are cheap enough for the I/O thread; the fsync in
     // Commit() is not, so that part runs on the worker pool.
     Status s = (*put)->Write(std::span<const std::byte>(buf.data(), *n));
