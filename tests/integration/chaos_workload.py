@@ -179,13 +179,14 @@ class Server:
             return None
 
 
-def tail(path, n=15):
+def tail(path, n=10):
+    """The last lines of a server log that are not access-log lines."""
     try:
         with open(path, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
+            lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines() if '"type":"access"' not in ln]
     except OSError:
         return "(no log)"
-    return "\n    ".join(lines[-n:])
+    return "\n    ".join(ln[:400] for ln in lines[-n:])
 
 
 class FixedServer:
