@@ -30,7 +30,8 @@
 # CHAOS_SEED replays a run (the op sequence of each worker and the kill times;
 # thread interleaving still varies). Every write and read is in the journal
 # (journal.jsonl), kept with the server logs in CHAOS_KEEP (a directory) when
-# set.
+# set. CHAOS_MAX_SIZE (256MiB) below the tmpfs size exercises eviction by size
+# under the same workload instead of a full disk.
 # Usage: bash chaos_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 
@@ -41,6 +42,7 @@ SECONDS_RUN="${CHAOS_SECONDS:-90}"
 WORKERS="${CHAOS_WORKERS:-8}"
 WEDGE="${CHAOS_WEDGE_SECONDS:-20}"
 TMPFS_MB="${CHAOS_TMPFS_MB:-64}"
+MAX_SIZE="${CHAOS_MAX_SIZE:-256MiB}"  # below the tmpfs: eviction by size instead of a full disk
 echo "info - CHAOS_SEED=$SEED CHAOS_SECONDS=$SECONDS_RUN (replay: CHAOS_SEED=$SEED bash $0 \$CELLAR)"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
@@ -69,7 +71,7 @@ if [[ "$TMPFS_MB" == 0 ]]; then
   echo "NOTE: CHAOS_TMPFS_MB=0: data dir on a plain directory, the disk will not fill"
 elif mount -t tmpfs -o "size=${TMPFS_MB}m" tmpfs "$MNT" 2>"$IT_TMP/mount.err"; then
   MOUNTED=1
-  echo "info - data dir on a $TMPFS_MB MiB tmpfs, --max-size 256MiB: the disk fills first"
+  echo "info - data dir on a $TMPFS_MB MiB tmpfs, --max-size $MAX_SIZE"
 else
   echo "NOTE: cannot mount a tmpfs ($(cat "$IT_TMP/mount.err")): data dir on a plain directory," \
     "the disk will not fill (no full-disk coverage in this run)"
@@ -90,7 +92,7 @@ NPM_URL="http://127.0.0.1:$(cat "$IT_TMP/npm.port")"
 # --- the run ------------------------------------------------------------------
 # The Go files are not checked against a checksum database here (that needs
 # the fake sumdb built with go; goproxy_test.sh covers it): --go-verify=false.
-SERVE_ARGS=(--max-size 256MiB --eviction-interval 1s --gc-grace 5s --drain-timeout 10s
+SERVE_ARGS=(--max-size "$MAX_SIZE" --eviction-interval 1s --gc-grace 5s --drain-timeout 10s
   --worker-threads 4 --npm-upstream "$NPM_URL" --go-upstream "$FAKE_URL" --go-verify=false)
 CFG="$IT_TMP/work/config.json"
 python3 - "$CFG" "$CELLAR_BIN" "$DATA" "$IT_TMP/work" "$PIDFILE" "$SEED" "$SECONDS_RUN" "$WORKERS" \
