@@ -34,6 +34,12 @@ Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules);
 // The rule for `module_path` (unescaped): the first matching one, else nullptr.
 const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string_view module_path);
 
+// The modules never looked up in the checksum database: `nosumdb`
+// (--go-nosumdb) and every module with a --go-route. A routed module is
+// private (its own upstream, or "off"): the public database has no record of
+// it, and asking would leak its name, as GONOSUMDB would prevent.
+ModulePatterns SumdbExemptModules(const ModulePatterns& nosumdb, const std::vector<ModuleRoute>& routes);
+
 using env::RedactUrl;
 
 // Parses "https://a,https://b|https://c". kInvalidArgument on an empty or
