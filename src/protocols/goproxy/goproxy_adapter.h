@@ -22,6 +22,7 @@
 #include "core/filler.h"
 #include "env/http_client.h"
 #include "protocols/common/protocol.h"
+#include "protocols/common/pull_through.h"
 #include "protocols/goproxy/fresh_document.h"
 #include "protocols/goproxy/go_metrics.h"
 #include "protocols/goproxy/go_path.h"
@@ -60,7 +61,6 @@ class GoproxyAdapter : public protocols::ProtocolAdapter {
                                             const std::vector<UpstreamEntry>& upstreams);
   // True (and answers 404) when the path is in the negative cache.
   boost::asio::awaitable<bool> AnswerKnownMissing(http::Exchange& ex, const GoRequest& req);
-  void RememberMissing(const GoRequest& req);
   // Runs on the fill thread once a .zip or .mod has fully arrived.
   Status CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put);
   void Count(const GoRequest& req, const char* result);
@@ -72,6 +72,7 @@ class GoproxyAdapter : public protocols::ProtocolAdapter {
   SumdbProxy& sumdb_;
   GoMetrics& metrics_;
   GoproxyOptions options_;
+  protocols::NegativeCache missing_;  // upstream paths no upstream has
 };
 
 }  // namespace cellar::goproxy

@@ -51,6 +51,17 @@ using DistIndex = std::map<std::string, DistInfo>;
 // kCorruption when the document is not valid JSON.
 Result<DistIndex> ExtractDistIndex(std::istream& json);
 
+// What the registry answers for /<name>/<version> (a single-version
+// document), picked out of a packument: versions.<version>, serialized.
+// Only that member is kept while parsing, so a large packument is never
+// held whole. kNotFound when the packument has no such version,
+// kCorruption when it is not valid JSON.
+Result<std::string> PickVersionDocument(std::istream& json, std::string_view version);
+
+// The version a dist-tag ("latest") names in a packument; kNotFound when
+// there is no such tag, kCorruption when the packument is not valid JSON.
+Result<std::string> ResolveDistTag(std::istream& json, std::string_view tag);
+
 // Compact text form for storage: one "file\tversion\tintegrity\tshasum\turl" line each.
 std::string SerializeDistIndex(const DistIndex& index);
 DistIndex ParseDistIndex(std::string_view text);
