@@ -11,7 +11,9 @@
 //    in the entry and sent as X-Go-Checksum.
 //  - list, @latest and query .info have a max age, are refreshed
 //    single-flight and served stale (X-Cellar-Stale: 1) when the upstream
-//    fails. Upstream 404/410 answers are remembered for a short negative TTL.
+//    fails. Upstream "not found" answers (404/410, and 400 for impossible
+//    versions) are remembered for a short negative TTL.
+// Freshness, stale and negative-cache rules: docs/pull-through.md.
 // Wire details: shared docs, protocols-packages.md sections 1-3.
 #pragma once
 

@@ -47,7 +47,8 @@ using env::RedactUrl;
 Result<std::vector<UpstreamEntry>> ParseUpstreamList(std::string_view list);
 
 // GETs `path` (below each proxy root) from the first upstream that has it.
-// kNotFound when every consulted upstream answered 404/410; kUnavailable
+// kNotFound when every consulted upstream answered 404/410 (or 400, which
+// proxy.golang.org answers for versions that cannot exist); kUnavailable
 // (with the upstream named, never its credentials) otherwise.
 Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
     env::HttpClient& client, const std::vector<UpstreamEntry>& upstreams, const std::string& path);

@@ -167,5 +167,47 @@ TEST_F(DocumentCacheTest, RenderingCountsTheUrlsBelowTheBase) {
   EXPECT_EQ(fresh->base_urls, 2u);
 }
 
+// Issue 13, defect 12: one rendering serves every Host. What a request gets
+// is the rendering with the base swapped while sending, exactly as long as
+// announced, whatever the read sizes.
+TEST_F(DocumentCacheTest, OneRenderingServesAnyBaseBySwappingItWhileSending) {
+  constexpr const char* kPlaceholder = "http://placeholder.invalid/npm/";
+  upstream_.Set("http://registry.test/w", FakeReply::Ok(kFull));
+  auto got = docs_.Get({"full", "w"}, up_, kPlaceholder);
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  const std::string stored = ReadHit(*got->hit);
+  for (const std::string& base :
+       std::vector<std::string>{"http://h1.example:8080/npm/", "http://a/npm/", std::string(300, 'x')}) {
+    std::string want = kFull;
+    for (size_t at; (at = want.find(kRegistry)) != std::string::npos;) want.replace(at, strlen(kRegistry), base);
+    for (size_t chunk : {1, 7, 64, 100000}) {
+      SCOPED_TRACE(base.substr(0, 30) + " chunk " + std::to_string(chunk));
+      size_t pos = 0;
+      BaseSwapReader swap(
+          [&](std::span<std::byte> out) -> Result<size_t> {
+            size_t n = std::min({out.size(), chunk, stored.size() - pos});
+            std::memcpy(out.data(), stored.data() + pos, n);
+            pos += n;
+            return n;
+          },
+          kPlaceholder, base);
+      std::string sent;
+      std::vector<std::byte> buf(chunk);
+      while (true) {
+        auto n = swap.Read(buf);
+        ASSERT_TRUE(n.ok());
+        if (*n == 0) break;
+        sent.append(reinterpret_cast<const char*>(buf.data()), *n);
+      }
+      EXPECT_EQ(sent, want);
+      EXPECT_EQ(BaseSwapReader::Length(stored.size(), got->base_urls, strlen(kPlaceholder), base.size()), want.size());
+    }
+  }
+  // Asking again renders nothing new.
+  auto again = docs_.Get({"full", "w"}, up_, kPlaceholder);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->hit->entry().digest, got->hit->entry().digest);
+}
+
 }  // namespace
 }  // namespace cellar::npm

@@ -97,31 +97,13 @@ std::string NpmAdapter::DocumentEtag(const core::Hit& hit, const std::string& ba
 
 awaitable<Status> NpmAdapter::SendWithBase(http::Exchange& ex, core::Hit& hit, uint64_t base_urls,
                                            const std::string& render_base, const std::string& base) {
-  const uint64_t length = hit.entry().size + base_urls * base.size() - base_urls * render_base.size();
-  auto rewriter = std::make_shared<TarballUrlRewriter>(render_base, base);
-  auto pending = std::make_shared<std::string>();
-  auto done = std::make_shared<bool>(false);
+  const uint64_t length = BaseSwapReader::Length(hit.entry().size, base_urls, render_base.size(), base.size());
   store::BlobReader& reader = hit.reader();
-  // Pulls stored bytes through the rewriter until it has output to hand on.
-  auto source = [rewriter, pending, done, &reader](std::span<std::byte> out) -> Result<size_t> {
-    std::vector<std::byte> buf(64 * 1024);
-    while (pending->empty() && !*done) {
-      CELLAR_ASSIGN_OR_RETURN(size_t n, reader.Read(buf));
-      if (n == 0) {
-        rewriter->Finish(*pending);
-        *done = true;
-      } else {
-        rewriter->Feed(std::string_view(reinterpret_cast<const char*>(buf.data()), n), *pending);
-      }
-    }
-    size_t n = std::min(out.size(), pending->size());
-    std::memcpy(out.data(), pending->data(), n);
-    pending->erase(0, n);
-    return n;
-  };
+  auto swap = std::make_shared<BaseSwapReader>([&reader](std::span<std::byte> b) { return reader.Read(b); },
+                                               render_base, base);
+  auto source = [swap](std::span<std::byte> out) { return swap->Read(out); };
   co_return co_await ex.RespondStream(200, hit.entry().content_type, length, source);
 }
-
 
 awaitable<void> NpmAdapter::Handle(http::Exchange& ex) {
   if (auto a = protocols::Authorize(ctx_, ex, auth::kScopeRead, "npm"); !a.ok()) {

@@ -9,6 +9,7 @@
 //  - /-/ping is answered locally; search, audit, keys and attestations pass
 //    through uncached (audit can be switched off).
 // Every error body is npm-style JSON ({"error": "..."}), so clients print it.
+// Freshness, stale and negative-cache rules: docs/pull-through.md.
 // Wire details: shared docs, protocols-packages.md sections 4-5.
 #pragma once
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <vector>
 
 #include "base/strings.h"
@@ -55,6 +56,25 @@ void TarballUrlRewriter::Process(size_t limit, std::string& out) {
     before_ = pending_[pos - 1];
     pending_.erase(0, pos);
   }
+}
+
+BaseSwapReader::BaseSwapReader(ReadFn read, std::string from, std::string to)
+    : read_(std::move(read)), rewriter_(std::move(from), std::move(to)), buf_(64 * 1024) {}
+
+Result<size_t> BaseSwapReader::Read(std::span<std::byte> out) {
+  while (pending_.empty() && !done_) {
+    CELLAR_ASSIGN_OR_RETURN(size_t n, read_(buf_));
+    if (n == 0) {
+      rewriter_.Finish(pending_);
+      done_ = true;
+    } else {
+      rewriter_.Feed(std::string_view(reinterpret_cast<const char*>(buf_.data()), n), pending_);
+    }
+  }
+  size_t n = std::min(out.size(), pending_.size());
+  std::memcpy(out.data(), pending_.data(), n);
+  pending_.erase(0, n);
+  return n;
 }
 
 namespace {

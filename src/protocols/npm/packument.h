@@ -8,10 +8,14 @@
 // Both run once per upstream change, never per request.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <istream>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -36,6 +40,29 @@ class TarballUrlRewriter {
   std::string pending_;
   char before_ = '\0';  // byte preceding pending_
   uint64_t rewritten_ = 0;
+};
+
+// Reads a stored rendering with the base of its tarball URLs moved from
+// `from` to `to` (the placeholder base to a request's), streaming. `urls` is
+// how many tarball URLs below `from` the rendering holds, counted when it was
+// rendered, so the length is known before the first byte.
+class BaseSwapReader {
+ public:
+  using ReadFn = std::function<Result<size_t>(std::span<std::byte>)>;
+  BaseSwapReader(ReadFn read, std::string from, std::string to);
+  // Like HttpResponse::Read: up to out.size() bytes, 0 at the end.
+  Result<size_t> Read(std::span<std::byte> out);
+  // The length of the result for a rendering of `stored_size` bytes.
+  static uint64_t Length(uint64_t stored_size, uint64_t urls, size_t from_size, size_t to_size) {
+    return stored_size + urls * to_size - urls * from_size;
+  }
+
+ private:
+  ReadFn read_;
+  TarballUrlRewriter rewriter_;
+  std::vector<std::byte> buf_;
+  std::string pending_;  // rewritten bytes not yet handed on
+  bool done_ = false;
 };
 
 struct DistInfo {
