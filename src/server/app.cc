@@ -168,13 +168,15 @@ App::~App() {
 Status App::AddGoAdapters(const Config& config, Parts& p) {
   goproxy::SumdbOptions sumdb_options;
   CELLAR_ASSIGN_OR_RETURN(sumdb_options.databases, goproxy::ParseSumdbList(config.go_sumdb));
-  CELLAR_ASSIGN_OR_RETURN(auto nosumdb, goproxy::ModulePatterns::Parse(config.go_nosumdb));
+  CELLAR_ASSIGN_OR_RETURN(auto go_routes, goproxy::ParseModuleRoutes(config.go_routes));
+  CELLAR_ASSIGN_OR_RETURN(auto nosumdb_flag, goproxy::ModulePatterns::Parse(config.go_nosumdb));
+  auto nosumdb = goproxy::SumdbExemptModules(nosumdb_flag, go_routes);
   sumdb_options.private_modules = nosumdb;
   sumdb_options.max_age_ms = config.go_list_max_age_ms;
 
   goproxy::GoproxyOptions go_options;
   CELLAR_ASSIGN_OR_RETURN(go_options.upstreams, goproxy::ParseUpstreamList(config.go_upstream));
-  CELLAR_ASSIGN_OR_RETURN(go_options.routes, goproxy::ParseModuleRoutes(config.go_routes));
+  go_options.routes = std::move(go_routes);
   go_options.list_max_age_ms = config.go_list_max_age_ms;
   go_options.negative_ttl_ms = config.go_negative_ttl_ms;
   go_options.stream_threshold_bytes = config.go_stream_threshold_bytes;

@@ -186,7 +186,8 @@ const std::vector<OptionDef>& Options() {
        "", StringSetter(&Config::go_nosumdb)},
       {"go-route",
        "Go: per-module upstreams, 'PATTERNS=UPSTREAMS;...' (GOPROXY syntax, credentials as https://user:token@host) "
-       "or 'PATTERNS=off' (answered 404, so go fetches them directly).",
+       "or 'PATTERNS=off' (answered 404, so go fetches them directly). Routed modules are never looked up in "
+       "the checksum database (as with --go-nosumdb).",
        "", StringSetter(&Config::go_routes)},
       {"go-stream-threshold",
        "Go: .zip files up to this size are verified before the first byte is sent; larger ones stream.", "16MiB",

@@ -18,7 +18,12 @@
 #      cached tarballs served, npm install still works; uncached answers are
 #      npm-style JSON errors; 5xx is not cached;
 #   8. upstream 404 cached briefly; bad names -> 4xx without reaching the
-#      upstream; ping, search and audit pass-through.
+#      upstream; ping, search and audit pass-through;
+#   9. 100 different Host headers (no --public-url): each gets its own
+#      tarball URLs, one rendering is stored;
+#  10. npm install, then the registry stopped, then npm ci: the abbreviated
+#      packuments are answered by the cached full ones (stale), a
+#      single-version document is picked out of a cached packument.
 # Usage: bash npm_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 
@@ -33,7 +38,8 @@ STATE="$IT_TMP/registry"
 mkdir -p "$STATE"
 UP_LOG="$IT_TMP/upstream.log"
 python3 "$IT_DIR/fake_npm_registry.py" "$STATE" "$IT_TMP/up.port" "$UP_LOG" >"$IT_TMP/up.err" 2>&1 &
-CELLAR_PIDS+=("$!")
+UP_PID=$!
+CELLAR_PIDS+=("$UP_PID")
 for _ in $(seq 1 600); do [[ -s "$IT_TMP/up.port" ]] && break; sleep 0.05; done
 [[ -s "$IT_TMP/up.port" ]] || { cat "$IT_TMP/up.err" >&2; fail "fake npm registry did not start"; }
 UP_URL="http://127.0.0.1:$(cat "$IT_TMP/up.port")"
@@ -203,5 +209,48 @@ grep -q 'advisories/bulk 200 body=19' "$UP_LOG" || fail "audit body not passed t
 expect_code 200 "cached tarballs listed" "$CELLAR_URL/api/v1/entries?namespace=npm/tarball&prefix=@acme/"
 grep -q '"key": "@acme/widget/widget-2.1.0.tgz"' "$IT_TMP/body" || fail "entries listing: $(head -c 300 "$IT_TMP/body")"
 expect_code 400 "entries listing needs a namespace" "$CELLAR_URL/api/v1/entries"
+
+# --- 9. one rendering whatever the Host header ------------------------------------
+# Issue 13: without --public-url every distinct Host header used to store a
+# rendering of its own (100 hosts -> 100 copies); now one rendering is kept
+# and each request's base is substituted while sending.
+for i in $(seq 1 100); do
+  code=$(get -H "Host: h$i.example:8080" "$REG/dep-a")
+  [[ "$code" == 200 ]] || fail "packument with Host h$i.example: HTTP $code"
+  grep -q "\"tarball\":\"http://h$i.example:8080/npm/dep-a/-/dep-a-1.0.0.tgz\"" "$IT_TMP/body" ||
+    fail "Host h$i.example: tarball URL not rewritten to it: $(grep -o '"tarball":"[^"]*"' "$IT_TMP/body")"
+  if (( i % 25 == 0 )); then
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$IT_TMP/body" || fail "Host h$i.example: body is not JSON"
+  fi
+done
+expect_code 200 "rendered dep-a documents listed" "$CELLAR_URL/api/v1/entries?namespace=npm/rendered&prefix=full:dep-a"
+N=$(grep -c '"key": "full:dep-a|' "$IT_TMP/body" || true)
+[[ "$N" == 1 ]] || fail "$N stored renderings of dep-a after 100 Host headers, want 1: $(head -c 600 "$IT_TMP/body")"
+pass "100 Host headers: each gets its own tarball URLs, one rendering is stored"
+
+# --- 10. the registry gone: npm install, then npm ci -------------------------------
+# Issue 13: `npm install` (npm 11 asks for full packuments) and then `npm ci`
+# (abbreviated ones) with the registry stopped used to fail with 502 on every
+# package: a form cached only in the other form must be served, stale. The
+# lockfile has no `resolved` URLs (--omit-lockfile-registry-resolved, as for a
+# lockfile that must work with any registry), so npm ci asks for abbreviated
+# packuments to find the tarballs.
+stop_cellar
+start_cellar "$IT_TMP/data-offline" --npm-upstream "$UP_URL"
+REG="$CELLAR_URL/npm"
+P4="$IT_TMP/p4"; mkdir -p "$P4"; echo '{"name":"p4","version":"1.0.0","private":true}' >"$P4/package.json"
+npm_run "$P4" install --omit-lockfile-registry-resolved @acme/widget@2.1.0 >"$IT_TMP/npm4.out" 2>&1 || { cat "$IT_TMP/npm4.out"; fail "npm install (registry up) failed"; }
+kill -TERM "$UP_PID"; wait "$UP_PID" 2>/dev/null || true
+P5="$IT_TMP/p5"; mkdir -p "$P5"; cp "$P4/package.json" "$P4/package-lock.json" "$P5/"
+npm_run "$P5" ci >"$IT_TMP/npm5.out" 2>&1 || {
+  cat "$IT_TMP/npm5.out"; tail -n 20 "$CELLAR_LOG" >&2; fail "npm ci with the registry stopped failed"; }
+OUT=$(cd "$P5" && node -e 'console.log(require("@acme/widget")())')
+[[ "$OUT" == *"@acme/widget@2.1.0(dep-a@1.0.0(dep-b@1.0."* ]] || fail "offline npm ci installed a package printing: $OUT"
+expect_code 200 "abbreviated packument cached only in full form, registry stopped" -H "$CORGI" "$REG/dep-a"
+[[ "$(header X-Cellar-Stale)" == 1 ]] || fail "the stand-in form lacks X-Cellar-Stale: 1"
+expect_code 200 "single-version document from the stored packument, registry stopped" "$REG/dep-a/1.0.0"
+grep -q '"version":"1.0.0"' "$IT_TMP/body" || fail "derived version document: $(head -c 300 "$IT_TMP/body")"
+expect_code 502 "a package never cached, registry stopped" -H "$CORGI" "$REG/left-pad-lite"
+pass "npm install, registry stopped, npm ci: served from the other packument form, marked stale"
 
 echo "npm test finished in ${SECONDS}s"

@@ -22,8 +22,9 @@
 #      counted, real `go mod download` shows the reason), then served once
 #      the upstream is honest again, via 404 fall-through to up2;
 #   4. restart with --go-list-max-age 1s and the database down: latest and
-#      lookups served stale (X-Cellar-Stale: 1), full tiles from the cache,
-#      an uncached zip verified from the cached lookup record.
+#      lookups served stale (X-Cellar-Stale: 1), full tiles from the cache;
+#      a new cache stores a routed module without a lookup (a --go-route
+#      module is private, like --go-nosumdb) and refuses an unverifiable one.
 # Usage: bash sumdb_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 
@@ -58,7 +59,9 @@ CELLAR_ARGS=(--go-upstream "$UP1_URL,$UP2_URL" --go-sumdb "sum.example.test=$SUM
 start_cellar "$IT_TMP/data" "${CELLAR_ARGS[@]}"
 GO_URL="$CELLAR_URL/go"
 export GOSUMDB="$SUMDB_VKEY"          # name+key, no URL: the proxy is asked first
-export GONOSUMDB="example.test/big"   # as a user of --go-nosumdb must
+# As a user of --go-nosumdb and --go-route must: cellar answers lookups of
+# those modules 403 (a routed module is private, like GONOSUMDB).
+export GONOSUMDB="example.test/big,example.test/multi"
 
 lines() { wc -l <"$1"; }
 since() { tail -n "+$(($2 + 1))" "$1"; }
@@ -86,6 +89,10 @@ go_build first "$IT_TMP/gopath1"
 grep -q ' /lookup/' "$SUMDB_LOG" || fail "no lookup reached the checksum database"
 grep -q ' /tile/' "$SUMDB_LOG" || fail "no tile reached the checksum database"
 ! grep -q 'lookup/example.test/big' "$SUMDB_LOG" || fail "a --go-nosumdb module was looked up in the database"
+# Issue 13: a module with a --go-route is private; cellar's own verification
+# must not look it up either (it used to, and refused it when the database
+# had no record).
+! grep -q 'lookup/example.test/multi' "$SUMDB_LOG" || fail "a --go-route module was looked up in the database"
 DUP_LOOKUPS=$(grep ' /lookup/' "$SUMDB_LOG" | sort | uniq -d || true)
 [[ -z "$DUP_LOOKUPS" ]] || fail "the database was asked twice for: $DUP_LOOKUPS"
 grep -q 'multi/@v/v1.1.0.zip \[auth ok\]' "$UP3_LOG" || fail "multi was not fetched from the private upstream with credentials"
@@ -107,6 +114,7 @@ pass "second build with empty module and checksum caches: 0 proxy requests, 0 lo
 # --- 3. protocol checks ---------------------------------------------------------
 expect_code 403 "lookup of a --go-nosumdb module" "$GO_URL/sumdb/sum.example.test/lookup/example.test/big/v2@v2.0.0"
 grep -q "private" "$IT_TMP/body" || fail "403 body does not say why: $(cat "$IT_TMP/body")"
+expect_code 403 "lookup of a --go-route module" "$GO_URL/sumdb/sum.example.test/lookup/example.test/multi@v1.1.0"
 expect_code 404 "checksum database that is not configured" "$GO_URL/sumdb/sum.golang.org/latest"
 expect_code 400 "malformed tile path" "$GO_URL/sumdb/sum.example.test/tile/8/0/12"
 expect_code 404 "--go-route off module" "$GO_URL/private.example.test/x/@v/list"
@@ -159,14 +167,25 @@ expect_code 200 "latest while the database is down" "$GO_URL/sumdb/sum.example.t
 expect_code 200 "lookup while the database is down" "$GO_URL/sumdb/sum.example.test/lookup/example.test/m01@v1.0.0"
 [[ "$(header X-Cellar-Stale)" == 1 ]] || fail "stale lookup lacks X-Cellar-Stale: 1"
 expect_code 200 "full tile while the database is down" "$GO_URL/sumdb/sum.example.test$TILE"
-expect_code 200 "uncached zip verified from the cached lookup record" "$GO_URL/example.test/multi/@v/v1.0.0.zip"
+expect_code 200 "uncached zip of a routed module (never looked up)" "$GO_URL/example.test/multi/@v/v1.0.0.zip"
 cmp -s "$IT_TMP/body" "$IT_TMP/up3/proxy/example.test/multi/@v/v1.0.0.zip" || fail "multi v1.0.0 zip body differs"
-pass "database down: latest and lookups served stale, full tiles and verification from the cache"
+pass "database down: latest and lookups served stale, full tiles from the cache"
 STATS="$(curl -s "$CELLAR_URL/api/v1/stats")"
 for ns in go/zip go/mod go/sumdb go/sumdb-tile; do
   grep -q "\"$ns\"" <<<"$STATS" || fail "/api/v1/stats does not list namespace $ns: $STATS"
 done
 pass "/api/v1/stats lists the Go namespaces"
+
+# --- 4b. a routed module needs no checksum database ------------------------------
+# A new cache with the database still down: the routed module is stored
+# without a lookup; any other module cannot be verified and is refused.
+stop_cellar
+start_cellar "$IT_TMP/data-routed" "${CELLAR_ARGS[@]}"
+GO_URL="$CELLAR_URL/go"
+expect_code 200 "routed module's zip with the database down" "$GO_URL/example.test/multi/@v/v1.1.0.zip"
+cmp -s "$IT_TMP/body" "$IT_TMP/up3/proxy/example.test/multi/@v/v1.1.0.zip" || fail "multi v1.1.0 zip body differs"
+expect_code 502 "unrouted module's zip with the database down (cannot be verified)" "$GO_URL/example.test/m01/@v/v1.0.0.zip"
+pass "a --go-route module is stored without a checksum-database lookup; others still need one"
 
 # --- 5. a full hash tile of the wrong size is refused, not cached forever --------
 stop_cellar

@@ -1,9 +1,10 @@
 // FreshDocuments: the Go proxy's mutable documents (@v/list, @latest, query
-// .info; the checksum database's latest, lookups and partial tiles). A copy
-// younger than its max age is served from the cache; an older one is
-// refreshed from upstream (one refresh per key at a time, shared by every
-// waiting request) and served stale, marked, when the upstream fails.
-// Freshness is checked at read time, never left to a background reaper.
+// .info; the checksum database's latest, lookups and partial tiles), kept
+// by the pull-through kit (protocols/common/pull_through.h): a copy younger
+// than its max age is served from the cache; an older one is refreshed from
+// upstream (one refresh per key at a time, shared by every waiting request)
+// and served stale, marked, when the upstream fails. Freshness is checked
+// at read time, never left to a background reaper.
 #pragma once
 
 #include <functional>
@@ -11,9 +12,9 @@
 #include <string>
 
 #include "core/cache_service.h"
-#include "core/single_flight.h"
 #include "env/http_client.h"
 #include "protocols/common/protocol.h"
+#include "protocols/common/pull_through.h"
 
 namespace cellar::goproxy {
 
@@ -22,7 +23,8 @@ struct DocumentSpec {
   std::string key;
   std::string content_type;
   int64_t max_age_ms = 60'000;
-  // Fetches the current version; kNotFound when the upstream has none.
+  // Fetches the current version (a 200 response); kNotFound when the
+  // upstream has none, any other error when it failed.
   std::function<Result<std::unique_ptr<env::HttpResponse>>()> fetch;
 };
 
@@ -30,7 +32,7 @@ enum class DocumentOutcome { kHit, kFetched, kRevalidated, kStale, kNotFound, kE
 
 class FreshDocuments {
  public:
-  explicit FreshDocuments(protocols::ProtocolContext ctx) : ctx_(ctx) {}
+  explicit FreshDocuments(protocols::ProtocolContext ctx) : ctx_(ctx), documents_(ctx.cache) {}
 
   // Answers `ex` with the document, except for kNotFound, which the caller
   // answers (each protocol words it differently). Sets Cache-Control and the
@@ -38,16 +40,19 @@ class FreshDocuments {
   boost::asio::awaitable<DocumentOutcome> Serve(http::Exchange& ex, const DocumentSpec& spec,
                                                 Status* error_out = nullptr);
 
+  // Blocking: the document as Serve() would answer it (see
+  // MutableDocuments::Get for the contract).
+  Result<protocols::Document> Get(const DocumentSpec& spec);
+
   // Blocking: the cached copy at any age, else a fetched and stored one.
   // For contents that never change once they exist (a lookup's record).
   Result<std::string> GetAnyAge(const DocumentSpec& spec);
 
  private:
-  // Blocking: fetches, stores and returns the body (single-flight per key).
-  Result<std::string> Refresh(const DocumentSpec& spec);
+  protocols::MutableDocumentSpec KitSpec(const DocumentSpec& spec) const;
 
   protocols::ProtocolContext ctx_;
-  core::SingleFlight<Result<std::string>> refreshes_;
+  protocols::MutableDocuments documents_;
 };
 
 }  // namespace cellar::goproxy

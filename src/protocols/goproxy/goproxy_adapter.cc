@@ -74,7 +74,7 @@ GoproxyAdapter::GoproxyAdapter(protocols::ProtocolContext ctx, env::HttpClient& 
                                FreshDocuments& documents, SumdbProxy& sumdb, GoMetrics& metrics,
                                GoproxyOptions options)
     : ctx_(ctx), client_(client), filler_(filler), documents_(documents), sumdb_(sumdb), metrics_(metrics),
-      options_(std::move(options)) {}
+      options_(std::move(options)), missing_(ctx.cache, kMissingNamespace, options_.negative_ttl_ms) {}
 
 void GoproxyAdapter::RegisterRoutes(http::Router& router) {
   router.Add("/go/", "goproxy", [this](http::Exchange& ex) { return Handle(ex); });
@@ -129,23 +129,12 @@ awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
 }
 
 awaitable<bool> GoproxyAdapter::AnswerKnownMissing(http::Exchange& ex, const GoRequest& req) {
-  auto entry = ctx_.cache.index().Get(kMissingNamespace, req.upstream_path);
-  if (!entry.ok() || !*entry) co_return false;
-  if (ctx_.cache.clock().NowUnixMs() - (*entry)->fetched_at_ms >= (*entry)->max_age_ms) co_return false;
+  if (!missing_.Contains(req.upstream_path)) co_return false;
   Count(req, "negative");
   ex.set_cache_result("negative");
   ex.SetHeader("Cache-Control", "public, max-age=60");
   co_await protocols::RespondError(ex, 404, "not found upstream: " + req.upstream_path);
   co_return true;
-}
-
-void GoproxyAdapter::RememberMissing(const GoRequest& req) {
-  core::PutOptions o;
-  o.ns = kMissingNamespace;
-  o.key = req.upstream_path;
-  o.max_age_ms = options_.negative_ttl_ms;
-  auto put = ctx_.cache.BeginPut(std::move(o));
-  if (put.ok()) (void)(*put)->Commit();
 }
 
 Status GoproxyAdapter::CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put) {
@@ -232,7 +221,7 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
   }
   ex.SetHeader("Cache-Control", "no-store");
   if (sent.IsNotFound()) {
-    co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req); });
+    co_await http::RunBlocking(ctx_.workers, [&] { missing_.Remember(req.upstream_path); });
     Count(req, "not_found");
     ex.set_cache_result("miss");
     ex.SetHeader("Cache-Control", "public, max-age=60");
@@ -272,7 +261,7 @@ awaitable<void> GoproxyAdapter::ServeMutable(http::Exchange& ex, const GoRequest
       metrics_.upstream_errors.With({kind.label}).Inc();
       break;
     case DocumentOutcome::kNotFound:
-      co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req); });
+      co_await http::RunBlocking(ctx_.workers, [&] { missing_.Remember(req.upstream_path); });
       Count(req, "not_found");
       ex.set_cache_result("miss");
       ex.SetHeader("Cache-Control", "public, max-age=60");

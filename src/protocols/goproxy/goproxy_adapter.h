@@ -11,7 +11,9 @@
 //    in the entry and sent as X-Go-Checksum.
 //  - list, @latest and query .info have a max age, are refreshed
 //    single-flight and served stale (X-Cellar-Stale: 1) when the upstream
-//    fails. Upstream 404/410 answers are remembered for a short negative TTL.
+//    fails. Upstream "not found" answers (404/410, and 400 for impossible
+//    versions) are remembered for a short negative TTL.
+// Freshness, stale and negative-cache rules: docs/pull-through.md.
 // Wire details: shared docs, protocols-packages.md sections 1-3.
 #pragma once
 
@@ -22,6 +24,7 @@
 #include "core/filler.h"
 #include "env/http_client.h"
 #include "protocols/common/protocol.h"
+#include "protocols/common/pull_through.h"
 #include "protocols/goproxy/fresh_document.h"
 #include "protocols/goproxy/go_metrics.h"
 #include "protocols/goproxy/go_path.h"
@@ -60,7 +63,6 @@ class GoproxyAdapter : public protocols::ProtocolAdapter {
                                             const std::vector<UpstreamEntry>& upstreams);
   // True (and answers 404) when the path is in the negative cache.
   boost::asio::awaitable<bool> AnswerKnownMissing(http::Exchange& ex, const GoRequest& req);
-  void RememberMissing(const GoRequest& req);
   // Runs on the fill thread once a .zip or .mod has fully arrived.
   Status CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put);
   void Count(const GoRequest& req, const char* result);
@@ -72,6 +74,7 @@ class GoproxyAdapter : public protocols::ProtocolAdapter {
   SumdbProxy& sumdb_;
   GoMetrics& metrics_;
   GoproxyOptions options_;
+  protocols::NegativeCache missing_;  // upstream paths no upstream has
 };
 
 }  // namespace cellar::goproxy

@@ -53,6 +53,18 @@ const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string
   return nullptr;
 }
 
+ModulePatterns SumdbExemptModules(const ModulePatterns& nosumdb, const std::vector<ModuleRoute>& routes) {
+  std::string list;
+  auto add = [&](const ModulePatterns& p) {
+    for (const auto& glob : p.globs()) list += (list.empty() ? "" : ",") + glob;
+  };
+  add(nosumdb);
+  for (const auto& r : routes) add(r.patterns);
+  // Every glob already parsed once, so this cannot fail.
+  auto merged = ModulePatterns::Parse(list);
+  return merged.ok() ? *merged : nosumdb;
+}
+
 Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
     env::HttpClient& client, const std::vector<UpstreamEntry>& upstreams, const std::string& path) {
   Status last = Status::NotFound("no upstream has " + path);
@@ -63,7 +75,10 @@ Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
     if (resp.ok()) {
       int status = (*resp)->head().status;
       if (status == 200) return resp;
-      if (status == 404 || status == 410) {
+      // 400 means "not found" too: proxy.golang.org answers it for
+      // versions that cannot exist ("invalid version"), and a 502 would stop
+      // the go command instead of letting it fall back (",direct").
+      if (status == 404 || status == 410 || status == 400) {
         last = Status::NotFound("no upstream has " + path);
         continue;  // allowed after both "," and "|"
       }

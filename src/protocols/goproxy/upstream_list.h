@@ -34,6 +34,12 @@ Result<std::vector<ModuleRoute>> ParseModuleRoutes(std::string_view rules);
 // The rule for `module_path` (unescaped): the first matching one, else nullptr.
 const ModuleRoute* FindRoute(const std::vector<ModuleRoute>& routes, std::string_view module_path);
 
+// The modules never looked up in the checksum database: `nosumdb`
+// (--go-nosumdb) and every module with a --go-route. A routed module is
+// private (its own upstream, or "off"): the public database has no record of
+// it, and asking would leak its name, as GONOSUMDB would prevent.
+ModulePatterns SumdbExemptModules(const ModulePatterns& nosumdb, const std::vector<ModuleRoute>& routes);
+
 using env::RedactUrl;
 
 // Parses "https://a,https://b|https://c". kInvalidArgument on an empty or
@@ -41,7 +47,8 @@ using env::RedactUrl;
 Result<std::vector<UpstreamEntry>> ParseUpstreamList(std::string_view list);
 
 // GETs `path` (below each proxy root) from the first upstream that has it.
-// kNotFound when every consulted upstream answered 404/410; kUnavailable
+// kNotFound when every consulted upstream answered 404/410 (or 400, which
+// proxy.golang.org answers for versions that cannot exist); kUnavailable
 // (with the upstream named, never its credentials) otherwise.
 Result<std::unique_ptr<env::HttpResponse>> FetchFromUpstreams(
     env::HttpClient& client, const std::vector<UpstreamEntry>& upstreams, const std::string& path);

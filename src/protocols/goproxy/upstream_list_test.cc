@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "env/fake_http_client.h"
+
 namespace cellar::goproxy {
 namespace {
 
@@ -48,6 +50,41 @@ TEST(ModuleRoutesTest, ErrorsNeverShowCredentials) {
   ASSERT_FALSE(no_eq.ok());
   EXPECT_EQ(no_eq.error().message().find("s3cret"), std::string::npos) << no_eq.error().message();
   EXPECT_FALSE(ParseModuleRoutes("=https://a").ok());
+}
+
+// Issue 13: proxy.golang.org answers 400 for a version that cannot exist
+// ("invalid version"); that is "not found" (the next proxy, or `,direct`, is
+// tried), not a failure answered 502.
+TEST(FetchFromUpstreamsTest, Upstream400IsNotFoundAndFallsThrough) {
+  env::FakeHttpClient client;
+  client.Set("http://a.test/m/@v/bad.info", env::FakeReply::WithStatus(400, "bad request: invalid version"));
+  auto one = FetchFromUpstreams(client, *ParseUpstreamList("http://a.test"), "m/@v/bad.info");
+  ASSERT_FALSE(one.ok());
+  EXPECT_TRUE(one.error().IsNotFound()) << one.error().message();
+  client.Set("http://b.test/m/@v/bad.info", env::FakeReply::Ok("{}"));
+  auto two = FetchFromUpstreams(client, *ParseUpstreamList("http://a.test,http://b.test"), "m/@v/bad.info");
+  ASSERT_TRUE(two.ok()) << two.error().message();
+  EXPECT_EQ((*two)->head().status, 200);
+  // Other failures still stop a ","-list: a 500 is not "not found".
+  client.Set("http://a.test/m/@v/bad.info", env::FakeReply::WithStatus(500));
+  auto failed = FetchFromUpstreams(client, *ParseUpstreamList("http://a.test,http://b.test"), "m/@v/bad.info");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), Code::kUnavailable);
+}
+
+// Issue 13: a module routed to a private upstream (or "off") is never
+// looked up in the public checksum database, as if it were in GONOSUMDB.
+TEST(ModuleRoutesTest, RoutedModulesAreExemptFromTheChecksumDatabase) {
+  auto routes = ParseModuleRoutes("corp.example/*=https://goproxy.corp;private.test=off");
+  ASSERT_TRUE(routes.ok());
+  auto nosumdb = ModulePatterns::Parse("secret.example");
+  ASSERT_TRUE(nosumdb.ok());
+  ModulePatterns exempt = SumdbExemptModules(*nosumdb, *routes);
+  EXPECT_TRUE(exempt.Matches("corp.example/team/repo"));
+  EXPECT_TRUE(exempt.Matches("private.test"));
+  EXPECT_TRUE(exempt.Matches("secret.example/x"));
+  EXPECT_FALSE(exempt.Matches("github.com/pkg/errors"));
+  EXPECT_TRUE(SumdbExemptModules(ModulePatterns(), {}).empty());
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kUpstreamNs = "npm/upstream";   // documents as the upstream sent them
 constexpr const char* kRenderedNs = "npm/rendered";   // rewritten for one public base URL
 constexpr const char* kDistNs = "npm/dist";           // tarball file -> integrity, per package
+constexpr const char* kDerivedNs = "npm/derived";     // single-version documents picked out of packuments
 constexpr const char* kCorgiAccept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
 // Reads a stored blob as a std::istream (for the SAX parser).
@@ -48,24 +49,38 @@ std::string AttrString(const std::string& attributes, const char* field) {
   return j[field].get<std::string>();
 }
 
-std::string RenderedKey(const DocumentKey& doc, const std::string& public_base) {
-  return doc.key() + "|" + public_base;
+uint64_t AttrUint(const std::string& attributes, const char* field) {
+  auto j = nlohmann::json::parse(attributes, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains(field) || !j[field].is_number_unsigned()) return 0;
+  return j[field].get<uint64_t>();
+}
+
+std::string RenderedKey(const DocumentKey& doc, const std::string& render_base) {
+  return doc.key() + "|" + render_base;
 }
 
 }  // namespace
 
 DocumentCache::DocumentCache(core::CacheService& cache, env::HttpClient& client, NpmMetrics& metrics,
                              DocumentOptions options)
-    : cache_(cache), client_(client), metrics_(metrics), options_(options) {}
+    : cache_(cache), client_(client), metrics_(metrics), options_(options), documents_(cache) {}
 
-std::unique_ptr<core::Hit> DocumentCache::FreshRendering(const DocumentKey& doc, const std::string& public_base) {
-  auto source = cache_.Lookup(kUpstreamNs, doc.key());
-  if (!source.ok() || !*source) return nullptr;
-  if (cache_.clock().NowUnixMs() - (*source)->fetched_at_ms >= options_.max_age_ms) return nullptr;
-  auto rendered = cache_.Get(kRenderedNs, RenderedKey(doc, public_base));
-  if (!rendered.ok() || !*rendered) return nullptr;
-  if (AttrString((**rendered)->entry().attributes, "src") != (*source)->digest.Hex()) return nullptr;
-  return std::move(**rendered);
+std::optional<RenderedDocument> DocumentCache::FreshRendering(const DocumentKey& doc,
+                                                              const std::string& render_base) {
+  protocols::MutableDocumentSpec spec;
+  spec.ns = kUpstreamNs;
+  spec.key = doc.key();
+  spec.max_age_ms = options_.max_age_ms;
+  auto source = documents_.Fresh(spec);
+  if (!source) return std::nullopt;
+  auto rendered = cache_.Get(kRenderedNs, RenderedKey(doc, render_base));
+  if (!rendered.ok() || !*rendered) return std::nullopt;
+  const std::string& attributes = (**rendered)->entry().attributes;
+  if (AttrString(attributes, "src") != source->digest.Hex()) return std::nullopt;
+  RenderedDocument out;
+  out.base_urls = AttrUint(attributes, "urls");
+  out.hit = std::move(**rendered);
+  return out;
 }
 
 std::optional<DistIndex> DocumentCache::LoadDistIndex(const std::string& name) {
@@ -100,72 +115,51 @@ Status DocumentCache::StoreDistIndex(const index::Entry& source, const std::stri
   return put->Commit().status();
 }
 
-Result<index::Entry> DocumentCache::Refresh(const DocumentKey& doc, const NpmUpstream& up) {
-  return refreshes_.Do(doc.key(), [&]() -> Result<index::Entry> {
-    auto old = cache_.Lookup(kUpstreamNs, doc.key());
-    std::string old_etag = old.ok() && *old ? AttrString((*old)->attributes, "etag") : "";
-    const bool is_version = doc.form.starts_with("v:");
+protocols::MutableDocumentSpec DocumentCache::Spec(const DocumentKey& doc, const NpmUpstream& up) {
+  const bool is_version = doc.form.starts_with("v:");
+  const bool corgi = doc.form == "corgi";
+  protocols::MutableDocumentSpec spec;
+  spec.ns = kUpstreamNs;
+  spec.key = doc.key();
+  spec.content_type = "application/json";
+  spec.max_age_ms = options_.max_age_ms;
+  spec.max_bytes = options_.max_document_bytes;
+  spec.fetch = [this, doc, is_version, corgi, &up](const index::Entry* cached) {
     const char* kind = is_version ? "version" : "packument";
-
     env::HttpRequest req;
     req.url = up.base_url + EscapedName(doc.name);
     if (is_version) req.url += "/" + doc.form.substr(2);
-    req.headers.emplace_back("Accept", doc.form == "corgi" ? kCorgiAccept : "application/json");
-    if (!old_etag.empty()) req.headers.emplace_back("If-None-Match", old_etag);
+    req.headers.emplace_back("Accept", corgi ? kCorgiAccept : "application/json");
+    if (std::string etag = cached ? AttrString(cached->attributes, "etag") : ""; !etag.empty()) {
+      req.headers.emplace_back("If-None-Match", etag);
+    }
     metrics_.upstream_requests.With({kind}).Inc();
     auto started = std::chrono::steady_clock::now();
     auto resp = SendUpstream(client_, up, req, {304});
     metrics_.upstream_seconds.With({kind}).Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!resp.ok()) return resp.error();
-
-    const auto& head = (*resp)->head();
-    if (head.status == 304 && old.ok() && *old) {
-      CELLAR_RETURN_IF_ERROR(cache_.MarkFetched(kUpstreamNs, doc.key()));
-      CELLAR_ASSIGN_OR_RETURN(auto entry, cache_.Lookup(kUpstreamNs, doc.key()));
-      if (!entry) return Status::Unavailable("revalidated document vanished");
-      return *entry;
-    }
-    if (head.status != 200) return Status::Unavailable("npm upstream answered " + std::to_string(head.status));
-
+    return resp;
+  };
+  spec.attributes = [](const env::HttpResponseHead& head) {
     nlohmann::json attrs = nlohmann::json::object();
     if (auto etag = head.Header("ETag")) attrs["etag"] = *etag;
     if (auto lm = head.Header("Last-Modified")) attrs["last_modified"] = *lm;
-    core::PutOptions o;
-    o.ns = kUpstreamNs;
-    o.key = doc.key();
-    o.content_type = doc.form == "corgi" ? head.Header("Content-Type").value_or("application/json")
-                                         : "application/json";
-    o.attributes = attrs.dump();
-    o.max_age_ms = options_.max_age_ms;
-    CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(o)));
-    std::vector<std::byte> buf(256 * 1024);
-    uint64_t total = 0;
-    while (true) {
-      CELLAR_ASSIGN_OR_RETURN(size_t n, (*resp)->Read(buf));
-      if (n == 0) break;
-      total += n;
-      if (total > options_.max_document_bytes) {
-        return Status::ResourceExhausted(doc.name + ": upstream document is larger than " +
-                                         std::to_string(options_.max_document_bytes) + " bytes");
-      }
-      CELLAR_RETURN_IF_ERROR(put->Write(std::span(buf.data(), n)));
-    }
-    CELLAR_ASSIGN_OR_RETURN(auto entry, put->Commit());
-    if (!is_version) {
-      Status indexed = StoreDistIndex(entry, doc.name);
-      if (!indexed.ok()) {
-        (void)cache_.Delete(kUpstreamNs, doc.key());  // never serve what cannot be parsed
-        return indexed;
-      }
-    }
-    return entry;
-  });
+    return attrs.dump();
+  };
+  if (corgi) {
+    spec.content_type_of = [](const env::HttpResponseHead& head) {
+      return head.Header("Content-Type").value_or("application/json");
+    };
+  }
+  if (!is_version) {
+    spec.after_store = [this, name = doc.name](const index::Entry& entry) { return StoreDistIndex(entry, name); };
+  }
+  return spec;
 }
 
-Result<std::unique_ptr<core::Hit>> DocumentCache::Render(const index::Entry& source, const DocumentKey& doc,
-                                                         const NpmUpstream& up, const std::string& public_base) {
-  const std::string key = RenderedKey(doc, public_base);
+Result<RenderedDocument> DocumentCache::Render(const index::Entry& source, const DocumentKey& doc,
+                                               const NpmUpstream& up, const std::string& render_base) {
+  const std::string key = RenderedKey(doc, render_base);
   const std::string src = source.digest.Hex();
   auto rendered = renders_.Do(key, [&]() -> Result<bool> {
     if (auto existing = cache_.Lookup(kRenderedNs, key);
@@ -178,52 +172,113 @@ Result<std::unique_ptr<core::Hit>> DocumentCache::Render(const index::Entry& sou
     o.ns = kRenderedNs;
     o.key = key;
     o.content_type = source.content_type;
-    o.attributes = nlohmann::json{{"src", src}}.dump();
     CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(o)));
-    TarballUrlRewriter rewriter(up.base_url, public_base);
+    TarballUrlRewriter rewriter(up.base_url, render_base);
+    // Counts the URLs below the render base in the output (rewritten ones
+    // and any that were there already), for substitution while sending.
+    TarballUrlRewriter counter(render_base, render_base);
     std::vector<std::byte> buf(256 * 1024);
-    std::string out;
+    std::string out, ignored;
     while (true) {
       CELLAR_ASSIGN_OR_RETURN(size_t n, (*hit)->reader().Read(buf));
       out.clear();
+      ignored.clear();
       if (n == 0) {
         rewriter.Finish(out);
+        counter.Feed(out, ignored);
+        counter.Finish(ignored);
       } else {
         rewriter.Feed(std::string_view(reinterpret_cast<const char*>(buf.data()), n), out);
+        counter.Feed(out, ignored);
       }
       CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(out.data(), out.size()))));
       if (n == 0) break;
     }
+    put->set_attributes(nlohmann::json{{"src", src}, {"urls", counter.rewritten()}}.dump());
     CELLAR_RETURN_IF_ERROR(put->Commit().status());
     return true;
   });
   if (!rendered.ok()) return rendered.error();
   CELLAR_ASSIGN_OR_RETURN(auto hit, cache_.Get(kRenderedNs, key));
   if (!hit) return Status::Unavailable("rendered document vanished");
-  return std::move(*hit);
+  RenderedDocument out;
+  out.base_urls = AttrUint((*hit)->entry().attributes, "urls");
+  out.hit = std::move(*hit);
+  return out;
+}
+
+Result<index::Entry> DocumentCache::DeriveVersion(const index::Entry& source, const DocumentKey& doc) {
+  const std::string version = doc.form.substr(2);
+  const std::string src = source.digest.Hex();
+  if (auto existing = cache_.Lookup(kDerivedNs, doc.key());
+      existing.ok() && *existing && AttrString((*existing)->attributes, "src") == src) {
+    return **existing;
+  }
+  auto parse = [&](auto&& pick) -> Result<std::string> {
+    CELLAR_ASSIGN_OR_RETURN(auto hit, cache_.Get(source.ns, source.key));
+    if (!hit) return Status::Unavailable("document vanished while reading");
+    BlobStreamBuf buf((*hit)->reader());
+    std::istream in(&buf);
+    auto picked = pick(in);
+    if (buf.failed()) return Status::Unavailable("reading stored packument of " + doc.name + " failed");
+    return picked;
+  };
+  auto body = parse([&](std::istream& in) { return PickVersionDocument(in, version); });
+  if (!body.ok() && body.error().IsNotFound()) {
+    // Not a version: perhaps a dist-tag ("latest").
+    auto tagged = parse([&](std::istream& in) { return ResolveDistTag(in, version); });
+    if (!tagged.ok()) return tagged.error();
+    body = parse([&](std::istream& in) { return PickVersionDocument(in, *tagged); });
+  }
+  if (!body.ok()) return body.error();
+  core::PutOptions o;
+  o.ns = kDerivedNs;
+  o.key = doc.key();
+  o.content_type = "application/json";
+  o.attributes = nlohmann::json{{"src", src}}.dump();
+  CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(o)));
+  CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(body->data(), body->size()))));
+  return put->Commit();
+}
+
+Result<RenderedDocument> DocumentCache::ServeOffline(const DocumentKey& doc, const NpmUpstream& up,
+                                                     const std::string& render_base, const Status& upstream_error) {
+  auto stale = [&](Result<RenderedDocument> rendered) -> Result<RenderedDocument> {
+    if (!rendered.ok()) return rendered;
+    rendered->freshness = Freshness::kStale;
+    rendered->upstream_error = upstream_error;
+    return rendered;
+  };
+  if (!doc.form.starts_with("v:")) {
+    DocumentKey other{doc.form == "corgi" ? "full" : "corgi", doc.name};
+    auto source = documents_.Stored(kUpstreamNs, other.key());
+    if (!source) return upstream_error;
+    return stale(Render(*source, other, up, render_base));
+  }
+  for (const char* form : {"full", "corgi"}) {
+    auto source = documents_.Stored(kUpstreamNs, DocumentKey{form, doc.name}.key());
+    if (!source) continue;
+    auto derived = DeriveVersion(*source, doc);
+    // A stored packument without that version may just be older than it:
+    // the upstream's failure is the honest answer.
+    if (!derived.ok()) return upstream_error;
+    return stale(Render(*derived, DocumentKey{"derived-" + doc.form, doc.name}, up, render_base));
+  }
+  return upstream_error;
 }
 
 Result<RenderedDocument> DocumentCache::Get(const DocumentKey& doc, const NpmUpstream& up,
-                                            const std::string& public_base, int64_t refresh_if_older_than_ms) {
-  RenderedDocument result;
-  CELLAR_ASSIGN_OR_RETURN(auto source, cache_.Lookup(kUpstreamNs, doc.key()));
-  int64_t max_age = options_.max_age_ms;
-  if (refresh_if_older_than_ms >= 0) max_age = std::min(max_age, refresh_if_older_than_ms);
-  const bool fresh = source && cache_.clock().NowUnixMs() - source->fetched_at_ms < max_age;
-  if (!fresh) {
-    auto refreshed = Refresh(doc, up);
-    if (refreshed.ok()) {
-      result.freshness =
-          source && refreshed->digest == source->digest ? Freshness::kRevalidated : Freshness::kFetched;
-      source = *refreshed;
-    } else if (refreshed.error().IsNotFound() || !source) {
-      return refreshed.error();
-    } else {
-      result.freshness = Freshness::kStale;
-      result.upstream_error = refreshed.error();
-    }
+                                            const std::string& render_base, int64_t refresh_if_older_than_ms) {
+  int64_t refresh_after = options_.max_age_ms;
+  if (refresh_if_older_than_ms >= 0) refresh_after = std::min(refresh_after, refresh_if_older_than_ms);
+  auto got = documents_.Get(Spec(doc, up), refresh_after);
+  if (!got.ok()) {
+    if (got.error().IsNotFound()) return got.error();
+    return ServeOffline(doc, up, render_base, got.error());
   }
-  CELLAR_ASSIGN_OR_RETURN(result.hit, Render(*source, doc, up, public_base));
+  CELLAR_ASSIGN_OR_RETURN(RenderedDocument result, Render(got->entry, doc, up, render_base));
+  result.freshness = got->freshness;
+  result.upstream_error = got->upstream_error;
   return result;
 }
 

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstring>
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "hash/sha256.h"
 #include "http/offload.h"
 #include "protocols/common/fill_response.h"
 #include "protocols/npm/integrity.h"
@@ -20,6 +22,11 @@ namespace {
 
 constexpr const char* kTarballNs = "npm/tarball";
 constexpr const char* kMissingNs = "npm/missing";
+// Without --public-url the base clients use comes from their Host header.
+// Documents are then rendered once with this base and the request's base is
+// substituted while sending, so the number of Host values a client can
+// invent does not multiply the stored renderings. (.invalid never resolves.)
+constexpr const char* kPlaceholderBase = "http://cellar-public-base.invalid/npm/";
 constexpr const char* kCorgiType = "application/vnd.npm.install-v1+json";
 constexpr size_t kMaxPassThroughBytes = 16 << 20;
 
@@ -61,7 +68,8 @@ class CountingVerifier : public core::Verifier {
 NpmAdapter::NpmAdapter(protocols::ProtocolContext ctx, env::HttpClient& client, core::Filler& filler,
                        NpmMetrics& metrics, NpmOptions options)
     : ctx_(ctx), client_(client), filler_(filler), metrics_(metrics), options_(std::move(options)),
-      documents_(ctx.cache, client, metrics, options_.documents) {}
+      documents_(ctx.cache, client, metrics, options_.documents),
+      missing_(ctx.cache, kMissingNs, options_.negative_ttl_ms) {}
 
 void NpmAdapter::RegisterRoutes(http::Router& router) {
   router.Add("/npm/", "npm", [this](http::Exchange& ex) { return Handle(ex); });
@@ -73,19 +81,28 @@ std::optional<std::string> NpmAdapter::PublicBase(const http::Exchange& ex) cons
   return *base + "/npm/";
 }
 
-bool NpmAdapter::KnownMissing(const std::string& name) {
-  auto entry = ctx_.cache.index().Get(kMissingNs, name);
-  if (!entry.ok() || !*entry) return false;
-  return ctx_.cache.clock().NowUnixMs() - (*entry)->fetched_at_ms < (*entry)->max_age_ms;
+std::string NpmAdapter::RenderBase() const {
+  return options_.public_url.empty() ? kPlaceholderBase : options_.public_url + "/npm/";
 }
 
-void NpmAdapter::RememberMissing(const std::string& name) {
-  core::PutOptions o;
-  o.ns = kMissingNs;
-  o.key = name;
-  o.max_age_ms = options_.negative_ttl_ms;
-  auto put = ctx_.cache.BeginPut(std::move(o));
-  if (put.ok()) (void)(*put)->Commit();
+std::string NpmAdapter::DocumentEtag(const core::Hit& hit, const std::string& base, const std::string& render_base) {
+  std::string digest = hit.entry().digest.Hex();
+  if (base != render_base) {
+    // Each base is a different document: its own validator.
+    std::string text = digest + "\n" + base;
+    digest = ToHex(hash::Sha256(std::as_bytes(std::span(text.data(), text.size()))));
+  }
+  return "\"" + digest.substr(0, 40) + "\"";
+}
+
+awaitable<Status> NpmAdapter::SendWithBase(http::Exchange& ex, core::Hit& hit, uint64_t base_urls,
+                                           const std::string& render_base, const std::string& base) {
+  const uint64_t length = BaseSwapReader::Length(hit.entry().size, base_urls, render_base.size(), base.size());
+  store::BlobReader& reader = hit.reader();
+  auto swap = std::make_shared<BaseSwapReader>([&reader](std::span<std::byte> b) { return reader.Read(b); },
+                                               render_base, base);
+  auto source = [swap](std::span<std::byte> out) { return swap->Read(out); };
+  co_return co_await ex.RespondStream(200, hit.entry().content_type, length, source);
 }
 
 awaitable<void> NpmAdapter::Handle(http::Exchange& ex) {
@@ -134,26 +151,28 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
   } else if (auto accept = ex.Header("Accept"); accept && accept->find(kCorgiType) != std::string_view::npos) {
     doc.form = "corgi";
   }
-  if (KnownMissing(req.name)) {
+  if (missing_.Contains(req.name)) {
     count("not_found");
     ex.set_cache_result("negative");
     co_await RespondJsonError(ex, 404, "Not found");
     co_return;
   }
+  const std::string render_base = RenderBase();
   RenderedDocument served;
-  served.hit = documents_.FreshRendering(doc, base);
-  if (served.hit) {
+  if (auto fresh = documents_.FreshRendering(doc, render_base)) {
+    served = std::move(*fresh);
     count("hit");
     ex.set_cache_result("hit");
   } else {
     const NpmUpstream& up = UpstreamFor(options_.scope_routes, options_.upstream, req.name);
-    auto got = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return documents_.Get(doc, up, base); });
+    auto got =
+        co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return documents_.Get(doc, up, render_base); });
     if (!got.ok()) {
       if (got.error().IsNotFound()) {
         // Only a missing package is remembered: one missing version or tag
         // must not hide the package's other versions.
         if (req.kind != NpmRequestKind::kVersion) {
-          co_await http::RunBlocking(ctx_.workers, [&] { RememberMissing(req.name); });
+          co_await http::RunBlocking(ctx_.workers, [&] { missing_.Remember(req.name); });
         }
         count("not_found");
         ex.set_cache_result("miss");
@@ -179,7 +198,7 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
         break;
     }
   }
-  const std::string etag = "\"" + served.hit->entry().digest.Hex().substr(0, 40) + "\"";
+  const std::string etag = DocumentEtag(*served.hit, base, render_base);
   ex.SetHeader("ETag", etag);
   ex.SetHeader("Cache-Control", served.freshness == Freshness::kStale
                                     ? "no-cache"
@@ -189,7 +208,11 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
     co_await ex.Respond(304, "", served.hit->entry().content_type);
     co_return;
   }
-  co_await protocols::ServeHit(ex, *served.hit);
+  if (base == render_base) {
+    co_await protocols::ServeHit(ex, *served.hit);
+  } else {
+    co_await SendWithBase(ex, *served.hit, served.base_urls, render_base, base);
+  }
 }
 
 Result<DistInfo> NpmAdapter::FindDist(const NpmRequest& req, const NpmUpstream& up, const std::string& base) {
@@ -205,6 +228,11 @@ Result<DistInfo> NpmAdapter::FindDist(const NpmRequest& req, const NpmUpstream& 
   if (auto index = documents_.LoadDistIndex(req.name)) {
     if (auto it = index->find(req.file); it != index->end()) return it->second;
   }
+  if (got->freshness == Freshness::kStale) {
+    // Only an old copy to look in: the file may be newer than it.
+    return Status::Unavailable(req.name + " has no version whose tarball is " + req.file +
+                               " in the stored packument, and the upstream failed: " + got->upstream_error.message());
+  }
   return Status::NotFound(req.name + " has no version whose tarball is " + req.file);
 }
 
@@ -219,9 +247,7 @@ awaitable<void> NpmAdapter::ServeTarball(http::Exchange& ex, const NpmRequest& r
     co_return;
   }
   const NpmUpstream& up = UpstreamFor(options_.scope_routes, options_.upstream, req.name);
-  // The packument's base only matters for rendering; any valid one will do.
-  std::string base = PublicBase(ex).value_or("http://cellar.invalid/npm/");
-  auto dist = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return FindDist(req, up, base); });
+  auto dist = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return FindDist(req, up, RenderBase()); });
   if (!dist.ok()) {
     const bool missing = dist.error().IsNotFound();
     count(missing ? "not_found" : "error");

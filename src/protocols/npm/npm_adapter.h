@@ -9,6 +9,7 @@
 //  - /-/ping is answered locally; search, audit, keys and attestations pass
 //    through uncached (audit can be switched off).
 // Every error body is npm-style JSON ({"error": "..."}), so clients print it.
+// Freshness, stale and negative-cache rules: docs/pull-through.md.
 // Wire details: shared docs, protocols-packages.md sections 4-5.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "core/filler.h"
 #include "env/http_client.h"
 #include "protocols/common/protocol.h"
+#include "protocols/common/pull_through.h"
 #include "protocols/npm/document_cache.h"
 #include "protocols/npm/npm_metrics.h"
 #include "protocols/npm/npm_path.h"
@@ -55,8 +57,14 @@ class NpmAdapter : public protocols::ProtocolAdapter {
   Result<DistInfo> FindDist(const NpmRequest& req, const NpmUpstream& up, const std::string& base);
   // "<public url>/npm/" for this request, or nullopt when the Host header is unusable.
   std::optional<std::string> PublicBase(const http::Exchange& ex) const;
-  bool KnownMissing(const std::string& name);
-  void RememberMissing(const std::string& name);
+  // The base URL documents are rendered with: --public-url's, else a
+  // placeholder replaced by the request's base while sending.
+  std::string RenderBase() const;
+  static std::string DocumentEtag(const core::Hit& hit, const std::string& base, const std::string& render_base);
+  // Sends a rendering with every tarball URL below `render_base` moved to
+  // `base` (`base_urls` of them), streaming.
+  boost::asio::awaitable<Status> SendWithBase(http::Exchange& ex, core::Hit& hit, uint64_t base_urls,
+                                              const std::string& render_base, const std::string& base);
 
   protocols::ProtocolContext ctx_;
   env::HttpClient& client_;
@@ -64,6 +72,7 @@ class NpmAdapter : public protocols::ProtocolAdapter {
   NpmMetrics& metrics_;
   NpmOptions options_;
   DocumentCache documents_;
+  protocols::NegativeCache missing_;  // packages the upstream does not have
 };
 
 }  // namespace cellar::npm

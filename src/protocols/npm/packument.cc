@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <vector>
 
 #include "base/strings.h"
@@ -55,6 +56,25 @@ void TarballUrlRewriter::Process(size_t limit, std::string& out) {
     before_ = pending_[pos - 1];
     pending_.erase(0, pos);
   }
+}
+
+BaseSwapReader::BaseSwapReader(ReadFn read, std::string from, std::string to)
+    : read_(std::move(read)), rewriter_(std::move(from), std::move(to)), buf_(64 * 1024) {}
+
+Result<size_t> BaseSwapReader::Read(std::span<std::byte> out) {
+  while (pending_.empty() && !done_) {
+    CELLAR_ASSIGN_OR_RETURN(size_t n, read_(buf_));
+    if (n == 0) {
+      rewriter_.Finish(pending_);
+      done_ = true;
+    } else {
+      rewriter_.Feed(std::string_view(reinterpret_cast<const char*>(buf_.data()), n), pending_);
+    }
+  }
+  size_t n = std::min(out.size(), pending_.size());
+  std::memcpy(out.data(), pending_.data(), n);
+  pending_.erase(0, n);
+  return n;
 }
 
 namespace {
@@ -139,6 +159,50 @@ Result<DistIndex> ExtractDistIndex(std::istream& json) {
     return Status::Corruption("packument is not valid JSON (error near byte " + std::to_string(sax.error_position()) + ")");
   }
   return index;
+}
+
+namespace {
+
+// Parses `in` keeping only the top-level member `top` and, below it, only
+// the member `child` (when not empty); every other value is skipped as it
+// is read. nlohmann reports keys with the depth of the object holding them:
+// 1 for top-level members, 2 for the members of a top-level object.
+Result<nlohmann::json> ParseOneMember(std::istream& in, const std::string& top, const std::string& child) {
+  std::string current_top;
+  auto keep = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) -> bool {
+    if (event != nlohmann::json::parse_event_t::key || !parsed.is_string()) return true;
+    if (depth == 1) {
+      current_top = parsed.get<std::string>();
+      return current_top == top;
+    }
+    if (depth == 2 && !child.empty() && current_top == top) return parsed.get<std::string>() == child;
+    return true;
+  };
+  nlohmann::json j = nlohmann::json::parse(in, keep, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("packument is not a valid JSON object");
+  return j;
+}
+
+}  // namespace
+
+Result<std::string> PickVersionDocument(std::istream& json, std::string_view version) {
+  CELLAR_ASSIGN_OR_RETURN(auto j, ParseOneMember(json, "versions", std::string(version)));
+  auto versions = j.find("versions");
+  if (versions == j.end() || !versions->is_object()) return Status::NotFound("packument has no versions");
+  auto v = versions->find(std::string(version));
+  if (v == versions->end() || !v->is_object()) {
+    return Status::NotFound("packument has no version " + std::string(version));
+  }
+  return v->dump();
+}
+
+Result<std::string> ResolveDistTag(std::istream& json, std::string_view tag) {
+  CELLAR_ASSIGN_OR_RETURN(auto j, ParseOneMember(json, "dist-tags", ""));
+  auto tags = j.find("dist-tags");
+  if (tags == j.end() || !tags->is_object()) return Status::NotFound("packument has no dist-tags");
+  auto v = tags->find(std::string(tag));
+  if (v == tags->end() || !v->is_string()) return Status::NotFound("packument has no dist-tag " + std::string(tag));
+  return v->get<std::string>();
 }
 
 std::string SerializeDistIndex(const DistIndex& index) {

@@ -61,5 +61,26 @@ TEST(DistIndexTest, RefusesInvalidJson) {
   EXPECT_FALSE(ExtractDistIndex(in).ok());
 }
 
+TEST(PickVersionTest, PicksOneVersionAndResolvesTags) {
+  // "versions" after "time", whose members share names with versions: only
+  // versions.<v> may be picked.
+  const std::string doc =
+      R"({"name":"w","time":{"1.0.0":"2020","2.0.0":"2021"},"versions":{"1.0.0":{"name":"w","version":"1.0.0",)"
+      R"("dist":{"tarball":"t1"}},"2.0.0":{"name":"w","version":"2.0.0","dist":{"tarball":"t2"}}},)"
+      R"("dist-tags":{"latest":"2.0.0","next":"3.0.0"}})";
+  std::istringstream in1(doc);
+  auto v1 = PickVersionDocument(in1, "1.0.0");
+  ASSERT_TRUE(v1.ok()) << v1.error().message();
+  EXPECT_EQ(*v1, R"({"dist":{"tarball":"t1"},"name":"w","version":"1.0.0"})");
+  std::istringstream in2(doc);
+  EXPECT_TRUE(PickVersionDocument(in2, "9.9.9").error().IsNotFound());
+  std::istringstream in3(doc);
+  EXPECT_EQ(*ResolveDistTag(in3, "latest"), "2.0.0");
+  std::istringstream in4(doc);
+  EXPECT_TRUE(ResolveDistTag(in4, "beta").error().IsNotFound());
+  std::istringstream in5(R"({"versions":{"1.0.0":)");
+  EXPECT_EQ(PickVersionDocument(in5, "1.0.0").error().code(), Code::kCorruption);
+}
+
 }  // namespace
 }  // namespace cellar::npm

@@ -1,0 +1,55 @@
+// A cache with fake time and a scripted upstream, for in-process tests of
+// the pull-through proxies (protocols/common/pull_through.h and its users):
+// an in-memory blob store and index, a FakeClock and an env::FakeHttpClient.
+// Test-only.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "core/cache_service.h"
+#include "env/clock.h"
+#include "env/fake_http_client.h"
+#include "index/mem_index.h"
+#include "metrics/metrics.h"
+#include "store/mem_blob_store.h"
+
+namespace cellar::testing {
+
+class PullThroughFixture : public ::testing::Test {
+ protected:
+  PullThroughFixture()
+      : index_([this] { return clock_.NowUnixMs(); }),
+        metrics_(registry_),
+        cache_(blobs_, index_, clock_, metrics_, core::CacheOptions{}) {}
+
+  // The stored bytes of (ns, key), or "<absent>".
+  std::string Read(const std::string& ns, const std::string& key) {
+    auto hit = cache_.Get(ns, key);
+    if (!hit.ok() || !*hit) return "<absent>";
+    return ReadHit(***hit);
+  }
+
+  static std::string ReadHit(core::Hit& hit) {
+    std::string out;
+    std::byte buf[4096];
+    while (true) {
+      auto n = hit.reader().Read(buf);
+      if (!n.ok() || *n == 0) break;
+      out.append(reinterpret_cast<char*>(buf), *n);
+    }
+    return out;
+  }
+
+  env::FakeClock clock_;
+  store::MemBlobStore blobs_;
+  index::MemIndex index_;
+  metrics::Registry registry_;
+  core::CacheMetrics metrics_;
+  core::CacheService cache_;
+  env::FakeHttpClient upstream_;
+};
+
+}  // namespace cellar::testing
