@@ -330,6 +330,14 @@ expect_code '200|201|202|204' "events POST" -X POST -H "Authorization: Bearer $W
   --data '[{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"REMOTE","event":"HIT","hash":"cellarcurl01","duration":12},{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"LOCAL","event":"MISS","hash":"cellarmissing01"}]' \
   "$ART/events?slug=curl"
 expect_code 401 "events POST without a token" -X POST -H 'Content-Type: application/json' --data '[]' "$ART/events?slug=curl"
+# Issue 13, defect 5: a number where turbo sends a string threw out of the
+# handler and the connection closed unanswered; the read-only token suffices.
+expect_code 400 "events POST with \"source\":1 (read-only token)" -X POST -H "Authorization: Bearer $R" \
+  -H 'Content-Type: application/json' --data '[{"source":1}]' "$ART/events?slug=curl"
+grep -q '"source\\" must be a string' "$IT_TMP/body" || fail "events type error: unreadable answer $(head -c 200 "$IT_TMP/body")"
+expect_code 400 "events POST with an array for event" -X POST -H "Authorization: Bearer $R" \
+  -H 'Content-Type: application/json' --data '[{"source":"LOCAL","event":[1]}]' "$ART/events?slug=curl"
+expect_code 200 "the connection-level server still answers after them" "$ART/status"
 
 # ================================================================================
 # 8. preflight (TURBO_PREFLIGHT=true): turbo sends OPTIONS before every request

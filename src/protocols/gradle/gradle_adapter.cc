@@ -58,10 +58,15 @@ awaitable<void> GradleAdapter::Handle(http::Exchange& ex) {
 
 awaitable<void> GradleAdapter::Put(http::Exchange& ex, const std::string& key) {
   auto principal = ctx_.auth.Authenticate(ex.Header("Authorization"));
-  if (!principal.ok() || (principal->anonymous && !principal->Can(auth::kScopeRead, kNamespace) &&
-                          !principal->Can(auth::kScopeWrite, kNamespace))) {
-    co_await protocols::RespondAuthError(
-        ex, principal.ok() ? Status::Unauthenticated("credentials required") : principal.error());
+  if (!principal.ok()) {
+    co_await protocols::RespondAuthError(ex, principal.error());
+    co_return;
+  }
+  if (principal->anonymous && !principal->Can(auth::kScopeRead, kNamespace) &&
+      !principal->Can(auth::kScopeWrite, kNamespace)) {
+    // Not a ?: choosing between two Status values inside the co_await: GCC
+    // 12 evaluated principal.error() on an OK Result there.
+    co_await protocols::RespondAuthError(ex, Status::Unauthenticated("credentials required"));
     co_return;
   }
   ex.set_principal(principal->name);

@@ -34,21 +34,6 @@ void SetMetadataHeaders(http::Exchange& ex, std::string_view attributes) {
   if (!m.tag.empty()) ex.SetHeader("x-artifact-tag", m.tag);
 }
 
-// Tallies turbo's telemetry: a JSON array of {source, event, ...}. Returns
-// false when the body is not such an array.
-bool CountEvents(std::string_view body, metrics::Family<metrics::Counter>& events) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return false;
-  for (const auto& e : j) {
-    if (!e.is_object()) return false;
-    std::string source = e.value("source", "");
-    std::string event = e.value("event", "");
-    std::string s = source == "LOCAL" ? "local" : source == "REMOTE" ? "remote" : "other";
-    std::string v = event == "HIT" ? "hit" : event == "MISS" ? "miss" : "other";
-    events.With({s, v}).Inc();
-  }
-  return true;
-}
 }  // namespace
 
 void TurboAdapter::RegisterRoutes(http::Router& router) {
@@ -240,9 +225,10 @@ awaitable<void> TurboAdapter::HandleEvents(http::Exchange& ex) {
   auto ns = co_await Admit(ex, auth::kScopeRead, "events");
   if (!ns) co_return;
   auto body = co_await ex.ReadBodyToString(kMaxJsonBody);
-  if (!body.ok() || !CountEvents(*body, metrics_.client_events)) {
-    co_return co_await RespondJsonError(ex, 400, "bad_request", "expected a JSON array of events");
-  }
+  if (!body.ok()) co_return co_await RespondJsonError(ex, 400, "bad_request", body.error().message());
+  auto events = ParseClientEvents(*body);
+  if (!events.ok()) co_return co_await RespondJsonError(ex, 400, "bad_request", events.error().message());
+  for (const auto& e : *events) metrics_.client_events.With({e.source, e.event}).Inc();
   co_await ex.Respond(200, "{}", "application/json");
 }
 

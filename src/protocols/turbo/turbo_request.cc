@@ -36,6 +36,30 @@ Result<std::string> TeamNamespace(std::optional<std::string> team_id, std::optio
   return "turbo/" + chosen;
 }
 
+Result<std::vector<ClientEvent>> ParseClientEvents(std::string_view body) {
+  // allow_exceptions = false: malformed JSON comes back as a discarded value;
+  // type checks below keep get<>() from throwing on client data.
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return Status::InvalidArgument("expected a JSON array of events");
+  std::vector<ClientEvent> events;
+  events.reserve(j.size());
+  for (const auto& e : j) {
+    if (!e.is_object()) return Status::InvalidArgument("each event must be a JSON object");
+    // Absent fields count as "other"; present ones must be strings.
+    auto field = [&e](const char* name) -> Result<std::string> {
+      auto it = e.find(name);
+      if (it == e.end()) return std::string();
+      if (!it->is_string()) return Status::InvalidArgument(std::string("event field \"") + name + "\" must be a string");
+      return it->get<std::string>();
+    };
+    CELLAR_ASSIGN_OR_RETURN(std::string source, field("source"));
+    CELLAR_ASSIGN_OR_RETURN(std::string event, field("event"));
+    events.push_back(ClientEvent{source == "LOCAL" ? "local" : source == "REMOTE" ? "remote" : "other",
+                                 event == "HIT" ? "hit" : event == "MISS" ? "miss" : "other"});
+  }
+  return events;
+}
+
 bool IsValidArtifactHash(std::string_view hash) { return protocols::IsOpaqueKey(hash, 128); }
 
 Result<ArtifactMetadata> ParseArtifactHeaders(std::optional<std::string_view> duration,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -35,6 +36,19 @@ struct ArtifactMetadata {
 // 600 base64 characters (the API's own limits). kInvalidArgument otherwise.
 Result<ArtifactMetadata> ParseArtifactHeaders(std::optional<std::string_view> duration,
                                               std::optional<std::string_view> tag);
+
+// One event of turbo's telemetry (POST /v8/artifacts/events), folded into
+// fixed labels so clients cannot invent metric series: source "local",
+// "remote" or "other"; event "hit", "miss" or "other".
+struct ClientEvent {
+  std::string_view source;
+  std::string_view event;
+};
+
+// Parses the events body: a JSON array of objects whose "source" and
+// "event", when present, are strings. kInvalidArgument with the reason
+// otherwise (a number where a string belongs, not JSON, not an array).
+Result<std::vector<ClientEvent>> ParseClientEvents(std::string_view body);
 
 // Entry attributes (JSON object text) and back. Unknown or malformed
 // attributes read as empty metadata.

@@ -58,5 +58,40 @@ TEST(TurboRequest, MetadataRoundTripsThroughAttributes) {
   EXPECT_TRUE(MetadataFromAttributes("{}").tag.empty());
 }
 
+TEST(TurboRequest, ClientEventsFoldIntoFixedLabels) {
+  auto events = ParseClientEvents(
+      R"([{"source":"REMOTE","event":"HIT","hash":"a"},{"source":"LOCAL","event":"MISS"},{"source":"x"},{}])");
+  ASSERT_TRUE(events.ok()) << events.error().message();
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[0].source, "remote");
+  EXPECT_EQ((*events)[0].event, "hit");
+  EXPECT_EQ((*events)[1].source, "local");
+  EXPECT_EQ((*events)[1].event, "miss");
+  EXPECT_EQ((*events)[2].source, "other");
+  EXPECT_EQ((*events)[3].event, "other");
+  EXPECT_TRUE(ParseClientEvents("[]")->empty());
+}
+
+// Issue 13, defect 5: [{"source":1}] threw nlohmann::json::type_error out of
+// the handler, and the connection ended without an answer.
+TEST(TurboRequest, ClientEventsOfTheWrongTypeAreRefusedNotThrown) {
+  for (const char* body : {R"([{"source":1}])", R"([{"event":["HIT"]}])", R"([{"source":null}])",
+                           R"([{"source":"LOCAL","event":{"a":1}}])", R"([1])", R"({"source":"LOCAL"})",
+                           "not json", ""}) {
+    auto events = ParseClientEvents(body);
+    ASSERT_FALSE(events.ok()) << body;
+    EXPECT_EQ(events.error().code(), Code::kInvalidArgument) << body;
+  }
+  auto wrong = ParseClientEvents(R"([{"source":1}])");
+  EXPECT_NE(wrong.error().message().find("\"source\" must be a string"), std::string::npos)
+      << wrong.error().message();
+}
+
+TEST(TurboRequest, DeeplyNestedEventsAreRefused) {
+  std::string body(100000, '[');
+  body += std::string(100000, ']');
+  EXPECT_FALSE(ParseClientEvents(body).ok());
+}
+
 }  // namespace
 }  // namespace cellar::turbo
