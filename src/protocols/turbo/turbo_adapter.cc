@@ -46,8 +46,7 @@ void TurboAdapter::Count(std::string_view op, std::string_view result) {
 
 awaitable<std::optional<std::string>> TurboAdapter::Admit(http::Exchange& ex, auth::Scope scope,
                                                           std::string_view op) {
-  auto ns = TeamNamespace(ex.QueryParam("teamId"), ex.QueryParam("team"), ex.QueryParam("slug"),
-                          options_.default_team);
+  auto ns = TeamNamespaceFromQuery(ex.query(), options_.default_team);
   if (!ns.ok()) {
     Count(op, "refused");
     co_await RespondJsonError(ex, 400, "bad_request", ns.error().message());

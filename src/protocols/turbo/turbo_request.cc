@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "protocols/common/protocol.h"
 
 namespace cellar::turbo {
@@ -34,6 +35,27 @@ Result<std::string> TeamNamespace(std::optional<std::string> team_id, std::optio
     if (!IsTeamChar(c)) return Status::InvalidArgument("team name must be 1..100 characters of [A-Za-z0-9._-]");
   }
   return "turbo/" + chosen;
+}
+
+Result<std::string> TeamNamespaceFromQuery(std::string_view query, std::string_view default_team) {
+  // The first occurrence of each parameter counts, as in Exchange::QueryParam.
+  std::optional<std::string> values[3];
+  constexpr std::string_view kNames[3] = {"teamId", "team", "slug"};
+  for (auto pair : SplitView(query, '&')) {
+    size_t eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    for (size_t i = 0; i < 3; ++i) {
+      if (name != kNames[i] || values[i]) continue;
+      std::string_view raw = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      auto decoded = PercentDecode(raw, /*allow_encoded_slash=*/true);
+      if (!decoded) {
+        return Status::InvalidArgument(std::string(name) +
+                                       " is not valid percent-encoding (a bad %XX escape or an encoded NUL)");
+      }
+      values[i] = std::move(*decoded);
+    }
+  }
+  return TeamNamespace(std::move(values[0]), std::move(values[1]), std::move(values[2]), default_team);
 }
 
 Result<std::vector<ClientEvent>> ParseClientEvents(std::string_view body) {

@@ -22,6 +22,12 @@ namespace cellar::turbo {
 Result<std::string> TeamNamespace(std::optional<std::string> team_id, std::optional<std::string> team,
                                   std::optional<std::string> slug, std::string_view default_team);
 
+// TeamNamespace for a raw query string ("teamId=x&slug=y", not decoded). A
+// team parameter that is present but not valid percent-encoding (a bad
+// escape such as %zz, or an encoded NUL) is kInvalidArgument naming the
+// parameter, never read as "no team" (which would pick the default team).
+Result<std::string> TeamNamespaceFromQuery(std::string_view query, std::string_view default_team);
+
 // Artifact hashes: 1..128 characters of [A-Za-z0-9_-] (turbo sends 16
 // lowercase hex characters; other values are treated as opaque).
 bool IsValidArtifactHash(std::string_view hash);

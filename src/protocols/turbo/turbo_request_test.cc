@@ -26,6 +26,36 @@ TEST(TurboRequest, TeamsCannotEscapeTheirNamespace) {
   EXPECT_TRUE(TeamNamespace(std::string(100, 'a'), std::nullopt, std::nullopt, "d").ok());
 }
 
+// Issue 13, defect 12: a bad escape made Exchange::QueryParam() answer
+// "absent", so the artifact was stored under the default team.
+TEST(TurboRequest, BadlyEncodedTeamsAreRefusedNotDefaulted) {
+  for (std::string_view q : {"teamId=%zz", "teamId=a%00b", "team=%zz", "slug=a%2", "slug=%", "teamId=%zz&slug=ok"}) {
+    auto ns = TeamNamespaceFromQuery(q, "default");
+    ASSERT_FALSE(ns.ok()) << q;
+    EXPECT_EQ(ns.error().code(), Code::kInvalidArgument) << q;
+    EXPECT_NE(ns.error().message().find("percent-encoding"), std::string::npos) << ns.error().message();
+  }
+  // Decoded values go through the team-name rules: no control characters,
+  // no '/', no "..", at most 100 characters.
+  for (const std::string& q : {std::string("teamId=a%01b"), std::string("teamId=a%0Ab"), std::string("teamId=%2e%2e"),
+                               std::string("slug=a%2Fb"), std::string("team=a%20b"), "teamId=" + std::string(101, 'a')}) {
+    auto ns = TeamNamespaceFromQuery(q, "default");
+    ASSERT_FALSE(ns.ok()) << q;
+    EXPECT_EQ(ns.error().code(), Code::kInvalidArgument) << q;
+  }
+}
+
+TEST(TurboRequest, TeamFromQueryDecodesAndKeepsThePreferenceOrder) {
+  EXPECT_EQ(*TeamNamespaceFromQuery("slug=acme", "default"), "turbo/acme");
+  EXPECT_EQ(*TeamNamespaceFromQuery("slug=acme&teamId=team%5Fa", "default"), "turbo/team_a");
+  EXPECT_EQ(*TeamNamespaceFromQuery("team=b&slug=c", "default"), "turbo/b");
+  EXPECT_EQ(*TeamNamespaceFromQuery("", "default"), "turbo/default");
+  EXPECT_EQ(*TeamNamespaceFromQuery("teamId=&slug=acme", "default"), "turbo/acme");  // empty reads as absent
+  EXPECT_EQ(*TeamNamespaceFromQuery("slug=a&slug=%zz", "default"), "turbo/a");     // the first one counts
+  EXPECT_EQ(*TeamNamespaceFromQuery("other=%zz&slug=a", "default"), "turbo/a");    // only team parameters
+  EXPECT_FALSE(TeamNamespaceFromQuery("", "").ok());
+}
+
 TEST(TurboRequest, ArtifactHashes) {
   EXPECT_TRUE(IsValidArtifactHash("a45c1a3eaddad21e"));
   EXPECT_TRUE(IsValidArtifactHash("ABC_def-09"));
