@@ -152,32 +152,16 @@ awaitable<void> TurboAdapter::HandlePut(http::Exchange& ex, const std::string& n
   options.key = hash;
   options.attributes = MetadataToAttributes(*metadata);
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
-  // Vercel answers 202 with the artifact URLs; any 2xx is success to turbo.
-  std::string ok_body = "{\"urls\":[\"" + JsonEscape(ex.path()) + "\"]}";
-  switch (result.error) {
-    case UploadError::kNone:
-      Count("put", "stored");
-      co_return (void)co_await ex.Respond(200, ok_body, "application/json");
-    case UploadError::kExists:
-      // First write wins; the client need not know.
-      Count("put", "exists");
-      co_return (void)co_await ex.Respond(200, ok_body, "application/json");
-    case UploadError::kClient:
-      Count("put", "refused");
-      co_return co_await RespondJsonError(ex, 400, "bad_request", result.status.message());
-    case UploadError::kTooLarge:
-      Count("put", "refused");
-      co_return co_await RespondJsonError(ex, 413, "payload_too_large", result.status.message());
-    case UploadError::kStoreFull:
-      Count("put", "error");
-      co_return co_await RespondJsonError(ex, 507, "insufficient_storage", result.status.message());
-    case UploadError::kStoreFailure:
-      // Not 5xx: turbo retries those, and a retry only multiplies the
-      // upload traffic against a broken disk.
-      Count("put", "error");
-      co_return co_await RespondJsonError(ex, 412, "storage_failure",
-                                          "cellar could not store the artifact: " + result.status.message());
+  const PutAnswer answer = PutAnswerFor(result.error);
+  Count("put", answer.result);
+  if (answer.code.empty()) {
+    // Vercel answers 202 with the artifact URLs; any 2xx is success to turbo.
+    std::string ok_body = "{\"urls\":[\"" + JsonEscape(ex.path()) + "\"]}";
+    co_return (void)co_await ex.Respond(answer.status, ok_body, "application/json");
   }
+  std::string message = result.status.message();
+  if (result.error == UploadError::kStoreFailure) message = "cellar could not store the artifact: " + message;
+  co_await RespondJsonError(ex, answer.status, answer.code, message);
 }
 
 awaitable<void> TurboAdapter::HandleQuery(http::Exchange& ex) {

@@ -82,6 +82,19 @@ Result<std::vector<ClientEvent>> ParseClientEvents(std::string_view body) {
   return events;
 }
 
+PutAnswer PutAnswerFor(protocols::UploadError error) {
+  using protocols::UploadError;
+  switch (error) {
+    case UploadError::kNone: return {200, "", "stored"};
+    case UploadError::kExists: return {200, "", "exists"};
+    case UploadError::kClient: return {400, "bad_request", "refused"};
+    case UploadError::kTooLarge: return {413, "payload_too_large", "refused"};
+    case UploadError::kStoreFull: return {507, "insufficient_storage", "error"};
+    case UploadError::kStoreFailure: return {412, "storage_failure", "error"};
+  }
+  return {412, "storage_failure", "error"};
+}
+
 bool IsValidArtifactHash(std::string_view hash) { return protocols::IsOpaqueKey(hash, 128); }
 
 Result<ArtifactMetadata> ParseArtifactHeaders(std::optional<std::string_view> duration,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "protocols/common/protocol.h"
 
 namespace cellar::turbo {
 
@@ -55,6 +56,18 @@ struct ClientEvent {
 // "event", when present, are strings. kInvalidArgument with the reason
 // otherwise (a number where a string belongs, not JSON, not an array).
 Result<std::vector<ClientEvent>> ParseClientEvents(std::string_view body);
+
+// The answer to an artifact PUT by upload outcome: any 2xx is success to
+// turbo (a repeated PUT is 200 too: first write wins, silently); a failing
+// disk is 412, never 5xx, because turbo retries 5xx and a retry only
+// multiplies the upload traffic. `code` is the error code of turbo's error
+// body (empty on success), `result` the metric label.
+struct PutAnswer {
+  unsigned status;
+  std::string_view code;
+  std::string_view result;
+};
+PutAnswer PutAnswerFor(protocols::UploadError error);
 
 // Entry attributes (JSON object text) and back. Unknown or malformed
 // attributes read as empty metadata.

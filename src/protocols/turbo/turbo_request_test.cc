@@ -56,6 +56,21 @@ TEST(TurboRequest, TeamFromQueryDecodesAndKeepsThePreferenceOrder) {
   EXPECT_FALSE(TeamNamespaceFromQuery("", "").ok());
 }
 
+// The PUT matrix turbo depends on: 2xx for stored and for an existing hash
+// (first write wins), no 5xx for a failing disk (turbo retries those).
+TEST(TurboRequest, PutStatusMatrix) {
+  using protocols::UploadError;
+  EXPECT_EQ(PutAnswerFor(UploadError::kNone).status, 200u);
+  EXPECT_EQ(PutAnswerFor(UploadError::kExists).status, 200u);
+  EXPECT_TRUE(PutAnswerFor(UploadError::kExists).code.empty());
+  EXPECT_EQ(PutAnswerFor(UploadError::kClient).status, 400u);
+  EXPECT_EQ(PutAnswerFor(UploadError::kTooLarge).status, 413u);
+  EXPECT_EQ(PutAnswerFor(UploadError::kStoreFull).status, 507u);
+  EXPECT_EQ(PutAnswerFor(UploadError::kStoreFailure).status, 412u);
+  EXPECT_EQ(PutAnswerFor(UploadError::kStoreFailure).code, "storage_failure");
+  EXPECT_EQ(PutAnswerFor(UploadError::kExists).result, "exists");
+}
+
 TEST(TurboRequest, ArtifactHashes) {
   EXPECT_TRUE(IsValidArtifactHash("a45c1a3eaddad21e"));
   EXPECT_TRUE(IsValidArtifactHash("ABC_def-09"));
