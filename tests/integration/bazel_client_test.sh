@@ -19,7 +19,10 @@
 #      Bazel sends base64url, so this fails if cellar only decodes base64;
 #   3. a few curl requests shaped like Bazel's (Accept: */*, Content-Length):
 #      unknown key 404, CAS digest mismatch 400 and not stored, Basic auth in
-#      both alphabets, wrong or missing credentials 401.
+#      both alphabets, wrong or missing credentials 401;
+#   4. tokens limited to bazel/team-a and bazel/team-b: each team's builds use
+#      its own instance (/bazel/team-a), team b sees none of team a's results,
+#      and team a's token is refused (403) everywhere else.
 # Usage: bash bazel_client_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 
@@ -150,7 +153,8 @@ pass "replay: 404 misses, CAS digest mismatch 400 and not stored, CAS round trip
 stop_cellar
 
 # ---- 2: Basic auth from URL userinfo (base64url) + instance prefix ---------
-start_cellar "$IT_TMP/data-auth" --token "ci:$SECRET:read,write"
+start_cellar "$IT_TMP/data-auth" --token "ci:$SECRET:read,write" \
+  --token "ta:team-a-secret:read,write:bazel/team-a" --token "tb:team-b-secret:read,write:bazel/team-b"
 METRICS_AUTH="ci:$SECRET"
 AUTH_URL="http://ci:$SECRET@127.0.0.1:$CELLAR_PORT/bazel/$INSTANCE"
 cold_then_warm auth "$AUTH_URL"
@@ -179,6 +183,33 @@ for cred in "$STD" "$URLSAFE" "$URLSAFE_NOPAD"; do
   [[ $s == 200 ]] || fail "GET with Basic $cred: $s, expected 200"
 done
 pass "replay: Basic auth in base64, base64url and unpadded base64url; 401 without or with wrong secret"
+
+# ---- 4: instances are namespaces; tokens limited to one (issue 13, defect 11)
+# Team b builds the same targets after team a: its instance holds none of team
+# a's results, so every action runs; team a's second build hits its own.
+TEAM_A_URL="http://ta:team-a-secret@127.0.0.1:$CELLAR_PORT/bazel/team-a"
+TEAM_B_URL="http://tb:team-b-secret@127.0.0.1:$CELLAR_PORT/bazel/team-b"
+run_bazel team-a-1 "$TEAM_A_URL"
+[[ $(summary_count team-a-1 local) -eq $NGEN ]] || fail "team-a-1: actions did not run: $(grep 'processes:' "$IT_TMP/team-a-1.out")"
+[[ $(summary_count team-a-1 'remote cache hit') -eq 0 ]] || fail "team-a-1: hits from another instance"
+run_bazel team-b-1 "$TEAM_B_URL"
+[[ $(summary_count team-b-1 'remote cache hit') -eq 0 ]] || fail "team-b-1: team a's results leaked into team b"
+[[ $(summary_count team-b-1 local) -eq $NGEN ]] || fail "team-b-1: expected $NGEN local actions"
+run_bazel team-a-2 "$TEAM_A_URL"
+[[ $(summary_count team-a-2 'remote cache hit') -eq $NGEN ]] ||
+  fail "team-a-2: expected $NGEN remote cache hits: $(grep 'processes:' "$IT_TMP/team-a-2.out")"
+tlog=$(grep '"route":"bazel"' "$CELLAR_LOG" | grep '"principal":"t[ab]"' || true)
+refused=$(grep -v '"status":\(200\|404\)' <<<"$tlog" || true)
+[[ -z "$refused" ]] || fail "teams: a team build got an error: $(head -1 <<<"$refused")"
+pass "teams: team b's build ran every action despite team a's cache, team a's rebuild hit its own instance"
+TA_B="$CELLAR_URL/bazel/team-b"
+s=$(bget "$TA_B/cas/$BLOB_SHA" /dev/null -u ta:team-a-secret); [[ $s == 403 ]] || fail "team a GET in team b: $s, expected 403"
+s=$(bput "$TA_B/cas/$BLOB_SHA" "$IT_TMP/blob" -u ta:team-a-secret); [[ $s == 403 ]] || fail "team a PUT in team b: $s, expected 403"
+s=$(bget "$CELLAR_URL/bazel/cas/$BLOB_SHA" /dev/null -u ta:team-a-secret); [[ $s == 403 ]] ||
+  fail "team a GET in the default instance: $s, expected 403"
+s=$(bget "$CELLAR_URL/bazel/$INSTANCE/cas/$BLOB_SHA" /dev/null -u ta:team-a-secret); [[ $s == 403 ]] ||
+  fail "team a GET in $INSTANCE: $s, expected 403"
+pass "teams: team a's token gets 403 in team b, the default and $INSTANCE"
 stop_cellar
 
 echo "bazel client: all checks passed"

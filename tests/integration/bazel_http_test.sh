@@ -166,8 +166,31 @@ expect_code 405 "POST on CAS" -X POST --data-binary @"$IT_TMP/other" "$U/bazel/c
 expect_code 200 "GET //bazel//cas/<h>" --path-as-is -o "$IT_TMP/got" "$U//bazel//cas/$H"
 curl -s --path-as-is -o "$IT_TMP/got" "$U//bazel//cas//$H"
 cmp -s "$IT_TMP/blob" "$IT_TMP/got" || fail "//bazel//cas//<h> returned other bytes"
-expect_code 200 "GET with instance prefix" "$U/bazel/main-instance/cas/$H"
-pass "DELETE/POST -> 405 with Allow; //bazel//cas/<h> and instance prefixes work"
+pass "DELETE/POST -> 405 with Allow; //bazel//cas/<h> works"
+
+# Issue 13, defect 11: an instance prefix is a namespace of its own (it was
+# ignored, so every team shared one action cache).
+expect_code 404 "GET under an instance of a blob only in the default CAS" "$U/bazel/main-instance/cas/$H"
+expect_code 200 "CAS PUT under the instance" -T "$IT_TMP/blob" "$U/bazel/main-instance/cas/$H"
+expect_code 200 "CAS GET under the instance" -o "$IT_TMP/got" "$U/bazel/main-instance/cas/$H"
+curl -s -o "$IT_TMP/got" "$U/bazel/main-instance/cas/$H"
+cmp -s "$IT_TMP/blob" "$IT_TMP/got" || fail "instance CAS GET returned other bytes"
+# An instance's AC entry is served only while its outputs are in the
+# instance's own CAS (OUT_H is in the default CAS only, so far).
+expect_code 200 "instance AC PUT referencing an output" -T "$IT_TMP/ac3" "$U/bazel/main-instance/ac/$AK2"
+expect_code 404 "instance AC GET while the output is only in the default CAS" "$U/bazel/main-instance/ac/$AK2"
+expect_code 200 "CAS PUT of the output under the instance" -T "$IT_TMP/out-blob" "$U/bazel/main-instance/cas/$OUT_H"
+expect_code 200 "instance AC GET once its output is in the instance's CAS" "$U/bazel/main-instance/ac/$AK2"
+# The same AC key holds one value per instance; the default's is untouched.
+expect_code 200 "AC PUT of the same key under another instance" -T "$IT_TMP/ac1" "$U/bazel/other/team/ac/$AK"
+curl -s -o "$IT_TMP/got" "$U/bazel/other/team/ac/$AK"; cmp -s "$IT_TMP/ac1" "$IT_TMP/got" || fail "instance AC value"
+curl -s -o "$IT_TMP/got" "$U/bazel/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "default AC value changed"
+[[ $(stat_field "s['namespaces']['bazel/main-instance/cas']['entries']") == 2 ]] || fail "stats lack bazel/main-instance/cas"
+for p in "/bazel/ac/cas/$H" "/bazel/cas/ac/$AK" "/bazel/x/cas/y/ac/$AK"; do
+  expect_code 400 "instance with a segment named ac/cas ($p)" -T "$IT_TMP/blob" "$U$p"
+  grep -q "'ac' or 'cas'" "$IT_TMP/body" || fail "$p: unreadable refusal: $(cat "$IT_TMP/body")"
+done
+pass "instances are namespaces: own CAS and AC, AC validated against its own CAS, ac/cas refused as instance names"
 
 expect_code 200 "/healthz" "$U/healthz"
 expect_code 200 "/readyz" "$U/readyz"
@@ -242,7 +265,8 @@ stop_cellar
 ADMIN=admin-secret-1
 BU='b64-secret??>>'   # standard base64 of "bazel:$BU" has '/', base64url has '_'
 start_cellar "$IT_TMP/auth" --token rw:rw-secret-1:read,write --token ro:ro-secret-1:read \
-  --token ns:ns-secret-1:read,write:ccache --token "bu:$BU:read,write" --token "admin:$ADMIN:admin"
+  --token ns:ns-secret-1:read,write:ccache --token "bu:$BU:read,write" --token "admin:$ADMIN:admin" \
+  --token ta:team-a-secret:read,write:bazel/team-a --token tb:team-b-secret:read,write:bazel/team-b
 U="$CELLAR_URL"
 B64=$(python3 -c 'import base64,sys; print(base64.b64encode(sys.argv[1].encode()).decode())' "bazel:$BU")
 B64URL=$(python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode())' "bazel:$BU")
@@ -280,12 +304,31 @@ expect_code 200 "namespace-limited token PUT on its namespace" -H "Authorization
   "$U/ccache/ab/cdefghijklmnopqrstuv0123456789a"
 pass "token limited to ccache -> 403 on bazel, 200 on ccache"
 
+# Tokens limited to one instance (issue 13, defect 11).
+TA=(-H "Authorization: Bearer team-a-secret")
+TB=(-H "Authorization: Bearer team-b-secret")
+expect_code 200 "team a CAS PUT in its instance" "${TA[@]}" -T "$IT_TMP/blob" "$U/bazel/team-a/cas/$H"
+expect_code 200 "team a CAS GET in its instance" "${TA[@]}" "$U/bazel/team-a/cas/$H"
+expect_code 404 "team b does not see team a's blob" "${TB[@]}" "$U/bazel/team-b/cas/$H"
+expect_code 200 "team a AC PUT" "${TA[@]}" -T "$IT_TMP/ac1" "$U/bazel/team-a/ac/$AK"
+expect_code 200 "team b AC PUT, same key" "${TB[@]}" -T "$IT_TMP/ac2" "$U/bazel/team-b/ac/$AK"
+curl -s "${TA[@]}" -o "$IT_TMP/got" "$U/bazel/team-a/ac/$AK"; cmp -s "$IT_TMP/ac1" "$IT_TMP/got" || fail "team a AC value"
+curl -s "${TB[@]}" -o "$IT_TMP/got" "$U/bazel/team-b/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "team b AC value"
+expect_code 403 "team a token GET in team b" "${TA[@]}" "$U/bazel/team-b/ac/$AK"
+expect_code 403 "team a token PUT in team b" "${TA[@]}" -T "$IT_TMP/ac1" "$U/bazel/team-b/ac/$AK"
+expect_code 403 "team a token CAS PUT in team b" "${TA[@]}" -T "$IT_TMP/blob" "$U/bazel/team-b/cas/$H"
+expect_code 403 "team a token on the default namespace" "${TA[@]}" "$U/bazel/cas/$H"
+expect_code 403 "team a token in team-a-2 (a prefix is not the team)" "${TA[@]}" "$U/bazel/team-a-2/cas/$H"
+curl -s "${TB[@]}" -o "$IT_TMP/got" "$U/bazel/team-b/ac/$AK"; cmp -s "$IT_TMP/ac2" "$IT_TMP/got" || fail "refused PUT changed team b's AC"
+expect_code 200 "an unlimited token reads team a" -H "Authorization: Bearer rw-secret-1" "$U/bazel/team-a/ac/$AK"
+pass "instance-limited tokens: own instance 200, other instances and the default 403; one key, two values"
+
 expect_code 200 "/healthz without credentials" "$U/healthz"
 expect_code 200 "/readyz without credentials" "$U/readyz"
 expect_code 401 "/metrics without credentials" "$U/metrics"
 expect_code 200 "/metrics with a read token" -H "Authorization: Bearer ro-secret-1" "$U/metrics"
-grep -q '^cellar_http_requests_total{route="bazel",method="PUT",status="403"} 2' "$IT_TMP/body" ||
-  fail "metrics do not count the two 403 PUTs: $(grep 'route="bazel",method="PUT"' "$IT_TMP/body")"
+grep -q '^cellar_http_requests_total{route="bazel",method="PUT",status="403"} 4' "$IT_TMP/body" ||
+  fail "metrics do not count the four 403 PUTs: $(grep 'route="bazel",method="PUT"' "$IT_TMP/body")"
 expect_code 403 "/api/v1/stats with a read token" -H "Authorization: Bearer ro-secret-1" "$U/api/v1/stats"
 expect_code 200 "/api/v1/stats with an admin token" -H "Authorization: Bearer $ADMIN" "$U/api/v1/stats"
 pass "health endpoints open; /metrics needs read, /api/v1/stats needs admin"

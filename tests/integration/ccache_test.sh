@@ -145,4 +145,61 @@ expect_stat cache_miss -eq 1
 stop_cellar
 pass "control: restarted cellar still serves hits, a changed compile misses"
 
+# ---- teams: a URL prefix is a namespace of its own (issue 13, defect 11) ---
+# /ccache/<team>/... is stored in ccache/<team>; a token limited to it reaches
+# nothing else, and the same compile in two teams is two entries.
+TEAM_A=team-a-secret-0123
+TEAM_B=team-b-secret-0123
+start_cellar "$IT_TMP/data-teams" --token "a:$TEAM_A:read,write:ccache/team-a" \
+  --token "b:$TEAM_B:read,write:ccache/team-b" --token "all:all-secret-0123:read,write"
+LAYOUT=team-a BUILD=1
+export CCACHE_REMOTE_STORAGE="$CELLAR_URL/ccache/team-a|layout=subdirs|bearer-token=$TEAM_A"
+build "$IT_TMP/out-team-a-1"
+expect_stat remote_storage_miss -eq "$N"
+expect_stat remote_storage_error -eq 0
+expect_stat remote_storage_write -ge $((2 * N))
+BUILD=2
+build "$IT_TMP/out-team-a-2"
+expect_stat remote_storage_hit -eq "$N"
+expect_stat remote_storage_error -eq 0
+pass "team-a: build 1 stored under /ccache/team-a, build 2 served all $N compiles from there"
+LAYOUT=team-b BUILD=1
+export CCACHE_REMOTE_STORAGE="$CELLAR_URL/ccache/team-b|layout=subdirs|bearer-token=$TEAM_B"
+build "$IT_TMP/out-team-b-1"
+expect_stat remote_storage_hit -eq 0
+expect_stat remote_storage_miss -eq "$N"
+expect_stat remote_storage_error -eq 0
+pass "team-b: none of team a's entries visible, its own stored"
+LAYOUT=cross BUILD=1
+export CCACHE_REMOTE_STORAGE="$CELLAR_URL/ccache/team-b|layout=subdirs|bearer-token=$TEAM_A"
+build "$IT_TMP/out-cross-1"
+expect_stat remote_storage_hit -eq 0
+cross=$(grep '"type":"access"' "$CELLAR_LOG" | grep '"path":"/ccache/team-b/' | grep '"principal":"a"' || true)
+[[ -n "$cross" ]] || fail "cross: no request with team a's token on team b's URL in the access log"
+not403=$(grep -v '"status":403' <<<"$cross" || true)
+[[ -z "$not403" ]] || fail "cross: team a's token was not refused: $(head -1 <<<"$not403")"
+pass "cross: team a's token on team b's URL gets 403 on all $(wc -l <<<"$cross") requests, ccache compiles locally"
+
+# The same key holds one value per team; the default namespace is separate.
+K="/ab/$(printf 'c%.0s' {1..31})"
+C="$CELLAR_URL/ccache"
+cc() { curl -s -o "$IT_TMP/body" -w '%{http_code}' "$@" || true; }
+[[ $(cc -H "Authorization: Bearer $TEAM_A" -X PUT --data-binary 'value of a' "$C/team-a$K") == 200 ]] || fail "team a PUT"
+[[ $(cc -H "Authorization: Bearer $TEAM_B" -X PUT --data-binary 'value of b' "$C/team-b$K") == 200 ]] || fail "team b PUT"
+[[ $(cc -H "Authorization: Bearer $TEAM_A" "$C/team-a$K") == 200 && $(cat "$IT_TMP/body") == 'value of a' ]] || fail "team a GET"
+[[ $(cc -H "Authorization: Bearer $TEAM_B" "$C/team-b$K") == 200 && $(cat "$IT_TMP/body") == 'value of b' ]] || fail "team b GET"
+[[ $(cc -H "Authorization: Bearer all-secret-0123" "$C$K") == 404 ]] || fail "the default namespace sees a team's key"
+for req in "GET" "PUT --data-binary x" "DELETE"; do
+  # shellcheck disable=SC2086
+  code=$(cc -H "Authorization: Bearer $TEAM_A" -X $req "$C/team-b$K")
+  [[ $code == 403 ]] || fail "team a's token, $req in team b: $code, expected 403"
+  code=$(cc -H "Authorization: Bearer $TEAM_A" -X $req "$C$K")
+  [[ $code == 403 ]] || fail "team a's token, $req in the default namespace: $code, expected 403"
+done
+[[ $(cc -H "Authorization: Bearer $TEAM_B" "$C/team-b$K") == 200 && $(cat "$IT_TMP/body") == 'value of b' ]] ||
+  fail "team b's value changed by refused requests"
+[[ $(cc -H "Authorization: Bearer all-secret-0123" "$C/team-a$K") == 200 ]] || fail "an unlimited token reads team a"
+stop_cellar
+pass "teams: one key, two values; team a's token gets 403 in team b and in the default namespace"
+
 echo "ccache: all checks passed"

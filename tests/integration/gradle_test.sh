@@ -38,7 +38,7 @@ export JAVA_OPTS="-Duser.home=$HOME"
 run_gradle() {
   local name="$1" dir="$IT_TMP/$1"
   cp -R "$FIXTURE" "$dir"
-  export CELLAR_GRADLE_CACHE_URL="$CELLAR_URL/gradle/cache/"
+  export CELLAR_GRADLE_CACHE_URL="$CELLAR_URL/${GRADLE_CACHE_PATH:-gradle/cache/}"
   if ! (cd "$dir" && gradle -g "$GRADLE_HOME_DIR" --no-daemon --build-cache \
           --console=plain -i :app:compileJava) >"$IT_TMP/$name.out" 2>&1; then
     tail -n 60 "$IT_TMP/$name.out" >&2
@@ -147,11 +147,11 @@ CTYPE='Content-Type: application/vnd.gradle.build-cache-artifact.v1'
 gput() {
   local url="$1" file="$2" ver="${3:-4.4.1}"; shift 3 || shift $#
   curl -s -o /dev/null -w '%{http_code}' -X PUT -H "$CTYPE" -H "X-Gradle-Version: $ver" \
-    -H 'Expect:' --data-binary "@$file" "$@" "$url"
+    -H 'Expect:' --data-binary "@$file" "$@" "$url" || true  # 000 when unanswered
 }
 gget() { # gget URL OUTFILE [curl args...]
   local url="$1" out="$2"; shift 2
-  curl -s -o "$out" -w '%{http_code}' -H "$ACCEPT" -H 'X-Gradle-Version: 4.4.1' "$@" "$url"
+  curl -s -o "$out" -w '%{http_code}' -H "$ACCEPT" -H 'X-Gradle-Version: 4.4.1' "$@" "$url" || true
 }
 head -c 32 /dev/urandom >"$IT_TMP/small.bin"
 head -c 4096 /dev/urandom >"$IT_TMP/big.bin"
@@ -181,6 +181,58 @@ s=$(gget "$C/$K1" "$IT_TMP/got2.bin" -u ro:readonly-secret); [[ $s == 200 ]] || 
 cmp -s "$IT_TMP/small.bin" "$IT_TMP/got2.bin" || fail "GET after rw PUT returned different bytes"
 expect_metric "$PUTS" 1 replay-auth
 pass "replay: read-only token PUT 2xx and discarded, read-write token PUT stored"
+# Issue 13, defect 5: a PUT without credentials while tokens are configured
+# threw std::bad_variant_access and the connection closed unanswered (000).
+s=$(gput "$C/$K2" "$IT_TMP/small.bin" 4.4.1); [[ $s == 401 ]] || fail "PUT without credentials: $s, expected 401"
+s=$(gput "$C/$K2" "$IT_TMP/small.bin" 8.5); [[ $s == 401 ]] || fail "PUT without credentials (Gradle 8.5): $s, expected 401"
+s=$(gget "$C/$K2" /dev/null); [[ $s == 401 ]] || fail "GET without credentials: $s, expected 401"
+s=$(gput "$C/$K2" "$IT_TMP/small.bin" 4.4.1 -u rw:wrong-secret-1); [[ $s == 401 ]] || fail "PUT with a wrong token: $s, expected 401"
+s=$(gget "$C/$K2" /dev/null -u rw:readwrite-secret); [[ $s == 404 ]] || fail "refused PUTs stored something (GET $s)"
+pass "replay: PUT without or with wrong credentials -> 401, nothing stored"
+stop_cellar
+
+# ---- 5: teams: /gradle/<team>/cache/ is a namespace of its own -------------
+# (issue 13, defect 11) Tokens limited to gradle/team-a and gradle/team-b.
+start_cellar "$IT_TMP/data-teams" --token a:team-a-secret:read,write:gradle/team-a \
+  --token b:team-b-secret:read,write:gradle/team-b --token admin:admin-secret:admin
+METRICS_AUTH=admin:admin-secret
+export GRADLE_CACHE_PATH=gradle/team-a/cache/ CELLAR_GRADLE_USER=a CELLAR_GRADLE_PASSWORD=team-a-secret
+run_gradle team-a-1
+for t in "${TASKS[@]}"; do [[ -z "$(task_outcome team-a-1 "$t")" ]] || fail "team-a-1: $t did not run"; done
+expect_metric "$PUTS" 2 team-a-1
+run_gradle team-a-2
+for t in "${TASKS[@]}"; do
+  [[ "$(task_outcome team-a-2 "$t")" == FROM-CACHE ]] || fail "team-a-2: $t not FROM-CACHE"
+done
+expect_metric "$HITS" 2 team-a-2
+export GRADLE_CACHE_PATH=gradle/team-b/cache/ CELLAR_GRADLE_USER=b CELLAR_GRADLE_PASSWORD=team-b-secret
+run_gradle team-b-1
+for t in "${TASKS[@]}"; do [[ -z "$(task_outcome team-b-1 "$t")" ]] || fail "team-b-1: $t came from team a's cache"; done
+expect_metric "$PUTS" 4 team-b-1
+expect_metric "$HITS" 2 team-b-1
+tpaths=$(grep '"user_agent":"Gradle/4.4.1' "$CELLAR_LOG" | grep -o '"path":"[^"]*"' | cut -d'"' -f4 || true)
+[[ $(grep -cE '^/gradle/team-(a|b)/cache/[0-9a-f]{32}$' <<<"$tpaths") -eq $(wc -l <<<"$tpaths") ]] ||
+  fail "teams: Gradle requests outside /gradle/<team>/cache/: $(tr '\n' ' ' <<<"$tpaths")"
+unset GRADLE_CACHE_PATH CELLAR_GRADLE_USER CELLAR_GRADLE_PASSWORD
+pass "teams: team a pushed and hit under /gradle/team-a/cache/, team b saw none of it"
+
+# Same key, two teams; another team's token is refused (403), not discarded.
+C="$CELLAR_URL/gradle/cache"
+T="$CELLAR_URL/gradle/team-a/cache"
+U2="$CELLAR_URL/gradle/team-b/cache"
+printf 'value of team a' >"$IT_TMP/va.bin"
+printf 'value of team b' >"$IT_TMP/vb.bin"
+s=$(gput "$T/$K3" "$IT_TMP/va.bin" 4.4.1 -u a:team-a-secret); [[ $s == 200 ]] || fail "team a PUT: $s"
+s=$(gput "$U2/$K3" "$IT_TMP/vb.bin" 4.4.1 -u b:team-b-secret); [[ $s == 200 ]] || fail "team b PUT: $s"
+s=$(gget "$T/$K3" "$IT_TMP/got-a.bin" -u a:team-a-secret); [[ $s == 200 ]] || fail "team a GET: $s"
+s=$(gget "$U2/$K3" "$IT_TMP/got-b.bin" -u b:team-b-secret); [[ $s == 200 ]] || fail "team b GET: $s"
+cmp -s "$IT_TMP/va.bin" "$IT_TMP/got-a.bin" && cmp -s "$IT_TMP/vb.bin" "$IT_TMP/got-b.bin" || fail "team values mixed up"
+s=$(gget "$U2/$K3" /dev/null -u a:team-a-secret); [[ $s == 403 ]] || fail "team a's token GET in team b: $s, expected 403"
+s=$(gput "$U2/$K3" "$IT_TMP/va.bin" 4.4.1 -u a:team-a-secret); [[ $s == 403 ]] || fail "team a's token PUT in team b: $s, expected 403"
+s=$(gget "$C/$K3" /dev/null -u a:team-a-secret); [[ $s == 403 ]] || fail "team a's token GET in the default namespace: $s, expected 403"
+s=$(gget "$U2/$K3" "$IT_TMP/got-b.bin" -u b:team-b-secret); [[ $s == 200 ]] && cmp -s "$IT_TMP/vb.bin" "$IT_TMP/got-b.bin" ||
+  fail "team b's value changed by a refused PUT"
+pass "replay: one key, two team values; team a's token gets 403 in team b and in the default namespace"
 stop_cellar
 
 echo "gradle: all checks passed"

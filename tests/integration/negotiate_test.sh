@@ -12,6 +12,15 @@ RO=ro-secret-0123456789
 start_cellar "$IT_TMP/data" --token "ci:$RW:read,write" --token "pr:$RO:read" --signed-url-ttl 2s
 python3 "$(dirname "$0")/negotiate_client.py" "$CELLAR_URL" "$RW" "$RO" || fail "negotiate client checks"
 
+# Issue 13, defect 12: a batch "namespace" that was not a string was answered
+# from the default namespace instead of refused.
+for ns in 7 null '["team-a"]'; do
+  code=$(curl -s -o "$IT_TMP/body" -w '%{http_code}' -H "Authorization: Bearer $RW" \
+    -d "{\"namespace\":$ns,\"requests\":[{\"hash\":\"a\",\"action\":\"download\"}]}" "$CELLAR_URL/v1/negotiate/batch")
+  [[ "$code" == 400 ]] && grep -q 'must be a string' "$IT_TMP/body" || fail "batch namespace $ns: HTTP $code $(cat "$IT_TMP/body")"
+done
+pass "a batch whose namespace is not a string is refused (400, says why)"
+
 # Expiry: a URL signed with a 2 s lifetime is refused once it is over.
 data="$IT_TMP/expiring"
 head -c 1000 /dev/urandom >"$data"

@@ -13,7 +13,10 @@ source "$(dirname "$0")/lib.sh"
 
 RW=rw-secret-0123456789
 RO=ro-secret-0123456789
-start_cellar "$IT_TMP/data" --token "ci:$RW:read,write" --token "pr:$RO:read"
+TEAM_A=team-a-secret-0123456789
+TEAM_B=team-b-secret-0123456789
+start_cellar "$IT_TMP/data" --token "ci:$RW:read,write" --token "pr:$RO:read" \
+  --token "a:$TEAM_A:read,write:sccache/team-a" --token "b:$TEAM_B:read,write:sccache/team-b"
 B="$CELLAR_URL/sccache"
 AUTH=(-H "Authorization: Bearer $RW")
 PROPFIND_BODY='<?xml version="1.0" encoding="utf-8" ?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>'
@@ -97,3 +100,37 @@ echo "  PROPFIND with a 64 MiB body: HTTP $code after $((sent >> 20)) MiB sent"
 (( sent < (32 << 20) )) || fail "the server read $((sent >> 20)) MiB of a PROPFIND body"
 expect_code 207 "PROPFIND still served after an oversized one" "${AUTH[@]}" -X PROPFIND -H 'Depth: 0' "$B/"
 pass "an oversized PROPFIND body is cut off at 64 KiB"
+
+# --- teams: /sccache/~<team>/ is a namespace of its own (issue 13, defect 11) --
+TA=(-H "Authorization: Bearer $TEAM_A")
+TB=(-H "Authorization: Bearer $TEAM_B")
+code=$(propfind "$B/~team-a/" "${TA[@]}")
+[[ "$code" == 207 && "$(dav_prop "$IT_TMP/body" resourcetype)" == "<collection>" ]] || fail "team root PROPFIND: $code"
+expect_code 201 "team a MKCOL" "${TA[@]}" -X MKCOL "$B/~team-a/a/"
+expect_code 201 "team a probe write" "${TA[@]}" -X PUT --data-binary 'probe of team a' "$B/~team-a/.sccache_check"
+expect_code 201 "team b probe write, same key" "${TB[@]}" -X PUT --data-binary 'probe of team b!' "$B/~team-b/.sccache_check"
+expect_code 200 "team a reads its probe" "${TA[@]}" "$B/~team-a/.sccache_check"
+[[ "$(cat "$IT_TMP/body")" == 'probe of team a' ]] || fail "team a probe: $(cat "$IT_TMP/body")"
+expect_code 200 "team b reads its probe" "${TB[@]}" "$B/~team-b/.sccache_check"
+[[ "$(cat "$IT_TMP/body")" == 'probe of team b!' ]] || fail "team b probe: $(cat "$IT_TMP/body")"
+code=$(propfind "$B/~team-b/.sccache_check" "${TB[@]}")
+[[ "$code" == 207 && "$(dav_prop "$IT_TMP/body" getcontentlength)" == 16 ]] || fail "team b probe PROPFIND: $code"
+expect_code 200 "the default namespace keeps its own probe" "${AUTH[@]}" "$B/.sccache_check"
+[[ "$(cat "$IT_TMP/body")" == 'Hello, World!' ]] || fail "default probe changed: $(cat "$IT_TMP/body")"
+pass "teams: one key, three values (default, team a, team b)"
+expect_code 403 "team a token GET in team b" "${TA[@]}" "$B/~team-b/.sccache_check"
+expect_code 403 "team a token PUT in team b" "${TA[@]}" -X PUT --data-binary x "$B/~team-b/.sccache_check"
+expect_code 403 "team a token DELETE in team b" "${TA[@]}" -X DELETE "$B/~team-b/.sccache_check"
+expect_code 403 "team a token MKCOL in team b" "${TA[@]}" -X MKCOL "$B/~team-b/a/"
+code=$(propfind "$B/~team-b/" "${TA[@]}"); [[ "$code" == 403 ]] || fail "team a token PROPFIND in team b: $code"
+expect_code 403 "team a token in the default namespace" "${TA[@]}" "$B/.sccache_check"
+expect_code 403 "team a token in team-a-2" "${TA[@]}" "$B/~team-a-2/.sccache_check"
+expect_code 200 "team b's probe unchanged" "${TB[@]}" "$B/~team-b/.sccache_check"
+[[ "$(cat "$IT_TMP/body")" == 'probe of team b!' ]] || fail "refused requests changed team b's probe"
+expect_code 200 "an unlimited token reads team a" "${AUTH[@]}" "$B/~team-a/.sccache_check"
+pass "teams: a team token gets 403 in other teams and in the default namespace"
+for bad in "~" "~/x" "~.." "~a%00b/x" "~a%2fb/x" "~a~b/x" "~$(printf 'a%.0s' {1..101})/x"; do
+  expect_code 400 "bad team '${bad:0:12}'" "${AUTH[@]}" --path-as-is -X PUT --data-binary x "$B/$bad"
+  grep -q "team" "$IT_TMP/body" || fail "bad team '$bad': unreadable answer $(cat "$IT_TMP/body")"
+done
+pass "teams: empty, dot-dot, NUL, encoded slash, '~' and overlong team names -> 400 with the reason"

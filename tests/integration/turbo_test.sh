@@ -316,6 +316,16 @@ expect_code 404 "same hash, other team" -H "Authorization: Bearer $W" "$ART/cell
 expect_code '200|202' "PUT with ?teamId=team_..." -X PUT -H "Authorization: Bearer $W" --data-binary @"$IT_TMP/second" "$ART/cellarcurl02?teamId=team_curl"
 expect_code 200 "GET with ?teamId=team_..." -H "Authorization: Bearer $W" "$ART/cellarcurl02?teamId=team_curl"
 cmp -s "$IT_TMP/body" "$IT_TMP/second" || fail "teamId round trip returned other bytes"
+# Issue 13, defect 12: a team that is not valid percent-encoding was read as
+# "no team" and the artifact stored under the default team.
+for q in 'teamId=%zz' 'teamId=a%00b' 'team=%zz' 'slug=a%2' 'teamId=a%01b' 'slug=%2e%2e' 'teamId=%zz&slug=curl'; do
+  expect_code 400 "PUT with ?$q" -X PUT -H "Authorization: Bearer $W" --data-binary x "$ART/cellarbadteam01?$q"
+  grep -q '"bad_request"' "$IT_TMP/body" || fail "?$q: not turbo's error shape: $(head -c 200 "$IT_TMP/body")"
+done
+expect_code 400 "GET with ?teamId=%zz" -H "Authorization: Bearer $W" "$ART/cellarbadteam01?teamId=%zz"
+grep -q 'teamId is not valid percent-encoding' "$IT_TMP/body" || fail "bad escape: unreadable answer $(head -c 200 "$IT_TMP/body")"
+expect_code 404 "nothing stored under the default team" -H "Authorization: Bearer $W" "$ART/cellarbadteam01"
+expect_code 404 "nothing stored under team curl" -H "Authorization: Bearer $W" "$ART/cellarbadteam01?slug=curl"
 
 # query (POST /v8/artifacts) and events
 expect_code 200 "query artifacts" -X POST -H "Authorization: Bearer $W" -H 'Content-Type: application/json' \
@@ -330,6 +340,14 @@ expect_code '200|201|202|204' "events POST" -X POST -H "Authorization: Bearer $W
   --data '[{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"REMOTE","event":"HIT","hash":"cellarcurl01","duration":12},{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"LOCAL","event":"MISS","hash":"cellarmissing01"}]' \
   "$ART/events?slug=curl"
 expect_code 401 "events POST without a token" -X POST -H 'Content-Type: application/json' --data '[]' "$ART/events?slug=curl"
+# Issue 13, defect 5: a number where turbo sends a string threw out of the
+# handler and the connection closed unanswered; the read-only token suffices.
+expect_code 400 "events POST with \"source\":1 (read-only token)" -X POST -H "Authorization: Bearer $R" \
+  -H 'Content-Type: application/json' --data '[{"source":1}]' "$ART/events?slug=curl"
+grep -q '"source\\" must be a string' "$IT_TMP/body" || fail "events type error: unreadable answer $(head -c 200 "$IT_TMP/body")"
+expect_code 400 "events POST with an array for event" -X POST -H "Authorization: Bearer $R" \
+  -H 'Content-Type: application/json' --data '[{"source":"LOCAL","event":[1]}]' "$ART/events?slug=curl"
+expect_code 200 "the connection-level server still answers after them" "$ART/status"
 
 # ================================================================================
 # 8. preflight (TURBO_PREFLIGHT=true): turbo sends OPTIONS before every request

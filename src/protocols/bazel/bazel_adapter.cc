@@ -45,22 +45,31 @@ class ActionResultVerifier : public core::Verifier {
 };
 }  // namespace
 
-std::optional<BazelKey> ParseBazelPath(std::string_view rest) {
-  // [instance segments/]{ac|cas}/<64 hex>; instance segments are ignored,
-  // as bazel-remote does.
+Result<BazelKey> ParseBazelPath(std::string_view rest) {
+  static constexpr std::string_view kShape = "expected /bazel/[instance/]ac|cas/<64 lowercase hex sha256>";
   auto segments = SplitView(rest, '/');
-  if (segments.size() < 2 || segments.size() > 8) return std::nullopt;
+  if (segments.size() < 2 || segments.size() > 8) return Status::InvalidArgument(std::string(kShape));
   std::string_view kind = segments[segments.size() - 2];
   std::string_view hash = segments.back();
-  if (kind != "ac" && kind != "cas") return std::nullopt;
-  if (hash.size() != 64 || !IsLowerHex(hash)) return std::nullopt;
+  if (kind != "ac" && kind != "cas") return Status::InvalidArgument(std::string(kShape));
+  if (hash.size() != 64 || !IsLowerHex(hash)) return Status::InvalidArgument(std::string(kShape));
+  std::string instance;
   for (size_t i = 0; i + 2 < segments.size(); ++i) {
-    if (!protocols::IsSafeKeyPath(segments[i], 1, 128)) return std::nullopt;
+    if (!protocols::IsSafeKeyPath(segments[i], 1, 128)) {
+      return Status::InvalidArgument("bazel instance segments must be 1..128 characters of [A-Za-z0-9._-]");
+    }
+    if (segments[i] == "ac" || segments[i] == "cas") {
+      return Status::InvalidArgument("a bazel instance may not contain a segment named 'ac' or 'cas'");
+    }
+    if (!instance.empty()) instance += '/';
+    instance += segments[i];
   }
   BazelKey key;
   key.cas = kind == "cas";
   key.hash = std::string(hash);
-  key.ns = key.cas ? "bazel/cas" : "bazel/ac";
+  const std::string base = instance.empty() ? "bazel/" : "bazel/" + instance + "/";
+  key.ns = base + (key.cas ? "cas" : "ac");
+  key.cas_ns = base + "cas";
   return key;
 }
 
@@ -70,9 +79,8 @@ void BazelAdapter::RegisterRoutes(http::Router& router) {
 
 awaitable<void> BazelAdapter::Handle(http::Exchange& ex) {
   auto key = ParseBazelPath(std::string_view(ex.path()).substr(7));
-  if (!key) {
-    co_await protocols::RespondError(
-        ex, 400, "expected /bazel/[instance/]ac|cas/<64 lowercase hex sha256>");
+  if (!key.ok()) {
+    co_await protocols::RespondError(ex, 400, key.error().message());
     co_return;
   }
   switch (ex.method()) {
@@ -97,10 +105,10 @@ awaitable<void> BazelAdapter::Get(http::Exchange& ex, const BazelKey& key) {
   }
   const bool validate = !key.cas && options_.validate_ac;
   auto hit = co_await protocols::LookupOr404(ctx_, ex, key.ns, key.hash, /*serve=*/!validate);
-  if (hit && validate) co_await ServeValidatedAc(ex, *hit);
+  if (hit && validate) co_await ServeValidatedAc(ex, *hit, key.cas_ns);
 }
 
-awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hit) {
+awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hit, const std::string& cas_ns) {
   std::string body;
   bool complete = hit.entry().size <= kMaxActionResultBytes;
   std::vector<CasRef> refs;
@@ -117,7 +125,7 @@ awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hi
   for (const auto& ref : refs) {
     if (!complete) break;
     if (ref.hash == kEmptySha256) continue;
-    auto present = ctx_.cache.Contains("bazel/cas", ref.hash);
+    auto present = ctx_.cache.Contains(cas_ns, ref.hash);
     complete = present.ok() && *present;
   }
   if (!complete) {

@@ -1,8 +1,9 @@
 // ccache remote HTTP storage under /ccache/: the subdirs (xx/<31>), flat
 // (<33>) and bazel (ac/<64 hex>) layouts, optionally below a path prefix the
-// user put in remote_storage. GET/HEAD/PUT/DELETE; overwrites must succeed
-// because ccache re-uploads growing manifests. Wire details: shared docs,
-// protocols-build-cache.md section 4.
+// user put in remote_storage; the prefix is the team's namespace.
+// GET/HEAD/PUT/DELETE; overwrites must succeed because ccache re-uploads
+// growing manifests. Wire details: shared docs, protocols-build-cache.md
+// section 4.
 #pragma once
 
 #include <optional>
@@ -13,8 +14,18 @@
 
 namespace cellar::ccache {
 
-// Validates the path after "/ccache/" and returns the storage key.
-std::optional<std::string> ParseCcachePath(std::string_view rest);
+struct CcacheTarget {
+  std::string ns;   // "ccache", or "ccache/<prefix>" for a prefixed URL
+  std::string key;  // the layout part: "<33>", "xx/<31>" or "ac/<64 hex>"
+};
+
+// Validates the path after "/ccache/" (at most 8 segments of
+// [A-Za-z0-9._-]). The key is recognised from the end in the three layouts
+// (their key lengths differ: 33, 2+31, "ac"+64, so the split is never
+// ambiguous); whatever comes before it is the prefix, which selects the
+// namespace: "/ccache/team-a/ab/<31>" is key "ab/<31>" in "ccache/team-a",
+// "/ccache/ab/<31>" is key "ab/<31>" in "ccache" as before.
+std::optional<CcacheTarget> ParseCcachePath(std::string_view rest);
 
 class CcacheAdapter : public protocols::ProtocolAdapter {
  public:

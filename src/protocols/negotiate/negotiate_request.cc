@@ -38,10 +38,14 @@ Result<NegotiateItem> ParseItem(const json& j) {
   return item;
 }
 
-std::optional<std::string> OptionalString(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
+// The request's "namespace": absent is the default; present, it must be a
+// string (a number or null is refused, not read as "no namespace", which
+// would pick the default namespace).
+Result<std::string> RequestNamespace(const json& j) {
+  auto it = j.find("namespace");
+  if (it == j.end()) return ArtifactNamespace(std::nullopt);
+  if (!it->is_string()) return Status::InvalidArgument("\"namespace\" must be a string");
+  return ArtifactNamespace(it->get<std::string>());
 }
 }  // namespace
 
@@ -58,11 +62,8 @@ Result<std::string> ArtifactNamespace(std::optional<std::string> name) {
 Result<NegotiateRequest> ParseSingle(std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::InvalidArgument("expected a JSON object {\"hash\", \"action\"}");
-  if (j.contains("namespace") && !j["namespace"].is_string()) {
-    return Status::InvalidArgument("\"namespace\" must be a string");
-  }
   NegotiateRequest request;
-  CELLAR_ASSIGN_OR_RETURN(request.ns, ArtifactNamespace(OptionalString(j, "namespace")));
+  CELLAR_ASSIGN_OR_RETURN(request.ns, RequestNamespace(j));
   CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(j));
   request.items.push_back(std::move(item));
   return request;
@@ -77,7 +78,7 @@ Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items) {
     return Status::InvalidArgument("at most " + std::to_string(max_items) + " requests per batch");
   }
   NegotiateRequest request;
-  CELLAR_ASSIGN_OR_RETURN(request.ns, ArtifactNamespace(OptionalString(j, "namespace")));
+  CELLAR_ASSIGN_OR_RETURN(request.ns, RequestNamespace(j));
   for (const auto& r : j["requests"]) {
     CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(r));
     request.items.push_back(std::move(item));

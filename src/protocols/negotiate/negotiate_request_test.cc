@@ -45,6 +45,27 @@ TEST(NegotiateRequest, BatchKeepsOrderAndHasALimit) {
   EXPECT_FALSE(ParseBatch(R"({"items":[]})", 10).ok());
 }
 
+// Issue 13, defect 12: a batch whose "namespace" was not a string was served
+// from the default namespace "artifacts" instead of being refused.
+TEST(NegotiateRequest, BatchNamespaceMustBeAStringLikeASingleOne) {
+  for (const char* ns : {"7", "null", "[\"team-a\"]", "{\"a\":1}", "true"}) {
+    std::string body = std::string(R"({"namespace":)") + ns + R"(,"requests":[{"hash":"a","action":"upload"}]})";
+    auto r = ParseBatch(body, 10);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_NE(r.error().message().find("\"namespace\" must be a string"), std::string::npos) << r.error().message();
+    std::string single = std::string(R"({"hash":"a","action":"upload","namespace":)") + ns + "}";
+    EXPECT_FALSE(ParseSingle(single).ok()) << single;
+  }
+  for (const char* ns : {"\"../x\"", "\"a\\u0000b\"", "\"a/b/c/d/e\"", "\"a%2fb\""}) {
+    std::string body = std::string(R"({"namespace":)") + ns + R"(,"requests":[]})";
+    EXPECT_FALSE(ParseBatch(body, 10).ok()) << body;
+  }
+  auto ok = ParseBatch(R"({"namespace":"team-a","requests":[]})", 10);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->ns, "artifacts/team-a");
+  EXPECT_EQ(ParseBatch(R"({"requests":[]})", 10)->ns, "artifacts");
+}
+
 TEST(NegotiateRequest, AnswersCarryUrlAndExpiryOnlyWhenThereIsATransfer) {
   EXPECT_EQ(AnswerJson({"a", "skipped", "", 0}), R"({"hash":"a","status":"skipped"})");
   EXPECT_EQ(AnswerJson({"a", "found", "http://x/v1/blobs/a?s", 1'800'000'000}),

@@ -39,6 +39,18 @@ std::optional<NxTarget> ParseNxPath(std::string_view rest) {
   return target;
 }
 
+NxPutAnswer NxPutAnswerFor(UploadError error) {
+  switch (error) {
+    case UploadError::kNone: return {200, "stored"};  // exactly 200: Nx rejects 201/202/204
+    case UploadError::kExists: return {409, "exists"};
+    case UploadError::kClient: return {400, "refused"};
+    case UploadError::kTooLarge: return {403, "refused"};
+    case UploadError::kStoreFull:
+    case UploadError::kStoreFailure: return {403, "error"};
+  }
+  return {403, "error"};
+}
+
 NxAdapter::NxAdapter(protocols::ProtocolContext ctx, metrics::Registry& registry)
     : ctx_(ctx),
       requests_(registry.AddCounter("cellar_nx_requests_total",
@@ -90,23 +102,16 @@ awaitable<void> NxAdapter::HandlePut(http::Exchange& ex, const NxTarget& target)
   options.ns = target.ns;
   options.key = target.hash;
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
+  const NxPutAnswer answer = NxPutAnswerFor(result.error);
+  requests_.With({"put", answer.result}).Inc();
+  std::string message;
   switch (result.error) {
-    case UploadError::kNone:
-      requests_.With({"put", "stored"}).Inc();
-      co_return (void)co_await ex.Respond(200, "", "");  // exactly 200: Nx rejects 201/202/204
-    case UploadError::kExists:
-      requests_.With({"put", "exists"}).Inc();
-      co_return co_await protocols::RespondError(ex, 409, "cache entry exists and cannot be overwritten");
-    case UploadError::kClient:
-      requests_.With({"put", "refused"}).Inc();
-      co_return co_await protocols::RespondError(ex, 400, result.status.message());
-    case UploadError::kTooLarge:
-    case UploadError::kStoreFull:
-    case UploadError::kStoreFailure:
-      // 403 is the one refusal Nx shrugs off; anything else fails the run.
-      requests_.With({"put", result.error == UploadError::kTooLarge ? "refused" : "error"}).Inc();
-      co_return co_await protocols::RespondError(ex, 403, "not stored: " + result.status.message());
+    case UploadError::kNone: co_return (void)co_await ex.Respond(answer.status, "", "");
+    case UploadError::kExists: message = "cache entry exists and cannot be overwritten"; break;
+    case UploadError::kClient: message = result.status.message(); break;
+    default: message = "not stored: " + result.status.message(); break;
   }
+  co_await protocols::RespondError(ex, answer.status, message);
 }
 
 }  // namespace cellar::nx

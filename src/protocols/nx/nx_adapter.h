@@ -28,6 +28,16 @@ struct NxTarget {
 // (Nx sends decimal digits).
 std::optional<NxTarget> ParseNxPath(std::string_view rest);
 
+// The answer to a PUT by upload outcome, exact because the Nx client is
+// strict: 200 stored, 409 exists, 400 bad body, and 403 (the one refusal Nx
+// shrugs off) for too large, storage full or failing. `result` is the
+// metric label.
+struct NxPutAnswer {
+  unsigned status;
+  std::string_view result;
+};
+NxPutAnswer NxPutAnswerFor(protocols::UploadError error);
+
 class NxAdapter : public protocols::ProtocolAdapter {
  public:
   NxAdapter(protocols::ProtocolContext ctx, metrics::Registry& registry);

@@ -25,5 +25,19 @@ TEST(NxPath, RejectsBadHashesAndPrefixes) {
   EXPECT_FALSE(ParseNxPath("v2/cache/123"));
 }
 
+// The PUT matrix the Nx client depends on (it fails the run on anything but
+// 200, 403 and 409 for a write).
+TEST(NxPutAnswer, StatusMatrix) {
+  using protocols::UploadError;
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kNone).status, 200u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kExists).status, 409u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kClient).status, 400u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kTooLarge).status, 403u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kStoreFull).status, 403u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kStoreFailure).status, 403u);
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kTooLarge).result, "refused");
+  EXPECT_EQ(NxPutAnswerFor(UploadError::kStoreFailure).result, "error");
+}
+
 }  // namespace
 }  // namespace cellar::nx

@@ -14,7 +14,30 @@ namespace {
 constexpr std::string_view kPrefix = "/sccache";
 constexpr const char* kNamespace = "sccache";
 constexpr const char* kAllow = "OPTIONS, PROPFIND, MKCOL, GET, HEAD, PUT, DELETE";
+constexpr size_t kMaxTeamLength = 100;
 }  // namespace
+
+Result<DavPath> ParseDavPath(std::string_view rest) {
+  if (!rest.empty() && rest.front() != '/') return Status::InvalidArgument("expected /sccache/...");
+  if (!rest.empty()) rest.remove_prefix(1);
+  DavPath path{kNamespace, "", false};
+  if (rest.starts_with('~')) {
+    const size_t slash = rest.find('/');
+    std::string_view team = rest.substr(1, slash == std::string_view::npos ? std::string_view::npos : slash - 1);
+    if (!protocols::IsSafeKeyPath(team, 1, kMaxTeamLength)) {
+      return Status::InvalidArgument("bad sccache team: /sccache/~<team>/ with 1..100 characters of [A-Za-z0-9._-]");
+    }
+    path.ns += "/" + std::string(team);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  path.collection = rest.empty() || rest.back() == '/';
+  if (path.collection && !rest.empty()) rest.remove_suffix(1);
+  if (!rest.empty() && !protocols::IsSafeKeyPath(rest, 16, 1024)) {
+    return Status::InvalidArgument("bad sccache path: segments of [A-Za-z0-9._-], no '..'");
+  }
+  path.key = std::string(rest);
+  return path;
+}
 
 void SccacheAdapter::RegisterRoutes(http::Router& router) {
   // "/sccache" itself is the root collection (OpenDAL probes it).
@@ -22,20 +45,15 @@ void SccacheAdapter::RegisterRoutes(http::Router& router) {
 }
 
 awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
-  std::string_view rest = std::string_view(ex.path()).substr(kPrefix.size());
-  if (!rest.empty() && rest.front() != '/') {
-    co_return co_await protocols::RespondError(ex, 404, "not found");
-  }
-  if (!rest.empty()) rest.remove_prefix(1);
-  const bool collection_path = rest.empty() || rest.back() == '/';
-  std::string key(collection_path && !rest.empty() ? rest.substr(0, rest.size() - 1) : rest);
-  if (!key.empty() && !protocols::IsSafeKeyPath(key, 16, 1024)) {
-    co_return co_await protocols::RespondError(ex, 400, "bad sccache path: segments of [A-Za-z0-9._-], no '..'");
-  }
+  auto parsed = ParseDavPath(std::string_view(ex.path()).substr(kPrefix.size()));
+  if (!parsed.ok()) co_return co_await protocols::RespondError(ex, 400, parsed.error().message());
+  const DavPath& path = *parsed;
+  const std::string& ns = path.ns;
+  const std::string& key = path.key;
   const verb method = ex.method();
   const std::string_view name = ex.method_string();
   const bool read = method == verb::get || method == verb::head || method == verb::options || name == "PROPFIND";
-  if (auto a = protocols::Authorize(ctx_, ex, read ? auth::kScopeRead : auth::kScopeWrite, kNamespace); !a.ok()) {
+  if (auto a = protocols::Authorize(ctx_, ex, read ? auth::kScopeRead : auth::kScopeWrite, ns); !a.ok()) {
     co_return co_await protocols::RespondAuthError(ex, a.error());
   }
   if (method == verb::options) {
@@ -49,21 +67,19 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
     if (Status s = co_await protocols::DrainBody(ex, nullptr, kPropfindBodyLimit); !s.ok()) {
       co_return co_await protocols::RespondError(ex, s.code() == Code::kResourceExhausted ? 413 : 400, s.message());
     }
-    std::string target = key;
-    if (collection_path) target += "/";
-    co_return co_await Propfind(ex, target);
+    co_return co_await Propfind(ex, path);
   }
   if (name == "MKCOL") co_return (void)co_await ex.Respond(201, "", "");
-  if (collection_path) {
+  if (path.collection) {
     ex.SetHeader("Allow", "OPTIONS, PROPFIND, MKCOL");
     co_return co_await protocols::RespondError(ex, 405, "a collection has no content");
   }
   if (method == verb::get || method == verb::head) {
-    co_await protocols::LookupOr404(ctx_, ex, kNamespace, key, /*serve=*/true);
+    co_await protocols::LookupOr404(ctx_, ex, ns, key, /*serve=*/true);
   } else if (method == verb::put) {
-    auto existed = ctx_.cache.Contains(kNamespace, key);
+    auto existed = ctx_.cache.Contains(ns, key);
     core::PutOptions options;
-    options.ns = kNamespace;
+    options.ns = ns;
     options.key = key;
     auto result = co_await protocols::StreamUpload(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
     switch (result.error) {
@@ -80,9 +96,9 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
         co_return co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
     }
   } else if (method == verb::delete_) {
-    auto existed = ctx_.cache.Contains(kNamespace, key);
+    auto existed = ctx_.cache.Contains(ns, key);
     if (!existed.ok() || !*existed) co_return co_await protocols::RespondError(ex, 404, "not found");
-    Status s = co_await http::RunBlocking(ctx_.workers, [&] { return ctx_.cache.Delete(kNamespace, key); });
+    Status s = co_await http::RunBlocking(ctx_.workers, [&] { return ctx_.cache.Delete(ns, key); });
     if (s.ok()) co_await ex.Respond(204, "", "");
     else co_await protocols::RespondError(ex, 500, s.message());
   } else {
@@ -91,12 +107,11 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
   }
 }
 
-awaitable<void> SccacheAdapter::Propfind(http::Exchange& ex, const std::string& key) {
+awaitable<void> SccacheAdapter::Propfind(http::Exchange& ex, const DavPath& path) {
   DavResource r;
   r.href = ex.path();
-  const bool collection_path = key.empty() || key.back() == '/';
-  if (!collection_path) {
-    auto entry = ctx_.cache.Lookup(kNamespace, key);
+  if (!path.collection) {
+    auto entry = ctx_.cache.Lookup(path.ns, path.key);
     if (entry.ok() && *entry) {
       r.size = (*entry)->size;
       r.modified_unix_ms = (*entry)->created_ms;
@@ -104,7 +119,7 @@ awaitable<void> SccacheAdapter::Propfind(http::Exchange& ex, const std::string& 
       co_return (void)co_await ex.Respond(207, MultiStatusXml(r), "application/xml; charset=utf-8");
     }
     // Not a file: a collection if some key lives below it.
-    auto children = ctx_.cache.index().List(kNamespace, key + "/", 1);
+    auto children = ctx_.cache.index().List(path.ns, path.key + "/", 1);
     if (!children.ok() || children->empty()) co_return co_await protocols::RespondError(ex, 404, "not found");
     r.href += "/";
   }

@@ -34,21 +34,6 @@ void SetMetadataHeaders(http::Exchange& ex, std::string_view attributes) {
   if (!m.tag.empty()) ex.SetHeader("x-artifact-tag", m.tag);
 }
 
-// Tallies turbo's telemetry: a JSON array of {source, event, ...}. Returns
-// false when the body is not such an array.
-bool CountEvents(std::string_view body, metrics::Family<metrics::Counter>& events) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return false;
-  for (const auto& e : j) {
-    if (!e.is_object()) return false;
-    std::string source = e.value("source", "");
-    std::string event = e.value("event", "");
-    std::string s = source == "LOCAL" ? "local" : source == "REMOTE" ? "remote" : "other";
-    std::string v = event == "HIT" ? "hit" : event == "MISS" ? "miss" : "other";
-    events.With({s, v}).Inc();
-  }
-  return true;
-}
 }  // namespace
 
 void TurboAdapter::RegisterRoutes(http::Router& router) {
@@ -61,8 +46,7 @@ void TurboAdapter::Count(std::string_view op, std::string_view result) {
 
 awaitable<std::optional<std::string>> TurboAdapter::Admit(http::Exchange& ex, auth::Scope scope,
                                                           std::string_view op) {
-  auto ns = TeamNamespace(ex.QueryParam("teamId"), ex.QueryParam("team"), ex.QueryParam("slug"),
-                          options_.default_team);
+  auto ns = TeamNamespaceFromQuery(ex.query(), options_.default_team);
   if (!ns.ok()) {
     Count(op, "refused");
     co_await RespondJsonError(ex, 400, "bad_request", ns.error().message());
@@ -168,32 +152,16 @@ awaitable<void> TurboAdapter::HandlePut(http::Exchange& ex, const std::string& n
   options.key = hash;
   options.attributes = MetadataToAttributes(*metadata);
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
-  // Vercel answers 202 with the artifact URLs; any 2xx is success to turbo.
-  std::string ok_body = "{\"urls\":[\"" + JsonEscape(ex.path()) + "\"]}";
-  switch (result.error) {
-    case UploadError::kNone:
-      Count("put", "stored");
-      co_return (void)co_await ex.Respond(200, ok_body, "application/json");
-    case UploadError::kExists:
-      // First write wins; the client need not know.
-      Count("put", "exists");
-      co_return (void)co_await ex.Respond(200, ok_body, "application/json");
-    case UploadError::kClient:
-      Count("put", "refused");
-      co_return co_await RespondJsonError(ex, 400, "bad_request", result.status.message());
-    case UploadError::kTooLarge:
-      Count("put", "refused");
-      co_return co_await RespondJsonError(ex, 413, "payload_too_large", result.status.message());
-    case UploadError::kStoreFull:
-      Count("put", "error");
-      co_return co_await RespondJsonError(ex, 507, "insufficient_storage", result.status.message());
-    case UploadError::kStoreFailure:
-      // Not 5xx: turbo retries those, and a retry only multiplies the
-      // upload traffic against a broken disk.
-      Count("put", "error");
-      co_return co_await RespondJsonError(ex, 412, "storage_failure",
-                                          "cellar could not store the artifact: " + result.status.message());
+  const PutAnswer answer = PutAnswerFor(result.error);
+  Count("put", answer.result);
+  if (answer.code.empty()) {
+    // Vercel answers 202 with the artifact URLs; any 2xx is success to turbo.
+    std::string ok_body = "{\"urls\":[\"" + JsonEscape(ex.path()) + "\"]}";
+    co_return (void)co_await ex.Respond(answer.status, ok_body, "application/json");
   }
+  std::string message = result.status.message();
+  if (result.error == UploadError::kStoreFailure) message = "cellar could not store the artifact: " + message;
+  co_await RespondJsonError(ex, answer.status, answer.code, message);
 }
 
 awaitable<void> TurboAdapter::HandleQuery(http::Exchange& ex) {
@@ -240,9 +208,10 @@ awaitable<void> TurboAdapter::HandleEvents(http::Exchange& ex) {
   auto ns = co_await Admit(ex, auth::kScopeRead, "events");
   if (!ns) co_return;
   auto body = co_await ex.ReadBodyToString(kMaxJsonBody);
-  if (!body.ok() || !CountEvents(*body, metrics_.client_events)) {
-    co_return co_await RespondJsonError(ex, 400, "bad_request", "expected a JSON array of events");
-  }
+  if (!body.ok()) co_return co_await RespondJsonError(ex, 400, "bad_request", body.error().message());
+  auto events = ParseClientEvents(*body);
+  if (!events.ok()) co_return co_await RespondJsonError(ex, 400, "bad_request", events.error().message());
+  for (const auto& e : *events) metrics_.client_events.With({e.source, e.event}).Inc();
   co_await ex.Respond(200, "{}", "application/json");
 }
 
