@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "protocols/common/protocol.h"
+#include "protocols/common/keys.h"
 
 namespace cellar::turbo {
 
