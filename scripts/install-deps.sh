@@ -8,8 +8,10 @@ BUILD_PACKAGES=(
   libboost1.81-dev libsqlite3-dev libzstd-dev libssl-dev libyaml-cpp-dev libzip-dev
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
 )
-# Real clients and peers used by the integration tests and benchmarks.
-TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2)
+# Real clients and peers used by the integration tests and benchmarks; clang
+# and its runtimes for the fuzz targets (scripts/fuzz.sh).
+TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
+  clang libclang-rt-14-dev)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

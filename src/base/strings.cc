@@ -119,12 +119,16 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   if (!number || *number > (1ULL << 40)) return std::nullopt;
   std::string unit = ToLower(s.substr(digits));
   int64_t n = static_cast<int64_t>(*number);
-  if (unit == "ms") return n;
-  if (unit.empty() || unit == "s") return n * 1000;
-  if (unit == "m") return n * 60'000;
-  if (unit == "h") return n * 3'600'000;
-  if (unit == "d") return n * 86'400'000;
-  return std::nullopt;
+  int64_t ms_per_unit;
+  if (unit == "ms") ms_per_unit = 1;
+  else if (unit.empty() || unit == "s") ms_per_unit = 1000;
+  else if (unit == "m") ms_per_unit = 60'000;
+  else if (unit == "h") ms_per_unit = 3'600'000;
+  else if (unit == "d") ms_per_unit = 86'400'000;
+  else return std::nullopt;
+  // 2^40 days do not fit in int64 milliseconds (signed overflow).
+  if (n > std::numeric_limits<int64_t>::max() / ms_per_unit) return std::nullopt;
+  return n * ms_per_unit;
 }
 
 std::string JsonEscape(std::string_view s) {

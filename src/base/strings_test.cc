@@ -28,6 +28,14 @@ TEST(StringsTest, ParsesSizesAndDurations) {
   EXPECT_FALSE(ParseUint64("99999999999999999999999").has_value());
 }
 
+// Found by fuzz/strings_fuzz: 106751991168 days overflowed int64 milliseconds.
+TEST(StringsTest, DurationsThatOverflowAreRefused) {
+  EXPECT_EQ(*ParseDurationMs("106751991167d"), int64_t{106751991167} * 86'400'000);
+  EXPECT_FALSE(ParseDurationMs("106751991168d").has_value());
+  EXPECT_FALSE(ParseDurationMs("1099511627776d").has_value());
+  EXPECT_EQ(*ParseDurationMs("1099511627776h"), int64_t{1099511627776} * 3'600'000);
+}
+
 TEST(StringsTest, JsonEscape) { EXPECT_EQ(JsonEscape("a\"b\\\n\x01"), "a\\\"b\\\\\\n\\u0001"); }
 
 TEST(StringsTest, ConstantTimeEquals) {

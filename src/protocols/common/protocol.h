@@ -15,6 +15,7 @@
 #include "core/cache_service.h"
 #include "http/exchange.h"
 #include "http/router.h"
+#include "protocols/common/keys.h"
 
 namespace cellar::protocols {
 
@@ -99,13 +100,5 @@ boost::asio::awaitable<void> RespondAuthError(http::Exchange& ex, const Status& 
 // `public_url` when configured, else "http://" + the request's Host header
 // (nullopt when that is missing or has characters a host cannot have).
 std::optional<std::string> PublicBaseUrl(const http::Exchange& ex, const std::string& public_url);
-
-// Opaque client-chosen keys (artifact hashes): 1..max_length characters of
-// [A-Za-z0-9_-], so they can never form a path or escape a namespace.
-bool IsOpaqueKey(std::string_view key, size_t max_length);
-
-// Validates a relative key path: 1..max_segments segments of
-// [A-Za-z0-9._-], none empty, "." or "..", total length <= max_length.
-bool IsSafeKeyPath(std::string_view path, size_t max_segments, size_t max_length);
 
 }  // namespace cellar::protocols

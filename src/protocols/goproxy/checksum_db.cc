@@ -77,7 +77,9 @@ Result<std::vector<SumdbEndpoint>> ParseSumdbList(std::string_view list) {
       if (!url.starts_with("http://") && !url.starts_with("https://")) {
         return Status::InvalidArgument("checksum database URL for " + db.name + " must be http(s)");
       }
-      while (url.ends_with("/")) url.remove_suffix(1);
+      const size_t scheme = url.starts_with("https://") ? 8 : 7;
+      while (url.size() > scheme && url.ends_with("/")) url.remove_suffix(1);
+      if (url.size() == scheme) return Status::InvalidArgument("checksum database URL for " + db.name + " has no host");
       db.base_url = std::string(url);
     }
     out.push_back(std::move(db));

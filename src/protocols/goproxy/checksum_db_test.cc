@@ -18,6 +18,16 @@ TEST(ParseSumdbListTest, NamesAndUrls) {
   EXPECT_FALSE(ParseSumdbList("x.test=ftp://a").ok());
 }
 
+// Found by fuzz/sumdb_fuzz: "http://" lost its slashes to the trailing-slash
+// trim and became the base URL "http:".
+TEST(ParseSumdbListTest, UrlWithoutHostIsRefused) {
+  EXPECT_FALSE(ParseSumdbList("sum.example=http://").ok());
+  EXPECT_FALSE(ParseSumdbList("sum.example=https:///").ok());
+  auto dbs = ParseSumdbList("sum.example=https://h//");
+  ASSERT_TRUE(dbs.ok());
+  EXPECT_EQ((*dbs)[0].base_url, "https://h");
+}
+
 TEST(ParseSumdbPathTest, Endpoints) {
   auto s = ParseSumdbPath("sum.golang.org/supported");
   ASSERT_TRUE(s);

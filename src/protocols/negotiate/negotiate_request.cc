@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/digest.h"
-#include "protocols/common/protocol.h"
+#include "protocols/common/keys.h"
 
 namespace cellar::negotiate {
 

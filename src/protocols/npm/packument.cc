@@ -206,8 +206,14 @@ Result<std::string> ResolveDistTag(std::istream& json, std::string_view tag) {
 }
 
 std::string SerializeDistIndex(const DistIndex& index) {
+  auto clean = [](const std::string& field) { return field.find_first_of("\t\n") == std::string::npos; };
   std::string out;
   for (const auto& [file, d] : index) {
+    // A field holding a separator (a JSON string may) cannot be written as
+    // one line; written anyway, it would read back as other files' entries
+    // with an integrity of the document's choosing. Such a file is left
+    // out: its tarball is unknown to cellar.
+    if (!clean(file) || !clean(d.version) || !clean(d.integrity) || !clean(d.shasum) || !clean(d.url)) continue;
     out += file + "\t" + d.version + "\t" + d.integrity + "\t" + d.shasum + "\t" + d.url + "\n";
   }
   return out;

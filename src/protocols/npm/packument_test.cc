@@ -56,6 +56,23 @@ TEST(DistIndexTest, ExtractsVersionsDist) {
   EXPECT_EQ(round.at("widget-2.0.0.tgz").shasum, "abc");
 }
 
+// Found by fuzz/npm_packument_fuzz: a tarball URL with "\n" and "\t" in it
+// was stored as several lines, one of them an entry for another version's
+// file with no integrity and a URL of the document's choosing.
+TEST(DistIndexTest, FieldsWithSeparatorsCannotForgeEntries) {
+  std::istringstream in(
+      R"({"versions":{"1.0.0":{"dist":{"integrity":"sha512-AAA=","tarball":"https://r.example/w/-/w-1.0.0.tgz"}},)"
+      R"("1.0.1":{"dist":{"tarball":"https://r.example/w/-/w-1.0.1.tgz\nw-1.0.0.tgz\t1.0.0\t\t\thttp:evil\nx"}},)"
+      R"("1.0.2":{"dist":{"shasum":"a\tb","tarball":"https://r.example/w/-/w-1.0.2.tgz"}}}})");
+  auto index = ExtractDistIndex(in);
+  ASSERT_TRUE(index.ok()) << index.error().message();
+  ASSERT_EQ(index->size(), 3u);
+  auto round = ParseDistIndex(SerializeDistIndex(*index));
+  ASSERT_EQ(round.size(), 1u);
+  EXPECT_EQ(round.at("w-1.0.0.tgz").integrity, "sha512-AAA=");
+  EXPECT_EQ(round.at("w-1.0.0.tgz").url, "https://r.example/w/-/w-1.0.0.tgz");
+}
+
 TEST(DistIndexTest, RefusesInvalidJson) {
   std::istringstream in(R"({"versions":{"1.0.0":{"dist":{"tarball":"x"}})");
   EXPECT_FALSE(ExtractDistIndex(in).ok());

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
-#include "protocols/common/protocol.h"
+#include "protocols/common/keys.h"
 
 namespace cellar::turbo {
 
