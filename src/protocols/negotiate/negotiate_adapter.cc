@@ -178,30 +178,24 @@ awaitable<void> NegotiateAdapter::HandleUpload(http::Exchange& ex, const auth::S
   // limit has been written to disk.
   const uint64_t limit = grant.size ? std::min(*grant.size, ctx_.max_entry_bytes) : ctx_.max_entry_bytes;
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), limit);
+  const bool declared_below_limit = grant.size && *grant.size < ctx_.max_entry_bytes;
+  const UploadAnswer answer = UploadAnswerFor(result.error, declared_below_limit);
+  transfers_.With({"put", answer.result}).Inc();
+  std::string message;
   switch (result.error) {
-    case UploadError::kNone:
-      transfers_.With({"put", "stored"}).Inc();
-      co_return (void)co_await ex.Respond(201, "{\"status\":\"stored\"}", "application/json");
+    case UploadError::kNone: co_return (void)co_await ex.Respond(answer.status, "{\"status\":\"stored\"}", "application/json");
     case UploadError::kExists:
-      transfers_.With({"put", "skipped"}).Inc();
-      co_return (void)co_await ex.Respond(200, "{\"status\":\"skipped\"}", "application/json");
-    case UploadError::kClient:
-      transfers_.With({"put", "refused"}).Inc();
-      co_return co_await RespondJsonError(ex, 400, "upload refused, nothing stored: " + result.status.message());
+      co_return (void)co_await ex.Respond(answer.status, "{\"status\":\"skipped\"}", "application/json");
+    case UploadError::kClient: message = "upload refused, nothing stored: " + result.status.message(); break;
     case UploadError::kTooLarge:
-      transfers_.With({"put", "refused"}).Inc();
-      if (grant.size && *grant.size < ctx_.max_entry_bytes) {
-        co_return co_await RespondJsonError(ex, 400, "upload refused, nothing stored: body is longer than the "
-                                                     "declared size " + std::to_string(*grant.size));
-      }
-      co_return co_await RespondJsonError(ex, 413, result.status.message());
-    case UploadError::kStoreFull:
-      transfers_.With({"put", "error"}).Inc();
-      co_return co_await RespondJsonError(ex, 507, result.status.message());
-    case UploadError::kStoreFailure:
-      transfers_.With({"put", "error"}).Inc();
-      co_return co_await RespondJsonError(ex, 500, "storage failure: " + result.status.message());
+      message = declared_below_limit ? "upload refused, nothing stored: body is longer than the declared size " +
+                                           std::to_string(*grant.size)
+                                     : result.status.message();
+      break;
+    case UploadError::kStoreFull: message = result.status.message(); break;
+    case UploadError::kStoreFailure: message = "storage failure: " + result.status.message(); break;
   }
+  co_await RespondJsonError(ex, answer.status, message);
 }
 
 }  // namespace cellar::negotiate

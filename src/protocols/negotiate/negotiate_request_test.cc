@@ -73,5 +73,17 @@ TEST(NegotiateRequest, AnswersCarryUrlAndExpiryOnlyWhenThereIsATransfer) {
   EXPECT_EQ(BatchJson({{"a", "missing", "", 0}}), R"({"results":[{"hash":"a","status":"missing"}]})");
 }
 
+TEST(NegotiateRequest, UploadStatusMatrix) {
+  using protocols::UploadError;
+  EXPECT_EQ(UploadAnswerFor(UploadError::kNone, false).status, 201u);
+  EXPECT_EQ(UploadAnswerFor(UploadError::kExists, false).status, 200u);
+  EXPECT_EQ(UploadAnswerFor(UploadError::kExists, false).result, "skipped");
+  EXPECT_EQ(UploadAnswerFor(UploadError::kClient, false).status, 400u);
+  EXPECT_EQ(UploadAnswerFor(UploadError::kTooLarge, true).status, 400u);   // broke its declared size
+  EXPECT_EQ(UploadAnswerFor(UploadError::kTooLarge, false).status, 413u);  // beyond the server's limit
+  EXPECT_EQ(UploadAnswerFor(UploadError::kStoreFull, false).status, 507u);
+  EXPECT_EQ(UploadAnswerFor(UploadError::kStoreFailure, false).status, 500u);
+}
+
 }  // namespace
 }  // namespace cellar::negotiate
