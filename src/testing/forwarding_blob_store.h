@@ -35,6 +35,7 @@ class ForwardingBlobStore : public store::BlobStore {
   }
   Result<std::optional<store::BlobInfo>> Stat(const Digest& digest) override { return base_.Stat(digest); }
   Status Remove(const Digest& digest) override { return base_.Remove(digest); }
+  Status ReportCorrupt(const Digest& digest) override { return base_.ReportCorrupt(digest); }
   Status ForEach(const std::function<void(const store::BlobInfo&)>& fn) override { return base_.ForEach(fn); }
 
  protected:
