@@ -15,6 +15,8 @@ shift || true
 dir=build-fuzz
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/cellar-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"  # a clone in another folder reuses the cache
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 
 # clang and libFuzzer's runtime (libclang-rt-14-dev) are test packages of
 # scripts/install-deps.sh; install them here too when fuzz.sh runs alone.
