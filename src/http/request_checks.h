@@ -3,7 +3,8 @@
 // and 6.3) and the Host header (RFC 9112 section 3.2). A request that fails
 // one is answered with the refusal and the connection is closed, because
 // the server and a proxy in front of it may disagree about where the body
-// ends: what one reads as body the other runs as the next request.
+// ends: what one reads as body the other runs as the next request. The
+// rules, in our words: docs/http-limits.md.
 // Thread-safety: pure functions.
 #pragma once
 

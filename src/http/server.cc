@@ -373,10 +373,12 @@ Status Server::Listen() {
 
 size_t DefaultMaxConnections() {
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 768;  // as for the common 1024
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 384;  // as for the common 1024
   uint64_t limit = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : rl.rlim_cur;
   uint64_t reserve = std::max<uint64_t>(limit / 4, std::min<uint64_t>(256, limit / 2));
-  return static_cast<size_t>(std::max<uint64_t>(1, limit - reserve));
+  // A connection can hold a second descriptor: an upload's temp file, a
+  // blob being sent.
+  return static_cast<size_t>(std::max<uint64_t>(1, (limit - reserve) / 2));
 }
 
 void Server::WarnAtMostEvery10s(std::string_view what, std::string_view detail) {

@@ -52,8 +52,10 @@ struct ServerOptions {
 };
 
 // The connection cap that leaves file descriptors for the server's own
-// files (blob reads, SQLite, temp files, git children): RLIMIT_NOFILE
-// minus a quarter of it, and at least 256 of it when the limit allows.
+// files (SQLite, git children, ...): RLIMIT_NOFILE minus a reserve (a
+// quarter of it, and at least 256 when the limit allows), halved because a
+// connection can hold a second descriptor (an upload's temp file, a blob
+// being sent). See docs/http-limits.md.
 size_t DefaultMaxConnections();
 
 class Server {

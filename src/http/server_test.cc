@@ -421,10 +421,10 @@ TEST(DefaultMaxConnectionsTest, KeepsAReserveOfTheFileLimit) {
   rlimit small = old;
   small.rlim_cur = std::min<rlim_t>(old.rlim_max, 1024);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &small), 0);
-  EXPECT_EQ(DefaultMaxConnections(), small.rlim_cur - 256);
+  EXPECT_EQ(DefaultMaxConnections(), (small.rlim_cur - 256) / 2);
   small.rlim_cur = std::min<rlim_t>(old.rlim_max, 200);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &small), 0);
-  EXPECT_EQ(DefaultMaxConnections(), small.rlim_cur / 2);
+  EXPECT_EQ(DefaultMaxConnections(), small.rlim_cur / 4);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
 }
 

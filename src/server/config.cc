@@ -266,7 +266,7 @@ const std::vector<OptionDef>& Options() {
        DurationSetter("drain-timeout", &Config::drain_timeout_ms)},
       {"max-connections",
        "Open connections at most; beyond, an idle keep-alive connection is closed or the new one gets 503 "
-       "(0: the open-files limit minus a quarter, at least 256, kept for the server's own files).",
+       "(0: half of what is left of the open-files limit after a quarter of it, at least 256, is kept for the server's own files).",
        "0", IntSetter("max-connections", &Config::max_connections, 0, 1 << 24)},
       {"min-body-rate",
        "Slowest request body accepted, in bytes per second averaged over 10 s of waiting; a slower upload "

@@ -270,7 +270,7 @@ stop_cellar
 pass "endless chunk extension closed with bounded memory; a stalled reader is dropped after the idle timeout; a storage failure answers 5xx without server paths"
 
 # ------------------------------------------------ connection cap at a low open-files limit
-# With 128 open files the cap is 64 connections; 150 more used to exhaust
+# With 128 open files the cap is 32 connections; 150 more used to exhaust
 # the fd table: /healthz hung and "accept failed" was logged every 50 ms.
 D5="$IT_TMP/d5"
 REAL_BIN="$CELLAR_BIN"
@@ -280,7 +280,7 @@ CELLAR_BIN="$IT_TMP/cellar-nofile"
 start_cellar "$D5" --min-body-rate 100KiB
 CELLAR_BIN="$REAL_BIN"
 U="$CELLAR_URL"
-grep -q '"max_connections":64' "$CELLAR_LOG" || fail "cap at ulimit -n 128: $(grep listening "$CELLAR_LOG")"
+grep -q '"max_connections":32' "$CELLAR_LOG" || fail "cap at ulimit -n 128: $(grep listening "$CELLAR_LOG")"
 out=$($RAW flood "$CELLAR_PORT" 150 idle)
 echo "  150 idle connections: $out"
 python3 -c "import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r['healthz'] == 200 else 1)" "$out" ||
