@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/log.h"
+#include "base/strings.h"
 #include "hash/blake3.h"
 
 namespace cellar::core {
@@ -11,6 +13,22 @@ namespace {
 // per-team namespaces cannot explode label cardinality.
 std::string ProtocolOf(const std::string& ns) { return ns.substr(0, ns.find('/')); }
 constexpr size_t kEvictionBatch = 256;
+
+// A failure of the local store or index on the way to storing something.
+// Its text names files under the data dir, errno strings and SQLite errors,
+// which no client may see (the pull-through protocols quote what a fill
+// failed with). So the detail is logged here, the one place that has it,
+// and callers get the same code with a fixed message. Breaks "log once, at
+// the edge" on purpose: the edge must not receive the detail at all.
+Status StorageError(const Status& detail, std::string_view op, const std::string& ns, const std::string& key) {
+  Log(LogLevel::kError, "storage failure",
+      "\"op\":\"" + std::string(op) + "\",\"ns\":\"" + JsonEscape(ns) + "\",\"key\":\"" + JsonEscape(key) +
+          "\",\"error\":\"" + JsonEscape(detail.ToString()) + "\"");
+  if (detail.code() == Code::kResourceExhausted) {
+    return Status::ResourceExhausted("the server's disk is full (details in its log)");
+  }
+  return Status(detail.code(), "the server could not store the data (details in its log)");
+}
 }  // namespace
 
 Hit::Hit(CacheService& cache, index::Entry entry, std::unique_ptr<store::BlobReader> reader)
@@ -76,8 +94,9 @@ Status PendingPut::Write(std::span<const std::byte> data) {
   if (options_.verifier) options_.verifier->Update(data);
   bytes_ += data.size();
   Status s = writer_->Write(data);
+  if (s.ok()) return s;
   if (s.code() == Code::kResourceExhausted) cache_.budget_.NoteDiskFull();
-  return s;
+  return StorageError(s, "blob write", options_.ns, options_.key);
 }
 
 Result<index::Entry> PendingPut::Commit() {
@@ -212,8 +231,9 @@ Result<std::unique_ptr<PendingPut>> CacheService::BeginPut(PutOptions options) {
                                        std::to_string(ceiling) + " bytes)");
     }
   }
-  CELLAR_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
-  auto put = std::unique_ptr<PendingPut>(new PendingPut(*this, std::move(options), std::move(writer)));
+  auto writer = blobs_.NewWriter();
+  if (!writer.ok()) return StorageError(writer.error(), "new blob", options.ns, options.key);
+  auto put = std::unique_ptr<PendingPut>(new PendingPut(*this, std::move(options), std::move(*writer)));
   (void)put->TryReserve(expected.value_or(0));  // else Reserve() or Write() evicts
   return put;
 }
@@ -231,12 +251,14 @@ Status CacheService::ReserveEvicting(uint64_t bytes) {
   while (true) {
     // Garbage first: unreferenced blobs cost nothing to drop, now that the
     // store needs their room more than a racing upload might need them.
-    CELLAR_ASSIGN_OR_RETURN(uint64_t collected, CollectBlobs(clock_.NowUnixMs() + 1, report));
+    auto collected = CollectBlobs(clock_.NowUnixMs() + 1, report);
+    if (!collected.ok()) return StorageError(collected.error(), "make room: collect", "", "");
     if (budget_.TryReserve(bytes)) break;
     const uint64_t shortfall = budget_.Shortfall(bytes);
     if (shortfall == 0) continue;  // room appeared meanwhile: try again
-    CELLAR_ASSIGN_OR_RETURN(uint64_t freed, EvictLeastRecentlyUsed(shortfall, report));
-    if (freed == 0 && collected == 0) return full();
+    auto freed = EvictLeastRecentlyUsed(shortfall, report);
+    if (!freed.ok()) return StorageError(freed.error(), "make room: evict", "", "");
+    if (*freed == 0 && *collected == 0) return full();
   }
   if (report.entries_evicted > 0) metrics_.evictions.With({"size"}).Inc(report.entries_evicted);
   return Status();
@@ -248,7 +270,7 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   auto committed = writer.Commit();
   if (!committed.ok()) {
     if (committed.error().code() == Code::kResourceExhausted) budget_.NoteDiskFull();
-    return committed.error();
+    return StorageError(committed.error(), "blob commit", options.ns, options.key);
   }
   const store::BlobInfo blob = *committed;
   int64_t now = clock_.NowUnixMs();
@@ -273,7 +295,7 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
     if (!known.ok() || !*known) budget_.AddStored(blob.stored_size);
     const Status& s = put.error();
     if (s.code() == Code::kAlreadyExists) return s;
-    return s.WithContext("index put " + options.ns + "/" + options.key);
+    return StorageError(s, "index put", options.ns, options.key);
   }
   // Only a blob new to the index adds bytes: a deduplicated commit adds none.
   if (put->new_blob) budget_.AddStored(blob.stored_size);
@@ -298,7 +320,7 @@ Status CacheService::MarkFetched(const std::string& ns, const std::string& key, 
 Status CacheService::Delete(const std::string& ns, const std::string& key) {
   Status s = index_.Delete(ns, key);
   entries_.Erase(ns, key);
-  return s;
+  return s.ok() ? s : StorageError(s, "index delete", ns, key);
 }
 
 void CacheService::Pin(const Digest& d) {

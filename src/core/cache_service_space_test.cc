@@ -361,5 +361,43 @@ TEST_F(CacheServiceSpaceTest, EvictionRemovesBlobFilesFirstWhenTheIndexCannotWri
   EXPECT_LE(report->stored_bytes_after, 300u);
 }
 
+// Pull-through protocols quote what a fill failed with to the client, so a
+// storage failure must reach callers without the data dir's file names,
+// errno text or SQLite messages (the chaos run saw a 502 naming
+// '.../data/tmp/1839-16.tmp: No space left on device').
+class FailingPutIndex : public testing::ForwardingIndex {
+ public:
+  using ForwardingIndex::ForwardingIndex;
+  Result<index::PutOutcome> Put(const index::Entry&, uint64_t, index::PutMode) override {
+    return Status::Internal("INSERT INTO entries: disk I/O error (sqlite code 10) in /srv/cellar-data/index.db");
+  }
+};
+
+TEST_F(CacheServiceSpaceTest, StorageFailuresReachCallersWithoutPathsOrSqliteText) {
+  SmallDiskBlobStore disk(blobs_, 500);
+  CacheOptions o;
+  o.max_bytes = 1ULL << 30;
+  auto cache = Make(o, &disk);
+  Status full = PutBytes(*cache, "npm", "left-pad", std::string(1000, 'x'));
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.code(), Code::kResourceExhausted);  // callers still tell "full" apart
+  EXPECT_EQ(full.message().find("tmp/blob"), std::string::npos) << full.message();
+  EXPECT_EQ(full.message().find("No space"), std::string::npos) << full.message();
+
+  FailingPutIndex index(index_);
+  auto broken = Make(o, nullptr, &index);
+  Status failed = PutBytes(*broken, "go", "mod", "module x\n");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.message().find("sqlite"), std::string::npos) << failed.message();
+  EXPECT_EQ(failed.message().find("/srv/cellar-data"), std::string::npos) << failed.message();
+
+  FullDiskIndex full_index(index_);
+  full_index.full = true;
+  auto no_room = Make(o, nullptr, &full_index);
+  Status deleted = no_room->Delete("ccache", "ab/cdef");  // ccache and sccache DELETE quote this
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.message().find("sqlite"), std::string::npos) << deleted.message();
+}
+
 }  // namespace
 }  // namespace cellar::core

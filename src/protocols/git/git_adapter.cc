@@ -250,7 +250,11 @@ awaitable<void> GitAdapter::HandleInfoRefs(http::Exchange& ex, const GitTarget& 
     auto ad = co_await http::RunBlocking(ctx_.upstream_pool(), [this, &dir, v2] { return LocalAdvertisement(dir, v2); });
     if (!ad.ok()) {
       Count("info_refs", "error");
-      co_return co_await protocols::RespondError(ex, 500, ad.error().message());
+      // The detail names the mirror's directory and git's own stderr: it
+      // goes to the log, the client gets a fixed answer.
+      Log(LogLevel::kError, "git local advertisement failed",
+          "\"repo\":\"" + JsonEscape(target.repo_key) + "\",\"error\":\"" + JsonEscape(ad.error().ToString()) + "\"");
+      co_return co_await protocols::RespondError(ex, 500, "cellar could not read its mirror of this repository (details in its log)");
     }
     Count("info_refs", "stale");
     MarkStale(ex, target);
@@ -446,7 +450,8 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
   if (!spawned.ok()) {
     packs_in_flight_.fetch_sub(1);
     Count(kind, "error");
-    co_return co_await protocols::RespondError(ex, 500, "cannot run git upload-pack: " + spawned.error().message());
+    Log(LogLevel::kError, "git upload-pack could not start", "\"error\":\"" + JsonEscape(spawned.error().ToString()) + "\"");
+    co_return co_await protocols::RespondError(ex, 500, "cellar could not run git upload-pack (details in its log)");
   }
   env::Subprocess proc = std::move(*spawned);
   auto exec = co_await asio::this_coro::executor;

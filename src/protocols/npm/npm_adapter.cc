@@ -181,7 +181,7 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
         count("error");
         ex.set_cache_result("error");
         ex.SetHeader("Cache-Control", "no-store");
-        co_await RespondJsonError(ex, 502, req.name + " is not cached and the upstream failed: " + got.error().message());
+        co_await RespondJsonError(ex, 502, req.name + " is not cached and could not be fetched: " + got.error().message());
       }
       co_return;
     }
@@ -299,7 +299,7 @@ awaitable<void> NpmAdapter::ServeTarball(http::Exchange& ex, const NpmRequest& r
   } else {
     count("error");
     ex.set_cache_result("error");
-    co_await RespondJsonError(ex, 502, req.file + " is not cached and the upstream failed: " + sent.message());
+    co_await RespondJsonError(ex, 502, req.file + " is not cached and could not be fetched: " + sent.message());
   }
 }
 
