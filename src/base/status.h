@@ -2,7 +2,7 @@
 //
 // A Status is a code plus a human-readable message. OK is represented by a
 // null pointer, so returning success costs nothing. A miss is never a Status:
-// lookups return Result<std::optional<T>> (see docs/style.md section 4).
+// lookups return Result<std::optional<T>>: nullopt is a miss, an error a failure.
 // Thread-safety: values; copy freely.
 #pragma once
 

@@ -2,7 +2,7 @@
 // /bazel/[instance/]cas/<sha256>; each instance (URL prefix) is a namespace. CAS bodies are verified against their
 // SHA-256 while streaming (mismatch -> 400, nothing stored); duplicate CAS
 // uploads are hashed and dropped without touching the disk. AC entries may
-// be overwritten. Wire details: shared docs, protocols-build-cache.md sec. 3.
+// be overwritten. Wire details: docs/protocols/bazel.md sections 3-5.
 #pragma once
 
 #include <optional>

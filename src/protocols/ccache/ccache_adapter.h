@@ -2,8 +2,8 @@
 // (<33>) and bazel (ac/<64 hex>) layouts, optionally below a path prefix the
 // user put in remote_storage; the prefix is the team's namespace.
 // GET/HEAD/PUT/DELETE; overwrites must succeed because ccache re-uploads
-// growing manifests. Wire details: shared docs, protocols-build-cache.md
-// section 4.
+// growing manifests. Wire details: docs/protocols/ccache.md
+// sections 1-4.
 #pragma once
 
 #include <optional>

@@ -13,7 +13,7 @@
 // an unreachable upstream (network error or 5xx, never 401/403/404) does
 // not stop clients the upstream accepted within max_stale: refs and packs
 // then come from the mirror, marked with X-Cellar-Stale.
-// Wire details: shared docs, protocols-git.md.
+// Wire details: docs/protocols/git.md sections 2-9.
 #pragma once
 
 #include <atomic>

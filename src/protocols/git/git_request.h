@@ -2,7 +2,7 @@
 // names, pkt-line framing, the wants of an upload-pack request (v0 and v2),
 // the object ids an ls-refs answer advertises, and gzip request bodies.
 // Everything here faces untrusted bytes and is pure (no I/O).
-// Wire details: shared docs, protocols-git.md section 1.
+// Wire details: docs/protocols/git.md sections 1-5.
 #pragma once
 
 #include <optional>

@@ -19,7 +19,7 @@ namespace {
 const std::vector<std::string> kRefspecs = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
                                             "+refs/pull/*/head:refs/pull/*/head"};
 
-// Appended to every mirror's config (protocols-git.md 3.5): serve any
+// Appended to every mirror's config (docs/protocols/git.md section 10): serve any
 // present object (v0 survives ref moves), filters, bitmaps, packs only, and
 // no automatic gc (cellar owns maintenance).
 constexpr const char* kMirrorConfig =

@@ -3,7 +3,7 @@
 // changes them. Upstream work (clone, fetch, pinning a commit) happens once
 // at a time per repository: concurrent callers share the run in flight.
 //
-// Invariants (shared docs, protocols-git.md 3.5): a mirror is never shallow
+// Invariants (docs/protocols/git.md section 10): a mirror is never shallow
 // or partial; refs move only through `fetch --atomic`; a new mirror is built
 // in <root>/tmp and renamed into place, so a crash leaves either nothing or a
 // complete mirror, and Init() removes leftovers. git runs with an isolated

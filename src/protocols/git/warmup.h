@@ -1,5 +1,5 @@
 // Warmer: keeps configured repositories' mirrors fresh before any client
-// asks (the warm-up of the git cache design, shared docs origins/002):
+// asks (docs/protocols/git.md section 11):
 // repositories with branches and a priority, a cron schedule, a
 // parallelism limit, a run at start-up, and runs on demand (admin API).
 // Warm-up uses the service credential from the configuration, so only the

@@ -1,7 +1,7 @@
 // Checksum-database (sumdb) details cellar needs: which databases it
 // proxies, the shape of /sumdb/<name>/... paths, and the go.sum lines of a
 // lookup answer (used to verify .zip and .mod files before storing them).
-// Wire details: shared docs, protocols-packages.md sections 2-3.
+// Wire details: docs/protocols/goproxy.md sections 7-8.
 #pragma once
 
 #include <optional>

@@ -14,7 +14,7 @@
 //    fails. Upstream "not found" answers (404/410, and 400 for impossible
 //    versions) are remembered for a short negative TTL.
 // Freshness, stale and negative-cache rules: docs/pull-through.md.
-// Wire details: shared docs, protocols-packages.md sections 1-3.
+// Wire details: docs/protocols/goproxy.md sections 1-6 and 9.
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
 // go.sum hashes ("h1:" directory hashes) and the go command's rules for
 // module zips. cellar checks both before it stores a .zip or .mod, so a
 // tampered or malformed upstream file is refused instead of being cached.
-// Wire details: shared docs, protocols-packages.md section 3.
+// Wire details: docs/protocols/goproxy.md sections 8-9.
 #pragma once
 
 #include <array>

@@ -6,7 +6,7 @@
 // matching --go-nosumdb are answered 403, so their names never leak to a
 // public database. Also answers the Go proxy's own question "what does the
 // database say about module@version" for verification before storing.
-// Wire details: shared docs, protocols-packages.md section 2.
+// Wire details: docs/protocols/goproxy.md section 7.
 #pragma once
 
 #include <string>

@@ -3,7 +3,7 @@
 // chosen so Gradle 4.4.1 (Debian 12) never fails a build: a write the server
 // will not keep (read-only token, over the size limit on 4.x, store full) is
 // drained and answered 2xx. Newer Gradle gets 413 for oversize bodies.
-// Wire details: shared docs, protocols-build-cache.md section 5.
+// Wire details: docs/protocols/gradle.md sections 3-4.
 #pragma once
 
 #include <optional>

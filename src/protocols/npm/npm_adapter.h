@@ -10,7 +10,7 @@
 //    through uncached (audit can be switched off).
 // Every error body is npm-style JSON ({"error": "..."}), so clients print it.
 // Freshness, stale and negative-cache rules: docs/pull-through.md.
-// Wire details: shared docs, protocols-packages.md sections 4-5.
+// Wire details: docs/protocols/npm.md sections 3-8.
 #pragma once
 
 #include <memory>

@@ -2,8 +2,8 @@
 // names arrive in three spellings that must mean the same package:
 // "@scope%2fname" (npm), "@scope%2Fname" (pnpm) and "@scope/name" (older
 // clients); a path starting with "@" always consumes two raw segments as the
-// name when the slash is not encoded. Wire details: shared docs,
-// protocols-packages.md sections 4.1-4.3.
+// name when the slash is not encoded. Wire details:
+// docs/protocols/npm.md sections 1-2.
 #pragma once
 
 #include <optional>

@@ -5,8 +5,8 @@
 // shrug off (read-only token, too large, storage full or failing); GET
 // answers 200 or 404, never 5xx, because Nx fails the whole run on those.
 // An optional path prefix selects a namespace ("/nx/team-a/v1/cache/..." is
-// stored under "nx/team-a"). Wire details: shared docs,
-// protocols-build-cache.md section 2.
+// stored under "nx/team-a"). Wire details:
+// docs/protocols/nx.md sections 3-5.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
 // sccache remote cache over WebDAV under /sccache/: the subset OpenDAL's
-// WebDAV service uses (shared docs, protocols-build-cache.md section 6).
+// WebDAV service uses (docs/protocols/sccache.md sections 4-6).
 // /sccache/~<team>/ is the root of the team's own namespace (see
 // ParseDavPath).
 // Objects are opaque and overwritable (sccache rewrites its .sccache_check

@@ -4,7 +4,7 @@
 // /v8/artifacts/status and CORS preflight. Artifacts are opaque and
 // immutable per team: the first write wins and a repeated PUT answers 200
 // without overwriting (the defence against cache poisoning). Wire details:
-// shared docs, protocols-build-cache.md section 1.
+// docs/protocols/turbo.md sections 1-5.
 #pragma once
 
 #include <memory>

@@ -1,7 +1,7 @@
 // Parsing and validation of Turborepo v8 requests: which team namespace a
 // request belongs to, which artifact it names, and the artifact metadata
-// headers turbo sends. Wire details: shared docs, protocols-build-cache.md
-// section 1.
+// headers turbo sends. Wire details: docs/protocols/turbo.md
+// sections 3, 5 and 6.
 #pragma once
 
 #include <cstdint>
