@@ -276,6 +276,14 @@ Result<RenderedDocument> DocumentCache::Get(const DocumentKey& doc, const NpmUps
     if (got.error().IsNotFound()) return got.error();
     return ServeOffline(doc, up, render_base, got.error());
   }
+  if (doc.form == "full" || doc.form == "corgi") {
+    // The tarball index is an entry of its own and can be evicted while the
+    // packument stays; a revalidation answered 304 stores nothing, so it
+    // would never come back and every tarball of the package would be 404
+    // until the packument changed (the chaos run found this).
+    auto indexed = cache_.Contains(kDistNs, doc.name);
+    if (indexed.ok() && !*indexed) (void)StoreDistIndex(got->entry, doc.name);
+  }
   CELLAR_ASSIGN_OR_RETURN(RenderedDocument result, Render(got->entry, doc, up, render_base));
   result.freshness = got->freshness;
   result.upstream_error = got->upstream_error;

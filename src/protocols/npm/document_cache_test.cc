@@ -157,6 +157,24 @@ TEST_F(DocumentCacheTest, RevalidatesWithTheStoredEtag) {
   ASSERT_TRUE(docs_.FreshRendering({"full", "w"}, kBase));
 }
 
+// Found by the chaos run: the tarball index evicted on its own, then a
+// revalidation answered 304, left every tarball of the package 404.
+TEST_F(DocumentCacheTest, AnEvictedTarballIndexIsRebuiltFromTheStoredPackument) {
+  upstream_.Set("http://registry.test/w", FakeReply::Ok(kCorgi, {{"ETag", "\"e1\""}}));
+  ASSERT_TRUE(Get("corgi").ok());
+  ASSERT_TRUE(docs_.LoadDistIndex("w"));
+  ASSERT_TRUE(cache_.Delete("npm/dist", "w").ok());  // as eviction would
+  clock_.Advance(2min);
+  upstream_.Set("http://registry.test/w", FakeReply::WithStatus(304));
+  auto got = Get("corgi");
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(got->freshness, Freshness::kRevalidated);
+  auto index = docs_.LoadDistIndex("w");
+  ASSERT_TRUE(index);
+  EXPECT_TRUE(index->count("w-1.0.0.tgz"));
+  EXPECT_TRUE(index->count("w-2.0.0.tgz"));
+}
+
 TEST_F(DocumentCacheTest, RenderingCountsTheUrlsBelowTheBase) {
   upstream_.Set("http://registry.test/w", FakeReply::Ok(kFull));
   auto got = Get("full");
