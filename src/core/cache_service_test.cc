@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/cache_test_util.h"
 #include "hash/sha256.h"
 #include "index/mem_index.h"
 #include "store/mem_blob_store.h"
@@ -32,17 +33,6 @@ class CacheServiceTest : public ::testing::Test {
     CELLAR_ASSIGN_OR_RETURN(auto put, cache.BeginPut(std::move(o)));
     CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(data.data(), data.size()))));
     return put->Commit().status();
-  }
-
-  static std::string ReadAll(Hit& hit) {
-    std::string out;
-    std::byte buf[4096];
-    while (true) {
-      auto n = hit.reader().Read(buf);
-      if (!n.ok() || *n == 0) break;
-      out.append(reinterpret_cast<char*>(buf), *n);
-    }
-    return out;
   }
 
   env::FakeClock clock_;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/cache_service.h"
+#include "core/cache_test_util.h"
 #include "env/clock.h"
 #include "env/fake_http_client.h"
 #include "index/mem_index.h"
@@ -32,16 +33,7 @@ class PullThroughFixture : public ::testing::Test {
     return ReadHit(***hit);
   }
 
-  static std::string ReadHit(core::Hit& hit) {
-    std::string out;
-    std::byte buf[4096];
-    while (true) {
-      auto n = hit.reader().Read(buf);
-      if (!n.ok() || *n == 0) break;
-      out.append(reinterpret_cast<char*>(buf), *n);
-    }
-    return out;
-  }
+  static std::string ReadHit(core::Hit& hit) { return core::ReadAll(hit); }
 
   env::FakeClock clock_;
   store::MemBlobStore blobs_;
