@@ -13,8 +13,9 @@ const char* RunUsage() {
          "\n"
          "Options:\n"
          "  --filter, -F <pkg|dir|glob>  only these packages (and what their tasks depend on);\n"
-         "                               repeatable\n"
-         "  -p, --package <pkg|dir>      same as --filter (VelocityCache's flag)\n"
+         "                               repeatable; x... adds x's dependencies, ...x its\n"
+         "                               dependents, !x removes\n"
+         "  -p, --package <pkg|dir>      one package (VelocityCache's flag)\n"
          "  --concurrency N|N%           tasks at once (default: the number of cores)\n"
          "  --force                      run every task; the caches are still written\n"
          "  --no-cache                   neither read nor write any cache\n"
@@ -88,10 +89,13 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args, size_t cor
     };
     if (a == "--help" || a == "-h") {
       o.help = true;
-    } else if (TakeValue(args, i, "--filter", &v, &missing) || TakeValue(args, i, "-F", &v, &missing) ||
-               TakeValue(args, i, "--package", &v, &missing) || TakeValue(args, i, "-p", &v, &missing)) {
+    } else if (TakeValue(args, i, "--filter", &v, &missing) || TakeValue(args, i, "-F", &v, &missing)) {
       CELLAR_RETURN_IF_ERROR(need("--filter"));
       o.filters.push_back(v);
+    } else if (TakeValue(args, i, "--package", &v, &missing) || TakeValue(args, i, "-p", &v, &missing)) {
+      CELLAR_RETURN_IF_ERROR(need("--package"));
+      if (o.package) return Status::InvalidArgument("-p/--package names one package; use --filter for several");
+      o.package = v;
     } else if (TakeValue(args, i, "--concurrency", &v, &missing)) {
       CELLAR_RETURN_IF_ERROR(need("--concurrency"));
       CELLAR_ASSIGN_OR_RETURN(o.concurrency, ParseConcurrency(v, cores));

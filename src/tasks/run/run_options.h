@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ enum class DryRun { kNo, kText, kJson };
 
 struct RunOptions {
   std::vector<std::string> tasks;    // task names ("build") or ids ("web#build")
-  std::vector<std::string> filters;  // --filter and -p/--package: name, directory or glob
+  std::vector<std::string> filters;  // --filter: name, directory or glob (tasks/graph/task_graph.h)
+  std::optional<std::string> package;  // -p/--package (VelocityCache): one package, name or directory
   size_t concurrency = 0;            // 0: the number of cores
   bool force = false;                // run every task; still write the caches
   bool no_cache = false;             // neither read nor write any cache

@@ -24,7 +24,8 @@ TEST(RunOptionsTest, EveryFlag) {
                         4);
   ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(o->tasks, (std::vector<std::string>{"build", "test"}));
-  EXPECT_EQ(o->filters, (std::vector<std::string>{"web", "apps/api", "lib-*"}));
+  EXPECT_EQ(o->filters, (std::vector<std::string>{"web", "lib-*"}));
+  EXPECT_EQ(o->package, "apps/api");
   EXPECT_EQ(o->concurrency, 3u);
   EXPECT_TRUE(o->keep_going);
   EXPECT_TRUE(o->summarize);
@@ -89,6 +90,7 @@ TEST(RunOptionsTest, ErrorsNameTheProblem) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message().find("--filter needs a value"), std::string::npos);
   EXPECT_FALSE(ParseRunArgs({"build", "--output-logs=loud"}, 2).ok());
+  EXPECT_FALSE(ParseRunArgs({"build", "-p", "a", "-p", "b"}, 2).ok());
 }
 
 }  // namespace

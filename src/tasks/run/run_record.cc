@@ -4,7 +4,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <random>
 
 namespace cellar::tasks {
@@ -31,6 +30,7 @@ nlohmann::json TaskJson(const TaskRecord& t) {
   j["envKeys"] = t.env_keys;
   j["inputs"] = PairsToObject(t.inputs);
   j["hashOf"] = PairsToObject(t.hash_parts);
+  if (!t.hash_inputs.is_null()) j["hashInputs"] = t.hash_inputs;
   if (t.cache_status) {
     nlohmann::json cache;
     cache["status"] = *t.cache_status;

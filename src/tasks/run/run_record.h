@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/status.h"
 #include "tasks/run/reporter.h"
 
@@ -34,6 +36,8 @@ struct TaskRecord {
   // "dependency:core#build", "global"): name -> hash of the value.
   std::vector<std::pair<std::string, std::string>> hash_parts{};
   std::vector<std::string> env_keys{};
+  // The hash's full manifest as JSON (tasks/hash manifest_json.h), when known.
+  nlohmann::json hash_inputs{};
 
   // Filled once the task has been handled (absent in a --dry plan).
   std::optional<std::string> cache_status{};  // "hit", "miss", "bypass", "skipped", "not run"

@@ -48,14 +48,15 @@ bool Runner::Execute(const RunTask& task, TaskRecord& record) {
   std::error_code ec;
   std::filesystem::create_directories(options_.log_dir, ec);
   const std::string log_path = (std::filesystem::path(options_.log_dir) / LogFileName(task)).string();
-  record.cache_status = options_.read_cache ? "miss" : "bypass";
-  reporter_.Executing(task.id, task.hash, options_.read_cache ? "" : options_.bypass_reason);
+  const bool read = options_.read_cache && task.cacheable;
+  record.cache_status = read ? "miss" : "bypass";
+  reporter_.Executing(task.id, task.hash, read ? "" : task.cacheable ? options_.bypass_reason : "cache: false");
   TaskProcessOptions p;
   p.command = task.command;
   p.cwd = task.package_dir;
   p.env = options_.env;
   p.log_path = log_path;
-  p.timeout = options_.task_timeout;
+  p.timeout = task.timeout.count() > 0 ? task.timeout : options_.task_timeout;
   p.kill_grace = options_.kill_grace;
   p.stop = &stop_;
   p.on_line = [&](std::string_view line) { reporter_.TaskOutput(task.id, line); };
@@ -69,13 +70,13 @@ bool Runner::Execute(const RunTask& task, TaskRecord& record) {
   record.exit_code = result->exit_code;
   record.duration = result->duration;
   if (!result->ok()) {
-    reporter_.TaskFailed(task.id, FailureReason(*result, options_.task_timeout), ReadWholeFile(log_path));
+    reporter_.TaskFailed(task.id, FailureReason(*result, p.timeout), ReadWholeFile(log_path));
     std::filesystem::remove(log_path, ec);
     return false;
   }
   // A stop that arrives after the command finished still keeps its outputs
   // out of the caches: they may be half-written by a sibling's cleanup.
-  if (options_.write_cache && !stop_.triggered()) {
+  if (options_.write_cache && task.cacheable && !stop_.triggered()) {
     Status saved = cache_.Save(task, log_path, result->duration);
     if (!saved.ok()) reporter_.Warning(task.id + ": outputs not cached: " + saved.message());
   }
@@ -86,7 +87,7 @@ bool Runner::Execute(const RunTask& task, TaskRecord& record) {
 
 bool Runner::RunOne(const RunTask& task, TaskRecord& record) {
   if (stop_.triggered()) return false;
-  if (options_.read_cache) {
+  if (options_.read_cache && task.cacheable) {
     const auto start = SteadyClock::now();
     std::string warning;
     std::optional<Restored> hit = cache_.Restore(task, &warning);

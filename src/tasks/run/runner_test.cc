@@ -233,6 +233,32 @@ TEST_F(RunnerTest, StopInterruptsRunningTasksStoresNothingAndExits130) {
   EXPECT_EQ(processes_.CallCount({"sh", "-c", "build app#build"}), 0u);
 }
 
+TEST_F(RunnerTest, UncacheableTaskAlwaysRunsAndIsNeverStored) {
+  auto tasks = Diamond();
+  tasks[0].cacheable = false;
+  auto records = Records(tasks);
+  ScriptAll(tasks);
+  cache_.hits["h-core#build"] = {CacheSource::kLocal, "core log\n", 1500ms};
+  ASSERT_TRUE(Run(tasks, records, Options()).ok());
+  EXPECT_EQ(processes_.CallCount({"sh", "-c", "build core#build"}), 1u);
+  EXPECT_EQ(cache_.saved.count("core#build"), 0u);
+  EXPECT_EQ(cache_.saved.count("app#build"), 1u);
+  EXPECT_NE(out_.find("core:build: cache bypass (cache: false), executing"), std::string::npos) << out_;
+}
+
+TEST_F(RunnerTest, PerTaskTimeoutFailsTheTask) {
+  auto tasks = Diamond();
+  tasks[0].timeout = 50ms;
+  auto records = Records(tasks);
+  ScriptAll(tasks);
+  processes_.Set({"sh", "-c", "build core#build"}, env::FakeProcessScript::Hang());
+  auto r = Run(tasks, records, Options());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 1);
+  EXPECT_NE(out_.find("core:build: ERROR: timed out after 0.050s"), std::string::npos) << out_;
+  EXPECT_TRUE(cache_.saved.empty());
+}
+
 TEST_F(RunnerTest, CycleIsRefusedBeforeAnythingRuns) {
   auto tasks = Diamond();
   tasks[0].deps = {3};

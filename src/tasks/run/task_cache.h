@@ -26,6 +26,8 @@ struct RunTask {
   std::string hash{};        // the task hash (hex)
   std::vector<std::string> outputs{};  // output globs, relative to package_dir
   std::vector<size_t> deps{};          // indices into the run's task list
+  bool cacheable = true;               // false (cache: false): always run, never stored
+  std::chrono::milliseconds timeout{0};  // 0: the run's --task-timeout, if any
 };
 
 struct Restored {
