@@ -6,29 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tasks/config/velocity_readme_for_test.h"
+
 namespace cellar::tasks {
 namespace {
 
 EnvLookup Env(std::map<std::string, std::string> vars) { return FixedEnv(std::move(vars)); }
 
-// The VelocityCache README example, byte for byte.
-constexpr char kVelocityReadme[] = R"(version: 1
-remote:
-  enabled: true
-  url: "http://localhost:8080"
-  token: "${VC_AUTH_TOKEN}" # Supports env var expansion
-
-pipeline:
-  build:
-    command: "npm run build"
-    inputs:
-      - "src/**"
-      - "package.json"
-    outputs:
-      - "dist/**"
-    depends_on:
-      - "^build" # Topological dependency
-)";
 
 TEST(ConfigTest, VelocityReadmeExampleParsesUnchanged) {
   auto config = ParseConfig(kVelocityReadme, "velocity.yml", Env({{"VC_AUTH_TOKEN", "secret-token"}}));
