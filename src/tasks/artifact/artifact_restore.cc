@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -123,6 +124,7 @@ class Restorer {
   ~Restorer() {
     // Whatever was not committed is discarded.
     for (const Pending& p : pending_) ::unlink(tree_.PathOf(p.temp).c_str());
+    Relock();
   }
 
   Result<RestoreResult> Run(const std::string& archive_file) {
@@ -147,8 +149,9 @@ class Restorer {
     if (!seen_metadata) return Status::Corruption("artifact: empty");
     // The whole artifact is read and its checksum verified: now it may become visible.
     CELLAR_RETURN_IF_ERROR(Commit());
-    CELLAR_RETURN_IF_ERROR(ApplyDirectoryModes());
     CELLAR_RETURN_IF_ERROR(RemoveStale());
+    Relock();
+    CELLAR_RETURN_IF_ERROR(ApplyDirectoryModes());
     return std::move(result_);
   }
 
@@ -314,7 +317,9 @@ class Restorer {
   // Keeps the parent directory of the previous entry open: sorted entries share it.
   Status OpenParent(std::string_view parent) {
     if (parent_.valid() && parent == parent_path_) return Status::Ok();
+    parent_path_.clear();
     CELLAR_ASSIGN_OR_RETURN(parent_, tree_.OpenDir(parent, /*create=*/true));
+    CELLAR_RETURN_IF_ERROR(Unlock(parent_.get(), std::string(parent)));
     parent_path_ = std::string(parent);
     return Status::Ok();
   }
@@ -332,6 +337,25 @@ class Restorer {
     }
     pending_.clear();
     return Status::Ok();
+  }
+
+  // Read-only output directories (Go's module cache makes them) are made writable for the
+  // owner while this restore changes them, and get their mode back at the end.
+  Status Unlock(int dir, const std::string& path) {
+    if (unlocked_.count(path) > 0) return Status::Ok();
+    struct stat st;
+    if (::fstat(dir, &st) != 0) return Status::FromErrno(errno, "artifact: stat " + path);
+    if ((st.st_mode & S_IRWXU) == S_IRWXU) return Status::Ok();
+    if (::fchmod(dir, (st.st_mode & 07777) | S_IRWXU) != 0) {
+      return Status::FromErrno(errno, "artifact: chmod " + path);
+    }
+    unlocked_[path] = st.st_mode & 07777;
+    return Status::Ok();
+  }
+
+  void Relock() {
+    for (const auto& [path, mode] : unlocked_) ::chmod(tree_.PathOf(path).c_str(), mode);
+    unlocked_.clear();
   }
 
   // Directory modes last: a directory without write permission could not be filled.
@@ -356,13 +380,19 @@ class Restorer {
       const std::string full = tree_.PathOf(*it);
       struct stat st;
       if (::lstat(full.c_str(), &st) != 0) continue;
-      if (S_ISDIR(st.st_mode)) {
-        if (held_dirs_.count(*it) > 0) continue;
-        if (::rmdir(full.c_str()) == 0) ++result_.stale_removed;
-        continue;  // not empty: it still holds something that is not an output
+      bool is_dir = S_ISDIR(st.st_mode);
+      if (is_dir ? held_dirs_.count(*it) > 0 : held_nondirs_.count(*it) > 0) continue;
+      int flags = is_dir ? AT_REMOVEDIR : 0;
+      int rc = ::unlinkat(AT_FDCWD, full.c_str(), flags);
+      if (rc != 0 && errno == EACCES) {
+        const std::string parent(ParentOf(*it));
+        CELLAR_ASSIGN_OR_RETURN(Fd dir, tree_.OpenDir(parent, /*create=*/false));
+        CELLAR_RETURN_IF_ERROR(Unlock(dir.get(), parent));
+        rc = ::unlinkat(AT_FDCWD, full.c_str(), flags);
       }
-      if (held_nondirs_.count(*it) > 0) continue;
-      if (::unlink(full.c_str()) != 0 && errno != ENOENT) {
+      if (rc != 0) {
+        // A directory that is not empty still holds something that is not an output.
+        if (errno == ENOENT || (is_dir && (errno == ENOTEMPTY || errno == EEXIST))) continue;
         return Status::FromErrno(errno, "artifact: removing stale " + full);
       }
       ++result_.stale_removed;
@@ -391,6 +421,7 @@ class Restorer {
   std::set<std::string> held_nondirs_;  // file and symlink entries
   std::vector<Pending> pending_;        // written, not yet renamed into place
   std::vector<std::pair<std::string, mode_t>> dir_modes_;
+  std::map<std::string, mode_t> unlocked_;  // directory -> its mode before Unlock()
   Fd parent_;
   std::string parent_path_;
 };

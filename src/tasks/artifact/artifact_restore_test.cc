@@ -157,6 +157,27 @@ TEST_F(ArtifactRestoreTest, OutputsOfAnotherTypeAreReplaced) {
   EXPECT_EQ(ListTree(dst_.path()), ListTree(src_.path()));
 }
 
+// Go's module cache, for one, makes read-only directories of read-only files. (Run as root,
+// permissions are not enforced; the test then only checks the round trip.)
+TEST_F(ArtifactRestoreTest, ReadOnlyDirectoriesCanBeRestoredOverAgain) {
+  WriteFile(src_ / "mod/pkg/a.go", "package a // v1", 0444);
+  WriteFile(src_ / "mod/pkg/gone.go", "package a", 0444);
+  ASSERT_EQ(::chmod((src_ / "mod/pkg").c_str(), 0555), 0);
+  std::string file = Pack(src_.path(), {"mod"});
+  ASSERT_TRUE(Restore(file, dst_.path(), {"mod"}).ok());
+  EXPECT_EQ(ListTree(dst_.path()), ListTree(src_.path()));
+
+  ASSERT_EQ(::chmod((src_ / "mod/pkg").c_str(), 0755), 0);
+  WriteFile(src_ / "mod/pkg/a.go", "package a // v2", 0444);
+  ASSERT_EQ(::unlink((src_ / "mod/pkg/gone.go").c_str()), 0);
+  ASSERT_EQ(::chmod((src_ / "mod/pkg").c_str(), 0555), 0);
+  file = Pack(src_.path(), {"mod"});
+  auto result = Restore(file, dst_.path(), {"mod"});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->stale_removed, 1u);
+  EXPECT_EQ(ListTree(dst_.path()), ListTree(src_.path()));
+}
+
 TEST_F(ArtifactRestoreTest, LongLogsAreCutToTheCap) {
   WriteFile(src_ / "out", "o");
   std::string file = Pack(src_.path(), {"out"}, std::string(1000, 'L'));
