@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "env/subprocess.h"
 
 namespace cellar::taskhash {
 namespace {
@@ -51,7 +50,7 @@ Result<std::optional<std::vector<std::string>>> GitLsFilesLister::ListFiles(
   options.pipe_stdout = true;
   options.pipe_stderr = true;
   Result<env::RunResult> run =
-      env::RunSubprocess(options, "", options_.timeout, options_.max_output_bytes);
+      runner_.Run(std::move(options), "", options_.timeout, options_.max_output_bytes);
   if (!run.ok()) {
     if (!InsideGitCheckout(dir)) return std::optional<std::vector<std::string>>();
     return run.status().WithContext("cannot run git ls-files in " + dir);

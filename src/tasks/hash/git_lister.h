@@ -1,7 +1,7 @@
 // GitLister: the one git question the task hash asks, "which files under
-// this directory does git track or would track?", behind an interface so
-// tests script it (FakeGitLister) and the runner can swap in another process
-// runner later. GitLsFilesLister runs `git ls-files` once per call.
+// this directory does git track or would track?", behind an interface so the
+// input-enumeration tests script the answer (FakeGitLister).
+// GitLsFilesLister asks git itself, through an env::ProcessRunner.
 // Thread-safety: implementations must allow concurrent calls.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "env/process_runner.h"
 
 namespace cellar::taskhash {
 
@@ -36,10 +37,13 @@ struct GitLsFilesOptions {
 // directory is treated as outside git (nullopt); with a `.git`, it is an error.
 class GitLsFilesLister : public GitLister {
  public:
-  explicit GitLsFilesLister(GitLsFilesOptions options = {}) : options_(std::move(options)) {}
+  // `runner` must outlive this object.
+  explicit GitLsFilesLister(env::ProcessRunner& runner, GitLsFilesOptions options = {})
+      : runner_(runner), options_(std::move(options)) {}
   Result<std::optional<std::vector<std::string>>> ListFiles(const std::string& dir) override;
 
  private:
+  env::ProcessRunner& runner_;
   GitLsFilesOptions options_;
 };
 

@@ -47,6 +47,10 @@ std::string DescribeFile(const FileDigest& digest) {
   return "unknown";
 }
 
+std::string JsonText(const nlohmann::json& json, int indent) {
+  return json.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json TaskHashJson(const TaskHash& hash) {
   const TaskManifest& m = hash.manifest;
   nlohmann::json deps = nlohmann::json::object();

@@ -16,6 +16,11 @@ namespace cellar::taskhash {
 nlohmann::json TaskHashJson(const TaskHash& hash);
 nlohmann::json GlobalHashJson(const GlobalHash& hash);
 
+// The JSON as text. Paths, link targets and commands are bytes, not always
+// UTF-8: invalid sequences print as U+FFFD here, where a plain dump() would
+// throw.
+std::string JsonText(const nlohmann::json& json, int indent = -1);
+
 // "<hex>" for a regular file, "<hex> executable", "symlink -> <target>",
 // "directory".
 std::string DescribeFile(const FileDigest& digest);

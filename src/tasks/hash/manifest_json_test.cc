@@ -62,6 +62,15 @@ TEST(ManifestJsonTest, EqualManifestsPrintEqualText) {
   EXPECT_EQ(TaskHashJson(a).dump(), TaskHashJson(b).dump());
 }
 
+TEST(ManifestJsonTest, InvalidUtf8PathsPrintWithoutThrowing) {
+  TaskHash hash = Sample();
+  hash.manifest.files.push_back({"bad\xff-name", FileDigest{}});
+  hash.manifest.command = "echo \xc3";
+  std::string text = JsonText(TaskHashJson(hash), 2);
+  EXPECT_NE(text.find("bad\xef\xbf\xbd-name"), std::string::npos);  // U+FFFD
+  EXPECT_NE(text.find("\n  \"command\""), std::string::npos);     // indented
+}
+
 TEST(ManifestJsonTest, DescribesEachKind) {
   FileDigest d;
   EXPECT_EQ(DescribeFile(d), std::string(64, '0'));

@@ -200,7 +200,8 @@ class GitTaskHashTest : public ::testing::Test {
   const std::string& root() { return ws_.tree().root(); }
 
   Workspace ws_{SampleFiles()};
-  GitLsFilesLister git_;
+  env::SystemProcessRunner runner_;
+  GitLsFilesLister git_{runner_};
 };
 
 TEST_F(GitTaskHashTest, IgnoredFilesAreNotInputs) {
