@@ -127,7 +127,8 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   if (options.graph) return WriteGraph(*graph, options, ctx);
 
   const std::string& root = project->workspace.root;
-  taskhash::GitLsFilesLister git;
+  env::SystemProcessRunner processes;
+  taskhash::GitLsFilesLister git(processes);
   taskhash::FileHasher files;
   taskhash::TaskHasher hasher(root, git, files);
   auto plan = BuildPlan(*project, *graph, hasher, ctx.env);
@@ -179,7 +180,6 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   runner_options.task_timeout = options.task_timeout;
   runner_options.env = ctx.child_env;
 
-  env::SystemProcessRunner processes;
   StopSignal stop;
   Result<RunnerResult> result = Status::Internal("not run");
   {
