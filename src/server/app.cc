@@ -397,8 +397,12 @@ void App::Run() {
 }
 
 Status VerifyDataDir(const std::string& data_dir, bool quiet) {
+  // Read-only: verify must report a store's state even when its file system
+  // is full (a shared SQLite open would need room for a new -shm file).
+  index::SqliteIndex::Options index_options;
+  index_options.read_only = true;
   CELLAR_ASSIGN_OR_RETURN(auto index,
-                          OpenDataDirIndex(data_dir, {}, "stop the cellar serving it first"));
+                          OpenDataDirIndex(data_dir, std::move(index_options), "stop the cellar serving it first"));
   store::FsBlobStore::Options store_options;
   store_options.root = data_dir;
   CELLAR_ASSIGN_OR_RETURN(auto blobs, store::FsBlobStore::Open(store_options));
