@@ -24,7 +24,8 @@
 #   5. upstream down (503 to everything): a build with a third empty GOMODCACHE
 #      still succeeds from cellar's cache; an expired list is served stale
 #      (X-Cellar-Stale: 1); an uncached file is not answered 200 and its 5xx
-#      is not cached (200 once the upstream is back).
+#      is not cached (200 once the upstream is back);
+#   6. a zip larger than the store (--max-size) is passed through uncached.
 # cellar verifies every .zip/.mod against a fake checksum database
 # (fake_sumdb/) before storing it; sumdb_test.sh covers the client side.
 # Usage: bash goproxy_test.sh /path/to/cellar
@@ -201,5 +202,24 @@ echo "info - uncached .mod while upstream down: HTTP $code $(head -c 100 "$IT_TM
 rm -f "$GEN/down"
 expect_code 200 "upstream back: uncached .mod fetched (outage not cached)" "$UNCACHED"
 cmp -s "$IT_TMP/body" "$GEN/proxy/example.test/lonely/@v/v1.0.0.mod" || fail ".mod body not byte-identical"
+
+# --- 6. a store that cannot hold a module zip ---------------------------------
+# Issue 13: a zip the store cannot keep (--max-size below its size) answered
+# 502. It is checked and passed through uncached, on the default
+# verify-then-send path for small files. (--go-nosumdb: checksum-database
+# lookups are mutable documents, which need the store; see the report of
+# issue 13.)
+stop_cellar
+start_cellar "$IT_TMP/data-tiny" --go-upstream "$UP_URL" --go-nosumdb example.test --max-size 100B
+ZIP="example.test/lonely/@v/v1.0.1.zip"
+BEFORE=$(grep -c "/$ZIP\$" "$UP_LOG" || true)
+for i in 1 2; do
+  expect_code 200 "module zip larger than the store ($i)" "$CELLAR_URL/go/$ZIP"
+  cmp -s "$IT_TMP/body" "$GEN/proxy/$ZIP" || fail "passed-through zip differs from the upstream's ($i)"
+done
+[[ $(( $(grep -c "/$ZIP\$" "$UP_LOG" || true) - BEFORE )) == 2 ]] || fail "a zip the store cannot hold was not fetched once per request"
+[[ "$(metric 'cellar_cache_fills_total{namespace="go",result="uncached"}' | cut -d. -f1)" == 2 ]] ||
+  fail "uncached zip fills not counted: $(curl -s "$CELLAR_URL/metrics" | grep cellar_cache_fills_total)"
+pass "a module zip larger than the store is passed through uncached (exact bytes, counted)"
 
 echo "goproxy test finished in ${SECONDS}s"

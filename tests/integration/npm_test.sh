@@ -21,6 +21,7 @@
 #      upstream; ping, search and audit pass-through;
 #   9. 100 different Host headers (no --public-url): each gets its own
 #      tarball URLs, one rendering is stored;
+#  9b. a store too small for a tarball: it is passed through uncached;
 #  10. npm install, then the registry stopped, then npm ci: the abbreviated
 #      packuments are answered by the cached full ones (stale), a
 #      single-version document is picked out of a cached packument.
@@ -227,6 +228,30 @@ expect_code 200 "rendered dep-a documents listed" "$CELLAR_URL/api/v1/entries?na
 N=$(grep -c '"key": "full:dep-a|' "$IT_TMP/body" || true)
 [[ "$N" == 1 ]] || fail "$N stored renderings of dep-a after 100 Host headers, want 1: $(head -c 600 "$IT_TMP/body")"
 pass "100 Host headers: each gets its own tarball URLs, one rendering is stored"
+
+# --- 9b. a store that cannot hold a tarball ---------------------------------------
+# Issue 13: with no room to be made (--max-size below the tarball's size) a
+# tarball fill answered 502. It is passed through uncached instead: exact
+# bytes, every request goes upstream, counted as an "uncached" fill, and npm
+# install (which checks the integrity itself) works.
+stop_cellar
+start_cellar "$IT_TMP/data-tiny" --npm-upstream "$UP_URL" --max-size 1MiB
+REG="$CELLAR_URL/npm"
+BEFORE=$(up_count 'GET /bigfile/-/bigfile-1.0.0.tgz 200')
+for i in 1 2; do
+  expect_code 200 "20 MiB tarball through a 1 MiB store ($i)" "$REG/bigfile/-/bigfile-1.0.0.tgz"
+  [[ "$(sha512_sri "$IT_TMP/body")" == "$WANT" ]] || fail "passed-through bigfile tarball is corrupt ($i)"
+done
+[[ $(( $(up_count 'GET /bigfile/-/bigfile-1.0.0.tgz 200') - BEFORE )) == 2 ]] ||
+  fail "a tarball the store cannot hold was not fetched once per request"
+[[ "$(metric_int 'cellar_cache_fills_total{namespace="npm",result="uncached"}')" == 2 ]] ||
+  fail "uncached fills not counted: $(curl -s "$CELLAR_URL/metrics" | grep cellar_cache_fills_total)"
+grep -q 'fill passed through without caching' "$CELLAR_LOG" || fail "the pass-through was not logged"
+P6="$IT_TMP/p6"; mkdir -p "$P6"; echo '{"name":"p6","version":"1.0.0","private":true}' >"$P6/package.json"
+npm_run "$P6" install bigfile@1.0.0 >"$IT_TMP/npm6.out" 2>&1 || {
+  cat "$IT_TMP/npm6.out"; tail -n 20 "$CELLAR_LOG" >&2; fail "npm install through a store too small for the tarball failed"; }
+[[ -f "$P6/node_modules/bigfile/blob.bin" ]] || fail "npm install did not unpack bigfile"
+pass "a tarball larger than the store is passed through uncached (exact bytes, counted, logged); npm install works"
 
 # --- 10. the registry gone: npm install, then npm ci -------------------------------
 # Issue 13: `npm install` (npm 11 asks for full packuments) and then `npm ci`
