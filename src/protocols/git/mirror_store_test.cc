@@ -135,8 +135,10 @@ TEST_F(MirrorStoreTest, MissingReadsCatFileAnswers) {
   auto missing = Store().Missing(kKey, {a, b});
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(*missing, std::vector<std::string>{b});
-  git_.Set({"git", "cat-file"}, FakeProcessScript::Exit(128, "", "fatal: not a git repository\n"));
-  EXPECT_EQ(Store().Missing(kKey, {a}).error().code(), Code::kInternal);
+  git_.Set({"git", "cat-file", "--batch-check"}, FakeProcessScript::Exit(128, "", "fatal: not a git repository\n"));
+  auto failed = Store().Missing(kKey, {a});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), Code::kInternal);
   // Without a mirror everything is missing, and git is not asked.
   size_t asked = git_.CallCount({"cat-file"});
   EXPECT_EQ(*Store().Missing("example.com/org/other", {a}), std::vector<std::string>{a});
