@@ -139,7 +139,10 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     }
     digest = *computed;
   }
-  CELLAR_RETURN_IF_ERROR(MakeDirs(dir_));
+  if (Status made = MakeDirs(dir_); !made.ok()) {
+    RemoveTemp(temp_path);
+    return made;
+  }
   const std::string final_path = ArtifactPath(hash);
   // A sidecar without its artifact is a leftover; it must not describe the
   // file about to be linked.
@@ -173,6 +176,16 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
   // The entry is complete and visible; the sidecar only adds its digest.
   (void)WriteSidecar(hash, *digest);
   return LocalArtifact{final_path, digest};
+}
+
+void LocalCache::PruneTemps(std::chrono::seconds older_than) const {
+  std::error_code ec;
+  const auto cutoff = std::filesystem::file_time_type::clock::now() - older_than;
+  for (auto it = std::filesystem::directory_iterator(TempDir(), ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    std::error_code stat_ec;
+    if (it->last_write_time(stat_ec) < cutoff && !stat_ec) std::filesystem::remove(it->path(), stat_ec);
+  }
 }
 
 Status LocalCache::Clean() const {

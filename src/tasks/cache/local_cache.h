@@ -15,6 +15,7 @@
 // processes sharing the directory.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -53,6 +54,11 @@ class LocalCache {
   // temp_path is gone afterwards, whatever the outcome.
   Result<LocalArtifact> Insert(const std::string& hash, const std::string& temp_path,
                                std::optional<FileDigest> digest = std::nullopt) const;
+
+  // Removes files under <dir>/tmp/ not written for `older_than`: what an
+  // interrupted run left. A run calls it at start with a margin (an hour)
+  // so another run's files in progress stay.
+  void PruneTemps(std::chrono::seconds older_than) const;
 
   // Removes the whole cache directory (`cellar clean`). OK when it is absent.
   Status Clean() const;

@@ -158,6 +158,17 @@ TEST_F(LocalCacheTest, InsertTakesAFileFromElsewhereAndAKnownDigest) {
   EXPECT_EQ(cache.Lookup("ext")->value().digest, digest);
 }
 
+TEST_F(LocalCacheTest, PruneTempsRemovesOnlyOldLeftovers) {
+  LocalCache cache((root_ / "cache").string());
+  cache.PruneTemps(std::chrono::hours(1));  // no tmp/ yet: nothing to do
+  std::string old_temp = Temp(cache, "interrupted run");
+  std::string fresh_temp = Temp(cache, "in progress");
+  fs::last_write_time(old_temp, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  cache.PruneTemps(std::chrono::hours(1));
+  EXPECT_FALSE(fs::exists(old_temp));
+  EXPECT_TRUE(fs::exists(fresh_temp));
+}
+
 TEST_F(LocalCacheTest, CleanRemovesEverythingAndToleratesAnAbsentDirectory) {
   LocalCache cache((root_ / "cache").string());
   ASSERT_TRUE(cache.Insert("a", Temp(cache, "1")).ok());

@@ -9,7 +9,11 @@ Result<Project> OpenProject(const std::string& start_dir, const EnvLookup& env) 
     return Status::NotFound("no cellar.yml or velocity.yml in " + start_dir +
                             " or any directory above it; `cellar init` writes one");
   }
-  auto config = LoadConfig(**path, env);
+  return OpenProjectFile(**path, env);
+}
+
+Result<Project> OpenProjectFile(const std::string& config_path, const EnvLookup& env) {
+  auto config = LoadConfig(config_path, env);
   if (!config.ok()) return config.error();
   auto workspace = LoadWorkspace(config->root, config->packages);
   if (!workspace.ok()) return workspace.error();

@@ -22,4 +22,8 @@ struct Project {
 // caller to print.
 Result<Project> OpenProject(const std::string& start_dir, const EnvLookup& env);
 
+// The same for a config file named explicitly (--config): `config_path` is
+// taken relative to the current directory when it is not absolute.
+Result<Project> OpenProjectFile(const std::string& config_path, const EnvLookup& env);
+
 }  // namespace cellar::tasks

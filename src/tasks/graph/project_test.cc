@@ -31,6 +31,20 @@ TEST(ProjectTest, OpensFromASubdirectoryAndRunsTheVelocityReadmeConfig) {
   EXPECT_EQ(graph->nodes()[1].dir, "packages/app");
 }
 
+TEST(ProjectTest, AnExplicitConfigFileSetsTheRoot) {
+  testing::TempTree t;
+  t.Write("ci/other.yml", "packages: [\"../x/*\"]\n");
+  auto bad = OpenProjectFile(t.Path("ci/other.yml"), FixedEnv({}));
+  ASSERT_FALSE(bad.ok());  // globs may not leave the root (ci/)
+  t.Write("ci/build.yml", "pipeline:\n  build: {command: make}\n");
+  t.Write("ci/tools/gen/package.json", R"({"name": "gen"})");
+  auto project = OpenProjectFile(t.Path("ci/build.yml"), FixedEnv({}));
+  ASSERT_TRUE(project.ok()) << project.error().ToString();
+  EXPECT_EQ(project->workspace.root, t.Path("ci"));
+  ASSERT_EQ(project->workspace.packages.size(), 1u);
+  EXPECT_EQ(project->workspace.packages[0].dir, ".");  // ci/ has no apps/, libs/ or packages/
+}
+
 TEST(ProjectTest, NoConfigFileIsNotFound) {
   testing::TempTree t;
   auto above = FindConfigFile(t.root());

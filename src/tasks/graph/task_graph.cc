@@ -16,13 +16,14 @@ std::string DotQuote(std::string_view s) {
 
 }  // namespace
 
-TaskGraph::TaskGraph(std::vector<TaskNode> nodes) : nodes_(std::move(nodes)) {}
+TaskGraph::TaskGraph(std::vector<TaskNode> nodes) : nodes_(std::move(nodes)) {
+  for (size_t i = 0; i < nodes_.size(); ++i) index_.emplace(nodes_[i].id, i);
+}
 
 std::optional<size_t> TaskGraph::IndexOf(std::string_view id) const {
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (nodes_[i].id == id) return i;
-  }
-  return std::nullopt;
+  auto it = index_.find(id);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
 }
 
 const TaskNode* TaskGraph::Find(std::string_view id) const {

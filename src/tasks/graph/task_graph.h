@@ -11,6 +11,7 @@
 // Thread-safety: BuildTaskGraph is reentrant; a TaskGraph is an immutable value.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,7 @@ class TaskGraph {
 
  private:
   std::vector<TaskNode> nodes_;
+  std::map<std::string, size_t, std::less<>> index_;  // id -> position in nodes_
 };
 
 // Which packages the requested tasks start from (dependencies outside the

@@ -109,6 +109,9 @@ TEST(InitTest, TurboV2TasksWithDefaultInputsAndPnpm) {
     "check-types": {"dependsOn": ["^check-types"]}
   }
 })");
+  // A package turbo.json extends the root's: lists replace, unless they say $TURBO_EXTENDS$.
+  t.Write("apps/web/turbo.json", R"({"extends": ["//"],
+    "tasks": {"build": {"outputs": ["$TURBO_EXTENDS$", "out/**"], "env": ["WEB_ONLY"]}}})");
   auto r = InitWorkspace(t.root(), {});
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->detected, "turbo.json (v2 \"tasks\")");
@@ -118,6 +121,10 @@ TEST(InitTest, TurboV2TasksWithDefaultInputsAndPnpm) {
   EXPECT_EQ(l.config.pipeline.at("build").outputs, (Strings{".next/**", "!.next/cache/**", "dist/**"}));
   EXPECT_EQ(l.config.pipeline.at("build").env_keys, Strings{"API_URL"});
   EXPECT_EQ(l.config.global_env, Strings{"NODE_ENV"});
+  const TaskConfig& web = l.config.pipeline.at("web#build");
+  EXPECT_EQ(web.outputs, (Strings{".next/**", "!.next/cache/**", "dist/**", "out/**"}));
+  EXPECT_EQ(web.env_keys, Strings{"WEB_ONLY"});
+  EXPECT_EQ(web.depends_on, Strings{"^build"});  // inherited from the root
   EXPECT_EQ(Edges(l, "build"), (Strings{"@acme/ui#build <- [pnpm run build]", "web#build <- @acme/ui#build [pnpm run build]"}));
   EXPECT_EQ(Edges(l, "lint"), (Strings{"web#lint <- [pnpm run lint]"}));
   EXPECT_TRUE(Edges(l, "check-types").empty());  // no package has the script

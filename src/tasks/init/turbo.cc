@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tasks/init/init.h"
+#include "tasks/workspace/package_json.h"
+#include "tasks/workspace/workspace.h"
 
 namespace cellar::tasks {
 
@@ -29,12 +31,18 @@ class TurboMapper {
  public:
   TurboMapper(Detected& out, std::string pm) : out_(out), pm_(std::move(pm)) {}
 
-  void MapTask(const std::string& key, const Json& def);
+  // Maps one task; `base` (the root's entry) is what a package's turbo.json extends.
+  void MapTask(const std::string& key, const Json& def, const TaskConfig* base = nullptr);
+  // Package turbo.json files (turbo v2's "extends": ["//"]) become package#task entries.
+  Status MapPackageConfigs(const std::string& root);
   void DropUnknownDependencies();
 
  private:
   void Note(std::string text) { out_.notes.push_back(std::move(text)); }
   std::vector<std::string> Globs(const std::string& key, const char* field, const Json& j);
+  // Sets `target` from def[field] when present.
+  static void Assign(const Json& def, const char* field, std::vector<std::string> values,
+                     std::vector<std::string>& target);
 
   Detected& out_;
   std::string pm_;
@@ -52,30 +60,70 @@ std::vector<std::string> TurboMapper::Globs(const std::string& key, const char* 
   return out;
 }
 
-void TurboMapper::MapTask(const std::string& key, const Json& def) {
+void TurboMapper::Assign(const Json& def, const char* field, std::vector<std::string> values,
+                         std::vector<std::string>& target) {
+  if (!def.contains(field)) return;
+  auto extends = std::find(values.begin(), values.end(), "$TURBO_EXTENDS$");
+  if (extends == values.end()) target.clear();  // a package's turbo.json replaces the root's list...
+  else values.erase(extends);                   // ...unless it says $TURBO_EXTENDS$
+  target.insert(target.end(), values.begin(), values.end());
+}
+
+void TurboMapper::MapTask(const std::string& key, const Json& def, const TaskConfig* base) {
   if (key.starts_with("//#")) {
     Note(key + ": root tasks are not carried over (cellar runs tasks in packages); run it by hand or add a package");
     return;
   }
-  TaskConfig t;
+  TaskConfig t = base ? *base : TaskConfig{};
   t.key = key;
   std::string task = key.rfind('#') == std::string::npos ? key : key.substr(key.rfind('#') + 1);
+  std::vector<std::string> deps;
   for (const std::string& dep : Strings(def.value("dependsOn", Json::array()))) {
-    if (dep.starts_with("$")) t.env_keys.push_back(dep.substr(1));  // turbo v1 wrote env vars here
-    else t.depends_on.push_back(dep);
+    if (dep.starts_with("$") && dep != "$TURBO_EXTENDS$") t.env_keys.push_back(dep.substr(1));  // turbo v1's env spelling
+    else deps.push_back(dep);
   }
-  for (const std::string& name : Strings(def.value("env", Json::array()))) t.env_keys.push_back(name);
-  t.outputs = Globs(key, "outputs", def.value("outputs", Json::array()));
+  Assign(def, "dependsOn", std::move(deps), t.depends_on);
+  Assign(def, "env", Strings(def.value("env", Json::array())), t.env_keys);
+  Assign(def, "outputs", Globs(key, "outputs", def.value("outputs", Json::array())), t.outputs);
   std::vector<std::string> inputs = Strings(def.value("inputs", Json::array()));
-  bool with_default = std::find(inputs.begin(), inputs.end(), "$TURBO_DEFAULT$") != inputs.end();
-  if (!with_default) t.inputs = Globs(key, "inputs", def.value("inputs", Json::array()));
+  if (std::find(inputs.begin(), inputs.end(), "$TURBO_DEFAULT$") != inputs.end()) {
+    t.inputs.clear();  // every file of the package: cellar's default inputs
+  } else {
+    Assign(def, "inputs", Globs(key, "inputs", def.value("inputs", Json::array())), t.inputs);
+  }
   if (def.contains("cache") && def["cache"].is_boolean()) t.cache = def["cache"].get<bool>();
   if (def.value("persistent", false)) {
     t.cache = false;
     Note(key + " is persistent in turbo (a long-running process); cellar runs it like any task, uncached");
   }
   out_.comments[key] = "no command: each package's \"" + task + "\" script runs (" + pm_ + " run " + task + ")";
-  out_.config.pipeline.emplace(key, std::move(t));
+  out_.config.pipeline.insert_or_assign(key, std::move(t));
+}
+
+Status TurboMapper::MapPackageConfigs(const std::string& root) {
+  auto ws = LoadWorkspace(root, std::nullopt);
+  if (!ws.ok()) return ws.error();
+  for (const Package& p : ws->packages) {
+    if (p.dir == ".") continue;
+    const std::string path = root + "/" + p.dir + "/turbo.json";
+    auto text = ReadFileIfExists(path);
+    if (!text.ok()) return text.error();
+    if (!text->has_value()) continue;
+    Json j = Json::parse(**text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+    if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a valid JSON object");
+    const Json tasks = j.value(j.contains("tasks") ? "tasks" : "pipeline", Json::object());
+    for (const auto& [task, def] : tasks.items()) {
+      if (!def.is_object() || task.find('#') != std::string::npos) {
+        Note(path + ": entry \"" + task + "\" skipped (a package's turbo.json names plain tasks with object values)");
+        continue;
+      }
+      auto general = out_.config.pipeline.find(task);
+      std::optional<TaskConfig> base;
+      if (general != out_.config.pipeline.end()) base = general->second;
+      MapTask(p.name + "#" + task, def, base ? &*base : nullptr);
+    }
+  }
+  return Status();
 }
 
 void TurboMapper::DropUnknownDependencies() {
@@ -110,6 +158,7 @@ Result<Detected> DetectTurbo(const std::string& root, const std::string& text, c
     if (!def.is_object()) return Status::InvalidArgument(path + ": " + field + "." + key + " must be an object");
     mapper.MapTask(key, def);
   }
+  CELLAR_RETURN_IF_ERROR(mapper.MapPackageConfigs(root));
   mapper.DropUnknownDependencies();
   for (const std::string& g : Strings(j.value("globalDependencies", Json::array()))) {
     if (g.starts_with("$")) out.config.global_env.push_back(g.substr(1));  // v1 spelling of globalEnv
