@@ -29,7 +29,6 @@ nlohmann::json TaskJson(const TaskRecord& t) {
   j["dependents"] = t.dependents;
   j["envKeys"] = t.env_keys;
   j["inputs"] = PairsToObject(t.inputs);
-  j["hashOf"] = PairsToObject(t.hash_parts);
   if (!t.hash_inputs.is_null()) j["hashInputs"] = t.hash_inputs;
   if (t.cache_status) {
     nlohmann::json cache;

@@ -32,9 +32,6 @@ struct TaskRecord {
   std::vector<std::string> dependents{};    // task ids
   // Every file that went into the hash: relative path -> content hash.
   std::vector<std::pair<std::string, std::string>> inputs{};
-  // The other parts of the hash, by name ("command", "env:NODE_ENV",
-  // "dependency:core#build", "global"): name -> hash of the value.
-  std::vector<std::pair<std::string, std::string>> hash_parts{};
   std::vector<std::string> env_keys{};
   // The hash's full manifest as JSON (tasks/hash manifest_json.h), when known.
   nlohmann::json hash_inputs{};

@@ -22,7 +22,7 @@ RunRecord Sample() {
   core.outputs = {"dist/**"};
   core.dependents = {"app#build"};
   core.inputs = {{"package.json", "h-pkg"}, {"src/index.js", "h-src"}};
-  core.hash_parts = {{"command", "h-cmd"}, {"env:NODE_ENV", "h-env"}};
+  core.hash_inputs = {{"command", "node build.js"}, {"env", {{"NODE_ENV", "h-env"}}}};
   core.env_keys = {"NODE_ENV"};
   TaskRecord app{.id = "app#build", .package = "app", .task = "build", .directory = "apps/app",
                  .command = "node build.js", .hash = "beef"};
@@ -38,7 +38,7 @@ TEST(RunRecordTest, DryJsonListsEveryInputOfTheHash) {
   EXPECT_EQ(core["taskId"], "core#build");
   EXPECT_EQ(core["hash"], "c0ffee");
   EXPECT_EQ(core["inputs"]["src/index.js"], "h-src");
-  EXPECT_EQ(core["hashOf"]["env:NODE_ENV"], "h-env");
+  EXPECT_EQ(core["hashInputs"]["env"]["NODE_ENV"], "h-env");
   EXPECT_EQ(core["dependents"][0], "app#build");
   EXPECT_EQ(j["tasks"][1]["dependencies"][0], "core#build");
   // A plan has no results.
