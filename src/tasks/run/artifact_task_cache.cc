@@ -30,7 +30,11 @@ void ArtifactTaskCache::Prepare(const std::vector<RunTask>& tasks) {
   std::vector<taskcache::RemoteLookup> found = remote_->LookupBatch(hashes);
   std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < found.size() && i < hashes.size(); ++i) {
-    if (found[i].ok() && *found[i]) remote_hits_[hashes[i]] = **found[i];
+    if (!found[i].ok() || !*found[i]) continue;
+    if (!downloads_) downloads_ = std::make_unique<BackgroundJobs>(options_.download_threads);
+    auto promise = std::make_shared<std::promise<Fetched>>();
+    fetches_[hashes[i]] = promise->get_future().share();
+    downloads_->Add([this, artifact = **found[i], promise] { promise->set_value(Fetch(artifact)); });
   }
 }
 
@@ -54,52 +58,64 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
   return r;
 }
 
-std::optional<Restored> ArtifactTaskCache::RestoreRemote(const RunTask& task,
-                                                        const taskcache::RemoteArtifact& artifact,
-                                                        std::string* warning) {
+ArtifactTaskCache::Fetched ArtifactTaskCache::Fetch(const taskcache::RemoteArtifact& artifact) {
+  Fetched f;
   auto temp = local_.NewTempFile();
   if (!temp.ok()) {
-    *warning = "remote artifact not downloaded: " + temp.error().message();
-    return std::nullopt;
+    f.warning = "remote artifact not downloaded: " + temp.error().message();
+    return f;
   }
   auto digest = remote_->Download(artifact, *temp);
   if (!digest.ok() || !*digest) {
     // The client removed the partial file; a disabling error was already reported once.
     if (!digest.ok() && !taskcache::DisablesRemote(digest.error())) {
-      *warning = "remote artifact " + task.hash + " not downloaded: " + digest.error().message();
+      f.warning = "remote artifact " + artifact.hash + " not downloaded: " + digest.error().message();
     }
     taskcache::LocalCache::RemoveTemp(*temp);
-    return std::nullopt;
+    return f;
   }
-  std::string path = *temp;
-  if (options_.write_local) {
-    auto entry = local_.Insert(task.hash, *temp, **digest);
-    if (!entry.ok()) {
-      *warning = "remote artifact not kept locally: " + entry.error().message();
-      return std::nullopt;  // Insert consumed the temp file
-    }
-    path = entry->path;
+  if (!options_.write_local) {
+    f.path = *temp;
+    f.is_temp = true;
+    return f;
   }
-  auto r = RestoreFrom(path, task, CacheSource::kRemote, warning);
-  if (!options_.write_local) taskcache::LocalCache::RemoveTemp(*temp);
-  return r;
+  auto entry = local_.Insert(artifact.hash, *temp, **digest);
+  if (!entry.ok()) {
+    f.warning = "remote artifact not kept locally: " + entry.error().message();  // Insert consumed the temp file
+    return f;
+  }
+  f.path = entry->path;
+  return f;
 }
 
 std::optional<Restored> ArtifactTaskCache::Restore(const RunTask& task, std::string* warning) {
-  if (options_.read_local) {
-    auto hit = local_.Lookup(task.hash);
-    if (hit.ok() && *hit) return RestoreFrom((*hit)->path, task, CacheSource::kLocal, warning);
-    if (!hit.ok()) *warning = "local cache: " + hit.error().message();
-  }
-  if (!remote_ || !options_.read_remote) return std::nullopt;
-  std::optional<taskcache::RemoteArtifact> artifact;
+  // A download started by Prepare first: the local cache lacked the hash
+  // then, and the entry it finds now is the one the download inserted.
+  std::shared_future<Fetched> fetch;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = remote_hits_.find(task.hash);
-    if (it != remote_hits_.end()) artifact = it->second;
+    if (auto it = fetches_.find(task.hash); it != fetches_.end()) fetch = it->second;
   }
-  if (!artifact) return std::nullopt;
-  return RestoreRemote(task, *artifact, warning);
+  if (fetch.valid()) {
+    Fetched fetched;
+    try {
+      fetched = fetch.get();
+    } catch (const std::exception&) {  // the download was dropped: the run is stopping
+      return std::nullopt;
+    }
+    if (!fetched.path) {
+      if (!fetched.warning.empty()) *warning = fetched.warning;
+      return std::nullopt;
+    }
+    auto r = RestoreFrom(*fetched.path, task, CacheSource::kRemote, warning);
+    if (fetched.is_temp) taskcache::LocalCache::RemoveTemp(*fetched.path);
+    return r;
+  }
+  if (!options_.read_local) return std::nullopt;
+  auto hit = local_.Lookup(task.hash);
+  if (hit.ok() && *hit) return RestoreFrom((*hit)->path, task, CacheSource::kLocal, warning);
+  if (!hit.ok()) *warning = "local cache: " + hit.error().message();
+  return std::nullopt;
 }
 
 Status ArtifactTaskCache::Save(const RunTask& task, const std::string& log_path, std::chrono::milliseconds duration) {
@@ -142,9 +158,13 @@ void ArtifactTaskCache::Upload(const std::string& hash, const std::string& path,
 
 std::vector<std::string> ArtifactTaskCache::Finish(bool interrupted) {
   std::vector<std::string> warnings;
+  // Downloads nobody waited for (their tasks were skipped or the run stopped).
+  if (downloads_ && downloads_->WaitFor(interrupted ? options_.interrupted_wait : options_.upload_wait) > 0) {
+    abandoned_ = true;
+  }
   if (uploads_) {
     size_t left = uploads_->WaitFor(interrupted ? options_.interrupted_wait : options_.upload_wait);
-    abandoned_ = left > 0;
+    if (left > 0) abandoned_ = true;
     if (left > 0) warnings.push_back(std::to_string(left) + " upload(s) to the remote cache did not finish in time");
   }
   std::lock_guard<std::mutex> lock(mu_);

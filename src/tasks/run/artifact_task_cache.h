@@ -2,9 +2,12 @@
 // format (tasks/artifact), the local cache directory and the remote
 // negotiate client (tasks/cache).
 //
-//   Prepare  one remote LookupBatch for every hash the local cache lacks
-//   Restore  local hit: restore it. Remote hit: download into the local
-//            cache's temp dir (verified by the client), insert it, restore.
+//   Prepare  one remote LookupBatch for every hash the local cache lacks,
+//            then every remote hit starts downloading at once (into the
+//            local cache's temp dir, verified by the client, then inserted),
+//            so a chain of dependent hits does not pay one round trip each
+//   Restore  local hit: restore it. Remote hit: wait for its download and
+//            restore it.
 //            A restore that fails (corrupt, unsafe, cut short) is a miss.
 //   Save     write the artifact (outputs + log) to a temp file, insert it in
 //            the local cache, then upload it in the background
@@ -17,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +40,7 @@ struct ArtifactTaskCacheOptions {
   bool read_remote = true;
   bool write_remote = true;
   size_t upload_threads = 4;
+  size_t download_threads = 8;
   std::chrono::milliseconds upload_wait{120'000};       // at the end of a run
   std::chrono::milliseconds interrupted_wait{2'000};    // after SIGINT/SIGTERM
 };
@@ -65,8 +70,13 @@ class ArtifactTaskCache : public TaskCache {
   // reason in *warning) when it cannot be.
   std::optional<Restored> RestoreFrom(const std::string& artifact_path, const RunTask& task, CacheSource source,
                                       std::string* warning);
-  std::optional<Restored> RestoreRemote(const RunTask& task, const taskcache::RemoteArtifact& artifact,
-                                        std::string* warning);
+  // A downloaded remote artifact: where it is, or why there is none.
+  struct Fetched {
+    std::optional<std::string> path;
+    bool is_temp = false;  // not kept in the local cache: remove after restoring
+    std::string warning;
+  };
+  Fetched Fetch(const taskcache::RemoteArtifact& artifact);
   void Upload(const std::string& hash, const std::string& path, const taskcache::FileDigest& digest,
               bool remove_after);
 
@@ -76,13 +86,14 @@ class ArtifactTaskCache : public TaskCache {
   std::function<void(const std::string&)> note_;
 
   mutable std::mutex mu_;
-  std::map<std::string, taskcache::RemoteArtifact> remote_hits_;  // guarded by mu_; by hash
+  std::map<std::string, std::shared_future<Fetched>> fetches_;     // guarded by mu_; by hash
   size_t stored_ = 0;                                              // guarded by mu_
   size_t skipped_ = 0;                                             // guarded by mu_
   std::vector<std::string> upload_errors_;                         // guarded by mu_
   bool abandoned_ = false;  // Finish() gave up on running uploads
   // Last: destroyed first, so its threads never outlive the members above
   // (unless abandoned: then the process must end without destructors).
+  std::unique_ptr<BackgroundJobs> downloads_;
   std::unique_ptr<BackgroundJobs> uploads_;
 };
 
