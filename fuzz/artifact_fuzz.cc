@@ -134,6 +134,11 @@ void WriteSeeds(const std::string& dir) {
     const std::string file = Base() + "/seed.tar.zst";
     auto info = artifact::WriteArtifact(pkg, Outputs(choice), options, file);
     FUZZ_CHECK(info.ok());
+    // The seed must restore, or the fuzzer would start from refusals only.
+    const std::string check = Base() + "/check";
+    fs::create_directories(check);
+    FUZZ_CHECK(artifact::RestoreArtifact(file, check, Outputs(choice)).ok());
+    RemoveTree(check);
     const std::string zst = ReadFile(file);
     WriteFile(dir + "/outputs" + std::to_string(choice) + "_zst", std::to_string(choice * 2) + zst);
     WriteFile(dir + "/outputs" + std::to_string(choice) + "_tar", std::to_string(choice * 2 + 1) + Decompress(zst));
