@@ -101,6 +101,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto pattern = glob::Pattern::Parse(fields[0]);
       if (!pattern.ok()) return 0;
       FUZZ_CHECK(pattern->text() == fields[0]);
+      // A clean path without wildcards or escapes names itself.
+      if (IsCleanPath(fields[0]) && fields[0].find_first_of("*?[\\") == std::string_view::npos) {
+        FUZZ_CHECK(pattern->Matches(fields[0]));
+      }
       CheckPattern(*pattern, path);
       break;
     }
