@@ -48,15 +48,6 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-std::string DotQuote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string NewRunId(std::chrono::system_clock::time_point now) {
@@ -104,15 +95,6 @@ std::string RenderDryText(const RunRecord& r) {
     out += "  dependents    " + Join(t.dependents, ", ") + "\n";
   }
   return out;
-}
-
-std::string RenderDot(const std::vector<TaskRecord>& tasks) {
-  std::string out = "digraph cellar {\n  rankdir = \"LR\"\n";
-  for (const auto& t : tasks) {
-    if (t.dependencies.empty()) out += "  " + DotQuote(t.id) + "\n";
-    for (const auto& d : t.dependencies) out += "  " + DotQuote(t.id) + " -> " + DotQuote(d) + "\n";
-  }
-  return out + "}\n";
 }
 
 Result<std::string> WriteRunSummary(const std::string& root, const RunRecord& record) {

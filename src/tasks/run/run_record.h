@@ -1,7 +1,7 @@
 // RunRecord: what one `cellar run` did (or, for --dry, would do), task by
 // task, and its renderings: the JSON written by --summarize under
 // .cellar/runs/<run id>.json and printed by --dry=json, the text plan of
-// --dry, and the DOT graph of --graph. Each task lists every input that went
+// --dry (the DOT of --graph is tasks/graph's RenderDot). Each task lists every input that went
 // into its hash, so two records can be diffed to see why a task missed.
 // Thread-safety: values; render from one thread.
 #pragma once
@@ -58,8 +58,6 @@ std::string NewRunId(std::chrono::system_clock::time_point now);
 
 std::string RenderRunJson(const RunRecord& record);
 std::string RenderDryText(const RunRecord& record);
-// The task graph in Graphviz DOT: an edge "a" -> "b" when a depends on b.
-std::string RenderDot(const std::vector<TaskRecord>& tasks);
 
 // Writes <root>/.cellar/runs/<id>.json atomically; returns its path.
 Result<std::string> WriteRunSummary(const std::string& root, const RunRecord& record);

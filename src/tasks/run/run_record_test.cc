@@ -79,11 +79,6 @@ TEST(RunRecordTest, DryTextNamesHashAndCommand) {
   EXPECT_NE(text.find("  inputs        2 files\n"), std::string::npos);
 }
 
-TEST(RunRecordTest, DotHasOneEdgePerDependency) {
-  EXPECT_EQ(RenderDot(Sample().tasks),
-            "digraph cellar {\n  rankdir = \"LR\"\n  \"core#build\"\n  \"app#build\" -> \"core#build\"\n}\n");
-}
-
 TEST(RunRecordTest, RunIdsSortByTimeAndDiffer) {
   auto t = std::chrono::system_clock::from_time_t(1764670000);
   std::string a = NewRunId(t), b = NewRunId(t);
