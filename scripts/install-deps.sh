@@ -11,7 +11,7 @@ BUILD_PACKAGES=(
 )
 # Real clients and peers used by the integration tests and benchmarks; clang
 # and its runtimes for the fuzz targets (scripts/fuzz.sh).
-TEST_PACKAGES=(curl python3 gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
+TEST_PACKAGES=(curl python3 zstd gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
   clang libclang-rt-14-dev)
 
 want=("${BUILD_PACKAGES[@]}")

@@ -263,3 +263,63 @@ summary=$(grep -o '/[^ ]*\.cellar/runs/[^ ]*\.json' "$IT_TMP/out")
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["totals"]["total"]==4; assert all("cache" in t for t in d["tasks"])' "$summary" || fail "--summarize"
 (cd "$B" && "$CELLAR_BIN" clean >/dev/null) && [[ ! -d "$B/.cellar" ]] || fail "cellar clean left .cellar"
 pass "--dry=json lists tasks, deps and inputs; --summarize writes .cellar/runs; clean removes .cellar"
+
+# 13. Malicious remote artifacts are refused: an entry with '../', an absolute
+# path, or one written through a symlink that leaves the package, stored under
+# core#build's hash by a writer with a token. Each run treats it as a miss
+# (one warning naming the artifact), builds core itself, writes nothing
+# outside the package, and exits 0.
+put_artifact() {  # put_artifact HASH FILE: upload FILE under HASH through the negotiate API
+  python3 - "$CELLAR_URL" "$RW" "$1" "$2" <<'PY'
+import json, sys, urllib.request
+base, token, key, path = sys.argv[1:]
+body = open(path, "rb").read()
+req = urllib.request.Request(base + "/v1/negotiate", method="POST",
+    data=json.dumps({"hash": key, "action": "upload"}).encode(),
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+ans = json.load(urllib.request.urlopen(req))
+assert ans["status"] == "upload_needed", ans
+urllib.request.urlopen(urllib.request.Request(ans["url"], data=body, method="PUT")).read()
+PY
+}
+# evil_artifact KIND OUT: a tar.zst in the artifact layout (meta.json, log,
+# files/...) whose one bad entry is of KIND.
+evil_artifact() {
+  python3 - "$1" "$2.tar" "$IT_TMP" <<'PY'
+import io, json, sys, tarfile
+kind, out, victim = sys.argv[1:]
+def add(t, name, data=b"", typ=tarfile.REGTYPE, link=""):
+    ti = tarfile.TarInfo(name); ti.type = typ; ti.linkname = link; ti.mode = 0o644; ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data) if data else None)
+with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
+    add(t, "meta.json", json.dumps({"format": 1, "task": "core#build", "duration_ms": 1, "log_bytes": 0}).encode())
+    add(t, "log")
+    add(t, "files/dist/", typ=tarfile.DIRTYPE)
+    if kind == "dotdot":
+        add(t, "files/dist/../../../escaped-dotdot", b"pwned\n")
+    elif kind == "absolute":
+        add(t, victim + "/escaped-absolute", b"pwned\n")
+    else:  # a link out of the package, then a file written through it
+        add(t, "files/dist/out", typ=tarfile.SYMTYPE, link=victim)
+        add(t, "files/dist/out/escaped-symlink", b"pwned\n")
+    add(t, "files/dist/core.txt", b"not what core builds\n")
+PY
+  zstd -q --check -f "$2.tar" -o "$2" && rm -f "$2.tar"
+}
+M="$IT_TMP/m"
+make_repo "$M"
+for kind in dotdot absolute symlink; do
+  echo "core source for $kind" >"$M/packages/core/src/core.txt"
+  rm -rf "$M/.cellar" "$M/packages/core/dist"
+  run "$M" "$RW" --dry=json
+  core_hash=$(python3 -c 'import json,sys; print({t["taskId"]: t["hash"] for t in json.load(open(sys.argv[1]))["tasks"]}["core#build"])' "$IT_TMP/out")
+  evil_artifact "$kind" "$IT_TMP/evil-$kind.tar.zst"
+  put_artifact "$core_hash" "$IT_TMP/evil-$kind.tar.zst" || fail "could not store the $kind artifact"
+  run "$M" "$RW" -p core
+  [[ $rc == 0 ]] || { show; fail "$kind artifact: run failed"; }
+  grep -q "core:build: cache miss, executing" "$IT_TMP/out" && grep -q "could not be restored" "$IT_TMP/out" ||
+    { show; fail "$kind artifact: not refused as a miss with a warning"; }
+  [[ "$(cat "$M/packages/core/dist/core.txt")" == "core source for $kind" ]] || fail "$kind artifact: core's own output missing"
+  [[ -z "$(find "$IT_TMP" -maxdepth 4 -name 'escaped-*' -print -quit)" ]] || fail "$kind artifact wrote outside the package"
+done
+pass "malicious remote artifacts ('../', absolute path, write through a symlink) are refused: a miss with a warning, nothing written outside"

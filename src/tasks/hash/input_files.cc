@@ -79,6 +79,34 @@ Result<const std::optional<std::vector<std::string>>*> InputEnumerator::GitFiles
   return &git_files_;
 }
 
+Result<std::vector<std::string>> InputEnumerator::DefaultFiles(const InputQuery& query,
+                                                               const std::string& package_root,
+                                                               InputSource* source) {
+  Result<const std::optional<std::vector<std::string>>*> git = GitFiles();
+  if (!git.ok()) return git.error();
+  std::vector<std::string> files;
+  if (const std::optional<std::vector<std::string>>& all = **git; all.has_value()) {
+    *source = InputSource::kGit;
+    const std::string prefix = query.package_dir.empty() ? "" : query.package_dir + "/";
+    for (auto it = std::lower_bound(all->begin(), all->end(), prefix);
+         it != all->end() && it->starts_with(prefix); ++it) {
+      // The workspace's cache directory is never an input, ignored or not.
+      if (it->starts_with(".cellar/")) continue;
+      files.push_back(it->substr(prefix.size()));
+    }
+  } else {
+    *source = InputSource::kWalk;
+    Result<std::vector<std::string>> walked = Walk(package_root, {"**"});
+    if (!walked.ok()) return walked.error();
+    files = std::move(*walked);
+  }
+  std::vector<std::string> kept;
+  for (std::string& file : files) {
+    if (!UnderAny(file, query.nested_packages)) kept.push_back(std::move(file));
+  }
+  return kept;
+}
+
 Result<InputListing> InputEnumerator::List(const InputQuery& query) {
   CELLAR_RETURN_IF_ERROR(CheckPackageDir(query.package_dir));
   Result<glob::PatternSet> outputs = glob::PatternSet::Parse(query.outputs);
@@ -88,33 +116,40 @@ Result<InputListing> InputEnumerator::List(const InputQuery& query) {
 
   InputListing listing;
   std::vector<std::string> candidates;
-  if (!query.inputs.empty()) {
-    listing.source = InputSource::kGlobs;
-    Result<std::vector<std::string>> files = Walk(package_root, query.inputs);
-    if (!files.ok()) return files.error().WithContext("inputs");
+  const bool with_defaults =
+      std::find(query.inputs.begin(), query.inputs.end(), kDefaultInputs) != query.inputs.end();
+  if (query.inputs.empty()) {
+    Result<std::vector<std::string>> files = DefaultFiles(query, package_root, &listing.source);
+    if (!files.ok()) return files.error();
     candidates = std::move(*files);
   } else {
-    Result<const std::optional<std::vector<std::string>>*> git = GitFiles();
-    if (!git.ok()) return git.error();
-    if (const std::optional<std::vector<std::string>>& all = **git; all.has_value()) {
-      listing.source = InputSource::kGit;
-      const std::string prefix = query.package_dir.empty() ? "" : query.package_dir + "/";
-      for (auto it = std::lower_bound(all->begin(), all->end(), prefix);
-           it != all->end() && it->starts_with(prefix); ++it) {
-        // The workspace's cache directory is never an input, ignored or not.
-        if (it->starts_with(".cellar/")) continue;
-        candidates.push_back(it->substr(prefix.size()));
+    listing.source = InputSource::kGlobs;
+    std::vector<std::string> globs;  // the inputs without the marker
+    for (const std::string& g : query.inputs) {
+      if (g != kDefaultInputs) globs.push_back(g);
+    }
+    Result<std::vector<std::string>> files = Walk(package_root, globs);
+    if (!files.ok()) return files.error().WithContext("inputs");
+    candidates = std::move(*files);
+    if (with_defaults) {
+      // The default files, filtered by the inputs with the marker standing
+      // for "**", so a later '!README.md' removes a default file too.
+      std::vector<std::string> as_globs = query.inputs;
+      std::replace(as_globs.begin(), as_globs.end(), std::string(kDefaultInputs), std::string("**"));
+      Result<glob::PatternSet> filter = glob::PatternSet::Parse(as_globs);
+      if (!filter.ok()) return filter.error().WithContext("inputs");
+      InputSource ignored;
+      Result<std::vector<std::string>> defaults = DefaultFiles(query, package_root, &ignored);
+      if (!defaults.ok()) return defaults.error();
+      for (std::string& file : *defaults) {
+        if (filter->Matches(file)) candidates.push_back(std::move(file));
       }
-    } else {
-      listing.source = InputSource::kWalk;
-      Result<std::vector<std::string>> files = Walk(package_root, {"**"});
-      if (!files.ok()) return files.error();
-      candidates = std::move(*files);
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     }
   }
   for (std::string& file : candidates) {
     if (outputs->MatchesPathOrParent(file)) continue;
-    if (listing.source != InputSource::kGlobs && UnderAny(file, query.nested_packages)) continue;
     listing.files.push_back(std::move(file));
   }
   return listing;

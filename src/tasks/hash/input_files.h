@@ -24,6 +24,11 @@ namespace cellar::taskhash {
 enum class InputSource { kGit, kWalk, kGlobs };
 std::string_view InputSourceName(InputSource source);
 
+// An `inputs` entry meaning "the default inputs" (turbo's spelling, so
+// configs converted from turbo.json keep it): the other entries add files
+// to the defaults, and '!' entries after it remove some.
+inline constexpr std::string_view kDefaultInputs = "$TURBO_DEFAULT$";
+
 struct InputQuery {
   std::string package_dir;                   // relative to the workspace root; "" = root
   std::vector<std::string> inputs;           // globs relative to package_dir; empty = default
@@ -53,6 +58,10 @@ class InputEnumerator {
   // The workspace's git listing, sorted; nullopt outside git. Runs git on
   // the first call only.
   Result<const std::optional<std::vector<std::string>>*> GitFiles();
+  // The package's default inputs: what git tracks or would track (else
+  // every file), minus nested packages; sets *source to where they came from.
+  Result<std::vector<std::string>> DefaultFiles(const InputQuery& query, const std::string& package_root,
+                                                InputSource* source);
 
   const std::string root_;
   GitLister& git_;

@@ -84,6 +84,16 @@ TEST_F(InputEnumeratorTest, ExplicitGlobsMatchOnDiskIncludingIgnoredFiles) {
   EXPECT_EQ(excluded.files, (Paths{".env.local", "src/page.tsx"}));
 }
 
+TEST_F(InputEnumeratorTest, DefaultInputsMarkerAddsGlobsToTheDefaults) {
+  InputEnumerator e(tree_.root(), git_);
+  // .env.local is git-ignored: only the explicit glob brings it in.
+  InputListing web = MustList(e, {"apps/web", {"$TURBO_DEFAULT$", ".env*"}, {"dist/**"}, {}});
+  EXPECT_EQ(web.files, (Paths{".env.local", "deleted.ts", "package.json", "src/page.tsx"}));
+  // A later '!' removes default files too.
+  InputListing trimmed = MustList(e, {"apps/web", {"$TURBO_DEFAULT$", "!*.json"}, {"dist/**"}, {}});
+  EXPECT_EQ(trimmed.files, (Paths{"deleted.ts", "src/page.tsx"}));
+}
+
 TEST_F(InputEnumeratorTest, InvalidQueriesAreRefused) {
   InputEnumerator e(tree_.root(), git_);
   for (const char* dir : {"/abs", "apps/", "../x", "apps/../x", "./apps", "a//b"}) {

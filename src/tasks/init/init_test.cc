@@ -117,7 +117,8 @@ TEST(InitTest, TurboV2TasksWithDefaultInputsAndPnpm) {
   EXPECT_EQ(r->detected, "turbo.json (v2 \"tasks\")");
   EXPECT_NE(r->text.find("pnpm run build"), std::string::npos) << r->text;
   Loaded l = Load(t.root());
-  EXPECT_TRUE(l.config.pipeline.at("build").inputs.empty());  // $TURBO_DEFAULT$: every file of the package
+  // $TURBO_DEFAULT$ is kept: the default inputs plus .env* (often git-ignored).
+  EXPECT_EQ(l.config.pipeline.at("build").inputs, (Strings{"$TURBO_DEFAULT$", ".env*"}));
   EXPECT_EQ(l.config.pipeline.at("build").outputs, (Strings{".next/**", "!.next/cache/**", "dist/**"}));
   EXPECT_EQ(l.config.pipeline.at("build").env_keys, Strings{"API_URL"});
   EXPECT_EQ(l.config.global_env, Strings{"NODE_ENV"});

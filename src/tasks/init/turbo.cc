@@ -85,12 +85,11 @@ void TurboMapper::MapTask(const std::string& key, const Json& def, const TaskCon
   Assign(def, "dependsOn", std::move(deps), t.depends_on);
   Assign(def, "env", Strings(def.value("env", Json::array())), t.env_keys);
   Assign(def, "outputs", Globs(key, "outputs", def.value("outputs", Json::array())), t.outputs);
-  std::vector<std::string> inputs = Strings(def.value("inputs", Json::array()));
-  if (std::find(inputs.begin(), inputs.end(), "$TURBO_DEFAULT$") != inputs.end()) {
-    t.inputs.clear();  // every file of the package: cellar's default inputs
-  } else {
-    Assign(def, "inputs", Globs(key, "inputs", def.value("inputs", Json::array())), t.inputs);
-  }
+  // $TURBO_DEFAULT$ means the same in cellar.yml (the default inputs plus
+  // the other entries); alone it is just the default, written as no list.
+  std::vector<std::string> inputs = Globs(key, "inputs", def.value("inputs", Json::array()));
+  if (inputs == std::vector<std::string>{"$TURBO_DEFAULT$"}) inputs.clear();
+  Assign(def, "inputs", std::move(inputs), t.inputs);
   if (def.contains("cache") && def["cache"].is_boolean()) t.cache = def["cache"].get<bool>();
   if (def.value("persistent", false)) {
     t.cache = false;

@@ -143,6 +143,7 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
       std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count();
   record.requested = options.tasks;
   record.tasks = plan->records;
+  record.global = plan->global;
   if (options.dry != DryRun::kNo) {
     Print(ctx.out, options.dry == DryRun::kJson ? RenderRunJson(record) : RenderDryText(record));
     return 0;

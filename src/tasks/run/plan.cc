@@ -79,6 +79,7 @@ Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash:
 
   Plan plan;
   plan.global_hash = global.hex;
+  plan.global = taskhash::GlobalHashJson(global);
   plan.tasks.reserve(nodes.size());
   plan.records.reserve(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -22,6 +22,10 @@ struct Plan {
   std::vector<RunTask> tasks;       // in graph order; RunTask::deps index this vector
   std::vector<TaskRecord> records;  // one per task, same order
   std::string global_hash;
+  // What went into global_hash (lockfiles, global dependencies and env),
+  // shown by --dry=json and --summarize: a changed lockfile changes every
+  // task hash, and this is where a user sees why.
+  nlohmann::json global;
 };
 
 // The text of the pipeline that enters the global hash: every entry's

@@ -67,6 +67,7 @@ std::string RenderRunJson(const RunRecord& r) {
   j["id"] = r.id;
   j["startedAtUnixMs"] = r.started_unix_ms;
   j["requested"] = r.requested;
+  if (!r.global.is_null()) j["global"] = r.global;
   nlohmann::json tasks = nlohmann::json::array();
   for (const auto& t : r.tasks) tasks.push_back(TaskJson(t));
   j["tasks"] = tasks;
@@ -77,7 +78,8 @@ std::string RenderRunJson(const RunRecord& r) {
                    {"timeSavedMs", t.saved.count()}};
   }
   if (r.exit_code) j["exitCode"] = *r.exit_code;
-  return j.dump(2) + "\n";
+  // replace: a file name that is not UTF-8 must not make the record unprintable.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string RenderDryText(const RunRecord& r) {

@@ -51,6 +51,7 @@ struct RunRecord {
   std::vector<TaskRecord> tasks{};
   std::optional<RunTotals> totals{};      // absent in a --dry plan
   std::optional<int> exit_code{};
+  nlohmann::json global{};                // the global hash and its manifest
 };
 
 // A sortable run id from the start time plus randomness: "20261202T102600Z-4f1c2a".
