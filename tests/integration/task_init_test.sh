@@ -62,7 +62,9 @@ export HOME="$IT_TMP/home"
 mkdir -p "$HOME"
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
 export npm_config_update_notifier=false NO_COLOR=1 FORCE_COLOR=0
-echo "info - node $(node --version), npm $(npm --version), turbo $(cd / && "$TURBO" --version), pnpm $(cd / && "$PNPM" --version)"
+PNPM_VERSION="$(cd / && "$PNPM" --version)"
+export PNPM_VERSION
+echo "info - node $(node --version), npm $(npm --version), turbo $(cd / && "$TURBO" --version), pnpm $PNPM_VERSION"
 
 # --- fixtures -----------------------------------------------------------------------
 # make_js_fixture DIR v1|v2 npm|pnpm
@@ -90,7 +92,7 @@ const write = (rel, text) => {
 const json = (rel, obj) => write(rel, JSON.stringify(obj, null, 2) + '\n');
 const root = { name: 'acc-root', version: '1.0.0', private: true };
 if (pm === 'pnpm') {
-  root.packageManager = 'pnpm@9.15.0';
+  root.packageManager = 'pnpm@' + process.env.PNPM_VERSION;  // the one installed: pnpm would fetch another
   write('pnpm-workspace.yaml', 'packages:\n  - "packages/*"\n  - "apps/*"\n  - "tools/*"\n');
 } else {
   root.packageManager = 'npm@10.9.2';
@@ -255,7 +257,7 @@ init_accepts() {
   (cd "$ws" && "$CELLAR_BIN" init) >"$IT_TMP/$name.init.out" 2>&1 ||
     { cat "$IT_TMP/$name.init.out" >&2; fail "$name: cellar init failed"; }
   for t in "$@"; do
-    grep -qE "^  $t:" "$ws/cellar.yml" || { cat "$ws/cellar.yml" >&2; fail "$name: cellar.yml has no '$t' task"; }
+    grep -qE "^  \"?$t\"?:" "$ws/cellar.yml" || { cat "$ws/cellar.yml" >&2; fail "$name: cellar.yml has no '$t' task"; }
   done
   (cd "$ws" && "$CELLAR_BIN" run "$@" --dry) >"$IT_TMP/$name.dry" 2>&1 ||
     { cat "$IT_TMP/$name.dry" "$ws/cellar.yml" >&2; fail "$name: cellar run $* --dry refused init's config"; }
@@ -276,7 +278,7 @@ printf 'def test_ok():\n    assert True\n' >"$IT_TMP/py/tests/test_ok.py"
 printf 'X = 1\n' >"$IT_TMP/py/app.py"
 # The task names are whatever init chose; read them from the file.
 (cd "$IT_TMP/py" && "$CELLAR_BIN" init) >"$IT_TMP/py.init.out" 2>&1 || { cat "$IT_TMP/py.init.out" >&2; fail "py: cellar init failed"; }
-mapfile -t PY_TASKS < <(awk '/^pipeline:/ { p = 1; next } p && /^  [A-Za-z0-9_#@\/-]+:/ { sub(/^  /, ""); sub(/:.*/, ""); print } p && /^[^ #]/ { p = 0 }' "$IT_TMP/py/cellar.yml")
+mapfile -t PY_TASKS < <(awk '/^pipeline:/ { p = 1; next } p && /^  "?[A-Za-z0-9_#@\/-]+"?:/ { sub(/^  /, ""); sub(/:.*/, ""); gsub(/"/, ""); print; next } p && /^[^ #]/ { p = 0 }' "$IT_TMP/py/cellar.yml")
 ((${#PY_TASKS[@]} >= 2)) || { cat "$IT_TMP/py/cellar.yml" >&2; fail "py: want a compile and a pytest task (pytest is listed), got: ${PY_TASKS[*]}"; }
 grep -q 'pytest' "$IT_TMP/py/cellar.yml" || fail "py: pytest is listed but no task runs it"
 rm "$IT_TMP/py/cellar.yml"
