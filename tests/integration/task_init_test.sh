@@ -39,6 +39,9 @@
 #   4. the npm v2 fixture's config run for real (`cellar run build`): every
 #      build output exists with the content its dependencies gave it, core's
 #      build ran once; a second run is all local cache hits.
+#   5. why did it miss: a changed root lockfile changes every hash (global
+#      part), and `--dry=json` must show which input changed, not only new
+#      hashes (docs/task-hash.md, the global manifest).
 #
 # Usage: bash task_init_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
@@ -305,3 +308,28 @@ rm -rf "$WS"/{packages,apps,tools}/*/dist
 [[ $(grep -c 'cache hit (local)' "$IT_TMP/real2.out") -eq 6 ]] || { cat "$IT_TMP/real2.out" >&2; fail "second run: want 6 'cache hit (local)' lines"; }
 diff -r "$IT_TMP/app-dist-1" "$WS/apps/app/dist" >&2 || fail "second run: restored app/dist differs"
 pass "cellar run build on init's config: 6 builds in order (core once), outputs present; second run 6 local hits, outputs restored"
+
+# --- 5. --dry=json explains a global miss -------------------------------------------
+(cd "$WS" && "$CELLAR_BIN" run build --dry=json) >"$IT_TMP/why1.json" || fail "dry run before the lockfile change failed"
+echo >>"$WS/package-lock.json"
+(cd "$WS" && "$CELLAR_BIN" run build --dry=json) >"$IT_TMP/why2.json" || fail "dry run after the lockfile change failed"
+# without_hashes FILE: the JSON minus run ids, times, the hashes themselves
+# and the hashes of dependencies (they change with the global part too): what
+# is left is what went in.
+without_hashes() {
+  node -e '
+    const strip = (v, key) => Array.isArray(v) ? v.map((x) => strip(x))
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v)
+            .filter(([k]) => !/^(hash|globalHash|id|startedAtUnixMs)$/.test(k))
+            .map(([k, x]) => [k, key === "dependencies" ? "<hash>" : strip(x, k)]))
+        : v;
+    console.log(JSON.stringify(strip(require(process.argv[1])), null, 1));' "$1"
+}
+[[ "$(node -e 'console.log(require(process.argv[1]).tasks[0].hash)' "$IT_TMP/why1.json")" != \
+   "$(node -e 'console.log(require(process.argv[1]).tasks[0].hash)' "$IT_TMP/why2.json")" ]] ||
+  fail "a changed package-lock.json did not change the task hashes"
+if diff <(without_hashes "$IT_TMP/why1.json") <(without_hashes "$IT_TMP/why2.json") >/dev/null; then
+  fail "package-lock.json changed and every hash with it, but --dry=json shows no input that changed (no global manifest: lockfiles, globalDependencies, task definitions)"
+fi
+pass "--dry=json shows what changed in the global part of the hash"
