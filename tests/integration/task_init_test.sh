@@ -42,6 +42,10 @@
 #   5. why did it miss: a changed root lockfile changes every hash (global
 #      part), and `--dry=json` must show which input changed, not only new
 #      hashes (docs/task-hash.md, the global manifest).
+#   6. create-turbo's own build inputs, ["$TURBO_DEFAULT$", ".env*"], with
+#      .env*.local git-ignored: the files cellar hashes for gen#build after
+#      `cellar init --force` are the files turbo hashes (its --dry=json
+#      "inputs"), .env.local included; else editing .env.local is a stale hit.
 #
 # Usage: bash task_init_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
@@ -68,6 +72,11 @@ export npm_config_update_notifier=false NO_COLOR=1 FORCE_COLOR=0
 PNPM_VERSION="$(cd / && "$PNPM" --version)"
 export PNPM_VERSION
 echo "info - node $(node --version), npm $(npm --version), turbo $(cd / && "$TURBO" --version), pnpm $PNPM_VERSION"
+
+# check_failed MSG: a failed check after which the remaining ones still mean
+# something; the test fails at the end.
+FAILED=()
+check_failed() { echo "FAIL: $*" >&2; FAILED+=("$(cut -c1-60 <<<"$*")..."); }
 
 # --- fixtures -----------------------------------------------------------------------
 # make_js_fixture DIR v1|v2 npm|pnpm
@@ -330,6 +339,34 @@ without_hashes() {
    "$(node -e 'console.log(require(process.argv[1]).tasks[0].hash)' "$IT_TMP/why2.json")" ]] ||
   fail "a changed package-lock.json did not change the task hashes"
 if diff <(without_hashes "$IT_TMP/why1.json") <(without_hashes "$IT_TMP/why2.json") >/dev/null; then
-  fail "package-lock.json changed and every hash with it, but --dry=json shows no input that changed (no global manifest: lockfiles, globalDependencies, task definitions)"
+  check_failed "package-lock.json changed and every hash with it, but --dry=json shows no input that changed (no global manifest: lockfiles, globalDependencies, task definitions)"
+else
+  pass "--dry=json shows what changed in the global part of the hash"
 fi
-pass "--dry=json shows what changed in the global part of the hash"
+
+# --- 6. $TURBO_DEFAULT$ plus extra inputs -------------------------------------------
+git -C "$WS" checkout -q package-lock.json
+node -e 'const f=process.argv[1], j=require(f); j.tasks.build.inputs=["$TURBO_DEFAULT$", ".env*"];
+         require("fs").writeFileSync(f, JSON.stringify(j, null, 2))' "$WS/turbo.json"
+printf '.env*.local\n' >>"$WS/.gitignore"
+echo 'API=1' >"$WS/tools/gen/.env.local"
+(cd "$WS" && "$CELLAR_BIN" init --force) >"$IT_TMP/env.init.out" 2>&1 || { cat "$IT_TMP/env.init.out" >&2; fail "cellar init --force failed"; }
+# input_files FILE: the input file names of @acc/gen#build in a dry-run JSON.
+input_files() {
+  node -e 'const t=require(process.argv[1]).tasks.find((t) => t.taskId === "@acc/gen#build");
+           console.log(Object.keys(t.inputs).sort().join(" "))' "$1"
+}
+(cd "$WS" && "$TURBO" run build --filter @acc/gen --dry=json) >"$IT_TMP/env.turbo.json" 2>"$IT_TMP/env.turbo.err" ||
+  { cat "$IT_TMP/env.turbo.err" >&2; fail "turbo --dry=json with .env* inputs failed"; }
+(cd "$WS" && "$CELLAR_BIN" run build --filter @acc/gen --dry=json) >"$IT_TMP/env.cellar.json" ||
+  fail "cellar --dry=json with .env* inputs failed"
+want=$(input_files "$IT_TMP/env.turbo.json")
+got=$(input_files "$IT_TMP/env.cellar.json")
+[[ "$want" == *.env.local* ]] || fail "turbo does not hash .env.local ($want): the fixture is wrong"
+if [[ "$got" == "$want" ]]; then
+  pass "inputs [\$TURBO_DEFAULT\$, .env*]: cellar hashes the files turbo hashes ($got)"
+else
+  check_failed "inputs [\$TURBO_DEFAULT\$, .env*]: turbo hashes '$want', cellar (after init) '$got' ($(grep -A3 '"build":' "$WS/cellar.yml" | tr '\n' ' '))"
+fi
+
+((${#FAILED[@]} == 0)) || fail "${#FAILED[@]} check(s) failed: ${FAILED[*]}"
