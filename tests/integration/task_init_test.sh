@@ -48,6 +48,7 @@
 #      "inputs"), .env.local included; else editing .env.local is a stale hit.
 #
 # Usage: bash task_init_test.sh /path/to/cellar
+set -euo pipefail   # before lib.sh: without it (and its $IT_TMP) nothing may run
 source "$(dirname "$0")/lib.sh"
 
 IT_DIR="$(cd "$(dirname "$0")" && pwd)"
