@@ -105,12 +105,15 @@ unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME
 while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(TURBO_|VERCEL_|CELLAR_|npm_config_|NPM_CONFIG_)' || true)
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
-export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false NO_COLOR=1 FORCE_COLOR=0
 
 WORK="$(mktemp -d /tmp/cellar-taskbench.XXXXXX)"
 spread_subdirs "$WORK"
+# npm's settings go in the HOME of the run, not in npm_config_* variables:
+# turbo passes its tasks a filtered environment (strict env mode), cellar and
+# make the whole one, and every runner's npm must see the same settings.
 export HOME="$WORK/home"
 mkdir -p "$HOME" "$WORK/logs"
+printf 'update-notifier=false\nfund=false\naudit=false\n' >"$HOME/.npmrc"
 SERVER_PID=""
 cleanup() {
   if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -244,6 +247,12 @@ one() {
     if [[ $runner == turbo ]]; then
       grep -q 'Remote caching enabled' "$log" || die "$runner $scen #$rep: turbo did not enable its remote cache ($log)"
     fi
+    # turbo's lines do not name the source of a hit; with its local cache
+    # wiped, a hit can only be remote. cellar's say it.
+    if [[ $runner == cellar && ($scen == remote || $scen == local) ]]; then
+      local n; n=$(grep -c "cache hit ($scen)" "$log" || true)
+      ((n == NTASKS)) || die "cellar $scen #$rep: $n 'cache hit ($scen)' lines, want $NTASKS ($log)"
+    fi
   fi
   python3 -c '
 import json, sys
@@ -271,7 +280,7 @@ same_outputs() {
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 note "$NTASKS packages x $FILES source files, $(find "$REPO/packages" -type f | wc -l) files in packages/;" \
   "concurrency $CONC; runners: $RUNNERS (+ bare); turbo $(cd / && "$TURBO" --version) ($TURBO);" \
-  "node $(node --version), npm $(npm --version); cellar $(git -C "$ROOT" rev-parse --short HEAD); load $LOAD0"
+  "node $(node --version), npm $(npm --version); $("$CELLAR" --version) ($CELLAR, checkout at $(git -C "$ROOT" rev-parse --short HEAD)); load $LOAD0"
 awk -v l="${LOAD0%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }' &&
   note "warning: load average ${LOAD0%% *} on $(nproc) cores; timings will be noisy"
 T0=$SECONDS
