@@ -9,7 +9,8 @@ stdout and stderr going to LOG. Printed fields:
   user_s sys_s  CPU of the command and of every descendant it waited for
                 (wait4's rusage: task processes included)
   tree_rss_kib  peak RSS of the largest single process of that tree
-                (wait4's ru_maxrss, as GNU time reports it)
+                (wait4's ru_maxrss, as GNU time reports it; Linux counts this
+                script's own ~13 MiB in it, the command starting as its child)
   self_rss_kib  peak RSS of the command's own process (VmHWM, read every
                 5 ms while it runs, so a peak in its last 5 ms can be missed)
   server_cpu_s  CPU the process PID (the cache server) used meanwhile
@@ -49,16 +50,13 @@ def main():
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     server0 = cpu_ticks(server_pid) if server_pid else 0
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.dup2(out, 1)
-            os.dup2(out, 2)
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            os.execvp(command[0], command)
-        finally:
-            os._exit(127)
+    # posix_spawn (vfork-like in glibc), not fork: a forked copy of this
+    # interpreter would count in the command's peak RSS until the exec.
+    pid = os.posix_spawnp(command[0], command, os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, out, 1),
+        (os.POSIX_SPAWN_DUP2, out, 2),
+    ])
     os.close(out)
 
     hwm = [0]

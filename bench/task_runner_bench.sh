@@ -100,17 +100,12 @@ NODE_BIN="$(bash scripts/install-node-clients.sh)" || die "scripts/install-node-
 TURBO="$(readlink -f "$NODE_BIN/../@turbo/linux-64/bin/turbo" 2>/dev/null || true)"
 [[ -x "$TURBO" ]] || TURBO="$NODE_BIN/turbo"
 
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME
-while read -r v; do unset "$v"; done < <(compgen -e | grep -E '^(TURBO_|VERCEL_|CELLAR_|npm_config_|NPM_CONFIG_)' || true)
-export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
-export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1  # for turbo --version
 
 WORK="$(mktemp -d /tmp/cellar-taskbench.XXXXXX)"
 spread_subdirs "$WORK"
-# npm's settings go in the HOME of the run, not in npm_config_* variables:
-# turbo passes its tasks a filtered environment (strict env mode), cellar and
-# make the whole one, and every runner's npm must see the same settings.
+# npm's settings go in the HOME of the run, not in npm_config_* variables,
+# which turbo does not pass to its tasks (see RUN_ENV below).
 export HOME="$WORK/home"
 mkdir -p "$HOME" "$WORK/logs"
 printf 'update-notifier=false\nfund=false\naudit=false\n' >"$HOME/.npmrc"
@@ -129,10 +124,17 @@ mkdir -p "$WORK/data"; spread_subdirs "$WORK/data"
 SERVER_PID=$!
 PORT=$(cellar_port "$SERVER_PID" "$SERVER_LOG")
 URL="http://127.0.0.1:$PORT"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/turbo/v8/artifacts/status" || true)
+code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/turbo/v8/artifacts/status" || true)
 [[ $code == 200 ]] || die "cellar answers $code to GET /turbo/v8/artifacts/status"
-export TURBO_API="$URL/turbo" TURBO_TOKEN="$TOKEN" TURBO_TEAM="$TEAM"
-export CELLAR_BENCH_URL="$URL" CELLAR_BENCH_TOKEN="$TOKEN"
+# Every runner starts with this environment and nothing else. turbo hands its
+# tasks only a filtered environment (strict env mode) and make and cellar the
+# whole one; a variable such as NODE_EXTRA_CA_CERTS (node then parses the CA
+# bundle at every start, twice per `npm run`) would otherwise cost the other
+# runners' tasks CPU that turbo's do not pay.
+RUN_ENV=(PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+  TURBO_API="$URL/turbo" TURBO_TOKEN="$TOKEN" TURBO_TEAM="$TEAM"
+  TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1 TURBO_NO_UPDATE_NOTIFIER=1
+  CELLAR_BENCH_URL="$URL" CELLAR_BENCH_TOKEN="$TOKEN")
 
 # --- the monorepo ---------------------------------------------------------------------
 # Generating 10,000 files takes minutes on a busy VM, so the repository is
@@ -231,7 +233,8 @@ one() {
     turbo) cmd=("$TURBO" run build --concurrency "$CONC" --ui=stream) ;;
     cellar) cmd=("$CELLAR" run build --concurrency "$CONC") ;;
   esac
-  m=$(cd "$ck" && BENCH_SALT="$SALT" python3 "$ROOT/bench/measure_run.py" "$log" --server-pid "$SERVER_PID" -- "${cmd[@]}") ||
+  m=$(cd "$ck" && env -i "${RUN_ENV[@]}" BENCH_SALT="$SALT" \
+    python3 "$ROOT/bench/measure_run.py" "$log" --server-pid "$SERVER_PID" -- "${cmd[@]}") ||
     die "$runner $scen #$rep: measure_run.py failed"
   kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "cellar serve died during $runner $scen #$rep"; }
   if [[ $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["exit"])' "$m") != 0 ]]; then
