@@ -2,16 +2,19 @@
 # Builds the libFuzzer targets in fuzz/ (Debian's clang, ASan+UBSan) in
 # build-fuzz, replays every saved crash input in fuzz/regressions/<target>/,
 # then runs each target for a bounded time from its seed corpus
-# fuzz/corpus/<target>/ (targets run side by side, one per core). Fails on
+# fuzz/corpus/<target>/ (targets run side by side, one per core). Without
+# SECONDS_PER_TARGET the runs share a fixed budget of CELLAR_FUZZ_BUDGET
+# CPU-seconds (default 300), so adding a target does not lengthen CI. Fails on
 # any crash, leak, timeout, out-of-memory or broken invariant, and prints
 # one summary line per target.
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default 20)] [TARGET...]
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET (default budget / targets, at least 5)] [TARGET...]
 # Inputs a run discovers are kept in build-fuzz/corpus/<target>/ (not in the
 # repository); a crash input is written to build-fuzz/artifacts/<target>/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-20}"
+seconds="${1:-}"
 shift || true
+budget="${CELLAR_FUZZ_BUDGET:-300}"
 dir=build-fuzz
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/cellar-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
@@ -46,6 +49,11 @@ echo "fuzz: built in $((SECONDS - start))s"
 if (($# == 0)); then
   set -- $(cd fuzz && ls *_fuzz.cc | sed 's/\.cc$//')
 fi
+if [[ -z $seconds ]]; then
+  seconds=$((budget / $#))
+  ((seconds >= 5)) || seconds=5
+fi
+echo "fuzz: $# targets, ${seconds}s each"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 flags=(-rss_limit_mb=2048 -timeout=10 -max_len=65536 -print_final_stats=1)

@@ -7,6 +7,7 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libsqlite3-dev libzstd-dev libssl-dev libyaml-cpp-dev libzip-dev
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
+  libarchive-dev
 )
 # Real clients and peers used by the integration tests and benchmarks; clang
 # and its runtimes for the fuzz targets (scripts/fuzz.sh).

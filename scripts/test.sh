@@ -29,7 +29,7 @@ if [[ "${CELLAR_SKIP_SANITIZERS:-0}" != 1 ]]; then
   step "asan+ubsan build" bash scripts/build.sh build-asan -DCELLAR_WERROR=ON -DCELLAR_SANITIZE=ON -DCELLAR_BUILD_BENCH=OFF
   step "asan+ubsan unit tests" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan -L unit -j "$(nproc)" --output-on-failure --timeout 600
-  step "fuzz (ASan+UBSan)" bash scripts/fuzz.sh ${CELLAR_FUZZ_SECONDS:-20}
+  step "fuzz (ASan+UBSan)" bash scripts/fuzz.sh ${CELLAR_FUZZ_SECONDS:-}
 fi
 
 echo

@@ -96,7 +96,8 @@ int GitCommand(const std::vector<std::string>& args) {
     return 2;
   }
   options->progress = isatty(STDERR_FILENO) != 0;
-  auto report = cellar::gitclient::RunClone(*options, stderr);
+  cellar::env::SystemProcessRunner runner;
+  auto report = cellar::gitclient::RunClone(*options, stderr, runner);
   if (!report.ok()) {
     std::fprintf(stderr, "cellar git clone: %s\n", report.error().message().c_str());
     return 1;

@@ -1,12 +1,16 @@
 #include "core/filler.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
 #include <thread>
 #include <vector>
+
+#include "base/log.h"
+#include "base/strings.h"
 
 namespace cellar::core {
 
@@ -18,19 +22,74 @@ struct FillState {
   Status error;                   // GUARDED_BY(mu)
   uint64_t written = 0;           // GUARDED_BY(mu)
   std::optional<uint64_t> size;   // GUARDED_BY(mu)
+  bool stored = true;             // GUARDED_BY(mu); false: passed through, not kept
   std::string content_type;
-  int spool_fd = -1;
+  int spool_fd = -1;              // GUARDED_BY(mu) once readers exist; only the fill thread changes it
+  std::vector<int> retired_fds;   // earlier spools, open until the end for readers mid-pread
   ~FillState() {
     if (spool_fd >= 0) ::close(spool_fd);
+    for (int fd : retired_fds) ::close(fd);
   }
 };
+
+namespace {
+
+// Moves the first `bytes` of the spool into memory: the file system is full,
+// and the readers of a pass-through still need somewhere to read from.
+Status MoveSpoolToMemory(FillState& state, uint64_t bytes) {
+  int mem = ::memfd_create("cellar-fill-spool", MFD_CLOEXEC);
+  if (mem < 0) return Status::FromErrno(errno, "create in-memory fill spool");
+  std::vector<char> buf(256 * 1024);
+  for (uint64_t pos = 0; pos < bytes;) {
+    ssize_t n = ::pread(state.spool_fd, buf.data(), std::min<uint64_t>(buf.size(), bytes - pos), static_cast<off_t>(pos));
+    if (n > 0 && ::pwrite(mem, buf.data(), static_cast<size_t>(n), static_cast<off_t>(pos)) == n) {
+      pos += static_cast<uint64_t>(n);
+      continue;
+    }
+    Status s = Status::FromErrno(n < 0 ? errno : EIO, "copy fill spool to memory");
+    ::close(mem);
+    return s;
+  }
+  std::lock_guard lock(state.mu);
+  state.retired_fds.push_back(state.spool_fd);
+  state.spool_fd = mem;
+  return Status();
+}
+
+// Appends `n` bytes at `offset`; a full file system moves the spool to
+// memory once.
+Status WriteSpool(FillState& state, const std::byte* data, size_t n, uint64_t offset) {
+  size_t done = 0;
+  bool moved = false;
+  while (done < n) {
+    ssize_t w = ::pwrite(state.spool_fd, data + done, n - done, static_cast<off_t>(offset + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == ENOSPC || errno == EDQUOT) && !moved) {
+      CELLAR_RETURN_IF_ERROR(MoveSpoolToMemory(state, offset + done));
+      moved = true;
+      continue;
+    }
+    if (w <= 0) return Status::FromErrno(errno, "write fill spool");
+    done += static_cast<size_t>(w);
+  }
+  return Status();
+}
+
+}  // namespace
 
 FillReader::~FillReader() = default;
 
 std::optional<uint64_t> FillReader::size() const {
   if (hit_) return hit_->entry().size;
   std::lock_guard lock(fill_->mu);
+  if (!fill_->size && fill_->phase == FillState::Phase::kDone) return fill_->written;
   return fill_->size;
+}
+
+bool FillReader::stored() const {
+  if (hit_) return true;
+  std::lock_guard lock(fill_->mu);
+  return fill_->stored;
 }
 
 Status FillReader::WaitForEnd() {
@@ -62,8 +121,9 @@ Result<size_t> FillReader::Read(std::span<std::byte> out) {
   if (f.phase == FillState::Phase::kFailed) return f.error;
   if (readable() == pos_) return size_t{0};  // done and fully read
   size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), readable() - pos_));
+  const int spool = f.spool_fd;  // may move to memory later; this one stays open
   lock.unlock();
-  ssize_t n = ::pread(f.spool_fd, out.data(), want, static_cast<off_t>(pos_));
+  ssize_t n = ::pread(spool, out.data(), want, static_cast<off_t>(pos_));
   if (n < 0) return Status::FromErrno(errno, "read fill spool");
   if (n == 0) return Status::Internal("fill spool shorter than recorded");
   pos_ += static_cast<uint64_t>(n);
@@ -140,6 +200,22 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
     state->error = std::move(s);
     state->cv.notify_all();
   };
+  // The verifier runs here rather than in the put, so the bytes are checked
+  // even when the store cannot keep them.
+  std::unique_ptr<Verifier> verifier = std::move(spec.put.verifier);
+  const std::string label = ns.substr(0, ns.find('/'));
+  std::unique_ptr<PendingPut> put;
+  bool passing_through = false;
+  // The store cannot keep the bytes: go on without it (the readers still get
+  // them) rather than fail every reader of a fill the upstream answered.
+  auto stop_storing = [&](const Status& why) {
+    put.reset();
+    if (passing_through) return;
+    passing_through = true;
+    Log(LogLevel::kWarn, "fill passed through without caching",
+        "\"ns\":\"" + JsonEscape(ns) + "\",\"key\":\"" + JsonEscape(key) + "\",\"error\":\"" +
+            JsonEscape(why.message()) + "\"");
+  };
   Status result = [&]() -> Status {
     CELLAR_ASSIGN_OR_RETURN(auto source, spec.open());
     {
@@ -149,25 +225,25 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
       state->cv.notify_all();
     }
     // Room for an announced length is made (evicting if need be) before
-    // the first byte; a body the store cannot hold fails the fill here.
+    // the first byte.
     spec.put.expected_size = source->size();
-    CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(spec.put)));
-    if (auto expected = source->size()) CELLAR_RETURN_IF_ERROR(put->Reserve(*expected));
+    auto begun = cache_.BeginPut(std::move(spec.put));
+    if (begun.ok()) put = std::move(*begun);
+    else stop_storing(begun.error());
+    if (auto expected = source->size(); put && expected) {
+      if (Status s = put->Reserve(*expected); !s.ok()) stop_storing(s);
+    }
     std::vector<std::byte> buf(256 * 1024);
     uint64_t offset = 0;
     while (true) {
       CELLAR_ASSIGN_OR_RETURN(size_t n, source->Read(buf));
       if (n == 0) break;
       auto data = std::span<const std::byte>(buf.data(), n);
-      CELLAR_RETURN_IF_ERROR(put->Write(data));
-      size_t done = 0;
-      while (done < n) {
-        ssize_t w = ::pwrite(state->spool_fd, buf.data() + done, n - done,
-                             static_cast<off_t>(offset + done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return Status::FromErrno(errno, "write fill spool");
-        done += static_cast<size_t>(w);
+      if (verifier) verifier->Update(data);
+      if (put) {
+        if (Status s = put->Write(data); !s.ok()) stop_storing(s);
       }
+      CELLAR_RETURN_IF_ERROR(WriteSpool(*state, buf.data(), n, offset));
       offset += n;
       std::lock_guard lock(state->mu);
       state->written = offset;
@@ -177,13 +253,21 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
       return Status::Unavailable("upstream sent " + std::to_string(offset) + " of " +
                                  std::to_string(*expected) + " bytes");
     }
-    if (spec.before_commit) CELLAR_RETURN_IF_ERROR(spec.before_commit(state->spool_fd, offset, *put));
-    return put->Commit().status();
+    if (verifier) {
+      if (Status s = verifier->Finish(offset); !s.ok()) {
+        cache_.metrics().rejected.With({label, "verification"}).Inc();
+        return s;
+      }
+    }
+    if (spec.before_commit) CELLAR_RETURN_IF_ERROR(spec.before_commit(state->spool_fd, offset, put.get()));
+    if (put) {
+      if (auto committed = put->Commit(); !committed.ok()) stop_storing(committed.status());
+    }
+    return Status();
   }();
 
-  std::string label = ns.substr(0, ns.find('/'));
   if (result.ok()) {
-    cache_.metrics().fills.With({label, "ok"}).Inc();
+    cache_.metrics().fills.With({label, passing_through ? "uncached" : "ok"}).Inc();
   } else {
     cache_.metrics().fills.With({label, result.IsNotFound() ? "not_found" : "error"}).Inc();
   }
@@ -195,6 +279,7 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
   }
   if (result.ok()) {
     std::lock_guard lock(state->mu);
+    state->stored = !passing_through;
     state->phase = FillState::Phase::kDone;
     state->cv.notify_all();
   } else {

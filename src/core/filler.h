@@ -4,7 +4,11 @@
 // bytes as they arrive. The bytes go to a blob writer and to an unlinked
 // spool file at once; the entry is committed only after the transfer ends
 // and the verifier accepts it. A failed or aborted fill stores nothing and
-// every reader gets the error.
+// every reader gets the error. When the store cannot keep the bytes (it is
+// full and no room can be made, or the disk fails), the fill goes on as a
+// pass-through: its readers still get the verified bytes, nothing is
+// stored, and that is logged and counted (fills result "uncached"). On a
+// full file system the spool moves to memory.
 //
 // Used by the pull-through protocols (npm, Go, git). Thread-safety: all
 // methods may be called concurrently; a FillReader is single-threaded and
@@ -34,6 +38,7 @@ class UpstreamSource {
   virtual Result<size_t> Read(std::span<std::byte> out) = 0;
 };
 
+
 struct FillSpec {
   PutOptions put;  // where and how the result is stored (ns, key, verifier, ...)
   // Opens the upstream. kNotFound means the upstream has no such object.
@@ -41,9 +46,10 @@ struct FillSpec {
   // Optional check of the complete bytes, for formats that cannot be
   // verified as a stream (a zip's directory is at its end). Runs on the fill
   // thread after the last byte and before the commit, with the spool file
-  // (read it with pread) and its size; it may set entry attributes. An error
-  // fails the fill and nothing is stored.
-  std::function<Status(int spool_fd, uint64_t size, PendingPut& put)> before_commit;
+  // (read it with pread) and its size; it may set entry attributes on `put`,
+  // which is null when the bytes are not being stored. An error fails the
+  // fill and nothing is stored.
+  std::function<Status(int spool_fd, uint64_t size, PendingPut* put)> before_commit;
 };
 
 struct FillState;
@@ -54,6 +60,7 @@ class FillReader {
   // Blocks until bytes are available; 0 at the verified end. An error means
   // the fill failed (the bytes read so far must be discarded).
   Result<size_t> Read(std::span<std::byte> out);
+  // The announced length, else the final one once the fill has ended.
   std::optional<uint64_t> size() const;
   // Blocks until the fill has ended: OK once verified and committed (at once
   // for a cache hit), else the fill's error. Lets a caller withhold the
@@ -61,6 +68,9 @@ class FillReader {
   Status WaitForEnd();
   // Entry attributes of a cache hit ("{}" while following a fill).
   std::string attributes() const;
+  // After WaitForEnd() succeeded: false when the fill served its readers
+  // without storing the bytes (read them from this reader, not the cache).
+  bool stored() const;
   bool from_cache() const { return hit_ != nullptr; }
   const std::string& content_type() const { return content_type_; }
 

@@ -18,8 +18,11 @@ namespace {
 // concurrent requests overlap, and can fail half-way.
 class FakeSource : public UpstreamSource {
  public:
-  FakeSource(std::string data, bool fail_midway) : data_(std::move(data)), fail_(fail_midway) {}
-  std::optional<uint64_t> size() const override { return data_.size(); }
+  FakeSource(std::string data, bool fail_midway, bool announce_size = true)
+      : data_(std::move(data)), fail_(fail_midway), announce_(announce_size) {}
+  std::optional<uint64_t> size() const override {
+    return announce_ ? std::optional<uint64_t>(data_.size()) : std::nullopt;
+  }
   Result<size_t> Read(std::span<std::byte> out) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (fail_ && pos_ >= data_.size() / 2) return Status::Unavailable("upstream reset");
@@ -32,22 +35,23 @@ class FakeSource : public UpstreamSource {
  private:
   std::string data_;
   bool fail_;
+  bool announce_;
   size_t pos_ = 0;
 };
 
 class FillerTest : public ::testing::Test {
  protected:
-  FillerTest()
-      : metrics_(registry_), cache_(blobs_, index_, clock_, metrics_, CacheOptions{}),
+  explicit FillerTest(CacheOptions options = CacheOptions{})
+      : metrics_(registry_), cache_(blobs_, index_, clock_, metrics_, std::move(options)),
         spool_(::testing::TempDir()) {}
 
-  FillSpec Spec(const std::string& key, std::string data, bool fail = false) {
+  FillSpec Spec(const std::string& key, std::string data, bool fail = false, bool announce_size = true) {
     FillSpec spec;
     spec.put.ns = "npm/tarball";
     spec.put.key = key;
-    spec.open = [this, data, fail]() -> Result<std::unique_ptr<UpstreamSource>> {
+    spec.open = [this, data, fail, announce_size]() -> Result<std::unique_ptr<UpstreamSource>> {
       opens_++;
-      return std::unique_ptr<UpstreamSource>(new FakeSource(data, fail));
+      return std::unique_ptr<UpstreamSource>(new FakeSource(data, fail, announce_size));
     };
     return spec;
   }
@@ -168,10 +172,10 @@ TEST_F(FillerTest, BeforeCommitSeesTheWholeSpoolAndSetsAttributes) {
   Filler filler(cache_, spool_);
   auto spec = Spec("checked.zip", std::string(5000, 'z') + "END");
   std::string seen;
-  spec.before_commit = [&seen](int fd, uint64_t size, PendingPut& put) -> Status {
+  spec.before_commit = [&seen](int fd, uint64_t size, PendingPut* put) -> Status {
     seen.resize(size);
     if (::pread(fd, seen.data(), size, 0) != static_cast<ssize_t>(size)) return Status::Internal("short read");
-    put.set_attributes(R"({"h1":"h1:abc"})");
+    if (put) put->set_attributes(R"({"h1":"h1:abc"})");
     return Status();
   };
   auto reader = filler.GetOrFill(std::move(spec));
@@ -189,7 +193,7 @@ TEST_F(FillerTest, BeforeCommitSeesTheWholeSpoolAndSetsAttributes) {
 TEST_F(FillerTest, BeforeCommitRefusalStoresNothingAndReportsTheReason) {
   Filler filler(cache_, spool_);
   auto spec = Spec("tampered.zip", std::string(4000, 't'));
-  spec.before_commit = [](int, uint64_t, PendingPut&) { return Status::Corruption("checksum mismatch"); };
+  spec.before_commit = [](int, uint64_t, PendingPut*) { return Status::Corruption("checksum mismatch"); };
   auto reader = filler.GetOrFill(std::move(spec));
   ASSERT_TRUE(reader.ok());
   Status end = (*reader)->WaitForEnd();
@@ -197,6 +201,89 @@ TEST_F(FillerTest, BeforeCommitRefusalStoresNothingAndReportsTheReason) {
   EXPECT_EQ(end.message(), "checksum mismatch");
   EXPECT_FALSE(Drain(**reader).ok());
   EXPECT_FALSE(*cache_.Get("npm/tarball", "tampered.zip"));
+}
+
+// A store that can never make room: 2000 bytes in all, bodies of 5000.
+class FullStoreFillerTest : public FillerTest {
+ protected:
+  static CacheOptions Tiny() {
+    CacheOptions o;
+    o.max_bytes = 2000;
+    return o;
+  }
+  FullStoreFillerTest() : FillerTest(Tiny()) {}
+  uint64_t Fills(const std::string& result) {
+    return metrics_.fills.With({"npm", result}).value();
+  }
+};
+
+TEST_F(FullStoreFillerTest, AnnouncedBodyTooLargeForTheStoreIsPassedThrough) {
+  Filler filler(cache_, spool_);
+  std::string data(5000, 'p');
+  data += "END";
+  auto reader = filler.GetOrFill(Spec("big.tgz", data));
+  ASSERT_TRUE(reader.ok()) << reader.error().ToString();
+  EXPECT_TRUE((*reader)->WaitForEnd().ok());
+  EXPECT_FALSE((*reader)->stored());
+  EXPECT_EQ((*reader)->size(), data.size());
+  auto body = Drain(**reader);
+  ASSERT_TRUE(body.ok()) << body.error().ToString();
+  EXPECT_EQ(*body, data);
+  EXPECT_FALSE(*cache_.Get("npm/tarball", "big.tgz"));
+  EXPECT_EQ(Fills("uncached"), 1u);
+  EXPECT_EQ(Fills("ok"), 0u);
+  // Nothing was kept, so the next request fills again.
+  auto again = filler.GetOrFill(Spec("big.tgz", data));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE((*again)->from_cache());
+  EXPECT_EQ(*Drain(**again), data);
+  EXPECT_EQ(opens_.load(), 2);
+}
+
+TEST_F(FullStoreFillerTest, UnannouncedBodyOutgrowingTheStoreIsPassedThroughToEveryReader) {
+  Filler filler(cache_, spool_);
+  std::string data(5000, 'q');
+  auto first = filler.GetOrFill(Spec("chunked.tgz", data, false, /*announce_size=*/false));
+  auto second = filler.GetOrFill(Spec("chunked.tgz", data, false, false));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(*Drain(**first), data);
+  EXPECT_EQ(*Drain(**second), data);
+  EXPECT_FALSE((*first)->stored());
+  EXPECT_EQ((*first)->size(), data.size());  // known once the fill ended
+  EXPECT_EQ(opens_.load(), 1);
+  EXPECT_EQ(Fills("uncached"), 1u);
+}
+
+TEST_F(FullStoreFillerTest, PassedThroughBytesAreStillVerified) {
+  Filler filler(cache_, spool_);
+  auto spec = Spec("wrong.tgz", std::string(5000, 'w'));
+  spec.put.verifier = std::make_unique<SizeVerifier>(4999);
+  auto reader = filler.GetOrFill(std::move(spec));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE((*reader)->WaitForEnd().ok());
+  EXPECT_FALSE(Drain(**reader).ok());
+  EXPECT_EQ(metrics_.rejected.With({"npm", "verification"}).value(), 1u);
+
+  auto zip = Spec("bad.zip", std::string(5000, 'z'));
+  PendingPut* seen = reinterpret_cast<PendingPut*>(1);
+  zip.before_commit = [&seen](int, uint64_t, PendingPut* put) {
+    seen = put;
+    return Status::Corruption("checksum mismatch");
+  };
+  auto refused = filler.GetOrFill(std::move(zip));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ((*refused)->WaitForEnd().code(), Code::kCorruption);
+  EXPECT_EQ(seen, nullptr);  // told that nothing is being stored
+}
+
+TEST_F(FillerTest, BodyThatFitsIsStoredAsBefore) {
+  Filler filler(cache_, spool_);
+  auto reader = filler.GetOrFill(Spec("fits.tgz", "small"));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->WaitForEnd().ok());
+  EXPECT_TRUE((*reader)->stored());
+  EXPECT_TRUE(*cache_.Get("npm/tarball", "fits.tgz"));
+  EXPECT_EQ(metrics_.fills.With({"npm", "ok"}).value(), 1u);
 }
 
 }  // namespace

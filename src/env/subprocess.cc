@@ -36,8 +36,10 @@ Result<Subprocess> Subprocess::Spawn(const SubprocessOptions& options) {
       CloseFd(p[1]);
     }
   };
+  if (options.merge_stderr && !options.pipe_stdout) return Status::InvalidArgument("merge_stderr needs pipe_stdout");
+  const bool pipe_stderr = options.pipe_stderr && !options.merge_stderr;
   if ((options.pipe_stdin && ::pipe2(in, O_CLOEXEC) != 0) || (options.pipe_stdout && ::pipe2(out, O_CLOEXEC) != 0) ||
-      (options.pipe_stderr && ::pipe2(err, O_CLOEXEC) != 0)) {
+      (pipe_stderr && ::pipe2(err, O_CLOEXEC) != 0)) {
     Status s = Status::FromErrno(errno, "pipe");
     close_all();
     return s;
@@ -49,7 +51,8 @@ Result<Subprocess> Subprocess::Spawn(const SubprocessOptions& options) {
   else if (null_rest) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (options.pipe_stdout) posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   else if (null_rest) posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  if (options.pipe_stderr) posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (options.merge_stderr) posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  else if (pipe_stderr) posix_spawn_file_actions_adddup2(&fa, err[1], 2);
   else if (null_rest) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   // Sockets opened by the server are not all close-on-exec: close every
   // descriptor above 2 in the child.
@@ -111,9 +114,11 @@ int Subprocess::ReleaseStdin() { return std::exchange(stdin_fd_, -1); }
 int Subprocess::ReleaseStdout() { return std::exchange(stdout_fd_, -1); }
 void Subprocess::CloseStdin() { CloseFd(stdin_fd_); }
 
-void Subprocess::Kill() {
-  if (pid_ > 0 && !reaped_) ::kill(-pid_, SIGKILL);
+void Subprocess::Signal(int sig) {
+  if (pid_ > 0 && !reaped_) ::kill(-pid_, sig);
 }
+
+void Subprocess::Kill() { Signal(SIGKILL); }
 
 int Subprocess::Wait() {
   if (reaped_ || pid_ <= 0) return exit_code_;
@@ -135,11 +140,12 @@ Result<RunResult> RunSubprocess(SubprocessOptions options, const std::string& in
   int in = proc.ReleaseStdin();
   int out = proc.ReleaseStdout();
   int err = proc.stderr_fd();
-  for (int fd : {in, out, err}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  for (int fd : {in, out, err})
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   size_t written = 0;
   if (input.empty()) CloseFd(in);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool err_open = true;
+  bool err_open = err >= 0;
   char buf[65536];
   while (out >= 0 || err_open) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

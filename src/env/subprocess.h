@@ -24,6 +24,10 @@ struct SubprocessOptions {
   bool pipe_stdout = false;
   bool pipe_stderr = false;       // false: /dev/null
   bool inherit_stdio = false;     // unpiped streams stay the parent's (not /dev/null)
+  // stderr goes into the stdout pipe (needs pipe_stdout; pipe_stderr is then
+  // ignored), so a caller that logs a command's output sees both streams in
+  // the order they were written.
+  bool merge_stderr = false;
 };
 
 class Subprocess {
@@ -43,6 +47,8 @@ class Subprocess {
   int ReleaseStdout();
   void CloseStdin();
 
+  // `sig` to the whole process group (SIGTERM, SIGINT: a polite stop).
+  void Signal(int sig);
   // SIGKILL to the whole process group.
   void Kill();
   // Waits for the exit; returns the exit status (128+signal when killed).
@@ -67,7 +73,8 @@ struct RunResult {
 
 // Runs to completion, feeding `input` to stdin and collecting stdout and
 // stderr (each capped at `max_output` bytes; the rest is discarded). Kills
-// the process group after `timeout`.
+// the process group after `timeout`. With `merge_stderr` both streams land in
+// `out` and `err` stays empty.
 Result<RunResult> RunSubprocess(SubprocessOptions options, const std::string& input,
                                 std::chrono::milliseconds timeout, size_t max_output = 16 << 20);
 

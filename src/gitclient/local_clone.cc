@@ -29,14 +29,14 @@ double Since(std::chrono::steady_clock::time_point start) {
 
 // Runs git with the user's own environment (their credential helpers and
 // settings apply); stdout/stderr go to the terminal.
-Status Git(const std::vector<std::string>& args, const std::string& what) {
+Status Git(env::ProcessRunner& runner, const std::vector<std::string>& args, const std::string& what) {
   env::SubprocessOptions o;
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.env = env::CurrentEnvironment({}, {"GIT_TERMINAL_PROMPT=0"});
   o.inherit_stdio = true;
-  CELLAR_ASSIGN_OR_RETURN(auto proc, env::Subprocess::Spawn(o));
-  int code = proc.Wait();
+  CELLAR_ASSIGN_OR_RETURN(auto proc, runner.Spawn(o));
+  int code = proc->Wait();
   if (code != 0) return Status::Unavailable(what + " failed (git exit " + std::to_string(code) + ")");
   return Status();
 }
@@ -125,7 +125,7 @@ Result<std::string> UpdateUrl(const CloneOptions& options) {
   return options.server + "/git/" + repo.repo_key + ".git";
 }
 
-Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
+Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out, env::ProcessRunner& runner) {
   auto start = std::chrono::steady_clock::now();
   CloneReport report;
   CELLAR_ASSIGN_OR_RETURN(std::string mirror, LocalMirrorPath(options.cache_dir, options.url));
@@ -144,7 +144,7 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
       report.tier = "local";
       std::fprintf(out, "cellar: updating local mirror %s from %s\n", mirror.c_str(),
                    options.server.empty() ? "origin" : options.server.c_str());
-      CELLAR_RETURN_IF_ERROR(Git({"-C", mirror, "fetch", quiet, "--prune", source, "+refs/heads/*:refs/heads/*",
+      CELLAR_RETURN_IF_ERROR(Git(runner, {"-C", mirror, "fetch", quiet, "--prune", source, "+refs/heads/*:refs/heads/*",
                                   "+refs/tags/*:refs/tags/*"},
                                  "updating the local mirror"));
     } else {
@@ -155,7 +155,7 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
       // looks like a mirror.
       std::string tmp = mirror + ".tmp-" + std::to_string(::getpid());
       fs::remove_all(tmp, ec);
-      Status s = Git({"clone", "--mirror", quiet, "--", source, tmp}, "creating the local mirror");
+      Status s = Git(runner, {"clone", "--mirror", quiet, "--", source, tmp}, "creating the local mirror");
       if (!s.ok()) {
         fs::remove_all(tmp, ec);
         return s;
@@ -180,8 +180,8 @@ Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out) {
     args.push_back(mirror);
   }
   args.push_back(options.directory);
-  CELLAR_RETURN_IF_ERROR(Git(args, "checking out"));
-  CELLAR_RETURN_IF_ERROR(Git({"-C", options.directory, "remote", "set-url", "origin", options.url}, "setting origin"));
+  CELLAR_RETURN_IF_ERROR(Git(runner, args, "checking out"));
+  CELLAR_RETURN_IF_ERROR(Git(runner, {"-C", options.directory, "remote", "set-url", "origin", options.url}, "setting origin"));
   report.checkout_seconds = Since(checkout_start);
   report.total_seconds = Since(start);
   std::fprintf(out, "cellar: cloned %s into %s: tier %s, mirror update %.2fs, checkout %.2fs, total %.2fs\n",

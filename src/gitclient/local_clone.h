@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "env/process_runner.h"
 
 namespace cellar::gitclient {
 
@@ -47,7 +48,8 @@ struct CloneReport {
   double total_seconds = 0;
 };
 
-// Runs the clone; progress and the summary go to `out` (stderr).
-Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out);
+// Runs the clone with `runner` starting git; progress and the summary go to
+// `out` (stderr).
+Result<CloneReport> RunClone(const CloneOptions& options, std::FILE* out, env::ProcessRunner& runner);
 
 }  // namespace cellar::gitclient

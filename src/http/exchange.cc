@@ -1,25 +1,14 @@
 #include "http/exchange.h"
 
-#include <sys/sendfile.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdio>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include "base/log.h"
 #include "base/strings.h"
-#include "http/socket_deadline.h"
 
 namespace cellar::http {
 
@@ -28,21 +17,14 @@ namespace bhttp = beast::http;
 using asio::awaitable;
 
 namespace {
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
-Status WriteError(const beast::error_code& ec) {
-  if (ec == beast::error::timeout) return Status::DeadlineExceeded("client stopped reading");
-  return Status::Aborted("client went away: " + ec.message());
-}
-
 // A second response would be read by the client as part of the first one's
 // body (or as the answer to its next request).
 Status AlreadyResponded() { return Status::Internal("a response was already started"); }
 }  // namespace
 
-Exchange::Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
+Exchange::Exchange(Transport& transport, beast::flat_buffer& buffer, Parser& parser,
                    ExchangeLimits limits, std::string remote)
-    : stream_(stream), buffer_(buffer), parser_(parser), limits_(limits),
+    : transport_(transport), buffer_(buffer), parser_(parser), limits_(limits),
       remote_(std::move(remote)) {
   std::string_view t = parser_.get().target();
   size_t q = t.find('?');
@@ -83,10 +65,8 @@ awaitable<Status> Exchange::SendContinueIfExpected() {
   auto expect = Header("Expect");
   if (!expect || !EqualsIgnoreCase(TrimWhitespace(*expect), "100-continue")) co_return Status();
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  stream_.expires_after(limits_.idle_timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kContinue), kTuple);
-  if (ec) co_return WriteError(ec);
-  co_return Status();
+  const asio::const_buffer part = asio::buffer(kContinue);
+  co_return co_await transport_.Write(std::span(&part, 1), limits_.idle_timeout);
 }
 
 awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
@@ -100,35 +80,27 @@ awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
     buffer_.consume(got);
     *direct_remaining_ -= got;
   } else {
-    // The socket wait has one deadline: --idle-timeout, or sooner when the
-    // client has not kept up the minimum rate in this window.
-    stream_.expires_never();
+    // The wait has one deadline: --idle-timeout, or sooner when the client
+    // has not kept up the minimum rate in this window.
     auto t0 = std::chrono::steady_clock::now();
-    SocketDeadline deadline(stream_.socket(), ReadTimeout());
-    beast::error_code ec;
+    auto timeout = ReadTimeout();
+    Result<size_t> n = size_t{0};
     if (direct_remaining_) {
-      // Then straight from the socket into the caller's buffer (one copy,
-      // large reads) instead of through the parser.
+      // Then straight from the transport into the caller's buffer (one
+      // copy, large reads) instead of through the parser.
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), *direct_remaining_));
-      auto [rec, n] = co_await stream_.async_read_some(asio::buffer(buf.data(), want), kTuple);
-      ec = rec;
-      got = n;
-      *direct_remaining_ -= got;
+      n = co_await transport_.ReadSome(buf.first(want), timeout);
+      if (n.ok() && *n == 0) n = Status::Aborted("end of stream");
+      if (n.ok()) *direct_remaining_ -= *n;
     } else {
-      auto& body = parser_.get().body();
-      body.data = buf.data();
-      body.size = buf.size();
-      auto [rec, unused] = co_await bhttp::async_read(stream_, buffer_, parser_, kTuple);
-      ec = rec == bhttp::error::need_buffer ? beast::error_code() : rec;
-      got = buf.size() - body.size;
-      body.data = nullptr;
-      body.size = 0;
+      n = co_await ReadParsedBody(buf, t0 + timeout);
     }
-    if (deadline.Disarm()) co_return co_await BodyTooSlow();
-    if (ec) {
+    if (!n.ok() && n.error().code() == Code::kDeadlineExceeded) co_return co_await BodyTooSlow();
+    if (!n.ok()) {
       keep_alive_ = false;
-      co_return Status::Aborted("request body incomplete: " + ec.message());
+      co_return Status::Aborted("request body incomplete: " + n.error().message());
     }
+    got = *n;
     if (!KeptMinimumRate(std::chrono::steady_clock::now() - t0, got)) co_return co_await BodyTooSlow();
   }
   body_bytes_ += got;
@@ -137,6 +109,52 @@ awaitable<Result<size_t>> Exchange::ReadBody(std::span<std::byte> buf) {
     co_return Status::ResourceExhausted("request body exceeds " +
                                         std::to_string(limits_.max_body_bytes) + " bytes");
   }
+  co_return got;
+}
+
+awaitable<Result<size_t>> Exchange::ReadParsedBody(std::span<std::byte> buf,
+                                                   std::chrono::steady_clock::time_point deadline) {
+  auto& body = parser_.get().body();
+  body.data = buf.data();
+  body.size = buf.size();
+  Status failed;
+  while (!parser_.is_done()) {
+    beast::error_code ec;
+    if (buffer_.size() > 0) {
+      size_t used = parser_.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_buffer) break;  // `buf` is full
+      if (!ec && used > 0) continue;
+      if (ec && ec != bhttp::error::need_more) {
+        failed = Status::InvalidArgument(ec.message());
+        break;
+      }
+    }
+    size_t room = beast::read_size(buffer_, 64 * 1024);
+    if (room == 0) {
+      // Chunk extensions or trailers as large as the whole read buffer.
+      failed = Status::ResourceExhausted("chunk framing exceeds the read buffer");
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto space = buffer_.prepare(room);
+    auto n = co_await transport_.ReadSome(std::span(static_cast<std::byte*>(space.data()), space.size()),
+                                          std::max(left, std::chrono::milliseconds(1)));
+    if (!n.ok()) {
+      failed = n.error();
+      break;
+    }
+    buffer_.commit(*n);
+    if (*n == 0) {
+      parser_.put_eof(ec);
+      failed = Status::Aborted(ec ? ec.message() : "end of stream");
+      break;
+    }
+  }
+  size_t got = buf.size() - body.size;
+  body.data = nullptr;
+  body.size = 0;
+  if (!failed.ok()) co_return failed;
   co_return got;
 }
 
@@ -204,8 +222,7 @@ void Exchange::SetHeader(std::string name, std::string value) {
   extra_headers_.emplace_back(std::move(name), std::move(value));
 }
 
-template <typename Response>
-void Exchange::ApplyCommonHeaders(Response& res, unsigned status) {
+void Exchange::ApplyCommonHeaders(ResponseHeader& res, unsigned status) {
   status_ = status;
   res.result(status);
   res.version(11);
@@ -216,87 +233,71 @@ void Exchange::ApplyCommonHeaders(Response& res, unsigned status) {
   res.keep_alive(keep_alive_);
 }
 
+awaitable<Status> Exchange::WriteHeader(const ResponseHeader& res, std::string_view body) {
+  // Serialized here rather than by Beast's stream writer, so any Transport
+  // can carry it; the body (when small and in memory) goes in the same
+  // gathered write.
+  std::string head;
+  head.reserve(256);
+  head += "HTTP/1.1 ";
+  head += std::to_string(res.result_int());
+  head += ' ';
+  auto reason = res.reason();
+  head.append(reason.data(), reason.size());
+  head += "\r\n";
+  for (const auto& field : res) {
+    auto name = field.name_string();
+    auto value = field.value();
+    head.append(name.data(), name.size());
+    head += ": ";
+    head.append(value.data(), value.size());
+    head += "\r\n";
+  }
+  head += "\r\n";
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  co_return co_await transport_.Write(std::span(parts.data(), body.empty() ? 1 : 2), limits_.idle_timeout);
+}
+
 awaitable<Status> Exchange::Respond(unsigned status, std::string_view body,
                                     std::string_view content_type) {
   if (responded()) co_return AlreadyResponded();
-  // The body is sent from the caller's memory, which outlives this call: no
-  // copy into the response, which for small cache hits was one of three.
-  bhttp::response<bhttp::span_body<const char>> res;
+  // These statuses end at the header (RFC 9110 15.2, 15.3.5, 15.4.5): a body
+  // would be read as the start of the next response.
+  if (status < 200 || status == 204 || status == 304) body = {};
+  ResponseHeader res;
   ApplyCommonHeaders(res, status);
   if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
-  if (method() == bhttp::verb::head) {
-    res.content_length(body.size());
-    bhttp::response_serializer<bhttp::span_body<const char>> sr(res);
-    stream_.expires_after(limits_.idle_timeout);
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
-    if (ec) co_return WriteError(ec);
-    co_return Status();
-  }
-  res.body() = beast::span<const char>(body.data(), body.size());
-  res.prepare_payload();
-  stream_.expires_after(limits_.idle_timeout);
-  auto [ec, n] = co_await bhttp::async_write(stream_, res, kTuple);
+  res.content_length(body.size());
+  // The body is sent from the caller's memory, which outlives this call: no
+  // copy into the response, which for small cache hits was one of three.
+  if (method() == bhttp::verb::head) co_return co_await WriteHeader(res);
   bytes_out_ += body.size();
-  if (ec) co_return WriteError(ec);
-  co_return Status();
+  co_return co_await WriteHeader(res, body);
 }
 
 awaitable<Status> Exchange::RespondHeaders(unsigned status, uint64_t content_length,
                                            std::string_view content_type) {
   if (responded()) co_return AlreadyResponded();
-  bhttp::response<bhttp::empty_body> res;
+  ResponseHeader res;
   ApplyCommonHeaders(res, status);
   if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
   res.content_length(content_length);
-  bhttp::response_serializer<bhttp::empty_body> sr(res);
-  stream_.expires_after(limits_.idle_timeout);
-  auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
-  if (ec) co_return WriteError(ec);
-  co_return Status();
+  co_return co_await WriteHeader(res);
 }
 
 awaitable<Status> Exchange::RespondFile(unsigned status, std::string_view content_type, int fd,
                                         uint64_t offset, uint64_t length) {
   if (Status s = co_await RespondHeaders(status, length, content_type); !s.ok()) co_return s;
   if (method() == bhttp::verb::head) co_return Status();
-  auto& socket = stream_.socket();
-  socket.native_non_blocking(true);
-  off_t off = static_cast<off_t>(offset);
-  uint64_t remaining = length;
-  while (remaining > 0) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, 4 << 20));
-    ssize_t n = ::sendfile(socket.native_handle(), fd, &off, want);
-    if (n > 0) {
-      remaining -= static_cast<uint64_t>(n);
-      bytes_out_ += static_cast<uint64_t>(n);
-      continue;
-    }
-    if (n == 0) {
-      // The file ends before the promised length: never pad, close.
-      co_return CutShort(Status::Corruption("file ended " + std::to_string(remaining) +
-                                            " bytes before the promised length"),
-                         length);
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      // A client that stops reading must not hold the connection and the
-      // blob's file forever.
-      SocketDeadline deadline(socket, limits_.idle_timeout);
-      auto [ec] = co_await socket.async_wait(asio::ip::tcp::socket::wait_write, kTuple);
-      deadline.Disarm();
-      if (ec) {
-        keep_alive_ = false;
-        co_return WriteError(ec);
-      }
-      continue;
-    }
-    if (errno == EPIPE || errno == ECONNRESET) {
-      keep_alive_ = false;
-      co_return Status::Aborted("client went away during sendfile");
-    }
-    co_return CutShort(Status::FromErrno(errno, "sendfile"), length);
+  Status s = co_await transport_.SendFile(fd, offset, length, limits_.idle_timeout, bytes_out_);
+  if (s.ok()) co_return s;
+  if (s.code() == Code::kAborted || s.code() == Code::kDeadlineExceeded) {
+    keep_alive_ = false;
+    co_return s;
   }
-  co_return Status();
+  // The file ends before the promised length or cannot be read: never pad,
+  // close.
+  co_return CutShort(s, length);
 }
 
 awaitable<Status> Exchange::RespondStream(unsigned status, std::string_view content_type,
@@ -321,11 +322,10 @@ awaitable<Status> Exchange::RespondAsyncStream(unsigned status, std::string_view
     if (!n.ok()) co_return CutShort(n.error(), length);
     if (*n == 0) co_return CutShort(Status::Corruption("source ended early"), length);
     if (*n > want) co_return CutShort(Status::Internal("source returned more bytes than asked for"), length);
-    stream_.expires_after(limits_.idle_timeout);
-    auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(buf.data(), *n), kTuple);
-    if (ec) {
+    const asio::const_buffer part = asio::buffer(buf.data(), *n);
+    if (Status s = co_await transport_.Write(std::span(&part, 1), limits_.idle_timeout); !s.ok()) {
       keep_alive_ = false;
-      co_return WriteError(ec);
+      co_return s;
     }
     remaining -= *n;
     bytes_out_ += *n;
@@ -347,16 +347,11 @@ Status Exchange::CutShort(Status why, uint64_t promised) {
 awaitable<Status> Exchange::RespondChunked(unsigned status, std::string_view content_type,
                                            AsyncSource source) {
   if (responded()) co_return AlreadyResponded();
-  bhttp::response<bhttp::empty_body> res;
+  ResponseHeader res;
   ApplyCommonHeaders(res, status);
   if (!content_type.empty()) res.set(bhttp::field::content_type, content_type);
   res.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> sr(res);
-  stream_.expires_after(limits_.idle_timeout);
-  {
-    auto [ec, n] = co_await bhttp::async_write_header(stream_, sr, kTuple);
-    if (ec) co_return WriteError(ec);
-  }
+  if (Status s = co_await WriteHeader(res); !s.ok()) co_return s;
   if (method() == bhttp::verb::head) co_return Status();
   std::vector<std::byte> buf(64 * 1024);
   while (true) {
@@ -370,13 +365,12 @@ awaitable<Status> Exchange::RespondChunked(unsigned status, std::string_view con
     } else {
       len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", *n);
     }
-    std::array<asio::const_buffer, 3> parts{asio::buffer(size_line, static_cast<size_t>(len)),
-                                            asio::buffer(buf.data(), *n), asio::buffer("\r\n", *n ? 2 : 0)};
-    stream_.expires_after(limits_.idle_timeout);
-    auto [ec, written] = co_await asio::async_write(stream_, parts, kTuple);
-    if (ec) {
+    const std::array<asio::const_buffer, 3> parts{asio::buffer(size_line, static_cast<size_t>(len)),
+                                                  asio::buffer(buf.data(), *n),
+                                                  asio::buffer("\r\n", *n ? 2 : 0)};
+    if (Status s = co_await transport_.Write(parts, limits_.idle_timeout); !s.ok()) {
       keep_alive_ = false;
-      co_return WriteError(ec);
+      co_return s;
     }
     if (*n == 0) break;
     bytes_out_ += *n;

@@ -9,6 +9,8 @@
 // responding. A body that cannot be sent in full (its source fails, ends
 // early or a file is short) ends the connection and is logged: the client
 // never sees a complete-looking response with a wrong body.
+// The bytes move through a Transport (transport.h): a socket in the server,
+// memory in tests, so any handler can be driven in-process.
 // Thread-safety: used by one coroutine at a time, on the connection's strand.
 #pragma once
 
@@ -24,11 +26,13 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include "base/status.h"
+#include "http/transport.h"
 
 namespace cellar::http {
 
@@ -56,8 +60,10 @@ class Exchange {
   // co_await work on the worker pool).
   using AsyncSource = std::function<boost::asio::awaitable<Result<size_t>>(std::span<std::byte>)>;
 
-  Exchange(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser,
-           ExchangeLimits limits, std::string remote);
+  // `parser` has read the request header; `buffer` holds the bytes read
+  // behind it. All must outlive the exchange.
+  Exchange(Transport& transport, beast::flat_buffer& buffer, Parser& parser, ExchangeLimits limits,
+           std::string remote);
 
   // --- request ---
   beast::http::verb method() const { return parser_.get().method(); }
@@ -126,9 +132,15 @@ class Exchange {
   const std::string& cache_result() const { return cache_result_; }
 
  private:
-  template <typename Response>
-  void ApplyCommonHeaders(Response& res, unsigned status);
+  using ResponseHeader = beast::http::response<beast::http::empty_body>;
+  void ApplyCommonHeaders(ResponseHeader& res, unsigned status);
+  // Sends the serialized header, followed by `body` in the same write.
+  boost::asio::awaitable<Status> WriteHeader(const ResponseHeader& res, std::string_view body = {});
   boost::asio::awaitable<Status> SendContinueIfExpected();
+  // Chunked bodies go through the parser: fills `buf` from the buffered
+  // and then the transport's bytes until it is full or the body ends.
+  boost::asio::awaitable<Result<size_t>> ReadParsedBody(std::span<std::byte> buf,
+                                                        std::chrono::steady_clock::time_point deadline);
   // Ends a response whose body cannot be completed: closes after it, logs.
   Status CutShort(Status why, uint64_t promised);
   // Minimum body rate (ExchangeLimits): the deadline for the next socket
@@ -139,7 +151,7 @@ class Exchange {
   bool KeptMinimumRate(std::chrono::steady_clock::duration waited, size_t bytes);
   boost::asio::awaitable<Status> BodyTooSlow();
 
-  beast::tcp_stream& stream_;
+  Transport& transport_;
   beast::flat_buffer& buffer_;
   Parser& parser_;
   ExchangeLimits limits_;

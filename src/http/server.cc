@@ -25,8 +25,10 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/dispatch.h"
 #include "http/request_checks.h"
 #include "http/socket_deadline.h"
+#include "http/socket_transport.h"
 
 namespace cellar::http {
 
@@ -117,7 +119,7 @@ class InFlight {
 class Server::Session : public std::enable_shared_from_this<Server::Session> {
  public:
   Session(Server& server, tcp::socket socket)
-      : server_(server), registry_(server.sessions_), stream_(std::move(socket)) {
+      : server_(server), registry_(server.sessions_), stream_(std::move(socket)), transport_(stream_) {
     registry_->open++;
   }
   ~Session() { registry_->open--; }
@@ -230,58 +232,14 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     server_.sessions_->served++;
     ExchangeLimits limits{server_.options_.max_body_bytes, server_.options_.idle_timeout,
                           server_.options_.min_body_rate, server_.options_.body_rate_window};
-    Exchange ex(stream_, buffer, parser, limits, remote);
-
-    // A handler that throws (a bug: handlers return Status values) must not
-    // end the connection without an answer. co_await cannot sit in a catch
-    // block, so the answer comes after it.
-    std::string thrown;
-    try {
-      co_await Dispatch(ex);
-    } catch (const std::exception& e) {
-      thrown = *e.what() ? e.what() : "exception";
-    } catch (...) {
-      thrown = "exception of unknown type";
-    }
-    if (!thrown.empty()) co_await AnswerThrow(ex, thrown);
-    if (!ex.responded()) {
-      ex.set_keep_alive(false);
-      co_await ex.Respond(500, "handler produced no response\n");
-    }
+    Exchange ex(transport_, buffer, parser, limits, remote);
+    co_await Dispatch(server_.router_, ex, server_.options_.max_body_bytes);
     bool keep = ex.keep_alive() && !server_.draining();
     if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Record(ex, seconds);
     co_return keep;
-  }
-
-  awaitable<void> Dispatch(Exchange& ex) {
-    if (ex.method() == bhttp::verb::unknown) {
-      // No route implements a method Beast does not know (RFC 9110 15.6.2).
-      co_await ex.Respond(501, "method not implemented\n");
-    } else if (auto len = ex.content_length();
-        len && server_.options_.max_body_bytes && *len > server_.options_.max_body_bytes) {
-      ex.set_keep_alive(false);
-      co_await ex.Respond(413, "request body exceeds the server limit of " +
-                                   std::to_string(server_.options_.max_body_bytes) + " bytes\n");
-    } else if (const Route* route = server_.router_.Match(ex.path())) {
-      ex.set_route(route->name);
-      co_await route->handler(ex);
-    } else {
-      co_await ex.Respond(404, "no such endpoint: " + ex.path() + "\n");
-    }
-  }
-
-  // After a handler threw: the detail goes to the log, the client gets a
-  // fixed 500 if nothing was sent yet, and the connection closes either way
-  // (a response may be half written, a body half read).
-  awaitable<void> AnswerThrow(Exchange& ex, const std::string& what) {
-    Log(LogLevel::kError, "handler threw",
-        "\"route\":\"" + JsonEscape(ex.route()) + "\",\"path\":\"" + JsonEscape(ex.path()) +
-            "\",\"error\":\"" + JsonEscape(what) + "\"");
-    ex.set_keep_alive(false);
-    if (!ex.responded()) co_await ex.Respond(500, "internal error\n");
   }
 
   // Reads and discards a leftover body of up to 64 KiB so the connection can
@@ -328,6 +286,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   Server& server_;
   std::shared_ptr<SessionRegistry> registry_;  // counts this session as open
   beast::tcp_stream stream_;
+  SocketTransport transport_;  // over stream_, for the exchanges
   std::atomic<bool> idle_{true};
   std::atomic<int64_t> idle_since_{NowTicks()};
   std::atomic<bool> reclaim_claimed_{false};

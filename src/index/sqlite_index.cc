@@ -1,5 +1,7 @@
 #include "index/sqlite_index.h"
 
+#include <filesystem>
+
 #include <chrono>
 #include <limits>
 #include <utility>
@@ -164,13 +166,22 @@ Result<std::unique_ptr<SqliteIndex>> SqliteIndex::Open(const std::string& path,
 
 Status SqliteIndex::Init(const std::string& path) {
   std::lock_guard lock(mu_);
+  std::error_code ec;
+  if (options_.read_only && !std::filesystem::exists(path, ec)) return Status::NotFound("no index at " + path);
   CELLAR_ASSIGN_OR_RETURN(db_, Connection::Open(path));
   CELLAR_RETURN_IF_ERROR(
       db_->Exec("PRAGMA busy_timeout = " + std::to_string(options_.busy_timeout_ms)));
   // The first statement that reads the file: a file that is not a database
   // fails here with SQLITE_NOTADB. In-memory databases answer "memory".
   // Must precede the switch to WAL so the WAL index is kept in heap memory.
-  if (options_.exclusive) CELLAR_RETURN_IF_ERROR(db_->Exec("PRAGMA locking_mode = EXCLUSIVE"));
+  if (options_.exclusive || options_.read_only) {
+    CELLAR_RETURN_IF_ERROR(db_->Exec("PRAGMA locking_mode = EXCLUSIVE"));
+  }
+  if (options_.read_only) {
+    CELLAR_RETURN_IF_ERROR(RegisterNowFunction(*db_, &options_.now_ms));
+    CELLAR_RETURN_IF_ERROR(CheckSchema(*db_));
+    return db_->Exec("PRAGMA query_only = ON");
+  }
   CELLAR_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode = WAL"));
   // NORMAL is durable across process crashes in WAL mode; a power loss may
   // drop the last commits, which for a cache means a few re-fetches.

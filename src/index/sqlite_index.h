@@ -43,6 +43,12 @@ class SqliteIndex final : public Index {
     // no file locks and the WAL index lives in heap memory, which makes point
     // lookups cheaper; other processes (e.g. `cellar verify`) get kUnavailable.
     bool exclusive = false;
+    // For inspecting a stopped server's index (`cellar verify`): takes the
+    // lock as `exclusive` does, so the WAL index lives in heap memory and no
+    // -shm file has to grow (a shared open fails with a disk I/O error on a
+    // full file system), never changes the journal mode or the schema
+    // (kInvalidArgument when it would need a migration), and refuses writes.
+    bool read_only = false;
   };
 
   // Opens or creates the database at `path` (":memory:" for a private

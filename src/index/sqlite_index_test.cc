@@ -4,8 +4,10 @@
 #include "index/sqlite_index.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -89,6 +91,49 @@ TEST_F(SqliteIndexTest, ReopeningFileKeepsEntriesBlobsAndReferences) {
   EXPECT_EQ((*unreferenced)[0].digest.bytes[0], 2);
   EXPECT_FALSE(*index->ForgetBlobIfUnreferenced(MakeEntry("a", 1).digest));
   EXPECT_EQ(index->GetTotals()->stored_bytes, 12u);
+}
+
+// A full file system as SQLite meets it: no file may grow. RLIMIT_FSIZE 0
+// (with SIGXFSZ ignored, writes fail with EFBIG) does that without root; it
+// runs in a child process so the limit stays there. `cellar verify` opens
+// read-only so it can still report a store on a full disk.
+TEST_F(SqliteIndexTest, ReadOnlyOpenWorksWhenNoFileMayGrow) {
+  {
+    auto index = OpenOrDie();
+    ASSERT_NE(index, nullptr);
+    ASSERT_TRUE(index->Put(MakeEntry("a", 1), 5, PutMode::kOverwrite).ok());
+  }  // closed: the WAL is checkpointed and the -shm file removed
+  auto open_with_no_room = [this](bool read_only) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit no_growth{0, RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &no_growth);
+    SqliteIndex::Options options;
+    options.read_only = read_only;
+    auto index = SqliteIndex::Open(path_, options);
+    // No message can be printed: the death test's capture of stderr is a
+    // file, which may not grow either. Exit codes tell the outcome.
+    if (!index.ok()) std::_Exit(index.error().message().find("disk I/O error") != std::string::npos ? 3 : 1);
+    auto referenced = (*index)->ReferencedDigests();
+    bool write_refused = !(*index)->Put(MakeEntry("b", 2), 5, PutMode::kOverwrite).ok();
+    std::_Exit(referenced.ok() && referenced->size() == 1 && write_refused ? 0 : 2);
+  };
+  EXPECT_EXIT(open_with_no_room(true), ::testing::ExitedWithCode(0), "");
+  // The shared open the server does needs a -shm file that can grow.
+  EXPECT_EXIT(open_with_no_room(false), ::testing::ExitedWithCode(3), "");
+}
+
+TEST_F(SqliteIndexTest, ReadOnlyOpenNeitherCreatesNorMigrates) {
+  SqliteIndex::Options options;
+  options.read_only = true;
+  EXPECT_EQ(SqliteIndex::Open(path_, options).error().code(), Code::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(path_));
+  sqlite3* raw = RawOpen();
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto old = SqliteIndex::Open(path_, options);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code(), Code::kInvalidArgument);
+  EXPECT_NE(old.error().message().find("migrate"), std::string::npos);
 }
 
 TEST_F(SqliteIndexTest, FlushWritesTenThousandAccessesInOneTransaction) {

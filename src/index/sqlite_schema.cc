@@ -120,6 +120,13 @@ Status RegisterNowFunction(Connection& db, const std::function<int64_t()>* now_m
   return Status::Ok();
 }
 
+Status CheckSchema(Connection& db) {
+  CELLAR_ASSIGN_OR_RETURN(int64_t version, db.QueryInt("PRAGMA user_version"));
+  if (version == kSchemaVersion) return Status::Ok();
+  return Status::InvalidArgument("index schema version " + std::to_string(version) + " is not this cellar's (" +
+                                 std::to_string(kSchemaVersion) + "); start `cellar serve` on it once to migrate");
+}
+
 Status MigrateSchema(Connection& db) {
   CELLAR_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
   Status status = MigrateLocked(db);

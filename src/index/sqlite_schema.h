@@ -29,5 +29,8 @@ Status RegisterNowFunction(Connection& db, const std::function<int64_t()>* now_m
 // Creates or upgrades the schema. kInvalidArgument when the database was
 // written by a newer cellar (its version is above kSchemaVersion).
 Status MigrateSchema(Connection& db);
+// Without changing anything: OK when the schema is exactly kSchemaVersion,
+// kInvalidArgument when it is older (needs a migration) or newer.
+Status CheckSchema(Connection& db);
 
 }  // namespace cellar::index

@@ -41,6 +41,7 @@
 #include "protocols/sccache/sccache_adapter.h"
 #include "protocols/turbo/turbo_adapter.h"
 #include "env/curl_http_client.h"
+#include "env/process_runner.h"
 #include "core/filler.h"
 #include "server/background_scrub.h"
 #include "server/ops_routes.h"
@@ -56,6 +57,7 @@ using asio::awaitable;
 struct App::Parts {
   Config config;
   env::SystemClock clock;
+  env::SystemProcessRunner process_runner;  // git; outlives everything that runs it
   metrics::Registry registry;
   std::unique_ptr<store::FsBlobStore> blobs;
   std::unique_ptr<index::SqliteIndex> index;
@@ -240,7 +242,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
     m->bytes_fetched.With({}).Inc(grown_bytes);
   };
   mirror_options.on_evicted = [m] { m->evictions.With({}).Inc(); };
-  p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options);
+  p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options, p.process_runner);
   CELLAR_RETURN_IF_ERROR(p.git_mirrors->Init());
   git::GitOptions options;
   options.upstream_scheme = config.git_upstream_scheme;
@@ -253,7 +255,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
   options.max_stale_ms = config.git_max_stale_ms;
   options.auth_ttl_ms = config.git_auth_ttl_ms;
   options.max_pack_generations = config.git_max_packs;
-  auto adapter = std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, *p.git_mirrors, options,
+  auto adapter = std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, p.process_runner, *p.git_mirrors, options,
                                                    *p.git_metrics, p.registry);
   if (!config.git_warmup_file.empty()) {
     CELLAR_ASSIGN_OR_RETURN(auto warmup, git::LoadWarmupConfig(config.git_warmup_file));
@@ -395,8 +397,12 @@ void App::Run() {
 }
 
 Status VerifyDataDir(const std::string& data_dir, bool quiet) {
+  // Read-only: verify must report a store's state even when its file system
+  // is full (a shared SQLite open would need room for a new -shm file).
+  index::SqliteIndex::Options index_options;
+  index_options.read_only = true;
   CELLAR_ASSIGN_OR_RETURN(auto index,
-                          OpenDataDirIndex(data_dir, {}, "stop the cellar serving it first"));
+                          OpenDataDirIndex(data_dir, std::move(index_options), "stop the cellar serving it first"));
   store::FsBlobStore::Options store_options;
   store_options.root = data_dir;
   CELLAR_ASSIGN_OR_RETURN(auto blobs, store::FsBlobStore::Open(store_options));

@@ -31,9 +31,8 @@
 #      hits (the tag verifies against the body cellar returns); a run with a
 #      different key rejects every artifact (misses), its PUTs answer 200 and
 #      the first artifacts and tags are kept;
-#   7. curl: status endpoint, events, query (POST /v8/artifacts), 401 with no
-#      or a bad token, 403 for a read-only PUT, 400 for bad hashes, first
-#      write wins with its x-artifact-duration and x-artifact-tag, //v8;
+#   7. curl: //v8 against a stored artifact, an events body that used to
+#      throw (the status matrix is in turbo_handler_test.cc);
 #   8. TURBO_PREFLIGHT=true: every OPTIONS (artifacts and events) answered
 #      200, so turbo sends its token; remote hits; events accepted.
 #
@@ -279,75 +278,18 @@ pass "signing: another key rejects every artifact (misses); its PUTs answer 200 
 # ================================================================================
 # 7. the API with curl
 # ================================================================================
+# The status matrix (auth 401/403, bad hashes and teams 400, first write wins
+# with its metadata, query, events, methods) runs in-process in
+# src/protocols/turbo/turbo_handler_test.cc; here only what needs the real
+# server: a hash turbo itself stored, through the //v8 spelling, and an
+# events body that used to throw out of the handler (the connection must be
+# answered and the server keep serving).
 h1=$(head -n 1 "$IT_TMP/acme.keys")
-expect_code 200 "status endpoint, no token" "$ART/status"
-grep -Eq '"status" *: *"enabled"' "$IT_TMP/body" || fail "status endpoint body: $(head -c 200 "$IT_TMP/body")"
 expect_code 200 "status endpoint with //v8" "$API//v8/artifacts/status"
 expect_code 200 "HEAD with //v8" -I -H "Authorization: Bearer $W" "$API//v8/artifacts/$h1?slug=acme"
-
-# auth
-expect_code 401 "GET without a token" "$ART/$h1?slug=acme"
-[[ -n "$(header www-authenticate)" ]] || fail "401 without WWW-Authenticate"
-expect_code 401 "GET with a bad token" -H "Authorization: Bearer not-a-token-at-all" "$ART/$h1?slug=acme"
-expect_code 401 "PUT without a token" -X PUT --data-binary x "$ART/cellarnotoken01?slug=acme"
-expect_code 403 "PUT with a read-only token" -X PUT -H "Authorization: Bearer $R" \
-  -H 'Content-Type: application/octet-stream' --data-binary x "$ART/cellarreadonly01?slug=acme"
-expect_code 200 "GET with the read-only token" -H "Authorization: Bearer $R" "$ART/$h1?slug=acme"
-expect_code 404 "GET of a hash that is not stored" -H "Authorization: Bearer $W" "$ART/0123456789abcdef?slug=acme"
-
-# bad hashes: refused before they touch the store
-for bad in 'abc.def' 'abc%2Fdef' 'ab%20cd' 'a%2e%2e' 'abc~def' "$(printf 'a%.0s' {1..200})"; do
-  expect_code 400 "bad hash '${bad:0:20}' (GET)" -H "Authorization: Bearer $W" "$ART/$bad?slug=acme"
-  expect_code 400 "bad hash '${bad:0:20}' (PUT)" -X PUT -H "Authorization: Bearer $W" --data-binary x "$ART/$bad?slug=acme"
-done
-
-# first write wins, with its metadata
-printf 'first artifact body' >"$IT_TMP/first"
-printf 'second, different body' >"$IT_TMP/second"
-expect_code '200|202' "PUT new artifact" -X PUT -H "Authorization: Bearer $W" -H 'Content-Type: application/octet-stream' \
-  -H 'x-artifact-duration: 1234' -H 'x-artifact-tag: Zmlyc3QtdGFn' --data-binary @"$IT_TMP/first" "$ART/cellarcurl01?slug=curl"
-expect_code '200|202' "PUT it again, other body" -X PUT -H "Authorization: Bearer $W" -H 'Content-Type: application/octet-stream' \
-  -H 'x-artifact-duration: 99' -H 'x-artifact-tag: c2Vjb25kLXRhZw==' --data-binary @"$IT_TMP/second" "$ART/cellarcurl01?slug=curl"
-expect_code 200 "GET it" -H "Authorization: Bearer $W" "$ART/cellarcurl01?slug=curl"
-cmp -s "$IT_TMP/body" "$IT_TMP/first" || fail "first write did not win: GET returned '$(head -c 100 "$IT_TMP/body")'"
-[[ "$(header x-artifact-duration)" == 1234 ]] || fail "x-artifact-duration '$(header x-artifact-duration)', want 1234"
-[[ "$(header x-artifact-tag)" == Zmlyc3QtdGFn ]] || fail "x-artifact-tag '$(header x-artifact-tag)', want Zmlyc3QtdGFn"
-expect_code 404 "same hash, other team" -H "Authorization: Bearer $W" "$ART/cellarcurl01?slug=acme"
-expect_code '200|202' "PUT with ?teamId=team_..." -X PUT -H "Authorization: Bearer $W" --data-binary @"$IT_TMP/second" "$ART/cellarcurl02?teamId=team_curl"
-expect_code 200 "GET with ?teamId=team_..." -H "Authorization: Bearer $W" "$ART/cellarcurl02?teamId=team_curl"
-cmp -s "$IT_TMP/body" "$IT_TMP/second" || fail "teamId round trip returned other bytes"
-# Issue 13, defect 12: a team that is not valid percent-encoding was read as
-# "no team" and the artifact stored under the default team.
-for q in 'teamId=%zz' 'teamId=a%00b' 'team=%zz' 'slug=a%2' 'teamId=a%01b' 'slug=%2e%2e' 'teamId=%zz&slug=curl'; do
-  expect_code 400 "PUT with ?$q" -X PUT -H "Authorization: Bearer $W" --data-binary x "$ART/cellarbadteam01?$q"
-  grep -q '"bad_request"' "$IT_TMP/body" || fail "?$q: not turbo's error shape: $(head -c 200 "$IT_TMP/body")"
-done
-expect_code 400 "GET with ?teamId=%zz" -H "Authorization: Bearer $W" "$ART/cellarbadteam01?teamId=%zz"
-grep -q 'teamId is not valid percent-encoding' "$IT_TMP/body" || fail "bad escape: unreadable answer $(head -c 200 "$IT_TMP/body")"
-expect_code 404 "nothing stored under the default team" -H "Authorization: Bearer $W" "$ART/cellarbadteam01"
-expect_code 404 "nothing stored under team curl" -H "Authorization: Bearer $W" "$ART/cellarbadteam01?slug=curl"
-
-# query (POST /v8/artifacts) and events
-expect_code 200 "query artifacts" -X POST -H "Authorization: Bearer $W" -H 'Content-Type: application/json' \
-  --data '{"hashes":["cellarcurl01","cellarmissing01"]}' "$ART?slug=curl"
-node -e '
-  const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const hit = j.cellarcurl01, miss = j.cellarmissing01;
-  if (!hit || hit.size !== 19 || hit.error) throw new Error("stored artifact: " + JSON.stringify(hit));
-  if (!miss || !miss.error) throw new Error("missing artifact: " + JSON.stringify(miss));
-' "$IT_TMP/body" 2>"$IT_TMP/query.err" || fail "query answer $(head -c 300 "$IT_TMP/body"): $(tail -n 1 "$IT_TMP/query.err")"
-expect_code '200|201|202|204' "events POST" -X POST -H "Authorization: Bearer $W" -H 'Content-Type: application/json' \
-  --data '[{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"REMOTE","event":"HIT","hash":"cellarcurl01","duration":12},{"sessionId":"4b3f0a52-1c44-4e7c-9b8e-0d4e2f1a6c11","source":"LOCAL","event":"MISS","hash":"cellarmissing01"}]' \
-  "$ART/events?slug=curl"
-expect_code 401 "events POST without a token" -X POST -H 'Content-Type: application/json' --data '[]' "$ART/events?slug=curl"
-# Issue 13, defect 5: a number where turbo sends a string threw out of the
-# handler and the connection closed unanswered; the read-only token suffices.
 expect_code 400 "events POST with \"source\":1 (read-only token)" -X POST -H "Authorization: Bearer $R" \
   -H 'Content-Type: application/json' --data '[{"source":1}]' "$ART/events?slug=curl"
-grep -q '"source\\" must be a string' "$IT_TMP/body" || fail "events type error: unreadable answer $(head -c 200 "$IT_TMP/body")"
-expect_code 400 "events POST with an array for event" -X POST -H "Authorization: Bearer $R" \
-  -H 'Content-Type: application/json' --data '[{"source":"LOCAL","event":[1]}]' "$ART/events?slug=curl"
-expect_code 200 "the connection-level server still answers after them" "$ART/status"
+expect_code 200 "the connection-level server still answers after it" "$ART/status"
 
 # ================================================================================
 # 8. preflight (TURBO_PREFLIGHT=true): turbo sends OPTIONS before every request

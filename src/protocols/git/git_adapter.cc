@@ -14,7 +14,6 @@
 
 #include "base/log.h"
 #include "base/strings.h"
-#include "env/subprocess.h"
 #include "http/offload.h"
 
 // GCC 12 destroys the temporaries of a co_await expression twice, so every
@@ -41,9 +40,9 @@ void NoCache(http::Exchange& ex) {
 }
 }  // namespace
 
-GitAdapter::GitAdapter(protocols::ProtocolContext ctx, env::HttpClient& http, MirrorStore& mirrors,
-                       GitOptions options, GitMetrics& metrics, metrics::Registry& registry)
-    : ctx_(ctx), http_(http), mirrors_(mirrors), options_(std::move(options)), metrics_(metrics) {
+GitAdapter::GitAdapter(protocols::ProtocolContext ctx, env::HttpClient& http, env::ProcessRunner& runner,
+                       MirrorStore& mirrors, GitOptions options, GitMetrics& metrics, metrics::Registry& registry)
+    : ctx_(ctx), http_(http), runner_(runner), mirrors_(mirrors), options_(std::move(options)), metrics_(metrics) {
   registry.AddCollectHook([this] {
     metrics_.mirror_bytes.With({}).Set(static_cast<double>(mirrors_.total_bytes()));
     metrics_.mirrors.With({}).Set(mirrors_.mirror_count());
@@ -193,7 +192,7 @@ Result<std::string> GitAdapter::LocalAdvertisement(const std::string& dir, bool 
   env::SubprocessOptions o;
   o.argv = {"git", "upload-pack", "--stateless-rpc", "--advertise-refs", dir};
   o.env = mirrors_.GitEnv("", v2 ? "version=2" : "");
-  CELLAR_ASSIGN_OR_RETURN(auto r, env::RunSubprocess(std::move(o), "", std::chrono::seconds(60), kMaxRefListing));
+  CELLAR_ASSIGN_OR_RETURN(auto r, runner_.Run(std::move(o), "", std::chrono::seconds(60), kMaxRefListing));
   if (r.exit_code != 0) return Status::Internal("git upload-pack --advertise-refs failed: " + r.err);
   if (v2) return r.out;
   return EncodePktLine("# service=git-upload-pack\n") + "0000" + r.out;
@@ -446,18 +445,18 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
   o.env = mirrors_.GitEnv("", proto ? std::string(*proto) : std::string());
   o.pipe_stdin = true;
   o.pipe_stdout = true;
-  auto spawned = env::Subprocess::Spawn(o);
+  auto spawned = runner_.Spawn(o);
   if (!spawned.ok()) {
     packs_in_flight_.fetch_sub(1);
     Count(kind, "error");
     Log(LogLevel::kError, "git upload-pack could not start", "\"error\":\"" + JsonEscape(spawned.error().ToString()) + "\"");
     co_return co_await protocols::RespondError(ex, 500, "cellar could not run git upload-pack (details in its log)");
   }
-  env::Subprocess proc = std::move(*spawned);
+  std::unique_ptr<env::Process> proc = std::move(*spawned);
   auto exec = co_await asio::this_coro::executor;
   // The request goes in from a coroutine of its own, so a large request
   // and a response that starts early cannot block each other.
-  auto input = std::make_shared<asio::posix::stream_descriptor>(exec, proc.ReleaseStdin());
+  auto input = std::make_shared<asio::posix::stream_descriptor>(exec, proc->ReleaseStdin());
   auto request = std::make_shared<std::string>(body);
   asio::co_spawn(
       exec,
@@ -467,7 +466,7 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
         input->close(ignored);
       },
       asio::detached);
-  asio::posix::stream_descriptor output(exec, proc.ReleaseStdout());
+  asio::posix::stream_descriptor output(exec, proc->ReleaseStdout());
   asio::posix::stream_descriptor* out = &output;
   uint64_t bytes = 0;
   uint64_t* served = &bytes;
@@ -480,10 +479,10 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
   };
   NoCache(ex);
   Status sent = co_await ex.RespondChunked(200, kResultType, std::move(source));
-  if (!sent.ok()) proc.Kill();  // the client went away (or the pipe broke)
+  if (!sent.ok()) proc->Kill();  // the client went away (or the pipe broke)
   boost::system::error_code ignored;
   output.close(ignored);
-  env::Subprocess* p = &proc;
+  env::Process* p = proc.get();
   (void)co_await http::RunBlocking(ctx_.upstream_pool(), [p] { return p->Wait(); });
   packs_in_flight_.fetch_sub(1);
   metrics_.bytes_served.With({"mirror"}).Inc(bytes);

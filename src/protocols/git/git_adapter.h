@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "env/http_client.h"
+#include "env/process_runner.h"
 #include "metrics/metrics.h"
 #include "protocols/common/protocol.h"
 #include "protocols/git/auth_decisions.h"
@@ -49,8 +50,9 @@ struct GitOptions {
 class GitAdapter : public protocols::ProtocolAdapter {
  public:
   // `metrics` is shared with the MirrorStore's callbacks; both outlive this.
-  GitAdapter(protocols::ProtocolContext ctx, env::HttpClient& http, MirrorStore& mirrors, GitOptions options,
-             GitMetrics& metrics, metrics::Registry& registry);
+  // `runner` starts git upload-pack (a fake in tests).
+  GitAdapter(protocols::ProtocolContext ctx, env::HttpClient& http, env::ProcessRunner& runner, MirrorStore& mirrors,
+             GitOptions options, GitMetrics& metrics, metrics::Registry& registry);
   std::string_view Name() const override { return "git"; }
   void RegisterRoutes(http::Router& router) override;
   // Enables POST /api/v1/git/warmup (admin scope): warms the repositories in
@@ -122,6 +124,7 @@ class GitAdapter : public protocols::ProtocolAdapter {
 
   protocols::ProtocolContext ctx_;
   env::HttpClient& http_;
+  env::ProcessRunner& runner_;
   MirrorStore& mirrors_;
   GitOptions options_;
   GitMetrics& metrics_;

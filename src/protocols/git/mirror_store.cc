@@ -55,7 +55,8 @@ std::string FirstLine(const std::string& s) {
 }
 }  // namespace
 
-MirrorStore::MirrorStore(MirrorOptions options) : options_(std::move(options)) {}
+MirrorStore::MirrorStore(MirrorOptions options, env::ProcessRunner& runner)
+    : options_(std::move(options)), runner_(runner) {}
 
 std::string MirrorStore::PathFor(const std::string& repo_key) const {
   return options_.root + "/mirrors/" + repo_key + ".git";
@@ -88,7 +89,7 @@ Result<env::RunResult> MirrorStore::RunGit(std::vector<std::string> args, const 
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.env = GitEnv(authorization, "");
-  CELLAR_ASSIGN_OR_RETURN(auto result, env::RunSubprocess(std::move(o), input, options_.fetch_timeout));
+  CELLAR_ASSIGN_OR_RETURN(auto result, runner_.Run(std::move(o), input, options_.fetch_timeout));
   if (result.timed_out) {
     return Status::DeadlineExceeded("git did not finish within " +
                                     std::to_string(options_.fetch_timeout.count() / 1000) + " s");

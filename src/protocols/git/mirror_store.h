@@ -26,7 +26,7 @@
 
 #include "base/status.h"
 #include "core/single_flight.h"
-#include "env/subprocess.h"
+#include "env/process_runner.h"
 
 namespace cellar::git {
 
@@ -48,7 +48,8 @@ struct EvictionResult {
 
 class MirrorStore {
  public:
-  explicit MirrorStore(MirrorOptions options);
+  // Every git command runs through `runner` (a fake in tests).
+  MirrorStore(MirrorOptions options, env::ProcessRunner& runner);
 
   // Creates the directories, removes interrupted work (temporary mirrors,
   // trash) and measures the mirrors already present.
@@ -114,6 +115,7 @@ class MirrorStore {
   };
 
   MirrorOptions options_;
+  env::ProcessRunner& runner_;
   core::SingleFlight<Status> flights_;
   mutable std::mutex mu_;
   std::map<std::string, MirrorState> mirrors_;

@@ -137,7 +137,7 @@ awaitable<bool> GoproxyAdapter::AnswerKnownMissing(http::Exchange& ex, const GoR
   co_return true;
 }
 
-Status GoproxyAdapter::CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put) {
+Status GoproxyAdapter::CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut* put) {
   const std::string module = UnescapeGoPath(req.module);
   const std::string version = UnescapeGoPath(req.version);
   const bool is_zip = req.kind == GoFileKind::kZip;
@@ -177,7 +177,7 @@ Status GoproxyAdapter::CheckDownloaded(const GoRequest& req, int fd, uint64_t si
                                        "; refused, not stored"));
     }
   }
-  put.set_attributes("{\"h1\":\"" + h1 + "\"}");
+  if (put) put->set_attributes("{\"h1\":\"" + h1 + "\"}");  // null: passed through, not stored
   return Status();
 }
 
@@ -206,7 +206,7 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
     return std::unique_ptr<core::UpstreamSource>(new protocols::HttpSource(std::move(resp)));
   };
   if (req.kind == GoFileKind::kZip || req.kind == GoFileKind::kMod) {
-    spec.before_commit = [this, req](int fd, uint64_t size, core::PendingPut& put) {
+    spec.before_commit = [this, req](int fd, uint64_t size, core::PendingPut* put) {
       return CheckDownloaded(req, fd, size, put);
     };
   }

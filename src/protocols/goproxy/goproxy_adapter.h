@@ -64,7 +64,7 @@ class GoproxyAdapter : public protocols::ProtocolAdapter {
   // True (and answers 404) when the path is in the negative cache.
   boost::asio::awaitable<bool> AnswerKnownMissing(http::Exchange& ex, const GoRequest& req);
   // Runs on the fill thread once a .zip or .mod has fully arrived.
-  Status CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut& put);
+  Status CheckDownloaded(const GoRequest& req, int fd, uint64_t size, core::PendingPut* put);
   void Count(const GoRequest& req, const char* result);
 
   protocols::ProtocolContext ctx_;

@@ -1,0 +1,194 @@
+// MirrorStore and Warmer against a scripted git (FakeProcessRunner): what
+// happens when the upstream refuses, fails or hangs, without a real git or
+// network.
+#include "protocols/git/mirror_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "env/fake_process_runner.h"
+#include "protocols/git/fake_git_for_test.h"
+#include "protocols/git/warmup.h"
+
+namespace cellar::git {
+namespace {
+
+namespace fs = std::filesystem;
+using env::FakeProcessScript;
+using namespace std::chrono_literals;
+
+constexpr const char* kUrl = "https://example.com/org/repo";
+constexpr const char* kKey = "example.com/org/repo";
+
+class MirrorStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = FreshTestDirForTest("cellar-mirror-test");
+    ScriptWorkingGitForTest(git_);
+    options_.root = root_.string();
+    options_.on_upstream_run = [this](bool ok, double, uint64_t) { runs_.push_back(ok); };
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  MirrorStore& Store() {
+    if (!store_) {
+      store_ = std::make_unique<MirrorStore>(options_, git_);
+      EXPECT_TRUE(store_->Init().ok());
+    }
+    return *store_;
+  }
+  bool TmpIsEmpty() const { return fs::is_empty(root_ / "tmp"); }
+
+  fs::path root_;
+  env::FakeProcessRunner git_;
+  MirrorOptions options_;
+  std::vector<bool> runs_;
+  std::unique_ptr<MirrorStore> store_;
+};
+
+TEST_F(MirrorStoreTest, CloneBuildsTheMirrorInTmpAndMovesItIntoPlace) {
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+  EXPECT_TRUE(Store().Exists(kKey));
+  EXPECT_TRUE(TmpIsEmpty());
+  EXPECT_TRUE(Store().FetchedWithin(kKey, 60'000));
+  auto fetch = git_.LastCall({"git", "fetch"});
+  ASSERT_TRUE(fetch);
+  EXPECT_NE(fetch->Command().find("--atomic"), std::string::npos);
+  EXPECT_EQ(fetch->Env("GIT_TERMINAL_PROMPT"), "0");
+  EXPECT_EQ(fetch->Env("GIT_CONFIG_GLOBAL"), "/dev/null");
+  EXPECT_EQ(git_.LastCall({"symbolic-ref"})->argv.back(), "refs/heads/main");
+  EXPECT_EQ(runs_, std::vector<bool>{true});
+}
+
+TEST_F(MirrorStoreTest, UpstreamAuthRefusalLeavesNoMirror) {
+  git_.Set({"git", "fetch"},
+           FakeProcessScript::Exit(128, "", "fatal: Authentication failed for 'https://example.com/org/repo/'\n"
+                                            "remote: more detail\n"));
+  Status s = Store().Update(kKey, kUrl, "Basic d3Jvbmc=");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  // The first line of git's complaint, not the rest.
+  EXPECT_EQ(s.message(), "upstream fetch failed: fatal: Authentication failed for 'https://example.com/org/repo/'");
+  EXPECT_FALSE(Store().Exists(kKey));
+  EXPECT_TRUE(TmpIsEmpty());  // the half-built mirror is gone
+  EXPECT_EQ(runs_, std::vector<bool>{false});
+  EXPECT_EQ(git_.CallCount({"ls-remote"}), 0u);
+}
+
+TEST_F(MirrorStoreTest, CredentialsReachGitOnlyThroughItsEnvironment) {
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "Basic c2VjcmV0").ok());
+  for (const auto& call : git_.calls()) {
+    EXPECT_EQ(call.Command().find("c2VjcmV0"), std::string::npos) << call.Command();
+  }
+  EXPECT_EQ(git_.LastCall({"fetch"})->Env("GIT_CONFIG_VALUE_0"), "Authorization: Basic c2VjcmV0");
+  EXPECT_EQ(git_.LastCall({"ls-remote"})->Env("GIT_CONFIG_VALUE_0"), "Authorization: Basic c2VjcmV0");
+  // Local commands get no credential at all.
+  EXPECT_EQ(git_.LastCall({"init"})->Env("GIT_CONFIG_VALUE_0"), std::nullopt);
+  EXPECT_EQ(git_.LastCall({"repack"})->Env("GIT_CONFIG_VALUE_0"), std::nullopt);
+}
+
+TEST_F(MirrorStoreTest, HangingFetchTimesOutAndIsKilled) {
+  options_.fetch_timeout = 50ms;
+  git_.Set({"git", "fetch"}, FakeProcessScript::Hang());
+  Status s = Store().Update(kKey, kUrl, "");
+  EXPECT_EQ(s.code(), Code::kDeadlineExceeded) << s.ToString();
+  EXPECT_EQ(git_.LastCall({"fetch"})->signals, std::vector<int>{SIGKILL});
+  EXPECT_FALSE(Store().Exists(kKey));
+  EXPECT_TRUE(TmpIsEmpty());
+}
+
+TEST_F(MirrorStoreTest, FailedFetchKeepsTheExistingMirror) {
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+  fs::path marker = fs::path(Store().PathFor(kKey)) / "cellar-fetched";
+  fs::last_write_time(marker, fs::last_write_time(marker) - 1h);
+  git_.Set({"git", "fetch"}, FakeProcessScript::Exit(128, "", "fatal: unable to access: Connection refused\n"));
+  Status s = Store().Update(kKey, kUrl, "");
+  EXPECT_EQ(s.message(), "upstream fetch failed: fatal: unable to access: Connection refused");
+  EXPECT_TRUE(Store().Exists(kKey));  // still there to be served stale
+  EXPECT_FALSE(Store().FetchedWithin(kKey, 60'000));  // and not marked fresh
+  EXPECT_EQ(runs_, (std::vector<bool>{true, false}));
+}
+
+TEST_F(MirrorStoreTest, MissingGitIsReportedByInit) {
+  git_.Set({"git", "init"}, FakeProcessScript::SpawnFailure(Status::NotFound("spawn git: No such file")));
+  MirrorStore store(options_, git_);
+  Status s = store.Init();
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_NE(s.message().find("is git installed?"), std::string::npos);
+}
+
+TEST_F(MirrorStoreTest, MissingReadsCatFileAnswers) {
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+  git_.SetHandler({"git", "cat-file", "--batch-check"}, [](const env::SubprocessOptions&, const std::string& in) {
+    std::string out;
+    for (size_t pos = 0, nl; (nl = in.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      std::string oid = in.substr(pos, nl - pos);
+      out += oid + (oid.starts_with("aa") ? " commit 200\n" : " missing\n");
+    }
+    return FakeProcessScript::Exit(0, out);
+  });
+  std::string a(40, 'a'), b(40, 'b');
+  auto missing = Store().Missing(kKey, {a, b});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, std::vector<std::string>{b});
+  git_.Set({"git", "cat-file", "--batch-check"}, FakeProcessScript::Exit(128, "", "fatal: not a git repository\n"));
+  auto failed = Store().Missing(kKey, {a});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code(), Code::kInternal);
+  // Without a mirror everything is missing, and git is not asked.
+  size_t asked = git_.CallCount({"cat-file"});
+  EXPECT_EQ(*Store().Missing("example.com/org/other", {a}), std::vector<std::string>{a});
+  EXPECT_EQ(git_.CallCount({"cat-file"}), asked);
+}
+
+TEST_F(MirrorStoreTest, ConcurrentUpdatesShareOneFetch) {
+  auto slow = FakeProcessScript::Exit(0);
+  slow.delay = 150ms;
+  git_.Set({"git", "fetch"}, slow);
+  MirrorStore& store = Store();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] { ok += store.Update(kKey, kUrl, "").ok(); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(git_.CallCount({"git", "fetch"}), 1u);
+}
+
+TEST_F(MirrorStoreTest, WarmupReportsUpstreamErrorsAndMissingBranches) {
+  std::vector<bool> reported;
+  WarmupConfig config;
+  config.authorization = "Bearer warm";
+  Warmer warmer(Store(), {"example.com"}, config, [&](bool ok) { reported.push_back(ok); });
+
+  git_.Set({"git", "fetch"}, FakeProcessScript::Exit(128, "", "fatal: repository 'x' not found\n"));
+  auto results = warmer.Run({{std::string(kUrl) + ".git", {"main"}, 0}});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_EQ(results[0].error, "upstream fetch failed: fatal: repository 'x' not found");
+  EXPECT_EQ(git_.LastCall({"fetch"})->Env("GIT_CONFIG_VALUE_0"), "Authorization: Bearer warm");
+
+  git_.Set({"git", "fetch"}, FakeProcessScript::Exit(0));
+  git_.SetHandler({"git", "rev-parse"}, [](const env::SubprocessOptions& o, const std::string&) {
+    return FakeProcessScript::Exit(o.argv.back() == "refs/heads/main" ? 0 : 1);
+  });
+  results = warmer.Run({{kUrl, {"main", "release"}, 0}, {"https://elsewhere.org/a/b", {}, 5}});
+  ASSERT_EQ(results.size(), 2u);
+  // Highest priority first: the host that is not allowed.
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_EQ(git_.CallCount({"elsewhere.org"}), 0u);
+  EXPECT_FALSE(results[1].ok);
+  EXPECT_EQ(results[1].error, "branch 'release' not found upstream");
+  EXPECT_EQ(reported, (std::vector<bool>{false, false, false}));
+
+  results = warmer.Run({{kUrl, {"main"}, 0}});
+  EXPECT_TRUE(results[0].ok) << results[0].error;
+}
+
+}  // namespace
+}  // namespace cellar::git

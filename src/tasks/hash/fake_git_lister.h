@@ -1,0 +1,33 @@
+// FakeGitLister: a scripted GitLister for tests. Answers per directory from
+// what the test set, counts calls, and answers nullopt (outside git) for
+// directories it was not told about.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tasks/hash/git_lister.h"
+
+namespace cellar::taskhash {
+
+class FakeGitLister : public GitLister {
+ public:
+  void SetFiles(const std::string& dir, std::vector<std::string> files);
+  void SetError(const std::string& dir, Status status);
+
+  Result<std::optional<std::vector<std::string>>> ListFiles(const std::string& dir) override;
+
+  // Directories asked about, in call order.
+  std::vector<std::string> calls() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Result<std::optional<std::vector<std::string>>>> answers_;  // GUARDED_BY(mu_)
+  std::vector<std::string> calls_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace cellar::taskhash

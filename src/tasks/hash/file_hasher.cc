@@ -1,0 +1,157 @@
+#include "tasks/hash/file_hasher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "hash/blake3.h"
+
+namespace cellar::taskhash {
+namespace {
+
+// Hashes everything readable from `fd` in buffer-sized reads.
+Status HashDescriptor(int fd, std::vector<uint8_t>& buffer, hash::Blake3Hasher& hasher) {
+  while (true) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n == 0) return Status::Ok();
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read");
+    }
+    hasher.Update(buffer.data(), static_cast<size_t>(n));
+  }
+}
+
+Result<std::array<uint8_t, 32>> HashOpenFile(const std::string& path,
+                                             std::vector<uint8_t>& buffer) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::FromErrno(errno, "cannot open " + path);
+  hash::Blake3Hasher hasher;
+  Status status = HashDescriptor(fd, buffer, hasher);
+  ::close(fd);
+  if (!status.ok()) return status.WithContext(path);
+  return hasher.Finalize();
+}
+
+}  // namespace
+
+Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes) {
+  std::vector<uint8_t> buffer(std::max<size_t>(buffer_bytes, 1));
+  return HashOpenFile(path, buffer);
+}
+
+FileHasher::FileHasher(FileHasherOptions options)
+    : threads_(options.threads != 0 ? options.threads
+                                    : std::max(1u, std::thread::hardware_concurrency())),
+      buffer_bytes_(std::max<size_t>(options.buffer_bytes, 1)) {}
+
+size_t FileHasher::files_read() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_read_;
+}
+
+Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
+                                                      std::vector<uint8_t>& buffer) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileDigest>();
+    return Status::FromErrno(errno, "cannot stat " + path);
+  }
+  FileDigest digest;
+  if (S_ISLNK(st.st_mode)) {
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+    if (n < 0) return Status::FromErrno(errno, "cannot read link " + path);
+    // Grown between lstat and readlink: read again with room to spare.
+    while (static_cast<size_t>(n) == target.size()) {
+      target.resize(target.size() * 2);
+      n = ::readlink(path.c_str(), target.data(), target.size());
+      if (n < 0) return Status::FromErrno(errno, "cannot read link " + path);
+    }
+    target.resize(static_cast<size_t>(n));
+    digest.kind = FileKind::kSymlink;
+    digest.blake3 = hash::Blake3(std::as_bytes(std::span(target.data(), target.size())));
+    digest.symlink_target = std::move(target);
+    return std::optional<FileDigest>(std::move(digest));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    digest.kind = FileKind::kDirectory;
+    digest.blake3 = hash::Blake3({});
+    return std::optional<FileDigest>(std::move(digest));
+  }
+  if (!S_ISREG(st.st_mode)) return std::optional<FileDigest>();
+  digest.kind = (st.st_mode & 0111) != 0 ? FileKind::kExecutable : FileKind::kRegular;
+  Result<std::array<uint8_t, 32>> content = HashOpenFile(path, buffer);
+  if (!content.ok()) {
+    // Replaced by a symlink or removed since lstat: treat like a vanished file
+    // only when it is really gone.
+    if (content.status().IsNotFound()) return std::optional<FileDigest>();
+    return content.status();
+  }
+  digest.blake3 = *content;
+  return std::optional<FileDigest>(std::move(digest));
+}
+
+Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
+    const std::string& root, const std::vector<std::string>& paths) {
+  std::vector<std::string> absolute;
+  absolute.reserve(paths.size());
+  for (const std::string& path : paths) absolute.push_back(root + "/" + path);
+
+  std::vector<std::optional<FileDigest>> out(paths.size());
+  std::vector<size_t> missing;  // indexes into paths not in the cache
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < paths.size(); ++i) {
+      auto it = cache_.find(absolute[i]);
+      if (it == cache_.end()) {
+        missing.push_back(i);
+      } else {
+        out[i] = it->second;
+      }
+    }
+  }
+
+  // Workers take the next missing file from a shared counter; the first
+  // failure stops them all.
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mu;
+  Status first_error;
+  auto work = [&] {
+    std::vector<uint8_t> buffer(buffer_bytes_);
+    for (size_t k = next++; k < missing.size() && !failed; k = next++) {
+      size_t i = missing[k];
+      Result<std::optional<FileDigest>> digest = HashOne(absolute[i], buffer);
+      if (!digest.ok()) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (!failed.exchange(true)) first_error = digest.status();
+        return;
+      }
+      out[i] = std::move(*digest);
+    }
+  };
+  size_t workers = std::min(threads_, missing.size());
+  if (workers <= 1) {
+    if (!missing.empty()) work();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(workers - 1);
+    for (size_t t = 1; t < workers; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& thread : pool) thread.join();
+  }
+  if (failed) return first_error;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  files_read_ += missing.size();
+  for (size_t i : missing) cache_.emplace(absolute[i], out[i]);
+  return out;
+}
+
+}  // namespace cellar::taskhash

@@ -1,0 +1,73 @@
+// FileHasher: BLAKE3 digests of input files for the task hash, computed in
+// parallel on a small set of threads and remembered for the hasher's
+// lifetime, so files shared by several tasks of a run are read once.
+// Files are read through a fixed-size buffer (never whole in memory);
+// symlinks are never followed: their digest is that of the target string.
+// Create one FileHasher per run: it assumes files do not change meanwhile.
+// Thread-safety: Hash() may be called concurrently.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cellar::taskhash {
+
+enum class FileKind : uint8_t {
+  kRegular = 1,
+  kExecutable = 2,  // a regular file with any execute bit set
+  kSymlink = 3,     // digest of the link's target string
+  kDirectory = 4,   // listed by git (a submodule): no content, digest of ""
+};
+
+struct FileDigest {
+  FileKind kind = FileKind::kRegular;
+  std::array<uint8_t, 32> blake3{};
+  std::string symlink_target;  // kSymlink only, for the manifest
+
+  bool operator==(const FileDigest&) const = default;
+};
+
+struct FileHasherOptions {
+  size_t threads = 0;                 // 0: one per core
+  size_t buffer_bytes = size_t{64} << 10;  // read size per call
+};
+
+class FileHasher {
+ public:
+  explicit FileHasher(FileHasherOptions options = {});
+
+  // Digests of root/paths[i], in the order of `paths`. nullopt for a path
+  // that does not exist (a file deleted from the work tree but still in the
+  // git index) or is neither a file, a symlink nor a directory (fifo,
+  // socket). Fails on any other read error, naming the file.
+  Result<std::vector<std::optional<FileDigest>>> Hash(const std::string& root,
+                                                      const std::vector<std::string>& paths);
+
+  size_t threads() const { return threads_; }
+  // Number of files read (cache misses) so far.
+  size_t files_read() const;
+
+ private:
+  // One file, uncached. `buffer` is the calling thread's read buffer.
+  static Result<std::optional<FileDigest>> HashOne(const std::string& path,
+                                                   std::vector<uint8_t>& buffer);
+
+  const size_t threads_;
+  const size_t buffer_bytes_;
+  mutable std::mutex mu_;
+  // Absolute path -> digest (nullopt: absent). GUARDED_BY(mu_)
+  std::map<std::string, std::optional<FileDigest>> cache_;
+  size_t files_read_ = 0;  // GUARDED_BY(mu_)
+};
+
+// Streams the file at `path` through BLAKE3 with `buffer_bytes` reads.
+Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes);
+
+}  // namespace cellar::taskhash
