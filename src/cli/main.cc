@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "cli/task_commands.h"
 #include "gitclient/local_clone.h"
 #include "server/app.h"
 #include "server/config.h"
@@ -27,6 +28,13 @@ constexpr const char* kUsage =
     "  cellar git clone <url> [<dir>] [--branch B] [--depth N] [--server URL] [--cache-dir DIR]\n"
     "                             clone through the runner-local mirror (server: --server or\n"
     "                             CELLAR_SERVER; mirrors: ~/.cache/cellar/git)\n"
+    "  cellar run <task>... [options]\n"
+    "                             run tasks of cellar.yml/velocity.yml with the local and\n"
+    "                             remote caches (cellar run --help for options)\n"
+    "  cellar init [--force] [--dry-run]\n"
+    "                             detect the workspace and write cellar.yml\n"
+    "  cellar clean [--cache-dir DIR]\n"
+    "                             remove the task cache, run summaries and logs (.cellar/)\n"
     "  cellar version             print the version\n";
 
 std::map<std::string, std::string> Environment() {
@@ -119,6 +127,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return Serve(args);
     if (cmd == "verify") return Verify(args);
     if (cmd == "git") return GitCommand(args);
+    if (cmd == "run" || cmd == "init" || cmd == "clean") return cellar::cli::TaskCommand(cmd, args);
     if (cmd == "version" || cmd == "--version") {
       std::puts("cellar 0.1.0");
       return 0;

@@ -1,0 +1,37 @@
+// Plan: turns the task graph of a run into what the runner executes. Every
+// task is hashed before anything runs (dependencies first, the graph's
+// order is topological), so the remote cache can be asked about all of them
+// in one batch and --dry/--summarize can show each hash with its inputs.
+// Thread-safety: BuildPlan is reentrant; the hasher may be shared.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "tasks/config/config.h"
+#include "tasks/graph/project.h"
+#include "tasks/graph/task_graph.h"
+#include "tasks/hash/task_hash.h"
+#include "tasks/run/run_record.h"
+#include "tasks/run/task_cache.h"
+
+namespace cellar::tasks {
+
+struct Plan {
+  std::vector<RunTask> tasks;       // in graph order; RunTask::deps index this vector
+  std::vector<TaskRecord> records;  // one per task, same order
+  std::string global_hash;
+};
+
+// The text of the pipeline that enters the global hash: every entry's
+// command, globs, dependencies, env keys, cache flag and timeout, in key
+// order. Not the raw file: remote settings and comments must not change
+// task hashes.
+std::string PipelineDefinitionText(const Config& config);
+
+// Hashes every node of `graph`. Fails when an input cannot be listed or read.
+Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash::TaskHasher& hasher,
+                       const EnvLookup& env);
+
+}  // namespace cellar::tasks
