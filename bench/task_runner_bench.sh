@@ -37,7 +37,7 @@
 # server's CPU meanwhile. The report gives medians and minimums, and the
 # ratios cellar/turbo and runner/bare.
 #
-#   bash bench/task_runner_bench.sh            # ~4-5 min on the 2-core VM
+#   bash bench/task_runner_bench.sh            # COLD_REPS=2 REPS=3: 5.2 min at load ~4 on the 2-core VM
 #   bash bench/task_runner_bench.sh --quick    # smoke test: 8 packages x 20 files, 1 repetition
 #   RUNNERS="turbo cellar"   which runners to measure ("turbo" alone: turbo and the ceiling)
 #   PACKAGES=50 FILES=200    size of the generated monorepo
