@@ -176,7 +176,12 @@ Result<std::unique_ptr<FillReader>> Filler::GetOrFill(FillSpec spec) {
       ++fills_started_;
       ++running_;
       std::thread([this, state, spec = std::move(spec)]() mutable {
-        RunFill(state, std::move(spec));
+        RunFill(std::move(state), std::move(spec));
+        // Every local of the fill (the pending put's destructor uses the
+        // cache) is gone before the count that ~Filler waits for drops.
+        std::lock_guard lock(mu_);
+        --running_;
+        idle_cv_.notify_all();
       }).detach();
     }
   }
@@ -285,9 +290,6 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
   } else {
     fail(result);
   }
-  std::lock_guard lock(mu_);
-  --running_;
-  idle_cv_.notify_all();
 }
 
 }  // namespace cellar::core
