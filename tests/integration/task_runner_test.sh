@@ -323,3 +323,33 @@ for kind in dotdot absolute symlink; do
   [[ -z "$(find "$IT_TMP" -maxdepth 4 -name 'escaped-*' -print -quit)" ]] || fail "$kind artifact wrote outside the package"
 done
 pass "malicious remote artifacts ('../', absolute path, write through a symlink) are refused: a miss with a warning, nothing written outside"
+
+# 14. Run inside a package: only that package and what it needs (as turbo
+# scopes a run to the current package).
+S="$IT_TMP/s"
+make_repo "$S"
+run "$S/packages/lib-a" "$RW"
+[[ $rc == 0 ]] || { show; fail "run inside packages/lib-a exited $rc"; }
+grep -q "lib-a:build: cache" "$IT_TMP/out" && grep -q "core:build: cache" "$IT_TMP/out" || { show; fail "scoped run skipped lib-a or core"; }
+! grep -q "app:build\|lib-b:build" "$IT_TMP/out" || { show; fail "run inside packages/lib-a ran other packages"; }
+grep -q "in package lib-a" "$IT_TMP/out" || { show; fail "scoping not announced"; }
+pass "a run inside packages/lib-a builds lib-a and core only"
+
+# 15. The digest memo never hides a change: once the sources are older than
+# its racy window, a full hit answers them from .cellar/file-digests; then a
+# same-size edit with the old mtime put back must still miss.
+sleep 3
+run "$S" "$RW"
+[[ $rc == 0 && -s "$S/.cellar/file-digests" ]] || { show; fail "no digest memo after a run"; }
+# 64 bytes of header and checksum, 80 per file: the 4 packages' sources, build.sh and package.json.
+(( $(stat -c %s "$S/.cellar/file-digests") == 64 + 80 * 12 )) || fail "memo does not hold exactly the 12 input files"
+run "$S" "$RW"
+[[ $rc == 0 && $(count "cache hit (local)") == 4 ]] || { show; fail "memo run: expected 4 local hits"; }
+f="$S/packages/core/src/core.txt"
+touch -r "$f" "$IT_TMP/stamp"
+printf 'CORE SOURCE\n' >"$f"   # same length as "core source\n"
+touch -r "$IT_TMP/stamp" "$f"
+run "$S" "$RW"
+[[ $rc == 0 ]] && grep -q "core:build: cache miss, executing" "$IT_TMP/out" || { show; fail "same-size edit with the old mtime was a hit"; }
+[[ "$(cat "$S/packages/core/dist/core.txt")" == "CORE SOURCE" ]] || fail "core not rebuilt from the edited source"
+pass "the digest memo answers unchanged files and still sees a same-size edit with the old mtime"

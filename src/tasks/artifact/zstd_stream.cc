@@ -66,7 +66,7 @@ Status ZstdFileWriter::Drive(const void* data, size_t size, bool end) {
 }
 
 ZstdFileReader::ZstdFileReader(int fd)
-    : fd_(fd), dctx_(ZSTD_createDCtx()), in_(ZSTD_DStreamInSize()), out_(ZSTD_DStreamOutSize()) {
+    : fd_(fd), dctx_(ZSTD_createDCtx()), in_(new char[kBufferBytes]), out_(new char[kBufferBytes]) {
   if (dctx_ == nullptr) {
     status_ = Status::ResourceExhausted("zstd: cannot allocate a decompression context");
   }
@@ -76,7 +76,7 @@ ZstdFileReader::~ZstdFileReader() { ZSTD_freeDCtx(dctx_); }
 
 Status ZstdFileReader::Fill() {
   if (in_pos_ < in_size_ || in_eof_) return Status::Ok();
-  CELLAR_ASSIGN_OR_RETURN(size_t n, ReadFull(fd_, in_.data(), in_.size(), "artifact"));
+  CELLAR_ASSIGN_OR_RETURN(size_t n, ReadFull(fd_, in_.get(), kBufferBytes, "artifact"));
   in_pos_ = 0;
   in_size_ = n;
   in_eof_ = n == 0;
@@ -98,7 +98,7 @@ Result<std::span<const char>> ZstdFileReader::Read() {
     if (!header_checked_) {
       // The descriptor byte is the fifth; a first read() that returns fewer than five bytes
       // is only possible for a file that short (regular files fill the buffer).
-      if (in_size_ < 5 || std::memcmp(in_.data(), kZstdMagic, 4) != 0) {
+      if (in_size_ < 5 || std::memcmp(in_.get(), kZstdMagic, 4) != 0) {
         status_ = Status::Corruption("artifact: not a zstd frame");
         break;
       }
@@ -112,8 +112,8 @@ Result<std::span<const char>> ZstdFileReader::Read() {
       status_ = Status::Corruption("artifact: truncated (zstd frame cut short)");
       break;
     }
-    ZSTD_inBuffer in{in_.data(), in_size_, in_pos_};
-    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    ZSTD_inBuffer in{in_.get(), in_size_, in_pos_};
+    ZSTD_outBuffer out{out_.get(), kBufferBytes, 0};
     size_t ret = ZSTD_decompressStream(dctx_, &out, &in);
     in_pos_ = in.pos;
     // A full output buffer may leave decoded bytes inside zstd that need no more input.
@@ -123,7 +123,7 @@ Result<std::span<const char>> ZstdFileReader::Read() {
       break;
     }
     if (ret == 0) frame_done_ = true;  // checksum verified by zstd
-    if (out.pos > 0) return std::span<const char>(out_.data(), out.pos);
+    if (out.pos > 0) return std::span<const char>(out_.get(), out.pos);
   }
   return status_;
 }

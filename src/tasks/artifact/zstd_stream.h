@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -70,17 +71,22 @@ class ZstdFileReader {
  private:
   Status Fill();
 
+  // 64 KiB each, allocated once per reader and never zero-filled: with
+  // zstd's recommended 128 KiB + sizes, every artifact of a full hit paid
+  // an mmap, page faults and a munmap for its buffers.
+  static constexpr size_t kBufferBytes = size_t{64} << 10;
+
   int fd_;
   ZSTD_DCtx_s* dctx_;
   Status status_;
-  std::vector<char> in_;
+  std::unique_ptr<char[]> in_;
   size_t in_pos_ = 0;
   size_t in_size_ = 0;
   bool in_eof_ = false;
   bool header_checked_ = false;
   bool frame_done_ = false;
   bool flush_pending_ = false;
-  std::vector<char> out_;
+  std::unique_ptr<char[]> out_;
 };
 
 }  // namespace cellar::artifact

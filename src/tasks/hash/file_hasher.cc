@@ -38,6 +38,17 @@ Result<std::array<uint8_t, 32>> HashOpenFile(const std::string& path,
   return hasher.Finalize();
 }
 
+FileStamp StampOf(const struct stat& st) {
+  FileStamp s;
+  s.size = static_cast<uint64_t>(st.st_size);
+  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  s.inode = static_cast<uint64_t>(st.st_ino);
+  s.device = static_cast<uint64_t>(st.st_dev);
+  s.mode = static_cast<uint32_t>(st.st_mode);
+  return s;
+}
+
 }  // namespace
 
 Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes) {
@@ -48,7 +59,8 @@ Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffe
 FileHasher::FileHasher(FileHasherOptions options)
     : threads_(options.threads != 0 ? options.threads
                                     : std::max(1u, std::thread::hardware_concurrency())),
-      buffer_bytes_(std::max<size_t>(options.buffer_bytes, 1)) {}
+      buffer_bytes_(std::max<size_t>(options.buffer_bytes, 1)),
+      memo_(options.memo) {}
 
 size_t FileHasher::files_read() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -86,6 +98,14 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
   }
   if (!S_ISREG(st.st_mode)) return std::optional<FileDigest>();
   digest.kind = (st.st_mode & 0111) != 0 ? FileKind::kExecutable : FileKind::kRegular;
+  const FileStamp stamp = StampOf(st);
+  if (memo_) {
+    if (auto known = memo_->Find(stamp)) {
+      memo_hits_++;
+      digest.blake3 = *known;
+      return std::optional<FileDigest>(std::move(digest));
+    }
+  }
   Result<std::array<uint8_t, 32>> content = HashOpenFile(path, buffer);
   if (!content.ok()) {
     // Replaced by a symlink or removed since lstat: treat like a vanished file
@@ -94,6 +114,9 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
     return content.status();
   }
   digest.blake3 = *content;
+  // Remembered under the stamp taken before the read: a change during the
+  // read moves the file's mtime and ctime, so this entry never matches it.
+  if (memo_) memo_->Remember(stamp, digest.blake3);
   return std::optional<FileDigest>(std::move(digest));
 }
 

@@ -8,14 +8,16 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "tasks/hash/digest_memo.h"
 
 namespace cellar::taskhash {
 
@@ -37,6 +39,10 @@ struct FileDigest {
 struct FileHasherOptions {
   size_t threads = 0;                 // 0: one per core
   size_t buffer_bytes = size_t{64} << 10;  // read size per call
+  // Digests remembered from earlier runs, consulted before reading a
+  // regular file and filled after; null: read every file. Must outlive the
+  // hasher.
+  DigestMemo* memo = nullptr;
 };
 
 class FileHasher {
@@ -51,20 +57,23 @@ class FileHasher {
                                                       const std::vector<std::string>& paths);
 
   size_t threads() const { return threads_; }
-  // Number of files read (cache misses) so far.
+  // Number of files looked at (not found in this hasher's cache) so far,
+  // and how many of them the memo answered without a read.
   size_t files_read() const;
+  size_t memo_hits() const { return memo_hits_.load(); }
 
  private:
-  // One file, uncached. `buffer` is the calling thread's read buffer.
-  static Result<std::optional<FileDigest>> HashOne(const std::string& path,
-                                                   std::vector<uint8_t>& buffer);
+  // One file, not in cache_. `buffer` is the calling thread's read buffer.
+  Result<std::optional<FileDigest>> HashOne(const std::string& path, std::vector<uint8_t>& buffer);
 
   const size_t threads_;
   const size_t buffer_bytes_;
+  DigestMemo* const memo_;
   mutable std::mutex mu_;
   // Absolute path -> digest (nullopt: absent). GUARDED_BY(mu_)
-  std::map<std::string, std::optional<FileDigest>> cache_;
+  std::unordered_map<std::string, std::optional<FileDigest>> cache_;
   size_t files_read_ = 0;  // GUARDED_BY(mu_)
+  std::atomic<size_t> memo_hits_{0};
 };
 
 // Streams the file at `path` through BLAKE3 with `buffer_bytes` reads.

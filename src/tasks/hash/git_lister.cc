@@ -71,4 +71,22 @@ Result<std::optional<std::vector<std::string>>> GitLsFilesLister::ListFiles(
   return std::optional<std::vector<std::string>>(SplitNulSeparated(run->out));
 }
 
+EarlyGitLister::EarlyGitLister(GitLister& inner, const std::string& dir)
+    : inner_(inner), dir_(dir), early_(std::async(std::launch::async, [this] { return inner_.ListFiles(dir_); })) {}
+
+EarlyGitLister::~EarlyGitLister() {
+  if (early_.valid()) early_.wait();
+}
+
+Result<std::optional<std::vector<std::string>>> EarlyGitLister::ListFiles(const std::string& dir) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dir == dir_ && !taken_) {
+      taken_ = true;
+      return early_.get();
+    }
+  }
+  return inner_.ListFiles(dir);
+}
+
 }  // namespace cellar::taskhash

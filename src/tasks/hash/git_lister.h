@@ -6,6 +6,8 @@
 #pragma once
 
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +47,25 @@ class GitLsFilesLister : public GitLister {
  private:
   env::ProcessRunner& runner_;
   GitLsFilesOptions options_;
+};
+
+// Asks `inner` about `dir` at once, on a thread of its own, so the git
+// process runs while the caller does other start-up work; ListFiles(dir)
+// then waits for that answer (other directories go to `inner` directly).
+// The destructor waits for the early call to end.
+class EarlyGitLister : public GitLister {
+ public:
+  // `inner` must outlive this object.
+  EarlyGitLister(GitLister& inner, const std::string& dir);
+  ~EarlyGitLister() override;
+  Result<std::optional<std::vector<std::string>>> ListFiles(const std::string& dir) override;
+
+ private:
+  GitLister& inner_;
+  const std::string dir_;
+  std::future<Result<std::optional<std::vector<std::string>>>> early_;
+  std::mutex mu_;
+  bool taken_ = false;  // GUARDED_BY(mu_): the early answer goes to one caller
 };
 
 // Splits NUL-separated `git ls-files -z` output (empty entries dropped).

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "env/process_runner.h"
 #include "tasks/cache/local_cache.h"
 #include "tasks/cache/negotiate_remote_cache.h"
 #include "tasks/graph/project.h"
+#include "tasks/hash/digest_memo.h"
 #include "tasks/hash/file_hasher.h"
 #include "tasks/hash/git_lister.h"
 #include "tasks/init/init.h"
@@ -23,6 +25,9 @@ namespace cellar::tasks {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Under the workspace's .cellar/: the file digests of earlier runs.
+constexpr const char* kDigestMemoFile = "file-digests";
 
 void Print(FILE* f, std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), f);
@@ -118,7 +123,22 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
     return 1;
   }
   for (const auto& w : project->config.warnings) Print(ctx.err, "cellar: warning: " + w + "\n");
+  const std::string& root = project->workspace.root;
+  env::SystemProcessRunner processes;
+  taskhash::GitLsFilesLister git_ls_files(processes);
+  // git lists the workspace while the graph is built and the memo read.
+  std::optional<taskhash::EarlyGitLister> git;
+  if (!options.graph) git.emplace(git_ls_files, root);
   TaskSelection selection{options.filters, options.package};
+  // Run inside a package with no --filter or -p: that package and what it
+  // needs, as turbo scopes a run to the current package.
+  if (selection.filters.empty() && !selection.package) {
+    if (const Package* here = project->workspace.PackageContaining(ctx.cwd)) {
+      selection.package = here->dir;
+      Print(ctx.err, "cellar: in package " + here->name + " (" + here->dir +
+                         "): running its tasks; --filter from the workspace root selects others\n");
+    }
+  }
   auto graph = BuildTaskGraph(project->config, project->workspace, options.tasks, selection);
   if (!graph.ok()) {
     Print(ctx.err, "cellar run: " + graph.error().message() + "\n");
@@ -126,12 +146,21 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   }
   if (options.graph) return WriteGraph(*graph, options, ctx);
 
-  const std::string& root = project->workspace.root;
-  env::SystemProcessRunner processes;
-  taskhash::GitLsFilesLister git(processes);
-  taskhash::FileHasher files;
-  taskhash::TaskHasher hasher(root, git, files);
-  auto plan = BuildPlan(*project, *graph, hasher, ctx.env);
+  // File digests of earlier runs in this checkout: a run where nothing
+  // changed stats its inputs instead of reading them.
+  const std::string memo_path = (fs::path(root) / ".cellar" / kDigestMemoFile).string();
+  taskhash::DigestMemo memo(std::chrono::system_clock::now());
+  memo.Load(memo_path);
+  taskhash::FileHasher files({.memo = &memo});
+  taskhash::TaskHasher hasher(root, *git, files);
+  const PlanDetail detail =
+      options.dry != DryRun::kNo || options.summarize ? PlanDetail::kManifests : PlanDetail::kHashes;
+  auto plan = BuildPlan(*project, *graph, hasher, ctx.env, detail);
+  if (plan.ok()) {
+    std::error_code ec;
+    fs::create_directories(fs::path(memo_path).parent_path(), ec);
+    (void)memo.Save(memo_path);  // best effort: the memo only saves work
+  }
   if (!plan.ok()) {
     Print(ctx.err, "cellar run: " + plan.error().message() + "\n");
     return 1;
@@ -142,8 +171,8 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   record.started_unix_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch()).count();
   record.requested = options.tasks;
-  record.tasks = plan->records;
-  record.global = plan->global;
+  record.tasks = std::move(plan->records);
+  record.global = std::move(plan->global);
   if (options.dry != DryRun::kNo) {
     Print(ctx.out, options.dry == DryRun::kJson ? RenderRunJson(record) : RenderDryText(record));
     return 0;
@@ -254,7 +283,7 @@ int CleanCommand(const std::vector<std::string>& args, const CommandContext& ctx
     return 1;
   }
   std::error_code ec;
-  for (const char* sub : {"runs", "logs"}) fs::remove_all(fs::path(root) / ".cellar" / sub, ec);
+  for (const char* sub : {"runs", "logs", kDigestMemoFile}) fs::remove_all(fs::path(root) / ".cellar" / sub, ec);
   fs::remove(fs::path(root) / ".cellar", ec);  // only when now empty
   Print(ctx.out, "removed " + local.dir() + " and the run summaries and logs under " +
                      (fs::path(root) / ".cellar").string() + "\n");

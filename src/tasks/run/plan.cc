@@ -61,7 +61,7 @@ std::string PipelineDefinitionText(const Config& config) {
 }
 
 Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash::TaskHasher& hasher,
-                       const EnvLookup& env) {
+                       const EnvLookup& env, PlanDetail detail) {
   const Config& config = project.config;
   const Workspace& workspace = project.workspace;
   taskhash::GlobalHashInput global_in;
@@ -79,7 +79,7 @@ Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash:
 
   Plan plan;
   plan.global_hash = global.hex;
-  plan.global = taskhash::GlobalHashJson(global);
+  if (detail == PlanDetail::kManifests) plan.global = taskhash::GlobalHashJson(global);
   plan.tasks.reserve(nodes.size());
   plan.records.reserve(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -108,8 +108,10 @@ Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash:
     for (size_t d : node.dependencies) record.dependencies.push_back(nodes[d].id);
     for (size_t d : node.dependents) record.dependents.push_back(nodes[d].id);
     record.env_keys = node.definition.env_keys;
-    for (const auto& f : hash.manifest.files) record.inputs.emplace_back(f.path, taskhash::DescribeFile(f.digest));
-    record.hash_inputs = taskhash::TaskHashJson(hash);
+    if (detail == PlanDetail::kManifests) {
+      for (const auto& f : hash.manifest.files) record.inputs.emplace_back(f.path, taskhash::DescribeFile(f.digest));
+      record.hash_inputs = taskhash::TaskHashJson(hash);
+    }
 
     plan.tasks.push_back(std::move(task));
     plan.records.push_back(std::move(record));

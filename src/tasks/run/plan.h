@@ -34,8 +34,15 @@ struct Plan {
 // task hashes.
 std::string PipelineDefinitionText(const Config& config);
 
+// How much of each hash's manifest the records keep.
+enum class PlanDetail {
+  kHashes,     // hashes only: a plain run (the inputs lists of a large
+               // workspace cost more to build than a full hit takes)
+  kManifests,  // every input and the manifest JSON: --dry and --summarize
+};
+
 // Hashes every node of `graph`. Fails when an input cannot be listed or read.
 Result<Plan> BuildPlan(const Project& project, const TaskGraph& graph, taskhash::TaskHasher& hasher,
-                       const EnvLookup& env);
+                       const EnvLookup& env, PlanDetail detail = PlanDetail::kManifests);
 
 }  // namespace cellar::tasks

@@ -1,6 +1,10 @@
 #include "tasks/run/runner.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <fstream>
@@ -114,20 +118,28 @@ Result<RunnerResult> Runner::Run(const std::vector<RunTask>& tasks, std::vector<
   if (options_.read_cache) cache_.Prepare(tasks);
 
   Scheduler scheduler(std::move(nodes), {.concurrency = options_.concurrency, .keep_going = options_.keep_going});
-  // Turns a signal into "start nothing new"; the task threads stop their own children.
-  std::atomic<bool> done{false};
+  // Turns a signal into "start nothing new"; the task threads stop their own
+  // children. `done` wakes it at once when the tasks end (a poll timeout
+  // would add its period to every run).
+  const int done = ::eventfd(0, EFD_CLOEXEC);
+  if (done < 0) return Status::FromErrno(errno, "eventfd");
   std::thread watcher([&] {
-    pollfd fd{stop_.fd(), POLLIN, 0};
-    while (!done.load()) {
-      if (::poll(&fd, 1, 25) > 0 || stop_.triggered()) {
+    pollfd fds[2] = {{stop_.fd(), POLLIN, 0}, {done, POLLIN, 0}};
+    while (true) {
+      int n = ::poll(fds, 2, 1000);
+      if (stop_.triggered() || (n > 0 && (fds[0].revents & POLLIN))) {
         scheduler.Stop();
         return;
       }
+      if (n > 0 && (fds[1].revents & POLLIN)) return;
     }
   });
   auto outcomes = scheduler.Run([&](size_t i) { return RunOne(tasks[i], records[i]); });
-  done = true;
+  const uint64_t one = 1;
+  while (::write(done, &one, sizeof one) < 0 && errno == EINTR) {
+  }
   watcher.join();
+  ::close(done);
   if (!outcomes.ok()) return outcomes.error();
 
   for (const auto& w : cache_.Finish(stop_.triggered())) reporter_.Warning(w);

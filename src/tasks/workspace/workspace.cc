@@ -153,6 +153,24 @@ const Package* Workspace::FindByNameOrDir(std::string_view selector) const {
   return nullptr;
 }
 
+const Package* Workspace::PackageContaining(const std::string& path) const {
+  std::error_code ec;
+  // Both sides resolved, so a symlinked checkout or cwd still matches.
+  const fs::path at = fs::weakly_canonical(path, ec);
+  if (ec) return nullptr;
+  const fs::path top = fs::weakly_canonical(root, ec);
+  if (ec) return nullptr;
+  const std::string rel = at.lexically_relative(top).generic_string();
+  if (rel.empty() || rel == "." || rel == ".." || rel.starts_with("../")) return nullptr;
+  const Package* best = nullptr;
+  for (const Package& p : packages) {
+    if (p.dir == ".") continue;
+    const bool inside = rel == p.dir || (rel.size() > p.dir.size() && rel.starts_with(p.dir) && rel[p.dir.size()] == '/');
+    if (inside && (!best || p.dir.size() > best->dir.size())) best = &p;
+  }
+  return best;
+}
+
 std::string Workspace::ScriptCommand(std::string_view script) const {
   return package_manager + " run " + std::string(script);
 }

@@ -43,6 +43,10 @@ struct Workspace {
   const Package* Find(std::string_view name) const;
   // By name, else by dir ("apps/web", "./apps/web/" and "apps/web/" alike).
   const Package* FindByNameOrDir(std::string_view selector) const;
+  // The innermost package other than the root whose directory holds
+  // `path` (absolute); null when `path` is the root, outside the workspace
+  // or in no package.
+  const Package* PackageContaining(const std::string& path) const;
   // The command that runs `script` with this workspace's package manager.
   std::string ScriptCommand(std::string_view script) const;
 };

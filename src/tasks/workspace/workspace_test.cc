@@ -136,5 +136,28 @@ TEST(WorkspaceTest, MalformedFilesAreErrorsNamingTheFile) {
   EXPECT_FALSE(LoadWorkspace(t.root(), Strings{"../outside/*"}).ok());
 }
 
+TEST(WorkspaceTest, PackageContainingFindsTheInnermostPackageOfADirectory) {
+  testing::TempTree t;
+  t.Write("package.json", R"({"name": "mono", "workspaces": ["apps/*", "apps/web/plugins/*"]})");
+  t.Write("apps/web/package.json", R"({"name": "web"})");
+  t.Write("apps/web/src/x.js", "");
+  t.Write("apps/web/plugins/p1/package.json", R"({"name": "p1"})");
+  t.Write("apps/webby/package.json", R"({"name": "webby"})");
+  t.Write("docs/readme.md", "");
+  auto ws = LoadWorkspace(t.root(), std::nullopt);
+  ASSERT_TRUE(ws.ok()) << ws.error().ToString();
+  auto at = [&](const std::string& rel) {
+    const Package* p = ws->PackageContaining(rel.empty() ? t.root() : t.root() + "/" + rel);
+    return p ? p->name : std::string("-");
+  };
+  EXPECT_EQ(at("apps/web"), "web");
+  EXPECT_EQ(at("apps/web/src"), "web");
+  EXPECT_EQ(at("apps/web/plugins/p1"), "p1");
+  EXPECT_EQ(at("apps/webby"), "webby");  // not inside apps/web
+  EXPECT_EQ(at(""), "-");                // the root is not scoped
+  EXPECT_EQ(at("docs"), "-");
+  EXPECT_EQ(ws->PackageContaining("/"), nullptr);
+}
+
 }  // namespace
 }  // namespace cellar::tasks
