@@ -7,7 +7,8 @@
 // paused transfer holds at most ~1 MiB). Connections are reused through a
 // shared connection cache. Errors follow s3_client.h; the server's XML error
 // Code and Message are in the message; credentials never are.
-// See docs/s3.md. Thread-safety: as S3Client.
+// See docs/s3.md. Thread-safety: as S3Client. Object readers must be
+// destroyed before the client (they use its connection cache).
 #pragma once
 
 #include <chrono>

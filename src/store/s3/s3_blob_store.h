@@ -14,9 +14,9 @@
 // See docs/s3.md.
 //
 // Thread-safety: as BlobStore. Every call blocks on the network: call it
-// from worker threads, never from an I/O thread. The client, clock and
-// readers: the client and clock must outlive the store and its readers and
-// writers.
+// from worker threads, never from an I/O thread. The client and clock must
+// outlive the store and its readers and writers; writers must not outlive
+// the store.
 #pragma once
 
 #include <chrono>

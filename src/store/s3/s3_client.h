@@ -48,7 +48,7 @@ class ObjectReader {
   // Bytes this response carries (the range's length for a ranged GET).
   virtual uint64_t size() const = 0;
   // Up to out.size() bytes; 0 only at the end. kUnavailable when the
-  // connection breaks, kCorruption when the body is shorter than announced.
+  // connection breaks or the body ends short of size().
   virtual Result<size_t> Read(std::span<std::byte> out) = 0;
 };
 
