@@ -32,6 +32,9 @@ std::optional<int64_t> ParseDurationMs(std::string_view s);
 // Escapes a string for inclusion inside a JSON string literal.
 std::string JsonEscape(std::string_view s);
 
+// Escapes &, <, >, " and ' for XML text and attribute values.
+std::string XmlEscape(std::string_view s);
+
 // Constant-time comparison of two secrets (length leaks, content does not).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -36,6 +36,8 @@ TEST(StringsTest, DurationsThatOverflowAreRefused) {
   EXPECT_EQ(*ParseDurationMs("1099511627776h"), int64_t{1099511627776} * 3'600'000);
 }
 
+TEST(StringsTest, XmlEscape) { EXPECT_EQ(XmlEscape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"); }
+
 TEST(StringsTest, JsonEscape) { EXPECT_EQ(JsonEscape("a\"b\\\n\x01"), "a\\\"b\\\\\\n\\u0001"); }
 
 TEST(StringsTest, ConstantTimeEquals) {

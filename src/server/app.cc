@@ -270,6 +270,11 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
 
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
+  if (config.storage != "local") {
+    // Parsed already so deployments can be written; refusing beats silently
+    // keeping blobs only on this node's disk.
+    return Status::InvalidArgument("--storage " + config.storage + " is not supported by cellar serve yet");
+  }
   SetMinLogLevel(ParseLevel(config.log_level));
   auto p = std::make_unique<Parts>();
   p->config = config;

@@ -98,6 +98,40 @@ Setter FractionSetter(const std::string& flag, double Config::*field) {
   };
 }
 
+bool IsHttpUrlWithoutPath(const std::string& v) {
+  std::string rest;
+  if (v.starts_with("http://")) rest = v.substr(7);
+  else if (v.starts_with("https://")) rest = v.substr(8);
+  else return false;
+  while (rest.ends_with("/")) rest.pop_back();
+  return !rest.empty() && rest.find_first_of("/?#@ ") == std::string::npos;
+}
+
+// With --storage s3: fills the S3 settings the AWS way from the
+// environment, and checks that a bucket is named.
+Status ResolveS3(Config& c, const std::map<std::string, std::string>& env) {
+  if (c.storage != "s3") return Status();
+  auto from_env = [&env](const char* name) -> std::string {
+    auto it = env.find(name);
+    return it == env.end() ? "" : it->second;
+  };
+  if (c.s3_region.empty()) c.s3_region = from_env("AWS_REGION");
+  if (c.s3_region.empty()) c.s3_region = from_env("AWS_DEFAULT_REGION");
+  if (c.s3_region.empty()) c.s3_region = "us-east-1";
+  if (c.s3_endpoint.empty()) {
+    const std::string endpoint = from_env("AWS_ENDPOINT_URL");
+    if (!endpoint.empty() && !IsHttpUrlWithoutPath(endpoint)) {
+      return Status::InvalidArgument("AWS_ENDPOINT_URL=" + endpoint + ": expected http(s)://host[:port]");
+    }
+    c.s3_endpoint = endpoint.empty() ? "https://s3." + c.s3_region + ".amazonaws.com" : endpoint;
+  }
+  if (c.s3_bucket.empty()) return Status::InvalidArgument("--storage s3 needs --s3-bucket");
+  if (c.s3_bucket.find_first_of("/?# ") != std::string::npos) {
+    return Bad("s3-bucket", c.s3_bucket, "not a bucket name");
+  }
+  return Status();
+}
+
 Status SetListen(Config& c, const std::string& v) {
   size_t colon = v.rfind(':');
   if (colon == std::string::npos) return Bad("listen", v, "expected HOST:PORT");
@@ -136,6 +170,32 @@ const std::vector<OptionDef>& Options() {
        [](Config& c, const std::string& v) {
          if (v.empty()) return Bad("data-dir", v, "must not be empty");
          c.data_dir = v;
+         return Status();
+       }},
+      {"storage",
+       "Where blobs live: local (the data dir) or s3 (a bucket; credentials from AWS_ACCESS_KEY_ID, "
+       "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).",
+       "local", [](Config& c, const std::string& v) {
+         if (v != "local" && v != "s3") return Bad("storage", v, "expected local or s3");
+         c.storage = v;
+         return Status();
+       }},
+      {"s3-endpoint", "S3: endpoint URL, http(s)://host[:port] (RGW, MinIO, R2, AWS).",
+       "AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && !IsHttpUrlWithoutPath(v)) return Bad("s3-endpoint", v, "expected http(s)://host[:port]");
+         c.s3_endpoint = v;
+         return Status();
+       }},
+      {"s3-bucket", "S3: bucket holding the blobs.", "(none)", StringSetter(&Config::s3_bucket)},
+      {"s3-prefix", "S3: key prefix for everything cellar writes in the bucket.", "(none)",
+       StringSetter(&Config::s3_prefix)},
+      {"s3-region", "S3: signing region (any name for RGW and MinIO).",
+       "AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1", StringSetter(&Config::s3_region)},
+      {"s3-addressing", "S3: path (http://host/bucket/key) or virtual-host (http://bucket.host/key).", "path",
+       [](Config& c, const std::string& v) {
+         if (v != "path" && v != "virtual-host") return Bad("s3-addressing", v, "expected path or virtual-host");
+         c.s3_addressing = v;
          return Status();
        }},
       {"max-size", "Hard limit on bytes at rest; uploads beyond it are refused.", "20GiB",
@@ -394,6 +454,7 @@ Result<Config> LoadConfig(const std::vector<std::string>& args,
     CELLAR_RETURN_IF_ERROR(def->set(c, value));
   }
   c.config_file = config_file;
+  CELLAR_RETURN_IF_ERROR(ResolveS3(c, env));
   if (c.low_watermark >= c.high_watermark) {
     return Status::InvalidArgument("low-watermark must be below high-watermark");
   }

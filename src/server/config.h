@@ -18,6 +18,16 @@ struct Config {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::string data_dir = "./cellar-data";
+  // Where blobs live: "local" (the data dir) or "s3" (a bucket, with the
+  // data dir as a local tier in front of it). The s3_* settings matter only
+  // with "s3"; credentials are never options: they come from
+  // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
+  std::string storage = "local";
+  std::string s3_endpoint;  // with s3: --s3-endpoint, else AWS_ENDPOINT_URL, else AWS's regional endpoint
+  std::string s3_bucket;
+  std::string s3_prefix;
+  std::string s3_region;  // with s3: --s3-region, else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
+  std::string s3_addressing = "path";  // path or virtual-host
   uint64_t max_size_bytes = 20ULL << 30;
   double high_watermark = 0.90;
   double low_watermark = 0.80;

@@ -68,6 +68,57 @@ TEST(ConfigTest, RefusesPublicBindWithoutTokens) {
   EXPECT_TRUE(CheckExposure(t).ok());
 }
 
+TEST(ConfigTest, StorageIsLocalUnlessS3IsAsked) {
+  auto c = Load({}, {{"AWS_ENDPOINT_URL", "http://127.0.0.1:7480"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->storage, "local");
+  EXPECT_EQ(c->s3_endpoint, "");  // the environment is read only for s3 storage
+  EXPECT_FALSE(Load({"--storage", "tape"}).ok());
+}
+
+TEST(ConfigTest, S3SettingsFromFlagsThenTheAwsEnvironment) {
+  auto c = Load({"--storage=s3", "--s3-bucket", "cache", "--s3-prefix", "team/a"},
+                {{"AWS_ENDPOINT_URL", "http://127.0.0.1:7480"}, {"AWS_DEFAULT_REGION", "eu-west-1"},
+                 {"AWS_SECRET_ACCESS_KEY", "NotAnOption"}});
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->s3_endpoint, "http://127.0.0.1:7480");
+  EXPECT_EQ(c->s3_bucket, "cache");
+  EXPECT_EQ(c->s3_prefix, "team/a");
+  EXPECT_EQ(c->s3_region, "eu-west-1");
+  EXPECT_EQ(c->s3_addressing, "path");
+
+  c = Load({"--storage=s3", "--s3-bucket=b", "--s3-region=us-west-2", "--s3-endpoint=https://r2.example:8443",
+            "--s3-addressing=virtual-host"},
+           {{"AWS_ENDPOINT_URL", "http://127.0.0.1:7480"}, {"AWS_REGION", "eu-west-1"}});
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->s3_endpoint, "https://r2.example:8443");
+  EXPECT_EQ(c->s3_region, "us-west-2");
+  EXPECT_EQ(c->s3_addressing, "virtual-host");
+
+  c = Load({"--storage=s3", "--s3-bucket=b"}, {{"CELLAR_S3_REGION", "ap-south-1"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->s3_endpoint, "https://s3.ap-south-1.amazonaws.com");
+}
+
+TEST(ConfigTest, S3MisconfigurationIsReadable) {
+  auto c = Load({"--storage=s3"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("--s3-bucket"), std::string::npos);
+  EXPECT_FALSE(Load({"--storage=s3", "--s3-bucket=b", "--s3-endpoint=127.0.0.1:7480"}).ok());
+  EXPECT_FALSE(Load({"--storage=s3", "--s3-bucket=b", "--s3-endpoint=http://h/path"}).ok());
+  EXPECT_FALSE(Load({"--storage=s3", "--s3-bucket=b"}, {{"AWS_ENDPOINT_URL", "ftp://h"}}).ok());
+  EXPECT_FALSE(Load({"--s3-addressing=dns"}).ok());
+}
+
+TEST(ConfigTest, HelpNeverShowsCredentials) {
+  const std::string help = ConfigHelp();
+  for (const char* flag : {"--storage", "--s3-endpoint", "--s3-bucket", "--s3-prefix", "--s3-region"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_EQ(help.find("--aws"), std::string::npos);
+  EXPECT_EQ(help.find("secret-access-key"), std::string::npos);
+}
+
 TEST(ConfigTest, HelpListsEveryOption) {
   std::string help = ConfigHelp();
   for (const char* flag : {"--listen", "--data-dir", "--max-size", "--token", "--allow-anonymous", "--ttl"}) {

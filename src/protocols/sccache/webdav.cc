@@ -2,23 +2,9 @@
 
 #include <ctime>
 
-namespace cellar::sccache {
+#include "base/strings.h"
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+namespace cellar::sccache {
 
 std::string HttpDate(int64_t unix_ms) {
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);

@@ -24,7 +24,5 @@ std::string MultiStatusXml(const DavResource& resource);
 // "Mon, 30 Nov 2026 09:00:00 GMT"
 std::string HttpDate(int64_t unix_ms);
 
-// Escapes &, <, >, " and ' for XML text.
-std::string XmlEscape(std::string_view s);
 
 }  // namespace cellar::sccache
