@@ -1,5 +1,7 @@
 #include "tasks/artifact/zstd_stream.h"
 
+#include <utility>
+
 #include "tasks/artifact/fd.h"
 
 #include <unistd.h>
@@ -65,14 +67,43 @@ Status ZstdFileWriter::Drive(const void* data, size_t size, bool end) {
   }
 }
 
+namespace {
+
+// One spare decompression context per thread: a context holds its window
+// and block buffers (hundreds of KiB), and a full hit of 50 tasks would
+// otherwise allocate, fault in and free them 50 times.
+struct SpareDCtx {
+  ZSTD_DCtx* dctx = nullptr;
+  ~SpareDCtx() { ZSTD_freeDCtx(dctx); }
+};
+thread_local SpareDCtx spare_dctx;
+
+ZSTD_DCtx* TakeDCtx() {
+  ZSTD_DCtx* d = std::exchange(spare_dctx.dctx, nullptr);
+  if (d == nullptr) return ZSTD_createDCtx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+  return d;
+}
+
+void ReturnDCtx(ZSTD_DCtx* d) {
+  if (d == nullptr) return;
+  if (spare_dctx.dctx == nullptr) {
+    spare_dctx.dctx = d;
+  } else {
+    ZSTD_freeDCtx(d);
+  }
+}
+
+}  // namespace
+
 ZstdFileReader::ZstdFileReader(int fd)
-    : fd_(fd), dctx_(ZSTD_createDCtx()), in_(new char[kBufferBytes]), out_(new char[kBufferBytes]) {
+    : fd_(fd), dctx_(TakeDCtx()), in_(new char[kBufferBytes]), out_(new char[kBufferBytes]) {
   if (dctx_ == nullptr) {
     status_ = Status::ResourceExhausted("zstd: cannot allocate a decompression context");
   }
 }
 
-ZstdFileReader::~ZstdFileReader() { ZSTD_freeDCtx(dctx_); }
+ZstdFileReader::~ZstdFileReader() { ReturnDCtx(dctx_); }
 
 Status ZstdFileReader::Fill() {
   if (in_pos_ < in_size_ || in_eof_) return Status::Ok();

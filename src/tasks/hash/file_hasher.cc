@@ -140,7 +140,17 @@ Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
     }
   }
 
-  // Workers take the next missing file from a shared counter; the first
+  CELLAR_RETURN_IF_ERROR(HashInto(absolute, missing, out));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  files_read_ += missing.size();
+  for (size_t i : missing) cache_.emplace(absolute[i], out[i]);
+  return out;
+}
+
+Status FileHasher::HashInto(const std::vector<std::string>& absolute, const std::vector<size_t>& which,
+                            std::vector<std::optional<FileDigest>>& out) {
+  // Workers take the next file from a shared counter; the first
   // failure stops them all.
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -148,8 +158,8 @@ Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
   Status first_error;
   auto work = [&] {
     std::vector<uint8_t> buffer(buffer_bytes_);
-    for (size_t k = next++; k < missing.size() && !failed; k = next++) {
-      size_t i = missing[k];
+    for (size_t k = next++; k < which.size() && !failed; k = next++) {
+      size_t i = which[k];
       Result<std::optional<FileDigest>> digest = HashOne(absolute[i], buffer);
       if (!digest.ok()) {
         std::lock_guard<std::mutex> lock(error_mu);
@@ -159,9 +169,9 @@ Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
       out[i] = std::move(*digest);
     }
   };
-  size_t workers = std::min(threads_, missing.size());
+  size_t workers = std::min(threads_, which.size());
   if (workers <= 1) {
-    if (!missing.empty()) work();
+    if (!which.empty()) work();
   } else {
     std::vector<std::thread> pool;
     pool.reserve(workers - 1);
@@ -169,11 +179,20 @@ Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
     work();
     for (std::thread& thread : pool) thread.join();
   }
-  if (failed) return first_error;
+  return failed ? first_error : Status::Ok();
+}
 
+Result<std::vector<std::optional<FileDigest>>> FileHasher::HashOnce(const std::string& root,
+                                                                    const std::vector<std::string>& paths) {
+  std::vector<std::string> absolute;
+  absolute.reserve(paths.size());
+  for (const std::string& path : paths) absolute.push_back(root + "/" + path);
+  std::vector<size_t> all(paths.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  std::vector<std::optional<FileDigest>> out(paths.size());
+  CELLAR_RETURN_IF_ERROR(HashInto(absolute, all, out));
   std::lock_guard<std::mutex> lock(mu_);
-  files_read_ += missing.size();
-  for (size_t i : missing) cache_.emplace(absolute[i], out[i]);
+  files_read_ += paths.size();
   return out;
 }
 

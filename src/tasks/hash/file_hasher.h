@@ -56,6 +56,12 @@ class FileHasher {
   Result<std::vector<std::optional<FileDigest>>> Hash(const std::string& root,
                                                       const std::vector<std::string>& paths);
 
+  // Like Hash(), without remembering the digests in this hasher: for a
+  // caller that keeps them itself (a large run's one pass over every input,
+  // where a second table of 10,000 paths costs more than it saves).
+  Result<std::vector<std::optional<FileDigest>>> HashOnce(const std::string& root,
+                                                          const std::vector<std::string>& paths);
+
   size_t threads() const { return threads_; }
   // Number of files looked at (not found in this hasher's cache) so far,
   // and how many of them the memo answered without a read.
@@ -63,6 +69,9 @@ class FileHasher {
   size_t memo_hits() const { return memo_hits_.load(); }
 
  private:
+  // Digests of absolute[i] for each i in `which`, into out[i], in parallel.
+  Status HashInto(const std::vector<std::string>& absolute, const std::vector<size_t>& which,
+                  std::vector<std::optional<FileDigest>>& out);
   // One file, not in cache_. `buffer` is the calling thread's read buffer.
   Result<std::optional<FileDigest>> HashOne(const std::string& path, std::vector<uint8_t>& buffer);
 

@@ -86,15 +86,39 @@ std::string HashGlobalManifest(const GlobalManifest& m) {
 TaskHasher::TaskHasher(std::string workspace_root, GitLister& git, FileHasher& files)
     : enumerator_(std::move(workspace_root), git), files_(files) {}
 
-Result<std::vector<InputFile>> TaskHasher::HashListed(const std::string& root,
+Result<std::vector<InputFile>> TaskHasher::HashListed(const std::string& package_dir,
                                                       const std::vector<std::string>& paths) {
-  Result<std::vector<std::optional<FileDigest>>> digests = files_.Hash(root, paths);
-  if (!digests.ok()) return digests.error();
+  std::vector<std::optional<FileDigest>> digests(paths.size());
+  std::vector<std::string> unseen;  // not in Prefetch()'s pass
+  std::vector<size_t> unseen_at;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string full;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      full.assign(package_dir);
+      if (!full.empty()) full += '/';
+      full += paths[i];
+      auto it = std::lower_bound(prefetched_paths_.begin(), prefetched_paths_.end(), full);
+      if (it != prefetched_paths_.end() && *it == full) {
+        digests[i] = prefetched_digests_[static_cast<size_t>(it - prefetched_paths_.begin())];
+      } else {
+        unseen.push_back(paths[i]);
+        unseen_at.push_back(i);
+      }
+    }
+  }
+  if (!unseen.empty()) {
+    const std::string& root = enumerator_.workspace_root();
+    Result<std::vector<std::optional<FileDigest>>> read =
+        files_.Hash(package_dir.empty() ? root : root + "/" + package_dir, unseen);
+    if (!read.ok()) return read.error();
+    for (size_t k = 0; k < unseen.size(); ++k) digests[unseen_at[k]] = std::move((*read)[k]);
+  }
   std::vector<InputFile> files;
   files.reserve(paths.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     // Absent: deleted from the work tree but still in the git index.
-    if ((*digests)[i]) files.push_back(InputFile{paths[i], std::move(*(*digests)[i])});
+    if (digests[i]) files.push_back(InputFile{paths[i], std::move(*digests[i])});
   }
   return files;
 }
@@ -113,7 +137,7 @@ Result<GlobalHash> TaskHasher::HashGlobal(const GlobalHashInput& input) {
   }
   std::sort(paths.begin(), paths.end());
   paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
-  Result<std::vector<InputFile>> files = HashListed(root, paths);
+  Result<std::vector<InputFile>> files = HashListed("", paths);
   if (!files.ok()) return files.error();
 
   GlobalHash global;
@@ -152,19 +176,19 @@ Status TaskHasher::Prefetch(const std::vector<TaskHashInput>& tasks) {
   }
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  Result<std::vector<std::optional<FileDigest>>> digests = files_.Hash(root, all);
+  Result<std::vector<std::optional<FileDigest>>> digests = files_.HashOnce(root, all);
   if (!digests.ok()) return digests.status();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [id, listing] : listings) prefetched_.insert_or_assign(id, std::move(listing));
+  prefetched_paths_ = std::move(all);
+  prefetched_digests_ = std::move(*digests);
   return Status::Ok();
 }
 
 Result<TaskHash> TaskHasher::Hash(const TaskHashInput& input) {
   Result<InputListing> listing = ListInputs(input);
   if (!listing.ok()) return listing.status().WithContext(input.task_id);
-  const std::string& root = enumerator_.workspace_root();
-  const std::string package_root = input.package_dir.empty() ? root : root + "/" + input.package_dir;
-  Result<std::vector<InputFile>> files = HashListed(package_root, listing->files);
+  Result<std::vector<InputFile>> files = HashListed(input.package_dir, listing->files);
   if (!files.ok()) return files.status().WithContext(input.task_id);
 
   TaskHash out;

@@ -121,7 +121,9 @@ class TaskHasher {
   Result<TaskHash> Hash(const TaskHashInput& input);
 
  private:
-  Result<std::vector<InputFile>> HashListed(const std::string& root,
+  // Digests of `paths` (relative to `package_dir`, itself relative to the
+  // workspace root), from Prefetch()'s pass where it saw them.
+  Result<std::vector<InputFile>> HashListed(const std::string& package_dir,
                                             const std::vector<std::string>& paths);
   static InputQuery QueryOf(const TaskHashInput& input);
   // The task's input listing: the one Prefetch() made, else a fresh one.
@@ -132,6 +134,10 @@ class TaskHasher {
   std::mutex mu_;
   // Listings made by Prefetch(), by task id. GUARDED_BY(mu_)
   std::map<std::string, InputListing> prefetched_;
+  // Prefetch()'s pass: every input path (relative to the workspace root,
+  // sorted) and its digest, index for index. GUARDED_BY(mu_)
+  std::vector<std::string> prefetched_paths_;
+  std::vector<std::optional<FileDigest>> prefetched_digests_;
 };
 
 }  // namespace cellar::taskhash
