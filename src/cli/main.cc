@@ -4,8 +4,10 @@
 #include <cstring>
 #include <cstdlib>
 #include <exception>
+#include <algorithm>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -37,11 +39,19 @@ constexpr const char* kUsage =
     "                             remove the task cache, run summaries and logs (.cellar/)\n"
     "  cellar version             print the version\n";
 
+// CELLAR_* settings, and the AWS variables `--storage s3` falls back to for
+// its endpoint and region (credentials are read where they are used, so they
+// never sit in the config).
 std::map<std::string, std::string> Environment() {
+  static constexpr std::string_view kAws[] = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"};
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq && std::strncmp(*e, "CELLAR_", 7) == 0) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+    if (!eq) continue;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    if (name.starts_with("CELLAR_") || std::find(std::begin(kAws), std::end(kAws), name) != std::end(kAws)) {
+      env[std::move(name)] = eq + 1;
+    }
   }
   return env;
 }

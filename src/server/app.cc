@@ -45,6 +45,7 @@
 #include "core/filler.h"
 #include "server/background_scrub.h"
 #include "server/ops_routes.h"
+#include "server/s3_storage.h"
 #include "store/fs_blob_store.h"
 
 namespace cellar::server {
@@ -59,7 +60,8 @@ struct App::Parts {
   env::SystemClock clock;
   env::SystemProcessRunner process_runner;  // git; outlives everything that runs it
   metrics::Registry registry;
-  std::unique_ptr<store::FsBlobStore> blobs;
+  std::unique_ptr<store::FsBlobStore> blobs;  // the data dir; with --storage s3 its local tier
+  std::unique_ptr<S3Storage> s3;              // --storage s3: the bucket behind `blobs`
   std::unique_ptr<index::SqliteIndex> index;
   std::unique_ptr<core::CacheMetrics> cache_metrics;
   std::unique_ptr<core::CacheService> cache;
@@ -270,11 +272,6 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
 
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
-  if (config.storage != "local") {
-    // Parsed already so deployments can be written; refusing beats silently
-    // keeping blobs only on this node's disk.
-    return Status::InvalidArgument("--storage " + config.storage + " is not supported by cellar serve yet");
-  }
   SetMinLogLevel(ParseLevel(config.log_level));
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -290,6 +287,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   store_options.compress = config.compress;
   store_options.sync_directories = config.sync_dirs;
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
+  if (config.storage == "s3") {
+    CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp"));
+  }
+  store::BlobStore& blob_store = p->s3 ? p->s3->store() : static_cast<store::BlobStore&>(*p->blobs);
 
   core::CacheOptions cache_options;
   cache_options.max_bytes = config.max_size_bytes;
@@ -299,7 +300,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.gc_grace_ms = config.gc_grace_ms;
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
-  p->cache = std::make_unique<core::CacheService>(*p->blobs, *p->index, p->clock,
+  p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);
   // Store gauges are refreshed at every scrape (one aggregate query), so
   // /metrics never lags behind uploads.
@@ -370,9 +371,21 @@ Status App::Start() {
       Log(LogLevel::kInfo, "adopted orphan blobs", "\"count\":" + std::to_string(*adopted));
     }
   });
+  if (p.s3) {
+    asio::post(*p.workers, [&p] {
+      auto aborted = p.s3->AbortStaleUploads();
+      if (!aborted.ok()) {
+        Log(LogLevel::kWarn, "aborting stale S3 uploads failed",
+            "\"error\":\"" + JsonEscape(aborted.error().ToString()) + "\"");
+      } else if (*aborted > 0) {
+        Log(LogLevel::kInfo, "aborted stale S3 uploads", "\"count\":" + std::to_string(*aborted));
+      }
+    });
+  }
   Log(LogLevel::kInfo, "cellar listening",
       "\"address\":\"" + JsonEscape(p.config.host) + "\",\"port\":" + std::to_string(p.server->port()) +
-          ",\"data_dir\":\"" + JsonEscape(p.config.data_dir) + "\",\"max_connections\":" +
+          ",\"data_dir\":\"" + JsonEscape(p.config.data_dir) + "\",\"storage\":\"" +
+          JsonEscape(p.s3 ? p.s3->description() : "local") + "\",\"max_connections\":" +
           std::to_string(p.server->max_connections()));
   return Status();
 }

@@ -74,7 +74,8 @@ class BlobStore {
   // nullopt when the blob is absent.
   virtual Result<std::optional<std::unique_ptr<BlobReader>>> Open(const Digest& digest) = 0;
   virtual Result<std::optional<BlobInfo>> Stat(const Digest& digest) = 0;
-  // Removing an absent blob is OK.
+  // Removing an absent blob is OK. TieredBlobStore removes only its local
+  // copy (the remote tier keeps serving it); see tiered/tiered_blob_store.h.
   virtual Status Remove(const Digest& digest) = 0;
   // A caller read bytes of `digest` that were damaged or hash to another
   // digest. The store checks its own copy and, when it is bad, takes it out

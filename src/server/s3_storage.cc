@@ -1,0 +1,61 @@
+#include "server/s3_storage.h"
+
+#include <chrono>
+
+#include "store/s3/curl_s3_client.h"
+#include "store/s3/retrying_s3_client.h"
+#include "store/s3/s3_blob_store.h"
+#include "store/s3/s3_config.h"
+#include "store/tiered/tiered_blob_store.h"
+
+namespace cellar::server {
+
+// Declaration order is construction order: each part uses the ones above it.
+struct S3Storage::Parts {
+  s3::S3Config s3_config;
+  std::string description;
+  std::unique_ptr<s3::CurlS3Client> curl;
+  s3::RealSleeper sleeper;
+  std::unique_ptr<s3::RetryingS3Client> client;
+  std::unique_ptr<s3::S3BlobStore> remote;
+  std::unique_ptr<store::TieredBlobStore> tiered;
+};
+
+S3Storage::S3Storage(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+S3Storage::~S3Storage() = default;
+
+Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::BlobStore& local,
+                                                   const env::Clock& clock, const std::string& spool_dir) {
+  auto p = std::make_unique<Parts>();
+  s3::S3Config& s3 = p->s3_config;
+  s3::ApplyEnvironment(s3);  // credentials; the rest is settled by config
+  s3.endpoint = config.s3_endpoint;
+  s3.bucket = config.s3_bucket;
+  s3.prefix = config.s3_prefix;
+  s3.region = config.s3_region;
+  s3.addressing = config.s3_addressing == "virtual-host" ? s3::Addressing::kVirtualHost : s3::Addressing::kPath;
+  p->description = s3.Describe();
+  CELLAR_RETURN_IF_ERROR(s3::Validate(s3).WithContext("--storage s3"));
+  p->curl = std::make_unique<s3::CurlS3Client>(s3);
+  // Refusing to start beats accepting uploads that every commit would then
+  // fail to store.
+  Status probe = p->curl->CheckBucket();
+  if (!probe.ok()) return probe.WithContext("--storage s3: checking the bucket (" + p->description + ")");
+  p->client = std::make_unique<s3::RetryingS3Client>(*p->curl, s3::RetryPolicy{}, p->sleeper);
+  s3::S3BlobStoreOptions options;
+  options.prefix = s3.prefix;
+  options.spool_dir = spool_dir;
+  p->remote = std::make_unique<s3::S3BlobStore>(*p->client, clock, options);
+  p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote);
+  return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
+}
+
+store::BlobStore& S3Storage::store() { return *parts_->tiered; }
+
+const std::string& S3Storage::description() const { return parts_->description; }
+
+Result<int> S3Storage::AbortStaleUploads() {
+  return parts_->remote->AbortStaleUploads(std::chrono::hours(24));
+}
+
+}  // namespace cellar::server

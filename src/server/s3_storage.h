@@ -1,0 +1,46 @@
+// S3Storage: the remote half of `cellar serve --storage s3`: the S3 client
+// (libcurl, with retries), the S3BlobStore under --s3-prefix, and the
+// TieredBlobStore that puts the data dir's FsBlobStore in front of it (see
+// docs/tiered-storage.md). Built by App::Create, which hands store() to
+// CacheService.
+// Thread-safety: store() as BlobStore; Open() from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "env/clock.h"
+#include "server/config.h"
+#include "store/blob_store.h"
+
+namespace cellar::server {
+
+class S3Storage {
+ public:
+  // Builds the S3 settings from `config` (its --s3-* values, already
+  // completed from AWS_ENDPOINT_URL/AWS_REGION) and the credentials from
+  // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, then
+  // probes the bucket (one HEAD): missing credentials are kInvalidArgument,
+  // wrong ones kPermissionDenied, a missing bucket kNotFound, an endpoint
+  // that does not answer kUnavailable; every message names the bucket and
+  // endpoint and never a secret. `local` and `clock` must outlive this
+  // object; spool files go to `spool_dir`.
+  static Result<std::unique_ptr<S3Storage>> Open(const Config& config, store::BlobStore& local,
+                                                 const env::Clock& clock, const std::string& spool_dir);
+  ~S3Storage();
+
+  store::BlobStore& store();
+  // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
+  const std::string& description() const;
+  // Aborts multipart uploads that crashed writers left (older than a day);
+  // returns how many.
+  Result<int> AbortStaleUploads();
+
+ private:
+  struct Parts;
+  explicit S3Storage(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace cellar::server
