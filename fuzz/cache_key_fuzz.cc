@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/strings.h"
 #include "fuzz/fuzz_util.h"
 #include "protocols/common/keys.h"
-#include "protocols/sccache/webdav.h"
 
 using namespace cellar;
 
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(fuzz::HasNoDotSegments(in));
     FUZZ_CHECK(static_cast<size_t>(std::count(in.begin(), in.end(), '/')) < segments);
   }
-  std::string escaped = sccache::XmlEscape(in);
+  std::string escaped = XmlEscape(in);
   FUZZ_CHECK(escaped.find_first_of("<>\"'") == std::string::npos);
   for (size_t amp = escaped.find('&'); amp != std::string::npos; amp = escaped.find('&', amp + 1)) {
     std::string_view rest = std::string_view(escaped).substr(amp);
