@@ -49,6 +49,13 @@ FileStamp StampOf(const struct stat& st) {
   return s;
 }
 
+std::vector<std::string> Absolute(const std::string& root, const std::vector<std::string>& paths) {
+  std::vector<std::string> absolute;
+  absolute.reserve(paths.size());
+  for (const std::string& path : paths) absolute.push_back(root + "/" + path);
+  return absolute;
+}
+
 }  // namespace
 
 Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes) {
@@ -122,9 +129,7 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
 
 Result<std::vector<std::optional<FileDigest>>> FileHasher::Hash(
     const std::string& root, const std::vector<std::string>& paths) {
-  std::vector<std::string> absolute;
-  absolute.reserve(paths.size());
-  for (const std::string& path : paths) absolute.push_back(root + "/" + path);
+  const std::vector<std::string> absolute = Absolute(root, paths);
 
   std::vector<std::optional<FileDigest>> out(paths.size());
   std::vector<size_t> missing;  // indexes into paths not in the cache
@@ -184,9 +189,7 @@ Status FileHasher::HashInto(const std::vector<std::string>& absolute, const std:
 
 Result<std::vector<std::optional<FileDigest>>> FileHasher::HashOnce(const std::string& root,
                                                                     const std::vector<std::string>& paths) {
-  std::vector<std::string> absolute;
-  absolute.reserve(paths.size());
-  for (const std::string& path : paths) absolute.push_back(root + "/" + path);
+  const std::vector<std::string> absolute = Absolute(root, paths);
   std::vector<size_t> all(paths.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   std::vector<std::optional<FileDigest>> out(paths.size());
