@@ -25,14 +25,27 @@ Status MakeDirs(const std::string& dir) {
   return Status();
 }
 
-std::optional<FileDigest> ReadSidecar(const std::string& path) {
+// A sidecar names the artifact's inode: a sidecar left from an earlier file
+// under the same name names another one. (Not the mtime as well: a file cut
+// short by a crash or a truncate has a new one and must still be caught. An
+// inode freed and reused for the same hash is the one case this misses; the
+// size check then drops the entry, or the server refuses the wrong digest.)
+struct Sidecar {
+  FileDigest digest;
+  std::optional<uint64_t> inode;  // absent in sidecars written before it was recorded
+};
+
+std::optional<Sidecar> ReadSidecar(const std::string& path) {
   std::ifstream in(path);
   if (!in) return std::nullopt;
-  FileDigest digest;
+  Sidecar sidecar;
+  FileDigest& digest = sidecar.digest;
   if (!(in >> digest.size >> digest.sha256) || !IsLowerHex(digest.sha256) || digest.sha256.size() != 64) {
     return std::nullopt;
   }
-  return digest;
+  uint64_t inode = 0;
+  if (in >> inode) sidecar.inode = inode;
+  return sidecar;
 }
 
 Status CopyFile(const std::string& from, const std::string& to) {
@@ -85,7 +98,11 @@ Result<std::optional<LocalArtifact>> LocalCache::Lookup(const std::string& hash)
     return LocalFileError(errno, "stat " + entry.path);
   }
   if (!S_ISREG(st.st_mode)) return std::optional<LocalArtifact>();
-  entry.digest = ReadSidecar(SidecarPath(hash));
+  std::optional<Sidecar> sidecar = ReadSidecar(SidecarPath(hash));
+  // A sidecar naming another file describes an earlier one under this name
+  // (or is about to be replaced by the inserter that just linked this one).
+  if (sidecar && sidecar->inode && *sidecar->inode != static_cast<uint64_t>(st.st_ino)) sidecar.reset();
+  if (sidecar) entry.digest = sidecar->digest;
   if (entry.digest && entry.digest->size != static_cast<uint64_t>(st.st_size)) {
     // Cut short (a crash before the data reached the disk): drop it.
     ::unlink(entry.path.c_str());
@@ -106,11 +123,11 @@ Result<std::string> LocalCache::NewTempFile() const {
 
 void LocalCache::RemoveTemp(const std::string& temp_path) { ::unlink(temp_path.c_str()); }
 
-Status LocalCache::WriteSidecar(const std::string& hash, const FileDigest& digest) const {
+Status LocalCache::WriteSidecar(const std::string& hash, const FileDigest& digest, const struct stat& artifact) const {
   CELLAR_ASSIGN_OR_RETURN(std::string temp, NewTempFile());
   {
     std::ofstream out(temp, std::ios::trunc);
-    out << digest.size << ' ' << digest.sha256 << '\n';
+    out << digest.size << ' ' << digest.sha256 << ' ' << static_cast<uint64_t>(artifact.st_ino) << '\n';
     if (!out.flush()) {
       RemoveTemp(temp);
       return Status::Internal("write " + temp + " failed");
@@ -144,9 +161,9 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     return made;
   }
   const std::string final_path = ArtifactPath(hash);
-  // A sidecar without its artifact is a leftover; it must not describe the
-  // file about to be linked.
-  if (::access(final_path.c_str(), F_OK) != 0) ::unlink(SidecarPath(hash).c_str());
+  // No leftover sidecar is removed here: it names another file, so Lookup
+  // ignores it, and the sidecar written below replaces it. (Removing it here
+  // raced with a concurrent insert that had just written its own.)
   std::string source = temp_path;
   int rc = ::link(source.c_str(), final_path.c_str());
   if (rc != 0 && errno == EXDEV) {
@@ -166,6 +183,8 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     rc = ::rename(source.c_str(), final_path.c_str());
   }
   const int err = errno;
+  struct stat linked {};
+  const bool have_inode = rc == 0 && ::stat(final_path.c_str(), &linked) == 0;
   RemoveTemp(source);
   if (rc != 0 && err != EEXIST) return LocalFileError(err, "link " + final_path);
   if (rc != 0) {  // first insert wins
@@ -174,7 +193,7 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     return Status::Aborted("cache entry " + hash + " vanished while it was being inserted");
   }
   // The entry is complete and visible; the sidecar only adds its digest.
-  (void)WriteSidecar(hash, *digest);
+  if (have_inode) (void)WriteSidecar(hash, *digest, linked);
   return LocalArtifact{final_path, digest};
 }
 

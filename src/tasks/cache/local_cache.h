@@ -3,8 +3,10 @@
 // are opaque files named by task hash:
 //
 //   <dir>/<hash>.tar.zst   the artifact (written by tasks/artifact)
-//   <dir>/<hash>.meta      sidecar: "<size> <sha256>\n", so an upload does not
-//                          hash the file again and a truncated entry is noticed
+//   <dir>/<hash>.meta      sidecar: "<size> <sha256> <inode>\n", so an upload
+//                          does not hash the file again and a truncated entry
+//                          is noticed; one naming another inode is a leftover
+//                          of an earlier file and is ignored
 //   <dir>/tmp/             files being written; never looked up
 //
 // Nothing partial is ever visible under a final name: writers fill a file
@@ -14,6 +16,8 @@
 // Thread-safety: every method may be called concurrently, also from several
 // processes sharing the directory.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <chrono>
 #include <optional>
@@ -67,7 +71,7 @@ class LocalCache {
   std::string ArtifactPath(const std::string& hash) const;
   std::string SidecarPath(const std::string& hash) const;
   std::string TempDir() const;
-  Status WriteSidecar(const std::string& hash, const FileDigest& digest) const;
+  Status WriteSidecar(const std::string& hash, const FileDigest& digest, const struct stat& artifact) const;
 
   std::string dir_;
 };

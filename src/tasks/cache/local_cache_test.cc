@@ -1,6 +1,7 @@
 #include "tasks/cache/local_cache.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -131,6 +132,39 @@ TEST_F(LocalCacheTest, AnEntryWithoutSidecarIsStillAHit) {
   Result<std::optional<LocalArtifact>> hit = cache.Lookup("nometa");
   ASSERT_TRUE(hit.ok() && *hit);
   EXPECT_FALSE((*hit)->digest);
+}
+
+TEST_F(LocalCacheTest, ASidecarLeftFromAnEarlierFileNeverDescribesTheEntry) {
+  LocalCache cache((root_ / "cache").string());
+  ASSERT_TRUE(cache.Insert("again", Temp(cache, "the first, longer file")).ok());
+  const fs::path meta = root_ / "cache" / "again.meta";
+  const std::string first_sidecar = ReadFile(meta.string());
+  // The artifact goes (a hand clean-up, a crash between the two unlinks) and
+  // its sidecar stays; a new artifact is linked in under the same name.
+  // (Kept alive under another name, so the new file cannot reuse its inode.)
+  fs::rename(root_ / "cache" / "again.tar.zst", root_ / "first-artifact");
+  std::string second = Temp(cache, "short");
+  ASSERT_EQ(::link(second.c_str(), (root_ / "cache" / "again.tar.zst").c_str()), 0);
+  fs::remove(second);
+  // Until the new sidecar is written, the old one (another inode, another
+  // size) must neither be reported nor make the entry look cut short.
+  std::ofstream(meta, std::ios::trunc) << first_sidecar;
+  Result<std::optional<LocalArtifact>> hit = cache.Lookup("again");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_FALSE((*hit)->digest);
+  EXPECT_EQ(ReadFile((*hit)->path), "short");
+}
+
+TEST_F(LocalCacheTest, ASidecarWithoutInodeIsStillRead) {
+  LocalCache cache((root_ / "cache").string());
+  ASSERT_TRUE(cache.Insert("old", Temp(cache, "abc")).ok());
+  const fs::path meta = root_ / "cache" / "old.meta";
+  std::string line = ReadFile(meta.string());
+  std::ofstream(meta, std::ios::trunc) << line.substr(0, line.rfind(' ')) << "\n";
+  Result<std::optional<LocalArtifact>> hit = cache.Lookup("old");
+  ASSERT_TRUE(hit.ok() && *hit);
+  ASSERT_TRUE((*hit)->digest);
+  EXPECT_EQ((*hit)->digest->size, 3u);
 }
 
 TEST_F(LocalCacheTest, TempFilesAreNeverLookedUp) {
