@@ -169,18 +169,24 @@ Status FetchBlob(store::BlobStore& store, const BundleRef& bundle, const std::st
 
 }  // namespace
 
-Result<PublishResult> SharedGitTier::Publish(const std::string& repo_key, const std::string& repo_path) {
-  const std::string name = ManifestName(repo_key);
-  // What the mirror holds now.
+Result<SharedGitTier::Refs> SharedGitTier::ReadRefs(const std::string& repo_path) {
   CELLAR_ASSIGN_OR_RETURN(env::RunResult listed,
                           Git({"-C", repo_path, "for-each-ref", "--format=%(objectname) %(refname)"}));
   if (listed.exit_code != 0) return GitFailed("git for-each-ref", listed);
-  Manifest now;
+  Refs refs;
   for (std::string_view line : SplitView(listed.out, '\n')) {
     size_t space = line.find(' ');
     if (space == std::string_view::npos) continue;
-    now.refs[std::string(line.substr(space + 1))] = std::string(line.substr(0, space));
+    refs[std::string(line.substr(space + 1))] = std::string(line.substr(0, space));
   }
+  return refs;
+}
+
+Result<PublishResult> SharedGitTier::Publish(const std::string& repo_key, const std::string& repo_path) {
+  const std::string name = ManifestName(repo_key);
+  // What the mirror holds now.
+  Manifest now;
+  CELLAR_ASSIGN_OR_RETURN(now.refs, ReadRefs(repo_path));
   if (now.refs.empty()) return Status::InvalidArgument("repository " + repo_key + " has no refs to publish");
   Result<env::RunResult> head = Git({"-C", repo_path, "symbolic-ref", "-q", "HEAD"});
   if (head.ok() && head->exit_code == 0) now.head = FirstLine(head->out);
@@ -225,6 +231,24 @@ Result<PublishResult> SharedGitTier::Publish(const std::string& repo_key, const 
     next.bundles = before->bundles;
     result.kind = PublishResult::Kind::kRefsOnly;
   } else {
+    // The refs: those the bundle carries, plus those it leaves out because
+    // their commits are in the bucket already (an incremental bundle lists
+    // only refs whose tips it holds). A ref left out counts only if it was
+    // the same before and after the bundle was made: a fetch may move refs
+    // meanwhile, and the manifest must never name an object no bundle has.
+    CELLAR_ASSIGN_OR_RETURN(env::RunResult heads, Git({"bundle", "list-heads", bundle.path()}));
+    if (heads.exit_code != 0) return GitFailed("git bundle list-heads", heads);
+    CELLAR_ASSIGN_OR_RETURN(Refs after, ReadRefs(repo_path));
+    next.refs.clear();
+    for (const auto& [ref, oid] : after) {
+      auto then = now.refs.find(ref);
+      if (then != now.refs.end() && then->second == oid) next.refs[ref] = oid;
+    }
+    for (std::string_view line : SplitView(heads.out, '\n')) {
+      size_t space = line.find(' ');
+      if (space == std::string_view::npos || !line.substr(space + 1).starts_with("refs/")) continue;
+      next.refs[std::string(line.substr(space + 1))] = std::string(line.substr(0, space));
+    }
     CELLAR_ASSIGN_OR_RETURN(store::BlobInfo info, StoreFile(bundles_, bundle.path()));
     if (incremental) next.bundles = before->bundles;
     next.bundles.push_back(BundleRef{info.digest.Hex(), info.size});

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,9 @@ class SharedGitTier {
   static std::string ManifestName(const std::string& repo_key) { return "git/" + repo_key + "/manifest.json"; }
 
  private:
+  using Refs = std::map<std::string, std::string>;  // name -> object id
   Result<env::RunResult> Git(std::vector<std::string> args, const std::string& input = "");
+  Result<Refs> ReadRefs(const std::string& repo_path);
 
   store::BlobStore& bundles_;
   store::Documents& manifests_;

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "protocols/git/mirror_publisher.h"
+#include "protocols/git/mirror_store.h"
 #include "store/mem_blob_store.h"
 
 namespace cellar::git {
@@ -115,6 +117,19 @@ TEST_F(SharedTierTest, AFullBundleThenIncrementalsThenANewGeneration) {
   EXPECT_EQ(Refs((root_ / "r4.git").string()), Refs(Mirror()));
 }
 
+TEST_F(SharedTierTest, ANewBranchAtAnOldCommitIsPublished) {
+  Commit("a.txt", "one");
+  Commit("b.txt", "two");
+  SyncMirror();
+  ASSERT_EQ(Publish(), PublishResult::Kind::kFull);
+  Git({"-C", Work(), "branch", "release", "HEAD~1"});  // a commit the bucket has
+  Commit("c.txt", "three");
+  SyncMirror();
+  EXPECT_EQ(Publish(), PublishResult::Kind::kIncremental);
+  ExpectSameAsMirror("r.git");
+  EXPECT_NE(Refs((root_ / "r.git").string()).find("refs/heads/release"), std::string::npos);
+}
+
 TEST_F(SharedTierTest, ADeletedBranchNeedsNoBundleAndIsGoneAfterRestore) {
   Commit("a.txt", "one");
   Git({"-C", Work(), "branch", "old"});
@@ -168,6 +183,86 @@ TEST_F(SharedTierTest, ABucketThatIsDownIsUnavailable) {
   docs_.SetUnavailable(true);
   EXPECT_EQ(tier_->Publish("example.com/team/repo", Mirror()).status().code(), Code::kUnavailable);
   EXPECT_EQ(RestoreInto("r.git").status().code(), Code::kUnavailable);
+}
+
+// Two nodes' MirrorStores over one bucket: what `cellar serve` wires up in
+// fleet mode, without the HTTP around it.
+class SharedTierNodesTest : public SharedTierTest {
+ protected:
+  struct Node {
+    std::unique_ptr<SharedGitTier> tier;
+    std::unique_ptr<MirrorStore> mirrors;
+    std::unique_ptr<MirrorPublisher> publisher;
+    int restored = 0;
+    uint64_t restored_bytes = 0;
+  };
+  std::unique_ptr<Node> StartNode(const std::string& name) {
+    auto node = std::make_unique<Node>();
+    const std::string root = (root_ / name).string();
+    SharedTierOptions tier_options;
+    tier_options.tmp_dir = root + "/tmp";
+    tier_options.git_env = MirrorStore::GitEnvFor(root, "", "");
+    node->tier = std::make_unique<SharedGitTier>(blobs_, docs_, runner_, tier_options);
+    MirrorOptions options;
+    options.root = root;
+    options.shared_tier = node->tier.get();
+    Node* n = node.get();
+    options.on_changed = [n](const std::string& key) { n->publisher->Schedule(key); };
+    options.on_restored = [n](bool ok, uint64_t bytes) {
+      n->restored += ok ? 1 : 0;
+      n->restored_bytes += bytes;
+    };
+    node->mirrors = std::make_unique<MirrorStore>(options, runner_);
+    EXPECT_TRUE(node->mirrors->Init().ok());
+    node->publisher = std::make_unique<MirrorPublisher>(*node->tier, *node->mirrors, nullptr);
+    return node;
+  }
+  const std::string kRepo = "example.com/team/repo";
+};
+
+TEST_F(SharedTierNodesTest, ASecondNodeBuildsItsMirrorFromTheBucketThenFetchesTheRest) {
+  Commit("a.txt", std::string(100'000, 'a'));
+  auto a = StartNode("node-a");
+  ASSERT_TRUE(a->mirrors->Update(kRepo, Work(), "").ok());
+  a->publisher->WaitIdle();
+  ASSERT_TRUE(docs_.Get(SharedGitTier::ManifestName(kRepo)).value()) << "node A published nothing";
+
+  Commit("b.txt", "new upstream work after A's publish");
+  auto b = StartNode("node-b");
+  ASSERT_TRUE(b->mirrors->Update(kRepo, Work(), "").ok());
+  EXPECT_EQ(b->restored, 1);
+  EXPECT_GT(b->restored_bytes, 0u);
+  EXPECT_EQ(Refs(b->mirrors->PathFor(kRepo)), Git({"-C", Work(), "for-each-ref", "--format=%(objectname) %(refname)",
+                                                   "refs/heads", "refs/tags"}));
+  EXPECT_EQ(Head(b->mirrors->PathFor(kRepo)), "refs/heads/main\n");
+  Git({"-C", b->mirrors->PathFor(kRepo), "fsck", "--no-progress", "--connectivity-only"});
+  b->publisher->WaitIdle();  // B's fetch brought b.txt: B publishes an increment
+}
+
+TEST_F(SharedTierNodesTest, WithTheUpstreamDownANewNodeStillGetsTheBucketsCopy) {
+  Commit("a.txt", "published");
+  auto a = StartNode("node-a");
+  ASSERT_TRUE(a->mirrors->Update(kRepo, Work(), "").ok());
+  a->publisher->WaitIdle();
+
+  auto b = StartNode("node-b");
+  Status down = b->mirrors->Update(kRepo, (root_ / "no-such-upstream").string(), "");
+  EXPECT_FALSE(down.ok()) << "the upstream failure must still be reported";
+  ASSERT_TRUE(b->mirrors->Exists(kRepo)) << "the bucket's copy should have been kept";
+  EXPECT_EQ(Refs(b->mirrors->PathFor(kRepo)), Refs(a->mirrors->PathFor(kRepo)));
+  EXPECT_FALSE(b->mirrors->FetchedWithin(kRepo, 60'000)) << "not fresh from the upstream";
+}
+
+TEST_F(SharedTierNodesTest, ABrokenBucketCopyFallsBackToAPlainClone) {
+  Commit("a.txt", "x");
+  auto a = StartNode("node-a");
+  ASSERT_TRUE(a->mirrors->Update(kRepo, Work(), "").ok());
+  a->publisher->WaitIdle();
+  ASSERT_TRUE(docs_.Put(SharedGitTier::ManifestName(kRepo), "not json").ok());
+  auto b = StartNode("node-b");
+  ASSERT_TRUE(b->mirrors->Update(kRepo, Work(), "").ok());
+  EXPECT_EQ(b->restored, 0);
+  EXPECT_EQ(Refs(b->mirrors->PathFor(kRepo)), Refs(a->mirrors->PathFor(kRepo)));
 }
 
 }  // namespace
