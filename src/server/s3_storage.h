@@ -13,6 +13,7 @@
 #include "env/clock.h"
 #include "server/config.h"
 #include "store/blob_store.h"
+#include "store/documents.h"
 
 namespace cellar::server {
 
@@ -31,6 +32,10 @@ class S3Storage {
   ~S3Storage();
 
   store::BlobStore& store();
+  // The bucket alone, without the local tier: for data that is only ever
+  // shared (the git tier's bundles), and its small mutable documents.
+  store::BlobStore& bucket_blobs();
+  store::Documents& documents();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
   // Aborts multipart uploads that crashed writers left (older than a day);

@@ -2,10 +2,12 @@
 
 #include <vector>
 
+#include "store/s3/s3_config.h"
+
 namespace cellar::s3 {
 
 S3Documents::S3Documents(S3Client& client, std::string prefix, uint64_t max_bytes)
-    : client_(client), prefix_(std::move(prefix)), max_bytes_(max_bytes) {}
+    : client_(client), prefix_(KeyPrefix(std::move(prefix))), max_bytes_(max_bytes) {}
 
 Result<std::optional<std::string>> S3Documents::Get(const std::string& name) {
   CELLAR_ASSIGN_OR_RETURN(auto found, client_.GetObject(Key(name)));

@@ -10,7 +10,7 @@ namespace cellar::s3 {
 
 class S3Documents final : public store::Documents {
  public:
-  // `prefix` is the bucket prefix ("" or ending in '/'); `max_bytes` bounds
+  // `prefix` is --s3-prefix (as KeyPrefix() reads it); `max_bytes` bounds
   // what a Get reads (a manifest is small; anything larger is damage).
   S3Documents(S3Client& client, std::string prefix, uint64_t max_bytes = 16 << 20);
 
