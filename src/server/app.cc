@@ -34,6 +34,9 @@
 #include "protocols/git/mirror_publisher.h"
 #include "protocols/git/mirror_store.h"
 #include "protocols/git/shared_tier.h"
+#include "redis/fleet_lock.h"
+#include "redis/hiredis_client.h"
+#include "redis/leases.h"
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
@@ -78,6 +81,9 @@ struct App::Parts {
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
   std::unique_ptr<git::GitMetrics> git_metrics;
+  std::unique_ptr<redis::HiredisClient> redis;  // --redis-url
+  std::unique_ptr<redis::RedisLeases> redis_leases;
+  std::unique_ptr<redis::FleetLock> fleet_lock;
   std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
   std::unique_ptr<git::MirrorStore> git_mirrors;
   std::unique_ptr<git::MirrorPublisher> git_publisher;  // stopped before the mirrors go
@@ -235,6 +241,31 @@ Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+// Redis is optional even when configured: a Redis that does not answer at
+// start-up is a warning (the node works alone until it does), a malformed
+// URL an error.
+Status App::ConnectRedis(const Config& config, Parts& p) {
+  CELLAR_ASSIGN_OR_RETURN(redis::RedisUrl url, redis::ParseRedisUrl(config.redis_url));
+  const std::string shown = url.Display();
+  p.redis = std::make_unique<redis::HiredisClient>(std::move(url), redis::HiredisOptions{}, p.clock);
+  // Keys of different fleets sharing one Redis stay apart: the bucket and
+  // prefix name the fleet.
+  std::string fleet = p.s3 ? config.s3_bucket + "/" + config.s3_prefix : config.data_dir;
+  p.redis_leases = std::make_unique<redis::RedisLeases>(*p.redis, "cellar:" + fleet + ":");
+  p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, redis::FleetLockOptions{});
+  auto& up = p.registry.AddGauge("cellar_redis_up", "1 while Redis answers, 0 while this node works without it.", {});
+  redis::HiredisClient* client = p.redis.get();
+  p.registry.AddCollectHook([&up, client] { up.With({}).Set(client->is_up() ? 1 : 0); });
+  Result<redis::Reply> ping = p.redis->Command({"PING"});
+  if (ping.ok()) {
+    Log(LogLevel::kInfo, "redis connected", "\"redis\":\"" + JsonEscape(shown) + "\"");
+  } else {
+    Log(LogLevel::kWarn, "redis not reachable at start-up; working without it until it is",
+        "\"error\":\"" + JsonEscape(ping.error().ToString()) + "\"");
+  }
+  return Status();
+}
+
 Status App::AddGitAdapter(const Config& config, Parts& p) {
   git::MirrorOptions mirror_options;
   mirror_options.root = config.data_dir + "/git";
@@ -258,14 +289,15 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
                                                              tier_options);
     mirror_options.shared_tier = p.git_shared_tier.get();
     Parts* parts = &p;
-    mirror_options.on_changed = [parts](const std::string& repo_key) {
-      if (parts->git_publisher) parts->git_publisher->Schedule(repo_key);
+    mirror_options.on_changed = [parts](const std::string& repo_key, std::shared_ptr<void> keep) {
+      if (parts->git_publisher) parts->git_publisher->Schedule(repo_key, std::move(keep));
     };
     mirror_options.on_restored = [m](bool ok, uint64_t bytes) {
       m->shared_tier.With({"restore", ok ? "ok" : "error"}).Inc();
       m->shared_tier_bytes.With({"restore"}).Inc(bytes);
     };
   }
+  mirror_options.fleet_lock = p.fleet_lock.get();
   p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options, p.process_runner);
   CELLAR_RETURN_IF_ERROR(p.git_mirrors->Init());
   if (p.git_shared_tier) {
@@ -320,6 +352,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
     CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp"));
   }
   store::BlobStore& blob_store = p->s3 ? p->s3->store() : static_cast<store::BlobStore&>(*p->blobs);
+  if (!config.redis_url.empty()) CELLAR_RETURN_IF_ERROR(ConnectRedis(config, *p));
 
   core::CacheOptions cache_options;
   cache_options.max_bytes = config.max_size_bytes;

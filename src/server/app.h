@@ -31,6 +31,7 @@ class App {
   static Status AddNpmAdapter(const Config& config, Parts& p);
   static Status AddNegotiateAdapter(const Config& config, Parts& p);
   static Status AddGitAdapter(const Config& config, Parts& p);
+  static Status ConnectRedis(const Config& config, Parts& p);
   std::unique_ptr<Parts> parts_;
 };
 

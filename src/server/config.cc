@@ -192,6 +192,10 @@ const std::vector<OptionDef>& Options() {
        StringSetter(&Config::s3_prefix)},
       {"s3-region", "S3: signing region (any name for RGW and MinIO).",
        "AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1", StringSetter(&Config::s3_region)},
+      {"redis-url",
+       "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
+       "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",
+       "(none)", StringSetter(&Config::redis_url)},
       {"s3-addressing", "S3: path (http://host/bucket/key) or virtual-host (http://bucket.host/key).", "path",
        [](Config& c, const std::string& v) {
          if (v != "path" && v != "virtual-host") return Bad("s3-addressing", v, "expected path or virtual-host");

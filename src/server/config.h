@@ -28,6 +28,9 @@ struct Config {
   std::string s3_prefix;
   std::string s3_region;  // with s3: --s3-region, else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string s3_addressing = "path";  // path or virtual-host
+  // Fleet mode: Redis for coordination between nodes (docs/redis.md);
+  // empty: none. Checked when the server starts (it may hold a password).
+  std::string redis_url;
   uint64_t max_size_bytes = 20ULL << 30;
   double high_watermark = 0.90;
   double low_watermark = 0.80;

@@ -13,7 +13,11 @@
 #      small pack POST), and equals a direct clone;
 #   4. with the upstream down, a fourth node D on an empty data dir does not
 #      serve the bucket's copy: it cannot check that the client may read the
-#      repository (it may be private), so the clone fails with a message.
+#      repository (it may be private), so the clone fails with a message;
+#   5. with Redis (redis-server on a unix socket): three nodes with empty data
+#      dirs, three concurrent cold clones of one repository (slow upstream
+#      packs): exactly one upstream pack; Redis killed: clones still work and
+#      cellar_redis_up reads 0.
 # Usage: bash git_shared_tier_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
@@ -105,4 +109,50 @@ grep -q "unreachable" "$IT_TMP/wd.err" || fail "node D's refusal does not say wh
 up_clear down
 pass "node D: upstream down, the bucket's copy is not served without an access check"
 stop_cellar
+# --- 5. Redis: one node at a time fetches a repository --------------------------
+# Three nodes with empty data dirs get a cold clone of one repository at the
+# same moment: with the fleet lease, one fetches from the upstream and
+# publishes, the other two wait and build their mirrors from the bucket.
+command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh --with-test-tools)"
+REDIS_SOCK="$IT_TMP/redis.sock"
+redis-server --port 0 --unixsocket "$REDIS_SOCK" --save "" --appendonly no --dir "$IT_TMP" \
+  >"$IT_TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+CELLAR_PIDS+=("$REDIS_PID")
+for _ in $(seq 1 100); do [[ -S "$REDIS_SOCK" ]] && break; sleep 0.05; done
+[[ -S "$REDIS_SOCK" ]] || fail "redis-server did not start: $(cat "$IT_TMP/redis.log")"
+REPO=acme/tools.git
+up_fault slow_pack 1500  # the holder's fetch takes a while: the others must wait for it
+URLS=()
+for n in e f g; do
+  start_cellar "$IT_TMP/$n" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "unix://$REDIS_SOCK"
+  grep -q '"msg":"redis connected"' "$CELLAR_LOG" || fail "node $n did not connect to Redis: $(cat "$CELLAR_LOG")"
+  URLS+=("$CELLAR_URL")
+done
+m=$(up_mark)
+pids=()
+for i in 0 1 2; do
+  git -c "url.${URLS[$i]}/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$REPO" "$IT_TMP/w5-$i" \
+    2>"$IT_TMP/w5-$i.err" &
+  pids+=($!)
+done
+for i in 0 1 2; do wait "${pids[$i]}" || fail "concurrent clone $i failed: $(cat "$IT_TMP/w5-$i.err")"; done
+up_clear slow_pack
+packs=$(up_packs "$m" "$REPO")
+[[ $packs -eq 1 ]] || fail "3 nodes, 3 cold clones: expected 1 upstream pack with Redis, got $packs"
+for i in 0 1 2; do same_as_direct "$IT_TMP/w5-$i"; done
+pass "Redis: 3 nodes, 3 concurrent cold clones, 1 upstream pack"
+
+# Redis gone: every clone still works, each node on its own.
+kill -9 "$REDIS_PID"
+REPO=acme/never.git
+for i in 0 1 2; do
+  git -c "url.${URLS[$i]}/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$REPO" "$IT_TMP/w6-$i" ||
+    fail "clone through node $i with Redis down failed"
+  same_as_direct "$IT_TMP/w6-$i"
+done
+CELLAR_URL=${URLS[0]}
+[[ $(metric cellar_redis_up) -eq 0 ]] || fail "cellar_redis_up should be 0 with Redis down"
+pass "Redis down: clones still succeed, cellar_redis_up is 0"
+
 echo "all shared git tier checks passed"

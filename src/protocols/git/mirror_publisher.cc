@@ -18,10 +18,13 @@ MirrorPublisher::~MirrorPublisher() {
   worker_.join();
 }
 
-void MirrorPublisher::Schedule(const std::string& repo_key) {
+void MirrorPublisher::Schedule(const std::string& repo_key, std::shared_ptr<void> keep) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || !queued_.insert(repo_key).second) return;
+    if (stopping_) return;
+    auto [it, added] = queued_.try_emplace(repo_key);
+    if (keep) it->second.push_back(std::move(keep));
+    if (!added) return;
     queue_.push_back(repo_key);
   }
   cv_.notify_all();
@@ -35,12 +38,14 @@ void MirrorPublisher::WaitIdle() {
 void MirrorPublisher::Run() {
   for (;;) {
     std::string repo_key;
+    std::vector<std::shared_ptr<void>> keep;  // released after this publish
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       repo_key = std::move(queue_.front());
       queue_.pop_front();
+      keep = std::move(queued_[repo_key]);
       queued_.erase(repo_key);
       busy_ = true;
     }
@@ -55,6 +60,7 @@ void MirrorPublisher::Run() {
           "\"repo\":\"" + JsonEscape(repo_key) + "\",\"error\":\"" + JsonEscape(published.status().ToString()) + "\"");
     }
     if (on_published_) on_published_(published.ok(), published.ok() ? *published : PublishResult{});
+    keep.clear();
     {
       std::lock_guard lock(mu_);
       busy_ = false;

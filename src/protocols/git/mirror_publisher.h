@@ -10,7 +10,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
-#include <set>
+#include <map>
+#include <memory>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -28,7 +30,8 @@ class MirrorPublisher {
   // next change after a restart schedules them again).
   ~MirrorPublisher();
 
-  void Schedule(const std::string& repo_key);
+  // `keep` is released once the repository is published (or failed to be).
+  void Schedule(const std::string& repo_key, std::shared_ptr<void> keep = nullptr);
   // Blocks until the queue is empty and nothing is being published (tests).
   void WaitIdle();
 
@@ -41,7 +44,7 @@ class MirrorPublisher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;
-  std::set<std::string> queued_;
+  std::map<std::string, std::vector<std::shared_ptr<void>>> queued_;  // with what to keep until published
   bool busy_ = false;
   bool stopping_ = false;
   std::thread worker_;

@@ -166,6 +166,11 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
       std::lock_guard lock(mu_);
       before = mirrors_[repo_key].bytes;
     }
+    // Across the fleet, one node at a time: a node that waited for another
+    // then builds a missing mirror from the bucket, which the holder
+    // published before it let go.
+    redis::FleetLock::Hold hold;
+    if (options_.fleet_lock != nullptr) hold = options_.fleet_lock->Acquire("git:" + repo_key);
     Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
                                   : Clone(repo_key, url, authorization);
     uint64_t grown = 0;
@@ -180,7 +185,7 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
       }
       // A fetch that brought nothing new has nothing to publish (a moved ref
       // without new objects waits for the next one that does).
-      if (options_.on_changed && (grown > 0 || before == 0)) options_.on_changed(repo_key);
+      if (options_.on_changed && (grown > 0 || before == 0)) options_.on_changed(repo_key, hold.lease);
     } else if (Exists(repo_key)) {
       Measure(repo_key);  // a mirror from the shared tier, placed despite the upstream
     }

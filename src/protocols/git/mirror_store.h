@@ -28,6 +28,7 @@
 #include "core/single_flight.h"
 #include "env/process_runner.h"
 #include "protocols/git/shared_tier.h"
+#include "redis/fleet_lock.h"
 
 namespace cellar::git {
 
@@ -46,7 +47,13 @@ struct MirrorOptions {
   // on_changed(repo_key) is called (inside the repository's flight: it
   // should only schedule work, e.g. MirrorPublisher::Schedule).
   SharedGitTier* shared_tier = nullptr;
-  std::function<void(const std::string& repo_key)> on_changed;
+  // `keep` must live until the change is published: it holds the fleet
+  // lease (below), so other nodes wait for the bucket's copy instead of
+  // fetching from the upstream themselves.
+  std::function<void(const std::string& repo_key, std::shared_ptr<void> keep)> on_changed;
+  // Fleet mode with Redis: one node at a time fetches a repository from its
+  // upstream (lease "git:<repo_key>"); null: no fleet-wide lock.
+  redis::FleetLock* fleet_lock = nullptr;
   // After each attempt to build a mirror from the shared tier: ok, and the
   // bundle bytes read. Not called when the bucket has no copy.
   std::function<void(bool ok, uint64_t bytes)> on_restored;

@@ -207,7 +207,9 @@ class SharedTierNodesTest : public SharedTierTest {
     options.root = root;
     options.shared_tier = node->tier.get();
     Node* n = node.get();
-    options.on_changed = [n](const std::string& key) { n->publisher->Schedule(key); };
+    options.on_changed = [n](const std::string& key, std::shared_ptr<void> keep) {
+      n->publisher->Schedule(key, std::move(keep));
+    };
     options.on_restored = [n](bool ok, uint64_t bytes) {
       n->restored += ok ? 1 : 0;
       n->restored_bytes += bytes;
