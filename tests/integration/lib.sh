@@ -24,7 +24,9 @@ pass() { echo "ok - $*"; }
 start_cellar() {
   local data_dir="$1"; shift
   CELLAR_LOG="$IT_TMP/cellar-$RANDOM.log"
-  "$CELLAR_BIN" serve --listen 127.0.0.1:0 --data-dir "$data_dir" "$@" >"$CELLAR_LOG" 2>&1 &
+  # CELLAR_SERVE_EXTRA: arguments for every server, e.g. --storage s3 (with_s3.sh).
+  # shellcheck disable=SC2086
+  "$CELLAR_BIN" serve --listen 127.0.0.1:0 --data-dir "$data_dir" "$@" ${CELLAR_SERVE_EXTRA:-} >"$CELLAR_LOG" 2>&1 &
   CELLAR_PID=$!
   CELLAR_PIDS+=("$CELLAR_PID")
   local i
