@@ -16,12 +16,6 @@
 namespace cellar::s3 {
 namespace {
 
-std::string NormalizePrefix(std::string prefix) {
-  while (!prefix.empty() && prefix.front() == '/') prefix.erase(prefix.begin());
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  return prefix.empty() ? "" : prefix + "/";
-}
-
 store::BlobInfo InfoOf(const Digest& digest, uint64_t size) {
   return store::BlobInfo{digest, size, size, false};
 }
@@ -148,6 +142,12 @@ S3BlobStore::S3BlobStore(S3Client& client, const env::Clock& clock, S3BlobStoreO
       clock_(clock),
       options_(std::move(options)),
       blobs_prefix_(NormalizePrefix(options_.prefix) + "blobs/") {}
+
+std::string NormalizePrefix(std::string prefix) {
+  while (!prefix.empty() && prefix.front() == '/') prefix.erase(prefix.begin());
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return prefix.empty() ? "" : prefix + "/";
+}
 
 std::string S3BlobStore::KeyFor(const Digest& digest) const { return blobs_prefix_ + digest.Hex(); }
 
