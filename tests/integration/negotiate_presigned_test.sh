@@ -5,10 +5,12 @@
 # concurrent uploads of one key, an upload killed half-way, size and digest
 # enforced by the store (negotiate_presigned.py), then expired presigned and
 # commit URLs (403) with a short --signed-url-ttl, and `cellar run`'s remote
-# cache uploading and downloading through presigned URLs.
+# cache client (task_cache_real_server_test) uploading and downloading
+# through presigned URLs.
 # The commit rules in-process: src/protocols/negotiate/negotiate_presigned_test.cc.
-# Usage: bash negotiate_presigned_test.sh /path/to/cellar
+# Usage: bash negotiate_presigned_test.sh /path/to/cellar /path/to/task_cache_real_server_test
 source "$(dirname "$0")/lib.sh"
+CLIENT_TEST_BIN="${2:?usage: $0 CELLAR_BIN TASK_CACHE_REAL_SERVER_TEST_BIN}"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RGW=("bash" "$ROOT/scripts/s3-rgw.sh")
@@ -58,6 +60,22 @@ commits=$(curl -s -H "Authorization: Bearer $W" "$CELLAR_URL/metrics" |
   awk '$1 == "cellar_negotiate_transfers_total{op=\"commit\",result=\"stored\"}" { print $2 }')
 [[ "${answers:-0}" -ge 5 && "${commits:-0}" -ge 3 ]] || fail "metrics: presigned answers '$answers', commits '$commits'"
 pass "metrics count presigned answers ($answers) and commits ($commits)"
+stop_cellar
+
+# `cellar run`'s remote cache client (NegotiateRemoteCache) on the same
+# backend: its real-server suite uploads through presigned PUT + commit and
+# downloads through presigned GETs (the token only ever goes to cellar).
+R=ro-token-0123456789
+start_cellar "$IT_TMP/c" "${S3_ARGS[@]}" --token "ci:$W:read,write" --token "pr:$R:read"
+CELLAR_TEST_URL="$CELLAR_URL" CELLAR_TEST_RW="$W" CELLAR_TEST_RO="$R" "$CLIENT_TEST_BIN" \
+  || fail "remote cache client against cellar serve --storage s3"
+metrics=$(curl -s -H "Authorization: Bearer $W" "$CELLAR_URL/metrics")
+commits=$(awk '$1 == "cellar_negotiate_transfers_total{op=\"commit\",result=\"stored\"}" { print $2 }' <<<"$metrics")
+puts=$(awk '$1 == "cellar_negotiate_transfers_total{op=\"put\",result=\"stored\"}" { print $2 }' <<<"$metrics")
+found=$(awk '$1 == "cellar_negotiate_answers_total{status=\"found\",url=\"presigned\"}" { print $2 }' <<<"$metrics")
+[[ "${commits:-0}" == 4 && -z "$puts" && "${found:-0}" -ge 1 ]] ||
+  fail "client: commits '$commits' (want 4), proxied puts '$puts' (want none), presigned downloads '$found'"
+pass "cellar run's client uploads by presigned PUT + commit ($commits) and downloads presigned ($found)"
 stop_cellar
 
 # Expired URLs: the object store refuses a presigned PUT or GET past its
