@@ -279,6 +279,10 @@ awaitable<void> NegotiateAdapter::HandleCommit(http::Exchange& ex) {
   const size_t slash = rest.find('/');
   const std::string key = rest.substr(0, slash);
   const std::string id = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  // A commit carries no body; read what a client sent anyway, so the
+  // connection stays usable whatever the answer.
+  auto body = co_await ex.ReadBodyToString(4096);
+  if (!body.ok()) co_return co_await RespondJsonError(ex, 400, body.error().message());
   if (!IsValidBlobKey(key) || !IsUploadId(id)) {
     co_return co_await RespondJsonError(ex, 400, "commit path must be /v1/negotiate/commit/<key>/<upload id>");
   }
@@ -291,14 +295,24 @@ awaitable<void> NegotiateAdapter::HandleCommit(http::Exchange& ex) {
     co_return co_await RespondJsonError(ex, 403, grant.error().message());
   }
   if (!options_.direct) co_return co_await RespondJsonError(ex, 404, "this server has no object store to commit from");
-  // A commit carries no body; read what a client sent anyway.
-  auto body = co_await ex.ReadBodyToString(4096);
-  if (!body.ok()) co_return co_await RespondJsonError(ex, 400, body.error().message());
   const std::string staging = grant->ns + "/" + key + "/" + id;
-  CommitOutcome outcome = co_await http::RunBlocking(ctx_.upstream_pool(),
-                                                     [&] { return CommitStaged(*grant, key, staging); });
+  CommitOutcome outcome = co_await http::RunBlocking(ctx_.upstream_pool(), [&] {
+    CommitOutcome decided = CommitStaged(*grant, key, staging);
+    SweepStagingIfDue();
+    return decided;
+  });
   transfers_.With({"commit", std::string(outcome.result)}).Inc();
   co_await ex.Respond(outcome.status, outcome.body, "application/json");
+}
+
+void NegotiateAdapter::SweepStagingIfDue() {
+  const int64_t now_ms = ctx_.cache.clock().NowUnixMs();
+  int64_t last = last_staging_sweep_ms_.load();
+  if (now_ms - last < options_.staging_sweep_interval_ms) return;
+  if (!last_staging_sweep_ms_.compare_exchange_strong(last, now_ms)) return;  // another commit sweeps
+  // Best effort: a failed sweep is retried an interval later, and the
+  // objects it would remove harm nobody meanwhile.
+  (void)options_.direct->RemoveStaleStaged(std::chrono::seconds(options_.staging_max_age_s));
 }
 
 NegotiateAdapter::CommitOutcome NegotiateAdapter::CommitStaged(const auth::SignedGrant& grant, const std::string& key,

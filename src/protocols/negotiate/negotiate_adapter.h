@@ -22,6 +22,7 @@
 // is then the only credential.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "auth/url_signer.h"
@@ -39,6 +40,10 @@ struct NegotiateOptions {
   // The object store to hand out presigned URLs of (`--storage s3`); null:
   // every URL points at this server (/v1/blobs/). Must outlive the adapter.
   DirectStorage* direct = nullptr;
+  // Staged uploads never committed are removed when older than
+  // staging_max_age_s, by a commit at most every staging_sweep_interval_ms.
+  int64_t staging_max_age_s = 24 * 3600;
+  int64_t staging_sweep_interval_ms = 3600 * 1000;
 };
 
 class NegotiateAdapter : public protocols::ProtocolAdapter {
@@ -65,12 +70,16 @@ class NegotiateAdapter : public protocols::ProtocolAdapter {
     std::string body;         // JSON
   };
   CommitOutcome CommitStaged(const auth::SignedGrant& grant, const std::string& key, const std::string& staging);
+  // Removes stale staged uploads when the last sweep is an interval ago.
+  void SweepStagingIfDue();
 
   protocols::ProtocolContext ctx_;
   const auth::UrlSigner& signer_;
   NegotiateOptions options_;
   metrics::Family<metrics::Counter>& negotiations_;
   metrics::Family<metrics::Counter>& transfers_;
+  // When the last staging sweep started (0: never, so the first commit sweeps).
+  std::atomic<int64_t> last_staging_sweep_ms_{0};
 };
 
 }  // namespace cellar::negotiate

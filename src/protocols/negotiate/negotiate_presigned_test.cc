@@ -50,7 +50,11 @@ class MemoryDirectStorage : public DirectStorage {
     staged_.erase(name);
     return Status();
   }
-  Result<int> RemoveStaleStaged(std::chrono::seconds) override { return 0; }
+  Result<int> RemoveStaleStaged(std::chrono::seconds older_than) override {
+    std::lock_guard lock(mu_);
+    sweeps.push_back(older_than);
+    return 0;
+  }
 
   // The client's PUT to a staging URL from an answer.
   void Stage(const std::string& url, std::string data) {
@@ -66,6 +70,7 @@ class MemoryDirectStorage : public DirectStorage {
 
   bool bucket_has_blobs = true;
   int opens = 0;
+  std::vector<std::chrono::seconds> sweeps;
 
  private:
   class Object : public StagedObject {
@@ -222,6 +227,22 @@ TEST_F(NegotiatePresignedTest, OldClientsAndUndeclaredSizesUploadThroughThisServ
   EXPECT_TRUE(PathOf(found, "url").starts_with("/v1/blobs/old1?")) << found;
   auto r = harness_.Get(PathOf(found, "url"));
   EXPECT_EQ(r.body, data);
+}
+
+TEST_F(NegotiatePresignedTest, CommitsSweepStaleStagingAtMostHourly) {
+  auto commit_one = [&](const std::string& key) {
+    json answer = Ask(UploadItem(key, key));
+    store_.Stage(answer["url"], key);
+    EXPECT_EQ(Commit(PathOf(answer, "commit_url")).status, 201u);
+  };
+  commit_one("sweep1");
+  ASSERT_EQ(store_.sweeps.size(), 1u);
+  EXPECT_EQ(store_.sweeps[0], std::chrono::hours(24));
+  commit_one("sweep2");
+  EXPECT_EQ(store_.sweeps.size(), 1u);
+  clock_.Advance(std::chrono::minutes(61));
+  commit_one("sweep3");
+  EXPECT_EQ(store_.sweeps.size(), 2u);
 }
 
 }  // namespace
