@@ -1,7 +1,7 @@
 // cellar's negotiate API: a client asks, per artifact hash, whether to upload
 // or where to download, and gets a short-lived signed URL to /v1/blobs/<key>
-// so the bytes move without a token (and, with the S3 backend, later
-// straight to storage through presigned URLs behind the same API).
+// so the bytes move without a token (with the S3 backend, presigned URLs of
+// the bucket instead, see below).
 //
 //   POST /v1/negotiate        {"hash","action","size"?,"sha256"?,"namespace"?}
 //   POST /v1/negotiate/batch  {"namespace"?, "requests":[...]}
