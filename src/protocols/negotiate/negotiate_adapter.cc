@@ -116,9 +116,18 @@ NegotiateAnswer NegotiateAdapter::Answer(const NegotiateItem& item, const Negoti
       }
     }
   } else {
-    // Lookup, not Contains: a download is a use, and the entry names the blob.
-    auto entry = ctx_.cache.Lookup(ns, item.hash);
-    const bool present = entry.ok() && entry->has_value();
+    // With an object store the download bypasses this server, so the
+    // answer's Lookup is the access (and names the blob). Otherwise the GET
+    // through /v1/blobs/ records it and Contains only asks.
+    Result<std::optional<index::Entry>> entry = std::optional<index::Entry>();
+    bool present = false;
+    if (options_.direct) {
+      entry = ctx_.cache.Lookup(ns, item.hash);
+      present = entry.ok() && entry->has_value();
+    } else {
+      auto exists = ctx_.cache.Contains(ns, item.hash);
+      present = exists.ok() && *exists;
+    }
     answer.status = present ? "found" : "missing";
     if (present && options_.direct) {
       auto get = options_.direct->PresignBlobGet((*entry)->digest, (*entry)->size, now_s,
