@@ -7,14 +7,14 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libsqlite3-dev libzstd-dev libssl-dev libyaml-cpp-dev libzip-dev
   nlohmann-json3-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  libarchive-dev
+  libarchive-dev libhiredis-dev
 )
 # Real clients and peers used by the integration tests and benchmarks; clang
 # and its runtimes for the fuzz targets (scripts/fuzz.sh); Ceph's monitor,
 # OSD and S3 gateway for the S3 tests (scripts/s3-rgw.sh).
 TEST_PACKAGES=(curl python3 zstd gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
   clang libclang-rt-14-dev
-  ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+  ceph-mon ceph-osd radosgw ceph-common uuid-runtime redis-server)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

@@ -31,7 +31,9 @@
 #include "protocols/ccache/ccache_adapter.h"
 #include "protocols/gradle/gradle_adapter.h"
 #include "protocols/git/git_adapter.h"
+#include "protocols/git/mirror_publisher.h"
 #include "protocols/git/mirror_store.h"
+#include "protocols/git/shared_tier.h"
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
@@ -76,7 +78,9 @@ struct App::Parts {
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
   std::unique_ptr<git::GitMetrics> git_metrics;
+  std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
   std::unique_ptr<git::MirrorStore> git_mirrors;
+  std::unique_ptr<git::MirrorPublisher> git_publisher;  // stopped before the mirrors go
   std::unique_ptr<git::Warmer> git_warmer;  // stopped before the mirrors go
   std::vector<std::unique_ptr<protocols::ProtocolAdapter>> adapters;
   // After the adapters: fills in progress call back into them, so the
@@ -245,8 +249,33 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
     m->bytes_fetched.With({}).Inc(grown_bytes);
   };
   mirror_options.on_evicted = [m] { m->evictions.With({}).Inc(); };
+  if (p.s3) {
+    // Fleet mode: mirrors are shared through the bucket (docs/protocols/git.md, "Shared tier").
+    git::SharedTierOptions tier_options;
+    tier_options.tmp_dir = mirror_options.root + "/tmp";
+    tier_options.git_timeout = mirror_options.fetch_timeout;
+    tier_options.git_env = git::MirrorStore::GitEnvFor(mirror_options.root, "", "");
+    p.git_shared_tier = std::make_unique<git::SharedGitTier>(p.s3->bucket_blobs(), p.s3->documents(), p.process_runner,
+                                                             tier_options);
+    mirror_options.shared_tier = p.git_shared_tier.get();
+    Parts* parts = &p;
+    mirror_options.on_changed = [parts](const std::string& repo_key) {
+      if (parts->git_publisher) parts->git_publisher->Schedule(repo_key);
+    };
+    mirror_options.on_restored = [m](bool ok, uint64_t bytes) {
+      m->shared_tier.With({"restore", ok ? "ok" : "error"}).Inc();
+      m->shared_tier_bytes.With({"restore"}).Inc(bytes);
+    };
+  }
   p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options, p.process_runner);
   CELLAR_RETURN_IF_ERROR(p.git_mirrors->Init());
+  if (p.git_shared_tier) {
+    p.git_publisher = std::make_unique<git::MirrorPublisher>(
+        *p.git_shared_tier, *p.git_mirrors, [m](bool ok, const git::PublishResult& result) {
+          m->shared_tier.With({"publish", ok ? "ok" : "error"}).Inc();
+          m->shared_tier_bytes.With({"publish"}).Inc(result.bundle_bytes);
+        });
+  }
   git::GitOptions options;
   options.upstream_scheme = config.git_upstream_scheme;
   for (auto host : SplitView(config.git_allowed_hosts, ',')) {

@@ -20,7 +20,7 @@ S3DirectStorage::S3DirectStorage(s3::S3Client& client, const s3::S3Config& confi
       config_(config),
       blobs_(blobs),
       clock_(clock),
-      staging_prefix_(s3::NormalizePrefix(config.prefix) + "staging/") {}
+      staging_prefix_(s3::KeyPrefix(config.prefix) + "staging/") {}
 
 Result<negotiate::PresignedRequest> S3DirectStorage::PresignStagingPut(const std::string& staging_name, uint64_t size,
                                                                        const std::optional<std::string>& sha256_hex,

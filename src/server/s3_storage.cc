@@ -7,6 +7,7 @@
 #include "store/s3/retrying_s3_client.h"
 #include "store/s3/s3_blob_store.h"
 #include "store/s3/s3_config.h"
+#include "store/s3/s3_documents.h"
 #include "store/tiered/tiered_blob_store.h"
 
 namespace cellar::server {
@@ -21,6 +22,7 @@ struct S3Storage::Parts {
   std::unique_ptr<s3::S3BlobStore> remote;
   std::unique_ptr<store::TieredBlobStore> tiered;
   std::unique_ptr<S3DirectStorage> direct;
+  std::unique_ptr<s3::S3Documents> documents;
 };
 
 S3Storage::S3Storage(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -50,10 +52,13 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
   p->remote = std::make_unique<s3::S3BlobStore>(*p->client, clock, options);
   p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote);
   p->direct = std::make_unique<S3DirectStorage>(*p->client, p->s3_config, *p->remote, clock);
+  p->documents = std::make_unique<s3::S3Documents>(*p->client, s3.prefix);
   return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
 }
 
 store::BlobStore& S3Storage::store() { return *parts_->tiered; }
+store::BlobStore& S3Storage::bucket_blobs() { return *parts_->remote; }
+store::Documents& S3Storage::documents() { return *parts_->documents; }
 
 const std::string& S3Storage::description() const { return parts_->description; }
 

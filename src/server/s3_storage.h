@@ -14,6 +14,7 @@
 #include "protocols/negotiate/direct_storage.h"
 #include "server/config.h"
 #include "store/blob_store.h"
+#include "store/documents.h"
 
 namespace cellar::server {
 
@@ -32,6 +33,10 @@ class S3Storage {
   ~S3Storage();
 
   store::BlobStore& store();
+  // The bucket alone, without the local tier: for data that is only ever
+  // shared (the git tier's bundles), and its small mutable documents.
+  store::BlobStore& bucket_blobs();
+  store::Documents& documents();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
   // Aborts multipart uploads that crashed writers left (older than a day);

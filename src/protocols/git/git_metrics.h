@@ -32,7 +32,14 @@ struct GitMetrics {
         mirrors(r.AddGauge("cellar_git_mirrors", "Mirrors on local disk.", {})),
         evictions(r.AddCounter("cellar_git_evictions_total", "Mirrors evicted to stay under the size limit.", {})),
         warmups(r.AddCounter("cellar_git_warmups_total", "Repositories warmed (scheduled or on demand), by result.",
-                             {"result"})) {}
+                             {"result"})),
+        shared_tier(r.AddCounter("cellar_git_shared_tier_total",
+                                 "Fleet mode: mirrors built from the bucket (op=restore) and published to it "
+                                 "(op=publish), by result (ok, error).",
+                                 {"op", "result"})),
+        shared_tier_bytes(r.AddCounter("cellar_git_shared_tier_bytes_total",
+                                       "Bundle bytes read from (op=restore) and written to (op=publish) the bucket.",
+                                       {"op"})) {}
 
   metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Counter>& upstream_fetches;
@@ -44,6 +51,8 @@ struct GitMetrics {
   metrics::Family<metrics::Gauge>& mirrors;
   metrics::Family<metrics::Counter>& evictions;
   metrics::Family<metrics::Counter>& warmups;
+  metrics::Family<metrics::Counter>& shared_tier;
+  metrics::Family<metrics::Counter>& shared_tier_bytes;
 };
 
 }  // namespace cellar::git

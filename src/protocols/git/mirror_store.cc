@@ -70,8 +70,13 @@ bool MirrorStore::Exists(const std::string& repo_key) const {
 }
 
 std::vector<std::string> MirrorStore::GitEnv(const std::string& authorization, const std::string& git_protocol) const {
+  return GitEnvFor(options_.root, authorization, git_protocol);
+}
+
+std::vector<std::string> MirrorStore::GitEnvFor(const std::string& root, const std::string& authorization,
+                                                const std::string& git_protocol) {
   std::vector<std::string> extra = {
-      "HOME=" + options_.root + "/home", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+      "HOME=" + root + "/home", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
       "GIT_TERMINAL_PROMPT=0",           "GIT_ASKPASS=true",      "SSH_ASKPASS=true",
       "GIT_NO_LAZY_FETCH=1",             "LC_ALL=C"};
   if (!git_protocol.empty()) extra.push_back("GIT_PROTOCOL=" + git_protocol);
@@ -168,9 +173,16 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
       Maintain(repo_key);
       std::ofstream(PathFor(repo_key) + "/cellar-fetched", std::ios::trunc) << "last upstream fetch\n";
       Measure(repo_key);
-      std::lock_guard lock(mu_);
-      uint64_t after = mirrors_[repo_key].bytes;
-      grown = after > before ? after - before : 0;
+      {
+        std::lock_guard lock(mu_);
+        uint64_t after = mirrors_[repo_key].bytes;
+        grown = after > before ? after - before : 0;
+      }
+      // A fetch that brought nothing new has nothing to publish (a moved ref
+      // without new objects waits for the next one that does).
+      if (options_.on_changed && (grown > 0 || before == 0)) options_.on_changed(repo_key);
+    } else if (Exists(repo_key)) {
+      Measure(repo_key);  // a mirror from the shared tier, placed despite the upstream
     }
     if (options_.on_upstream_run) {
       options_.on_upstream_run(run.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
@@ -216,7 +228,12 @@ Status MirrorStore::Clone(const std::string& repo_key, const std::string& url, c
     return Status::Internal("git init failed: " + (init.ok() ? FirstLine(init->err) : init.error().message()));
   }
   std::ofstream(tmp + "/config", std::ios::app) << kMirrorConfig;
+  const bool restored = RestoreFromSharedTier(repo_key, tmp);
   if (Status s = Fetch(tmp, url, authorization, kRefspecs); !s.ok()) {
+    // With the bucket's copy in hand, an upstream that cannot be reached
+    // still leaves a mirror to serve; the error goes back to the caller,
+    // which therefore does not count the mirror as freshly fetched.
+    if (restored && Place(repo_key, tmp).ok()) return s;
     cleanup();
     return s;
   }
@@ -228,11 +245,39 @@ Status MirrorStore::Clone(const std::string& repo_key, const std::string& url, c
   }
   // One pack with a bitmap: clones are then served without a counting phase.
   (void)RunGit({"-C", tmp, "repack", "-a", "-d", "-q", "--write-bitmap-index"}, "");
+  return Place(repo_key, tmp);
+}
+
+bool MirrorStore::RestoreFromSharedTier(const std::string& repo_key, const std::string& tmp) {
+  if (options_.shared_tier == nullptr) return false;
+  Result<RestoreResult> restored = options_.shared_tier->Restore(repo_key, tmp);
+  if (restored.ok()) {
+    Log(LogLevel::kInfo, "git mirror built from the shared tier",
+        "\"repo\":\"" + JsonEscape(repo_key) + "\",\"bundles\":" + std::to_string(restored->bundles) +
+            ",\"bytes\":" + std::to_string(restored->bundle_bytes));
+    if (options_.on_restored) options_.on_restored(true, restored->bundle_bytes);
+    return true;
+  }
+  if (restored.status().code() == Code::kNotFound) return false;
+  Log(LogLevel::kWarn, "git mirror not built from the shared tier; cloning from the upstream",
+      "\"repo\":\"" + JsonEscape(repo_key) + "\",\"error\":\"" + JsonEscape(restored.status().ToString()) + "\"");
+  if (options_.on_restored) options_.on_restored(false, 0);
+  // Start again from an empty repository: the failed restore may have left
+  // objects and staging refs behind.
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  auto init = RunGit({"init", "--bare", "-q", tmp}, "");
+  if (init.ok() && init->exit_code == 0) std::ofstream(tmp + "/config", std::ios::app) << kMirrorConfig;
+  return false;
+}
+
+Status MirrorStore::Place(const std::string& repo_key, const std::string& tmp) {
+  std::error_code ec;
   std::string final_path = PathFor(repo_key);
   fs::create_directories(fs::path(final_path).parent_path(), ec);
   fs::rename(tmp, final_path, ec);
   if (ec) {
-    cleanup();
+    fs::remove_all(tmp, ec);
     // Another process won the race (not expected: one server per data dir).
     if (Exists(repo_key)) return Status();
     return Status::Internal("cannot move the new mirror into place: " + ec.message());

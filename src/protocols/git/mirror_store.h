@@ -27,6 +27,7 @@
 #include "base/status.h"
 #include "core/single_flight.h"
 #include "env/process_runner.h"
+#include "protocols/git/shared_tier.h"
 
 namespace cellar::git {
 
@@ -39,6 +40,16 @@ struct MirrorOptions {
   // `grown_bytes`: how much the mirror grew (what came from the upstream).
   std::function<void(bool ok, double seconds, uint64_t grown_bytes)> on_upstream_run;
   std::function<void()> on_evicted;
+  // Fleet mode (docs/protocols/git.md, "Shared tier"): a new mirror is
+  // first built from the bucket's copy, then fetched from the upstream for
+  // what changed since; after every upstream run that changed a mirror,
+  // on_changed(repo_key) is called (inside the repository's flight: it
+  // should only schedule work, e.g. MirrorPublisher::Schedule).
+  SharedGitTier* shared_tier = nullptr;
+  std::function<void(const std::string& repo_key)> on_changed;
+  // After each attempt to build a mirror from the shared tier: ok, and the
+  // bundle bytes read. Not called when the bucket has no copy.
+  std::function<void(bool ok, uint64_t bytes)> on_restored;
 };
 
 struct EvictionResult {
@@ -75,6 +86,10 @@ class MirrorStore {
   // Environment for a git child: isolated config, no prompts, no lazy
   // fetches, plus `authorization` as an extra header when non-empty.
   std::vector<std::string> GitEnv(const std::string& authorization, const std::string& git_protocol) const;
+  // The same for a store rooted at `root`, before one exists (the shared
+  // tier's git runs with it).
+  static std::vector<std::string> GitEnvFor(const std::string& root, const std::string& authorization,
+                                            const std::string& git_protocol);
   // Directory upload-pack may advertise capabilities from before a mirror
   // exists (an empty repository with the mirrors' configuration).
   std::string TemplatePath() const;
@@ -102,6 +117,11 @@ class MirrorStore {
   Status Clone(const std::string& repo_key, const std::string& url, const std::string& authorization);
   Status Fetch(const std::string& repo_key, const std::string& url, const std::string& authorization,
                const std::vector<std::string>& refspecs);
+  // Fills the empty repository `tmp` from the shared tier; false when
+  // there is none, no copy, or it failed (tmp is then empty again).
+  bool RestoreFromSharedTier(const std::string& repo_key, const std::string& tmp);
+  // Renames the finished repository `tmp` into place as repo_key's mirror.
+  Status Place(const std::string& repo_key, const std::string& tmp);
   Result<env::RunResult> RunGit(std::vector<std::string> args, const std::string& authorization,
                                 const std::string& input = "");
   void Measure(const std::string& repo_key);

@@ -1,5 +1,7 @@
 #include "store/s3/s3_blob_store.h"
 
+#include "store/s3/s3_config.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 
 namespace cellar::s3 {
 namespace {
+
 
 store::BlobInfo InfoOf(const Digest& digest, uint64_t size) {
   return store::BlobInfo{digest, size, size, false};
@@ -141,13 +144,7 @@ S3BlobStore::S3BlobStore(S3Client& client, const env::Clock& clock, S3BlobStoreO
     : client_(client),
       clock_(clock),
       options_(std::move(options)),
-      blobs_prefix_(NormalizePrefix(options_.prefix) + "blobs/") {}
-
-std::string NormalizePrefix(std::string prefix) {
-  while (!prefix.empty() && prefix.front() == '/') prefix.erase(prefix.begin());
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  return prefix.empty() ? "" : prefix + "/";
-}
+      blobs_prefix_(KeyPrefix(options_.prefix) + "blobs/") {}
 
 std::string S3BlobStore::KeyFor(const Digest& digest) const { return blobs_prefix_ + digest.Hex(); }
 

@@ -37,9 +37,6 @@ struct S3BlobStoreOptions {
   int parallel_parts = 4;
 };
 
-// "" or "team/cache/": leading and trailing slashes dropped, one added.
-std::string NormalizePrefix(std::string prefix);
-
 class S3BlobStore final : public store::BlobStore {
  public:
   S3BlobStore(S3Client& client, const env::Clock& clock, S3BlobStoreOptions options);

@@ -105,4 +105,10 @@ Result<std::string> PresignUrl(const S3Config& config, std::string_view method,
   return Presign(in);
 }
 
+std::string KeyPrefix(std::string prefix) {
+  while (!prefix.empty() && prefix.front() == '/') prefix.erase(prefix.begin());
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return prefix.empty() ? "" : prefix + "/";
+}
+
 }  // namespace cellar::s3

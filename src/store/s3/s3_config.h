@@ -65,4 +65,8 @@ Result<std::string> PresignUrl(const S3Config& config, std::string_view method,
                                std::chrono::seconds expires,
                                std::vector<std::pair<std::string, std::string>> signed_headers = {});
 
+// `prefix` as keys start with it: "" or "team/cache/" (slashes at either
+// end trimmed, one added).
+std::string KeyPrefix(std::string prefix);
+
 }  // namespace cellar::s3

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# it_git_shared_tier: fleet mode's shared git tier, with the real git, two
+# `cellar serve --storage s3` nodes on one Ceph RGW bucket and the fake git
+# upstream (git_lib.sh):
+#   1. a clone through node A builds A's mirror from the upstream, and A then
+#      publishes it to the bucket (a bundle under blobs/, a manifest under
+#      documents/git/);
+#   2. node B, on an empty data dir, builds its mirror from the bucket: the
+#      clone through B equals a direct clone and B asks the upstream for no
+#      pack at all (nothing changed upstream);
+#   3. after an upstream push, a clone through a third node C restores from
+#      the bucket and fetches only the new commit from the upstream (one
+#      small pack POST), and equals a direct clone;
+#   4. with the upstream down, a fourth node D on an empty data dir does not
+#      serve the bucket's copy: it cannot check that the client may read the
+#      repository (it may be private), so the clone fails with a message.
+# Usage: bash git_shared_tier_test.sh /path/to/cellar
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/git_lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
+
+s3_setup git-tier
+git_client_env
+make_upstream_repos "$IT_TMP/up"
+start_fake_git_upstream "$IT_TMP/up"
+GIT_ARGS=(--git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT")
+REPO=acme/small.git
+
+clone_via() {  # clone_via DIR: clones $REPO through the current node into DIR
+  rm -rf "$1"
+  git -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$REPO" "$1" ||
+    fail "clone through $CELLAR_URL into $1 failed: $(tail -5 "$CELLAR_LOG")"
+}
+same_as_direct() {  # same_as_direct DIR
+  rm -rf "$IT_TMP/direct"
+  git clone -q "$UP_URL/$REPO" "$IT_TMP/direct"
+  [[ "$(git -C "$1" for-each-ref --format='%(objectname) %(refname)' refs/remotes refs/tags)" == \
+     "$(git -C "$IT_TMP/direct" for-each-ref --format='%(objectname) %(refname)' refs/remotes refs/tags)" ]] ||
+    fail "$1: refs differ from a direct clone"
+  [[ "$(git -C "$1" rev-parse HEAD^{tree})" == "$(git -C "$IT_TMP/direct" rev-parse HEAD^{tree})" ]] ||
+    fail "$1: checkout differs from a direct clone"
+  git -C "$1" fsck --no-progress >/dev/null 2>&1 || fail "$1: fsck"
+}
+wait_metric() {  # wait_metric SERIES MIN: until the series reaches MIN (30 s)
+  local i
+  for i in $(seq 1 300); do
+    [[ $(metric "$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  fail "$1 stayed at $(metric "$1"), expected >= $2"
+}
+PUBLISHED='cellar_git_shared_tier_total{op="publish",result="ok"}'
+RESTORED='cellar_git_shared_tier_total{op="restore",result="ok"}'
+
+# --- 1. node A publishes --------------------------------------------------------
+start_cellar "$IT_TMP/a" "${S3_ARGS[@]}" "${GIT_ARGS[@]}"
+clone_via "$IT_TMP/wa"
+same_as_direct "$IT_TMP/wa"
+wait_metric "$PUBLISHED" 1
+[[ $(s3_keys documents/git/ | grep -c 'manifest.json$') -eq 1 ]] || fail "no manifest in the bucket: $(s3_keys "")"
+[[ $(s3_keys blobs/ | wc -l) -ge 1 ]] || fail "no bundle blob in the bucket"
+pass "node A: clone from the upstream, mirror published to the bucket"
+stop_cellar
+
+# --- 2. node B restores ----------------------------------------------------------
+start_cellar "$IT_TMP/b" "${S3_ARGS[@]}" "${GIT_ARGS[@]}"
+m=$(up_mark)
+clone_via "$IT_TMP/wb"
+# (Counted before same_as_direct, whose direct clone is an upstream pack.)
+[[ $(up_packs "$m" "$REPO") -eq 0 ]] || fail "node B asked the upstream for a pack: $(up_since "$m")"
+same_as_direct "$IT_TMP/wb"
+[[ $(metric "$RESTORED") -eq 1 ]] || fail "node B did not build its mirror from the bucket"
+pass "node B (empty data dir): mirror from the bucket, no upstream pack"
+stop_cellar
+
+# --- 3. node C: bucket, then the delta from the upstream -------------------------
+rm -rf "$IT_TMP/push"
+git clone -q "$UP_URL/$REPO" "$IT_TMP/push"
+echo "after the publish" >"$IT_TMP/push/new-file"
+git -C "$IT_TMP/push" add new-file
+git -C "$IT_TMP/push" commit -q -m "new upstream commit"
+git -C "$IT_TMP/push" push -q "$IT_TMP/up/$REPO" HEAD:main
+start_cellar "$IT_TMP/c" "${S3_ARGS[@]}" "${GIT_ARGS[@]}"
+m=$(up_mark)
+clone_via "$IT_TMP/wc"
+[[ $(up_packs "$m" "$REPO") -eq 1 ]] || fail "node C should fetch exactly the delta (1 pack): $(up_since "$m")"
+same_as_direct "$IT_TMP/wc"
+[[ -f "$IT_TMP/wc/new-file" ]] || fail "node C's clone lacks the new commit"
+[[ $(metric "$RESTORED") -eq 1 ]] || fail "node C did not build its mirror from the bucket"
+wait_metric "$PUBLISHED" 1  # C publishes the increment
+pass "node C: mirror from the bucket plus one upstream pack for the new commit"
+stop_cellar
+
+# --- 4. upstream down: no access check, no copy -----------------------------------
+# The bucket holds the repository, but node D has never seen the upstream
+# let anyone read it: it must not serve it (the repository may be private).
+up_fault down
+start_cellar "$IT_TMP/d" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --git-serve-stale
+rm -rf "$IT_TMP/wd"
+if git -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" clone -q "$UP_URL/$REPO" "$IT_TMP/wd" \
+    2>"$IT_TMP/wd.err"; then
+  fail "node D served a repository whose access it could not check"
+fi
+grep -q "unreachable" "$IT_TMP/wd.err" || fail "node D's refusal does not say why: $(cat "$IT_TMP/wd.err")"
+up_clear down
+pass "node D: upstream down, the bucket's copy is not served without an access check"
+stop_cellar
+echo "all shared git tier checks passed"
