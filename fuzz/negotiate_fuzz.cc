@@ -22,7 +22,7 @@ void CheckRequest(const NegotiateRequest& r) {
     FUZZ_CHECK(IsValidBlobKey(item.hash));
     if (item.sha256) FUZZ_CHECK(item.sha256->size() == 64 && IsLowerHex(*item.sha256));
     // What the adapter answers with must be JSON that names the same hash.
-    auto answer = nlohmann::json::parse(AnswerJson({item.hash, "found", "", 0}), nullptr, false);
+    auto answer = nlohmann::json::parse(AnswerJson({item.hash, "found", "", 0, {}, ""}), nullptr, false);
     FUZZ_CHECK(answer.is_object() && answer["hash"] == item.hash);
   }
 }

@@ -236,6 +236,7 @@ Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
   negotiate::NegotiateOptions options;
   options.public_url = config.public_url;
   options.url_ttl_s = std::max<int64_t>(1, config.signed_url_ttl_ms / 1000);
+  if (p.s3) options.direct = &p.s3->direct();
   p.adapters.push_back(
       std::make_unique<negotiate::NegotiateAdapter>(*p.ctx, *p.url_signer, std::move(options), p.registry));
   return Status();
@@ -441,6 +442,13 @@ Status App::Start() {
             "\"error\":\"" + JsonEscape(aborted.error().ToString()) + "\"");
       } else if (*aborted > 0) {
         Log(LogLevel::kInfo, "aborted stale S3 uploads", "\"count\":" + std::to_string(*aborted));
+      }
+      auto staged = p.s3->RemoveStaleStaged();
+      if (!staged.ok()) {
+        Log(LogLevel::kWarn, "removing stale staged uploads failed",
+            "\"error\":\"" + JsonEscape(staged.error().ToString()) + "\"");
+      } else if (*staged > 0) {
+        Log(LogLevel::kInfo, "removed stale staged uploads", "\"count\":" + std::to_string(*staged));
       }
     });
   }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "server/s3_direct_storage.h"
 #include "store/s3/curl_s3_client.h"
 #include "store/s3/retrying_s3_client.h"
 #include "store/s3/s3_blob_store.h"
@@ -20,6 +21,7 @@ struct S3Storage::Parts {
   std::unique_ptr<s3::RetryingS3Client> client;
   std::unique_ptr<s3::S3BlobStore> remote;
   std::unique_ptr<store::TieredBlobStore> tiered;
+  std::unique_ptr<S3DirectStorage> direct;
   std::unique_ptr<s3::S3Documents> documents;
 };
 
@@ -49,6 +51,7 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
   options.spool_dir = spool_dir;
   p->remote = std::make_unique<s3::S3BlobStore>(*p->client, clock, options);
   p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote);
+  p->direct = std::make_unique<S3DirectStorage>(*p->client, p->s3_config, *p->remote, clock);
   p->documents = std::make_unique<s3::S3Documents>(*p->client, s3.prefix);
   return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
 }
@@ -62,5 +65,9 @@ const std::string& S3Storage::description() const { return parts_->description; 
 Result<int> S3Storage::AbortStaleUploads() {
   return parts_->remote->AbortStaleUploads(std::chrono::hours(24));
 }
+
+negotiate::DirectStorage& S3Storage::direct() { return *parts_->direct; }
+
+Result<int> S3Storage::RemoveStaleStaged() { return parts_->direct->RemoveStaleStaged(std::chrono::hours(24)); }
 
 }  // namespace cellar::server

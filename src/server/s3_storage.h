@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "env/clock.h"
+#include "protocols/negotiate/direct_storage.h"
 #include "server/config.h"
 #include "store/blob_store.h"
 #include "store/documents.h"
@@ -41,6 +42,11 @@ class S3Storage {
   // Aborts multipart uploads that crashed writers left (older than a day);
   // returns how many.
   Result<int> AbortStaleUploads();
+  // The bucket as the negotiate adapter's presigned-URL backend.
+  negotiate::DirectStorage& direct();
+  // Removes staging objects of presigned uploads never committed (older
+  // than a day); returns how many.
+  Result<int> RemoveStaleStaged();
 
  private:
   struct Parts;

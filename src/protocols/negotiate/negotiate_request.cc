@@ -47,6 +47,14 @@ Result<std::string> RequestNamespace(const json& j) {
   if (!it->is_string()) return Status::InvalidArgument("\"namespace\" must be a string");
   return ArtifactNamespace(it->get<std::string>());
 }
+
+// The request's "presigned": absent is false; present, it must be a bool.
+Result<bool> RequestPresigned(const json& j) {
+  auto it = j.find("presigned");
+  if (it == j.end()) return false;
+  if (!it->is_boolean()) return Status::InvalidArgument("\"presigned\" must be true or false");
+  return it->get<bool>();
+}
 }  // namespace
 
 bool IsValidBlobKey(std::string_view key) { return protocols::IsOpaqueKey(key, 128); }
@@ -64,6 +72,7 @@ Result<NegotiateRequest> ParseSingle(std::string_view body) {
   if (!j.is_object()) return Status::InvalidArgument("expected a JSON object {\"hash\", \"action\"}");
   NegotiateRequest request;
   CELLAR_ASSIGN_OR_RETURN(request.ns, RequestNamespace(j));
+  CELLAR_ASSIGN_OR_RETURN(request.presigned_uploads, RequestPresigned(j));
   CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(j));
   request.items.push_back(std::move(item));
   return request;
@@ -79,6 +88,7 @@ Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items) {
   }
   NegotiateRequest request;
   CELLAR_ASSIGN_OR_RETURN(request.ns, RequestNamespace(j));
+  CELLAR_ASSIGN_OR_RETURN(request.presigned_uploads, RequestPresigned(j));
   for (const auto& r : j["requests"]) {
     CELLAR_ASSIGN_OR_RETURN(auto item, ParseItem(r));
     request.items.push_back(std::move(item));
@@ -117,6 +127,12 @@ json AnswerObject(const NegotiateAnswer& a) {
     j["url"] = a.url;
     j["expires_at"] = FormatRfc3339(a.expires_unix_s);
   }
+  if (!a.headers.empty()) {
+    json headers = json::object();
+    for (const auto& [name, value] : a.headers) headers[name] = value;
+    j["headers"] = headers;
+  }
+  if (!a.commit_url.empty()) j["commit_url"] = a.commit_url;
   return j;
 }
 }  // namespace

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -28,6 +29,10 @@ struct NegotiateItem {
 struct NegotiateRequest {
   std::string ns;  // "artifacts" or "artifacts/<namespace>"
   std::vector<NegotiateItem> items;
+  // "presigned": true: the client can upload to an object-store URL and then
+  // call the answer's commit_url. Older clients leave it out and keep
+  // getting uploads through cellar (downloads are presigned for all).
+  bool presigned_uploads = false;
 };
 
 // Parses a single request {"hash", "action", "size"?, "sha256"?, "namespace"?}.
@@ -46,6 +51,10 @@ struct NegotiateAnswer {
   std::string status;
   std::string url;          // empty when there is nothing to transfer
   int64_t expires_unix_s = 0;
+  // Presigned uploads only: headers the PUT must carry verbatim, and the URL
+  // to POST once the PUT succeeded.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string commit_url;
 };
 std::string AnswerJson(const NegotiateAnswer& answer);
 std::string BatchJson(const std::vector<NegotiateAnswer>& answers);

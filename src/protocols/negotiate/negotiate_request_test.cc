@@ -35,6 +35,24 @@ TEST(NegotiateRequest, BadInputIsRefusedWithAReason) {
   EXPECT_NE(r.error().message().find("hash"), std::string::npos);
 }
 
+TEST(NegotiateRequest, PresignedIsAnOptInBoolean) {
+  EXPECT_FALSE(ParseSingle(R"({"hash":"a","action":"upload"})")->presigned_uploads);
+  EXPECT_TRUE(ParseSingle(R"({"hash":"a","action":"upload","presigned":true})")->presigned_uploads);
+  EXPECT_TRUE(ParseBatch(R"({"presigned":true,"requests":[{"hash":"a","action":"upload"}]})", 10)
+                  ->presigned_uploads);
+  EXPECT_FALSE(ParseSingle(R"({"hash":"a","action":"upload","presigned":"yes"})").ok());
+}
+
+TEST(NegotiateRequest, PresignedAnswerCarriesHeadersAndCommitUrl) {
+  NegotiateAnswer a{"h", "upload_needed", "http://s3/x", 1764000000, {{"x-amz-content-sha256", "ab"}},
+                    "http://cellar/v1/negotiate/commit/h/1?sig=z"};
+  const std::string json = AnswerJson(a);
+  EXPECT_NE(json.find(R"("headers":{"x-amz-content-sha256":"ab"})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("commit_url":"http://cellar/v1/negotiate/commit/h/1?sig=z")"), std::string::npos)
+      << json;
+  EXPECT_EQ(AnswerJson({"h", "found", "http://s3/y", 1764000000, {}, ""}).find("commit_url"), std::string::npos);
+}
+
 TEST(NegotiateRequest, BatchKeepsOrderAndHasALimit) {
   auto r = ParseBatch(R"({"requests":[{"hash":"a","action":"upload"},{"hash":"b","action":"download"}]})", 10);
   ASSERT_TRUE(r.ok());
@@ -67,10 +85,10 @@ TEST(NegotiateRequest, BatchNamespaceMustBeAStringLikeASingleOne) {
 }
 
 TEST(NegotiateRequest, AnswersCarryUrlAndExpiryOnlyWhenThereIsATransfer) {
-  EXPECT_EQ(AnswerJson({"a", "skipped", "", 0}), R"({"hash":"a","status":"skipped"})");
-  EXPECT_EQ(AnswerJson({"a", "found", "http://x/v1/blobs/a?s", 1'800'000'000}),
+  EXPECT_EQ(AnswerJson({"a", "skipped", "", 0, {}, ""}), R"({"hash":"a","status":"skipped"})");
+  EXPECT_EQ(AnswerJson({"a", "found", "http://x/v1/blobs/a?s", 1'800'000'000, {}, ""}),
             R"({"expires_at":"2027-01-15T08:00:00Z","hash":"a","status":"found","url":"http://x/v1/blobs/a?s"})");
-  EXPECT_EQ(BatchJson({{"a", "missing", "", 0}}), R"({"results":[{"hash":"a","status":"missing"}]})");
+  EXPECT_EQ(BatchJson({{"a", "missing", "", 0, {}, ""}}), R"({"results":[{"hash":"a","status":"missing"}]})");
 }
 
 TEST(NegotiateRequest, UploadStatusMatrix) {

@@ -15,6 +15,7 @@
 #include "store/s3/curl_s3_client.h"
 #include "store/s3/retrying_s3_client.h"
 #include "store/s3/s3_blob_store.h"
+#include "store/s3/sigv4.h"
 #include "store/fs_blob_store.h"
 #include "store/tiered/tiered_blob_store.h"
 #include "testing/blob_store_conformance.h"
@@ -223,6 +224,24 @@ TEST_F(RgwTest, PresignedCreateOnlyPutPinsSizeAndRefusesOverwrite) {
   EXPECT_EQ(Fetch("PUT", *url, "hello!", {{"If-None-Match", "*"}}).first, 403);  // wrong size
   EXPECT_EQ(Fetch("PUT", *url, "hello", {{"If-None-Match", "*"}}).first, 200);
   EXPECT_EQ(Fetch("PUT", *url, "HELLO", {{"If-None-Match", "*"}}).first, 412);
+}
+
+// Signing x-amz-content-sha256 with the body's real digest makes RGW hash
+// the body and refuse one that does not match (400 XAmzContentSHA256Mismatch),
+// so a presigned upload can pin its bytes, not only its size.
+TEST_F(RgwTest, PresignedPutWithSignedContentSha256IsVerified) {
+  const std::string key = Key("presigned/sha256");
+  const std::string digest = Sha256Hex("hello");
+  auto url = PresignUrl(config_, "PUT", key, Now(), std::chrono::seconds(300),
+                        {{"content-length", "5"}, {"x-amz-content-sha256", digest}});
+  ASSERT_TRUE(url.ok());
+  auto [wrong, wrong_body] = Fetch("PUT", *url, "HELLO", {{"x-amz-content-sha256", digest}});
+  EXPECT_EQ(wrong, 400) << wrong_body;
+  EXPECT_NE(wrong_body.find("XAmzContentSHA256Mismatch"), std::string::npos) << wrong_body;
+  EXPECT_FALSE(*backend_->s3.HeadObject(key));
+  EXPECT_EQ(Fetch("PUT", *url, "hello").first, 403);  // header left out
+  auto [ok, ok_body] = Fetch("PUT", *url, "hello", {{"x-amz-content-sha256", digest}});
+  EXPECT_EQ(ok, 200) << ok_body;
 }
 
 TEST_F(RgwTest, WrongSecretIsPermissionDeniedAndNeverQuoted) {

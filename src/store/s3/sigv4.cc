@@ -80,7 +80,11 @@ std::string Presign(const PresignInput& in) {
   headers.emplace_back("host", in.host);
   std::sort(headers.begin(), headers.end());
   std::string canonical_headers, signed_names;
+  // A signed x-amz-content-sha256 is also the canonical payload hash: the
+  // server then hashes the body and refuses one that does not match.
+  std::string payload_hash = "UNSIGNED-PAYLOAD";
   for (const auto& [name, value] : headers) {
+    if (name == "x-amz-content-sha256") payload_hash = value;
     canonical_headers += name + ":" + value + "\n";
     if (!signed_names.empty()) signed_names += ';';
     signed_names += name;
@@ -109,7 +113,7 @@ std::string Presign(const PresignInput& in) {
 
   const std::string canonical_request = in.method + "\n" + in.encoded_path + "\n" +
                                         canonical_query + "\n" + canonical_headers + "\n" +
-                                        signed_names + "\nUNSIGNED-PAYLOAD";
+                                        signed_names + "\n" + payload_hash;
   const std::string string_to_sign =
       "AWS4-HMAC-SHA256\n" + amz_date + "\n" + scope + "\n" + Sha256Hex(canonical_request);
   const std::string signature = HexOf(HmacSha256(

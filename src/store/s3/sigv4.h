@@ -53,7 +53,9 @@ struct PresignInput {
 };
 
 // Returns the full presigned URL (scheme://host/path?X-Amz-...). The payload
-// is UNSIGNED-PAYLOAD: the URL does not fix the body's bytes.
+// is UNSIGNED-PAYLOAD (the URL does not fix the body's bytes) unless
+// x-amz-content-sha256 is among signed_headers: its value is then the signed
+// payload hash, and the server refuses a body with another SHA-256.
 std::string Presign(const PresignInput& in);
 
 }  // namespace cellar::s3

@@ -321,9 +321,9 @@ Result<std::optional<FileDigest>> NegotiateRemoteCache::Download(const RemoteArt
   return result;
 }
 
-NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::PutOnce(const std::string& first_url,
-                                                                       const std::string& path,
-                                                                       const FileDigest& digest) const {
+NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::PutOnce(
+    const std::string& first_url, const std::string& path, const FileDigest& digest,
+    const std::vector<std::pair<std::string, std::string>>& headers, bool staged) const {
   using T = Try<UploadOutcome>;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return T::Done(LocalFileError(errno, "open " + path));
@@ -335,6 +335,7 @@ NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::PutOnce(const std
     request.method = "PUT";
     request.url = url;
     request.headers.emplace_back("Content-Type", "application/octet-stream");
+    for (const auto& header : headers) request.headers.push_back(header);
     Authorize(url, request.headers);
     request.upload_fd = fd;
     request.upload_size = digest.size;
@@ -348,6 +349,7 @@ NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::PutOnce(const std
       url = reply->redirect_url;
       continue;
     }
+    if (staged && status >= 200 && status < 300) return T::Done(UploadOutcome::kStored);
     if (status == 201) return T::Done(UploadOutcome::kStored);
     if (status == 200 || status == 204) return T::Done(UploadOutcome::kSkipped);
     const std::string said = what + " answered HTTP " + std::to_string(status) + ": " + ServerMessage(*reply);
@@ -356,6 +358,27 @@ NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::PutOnce(const std
     if (RetriableStatus(status)) return T::Again(Status::Aborted(said));
     return T::Done(Status::Aborted(said));
   }
+}
+
+NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::CommitOnce(const std::string& url) const {
+  using T = Try<UploadOutcome>;
+  TransferRequest request;
+  request.method = "POST";
+  request.url = url;
+  Authorize(url, request.headers);
+  request.timeouts = options_.transfer_timeouts;  // the server reads the upload back
+  Result<TransferReply> reply = PerformTransfer(request);
+  if (!reply.ok()) return RetriableFailure(reply.error()) ? T::Again(reply.error()) : T::Done(reply.error());
+  const int status = reply->status;
+  if (status == 201) return T::Done(UploadOutcome::kStored);
+  if (status == 200) return T::Done(UploadOutcome::kSkipped);
+  const std::string said =
+      "commit at " + UrlForMessages(url) + " answered HTTP " + std::to_string(status) + ": " + ServerMessage(*reply);
+  // 403: the commit URL expired; 409: the staged upload is gone. Both are
+  // cured by negotiating and uploading again.
+  if (status == 403 || status == 409 || RetriableStatus(status)) return T::Again(Status::Aborted(said));
+  if (status == 413 || status == 507) return T::Done(Status::ResourceExhausted(said));
+  return T::Done(Status::Aborted(said));
 }
 
 Result<UploadOutcome> NegotiateRemoteCache::Upload(const std::string& hash, const std::string& path,
@@ -367,7 +390,12 @@ Result<UploadOutcome> NegotiateRemoteCache::Upload(const std::string& hash, cons
   } else {
     CELLAR_ASSIGN_OR_RETURN(digest, DigestFile(path));
   }
-  Json body = {{"hash", hash}, {"action", "upload"}, {"size", digest.size}, {"sha256", digest.sha256}};
+  // "presigned": this client can PUT to an object store and then commit.
+  Json body = {{"hash", hash},
+               {"action", "upload"},
+               {"size", digest.size},
+               {"sha256", digest.sha256},
+               {"presigned", true}};
   if (!options_.ns.empty()) body["namespace"] = options_.ns;
   const std::string request = body.dump();
   for (int attempt = 1;; ++attempt) {
@@ -381,7 +409,16 @@ Result<UploadOutcome> NegotiateRemoteCache::Upload(const std::string& hash, cons
       return Status::Unavailable("remote cache " + UrlForMessages(options_.server_url) +
                                  " answered an upload negotiation with status '" + status + "'");
     }
-    Try<UploadOutcome> t = PutOnce(parsed["url"].get<std::string>(), path, digest);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (parsed.contains("headers") && parsed["headers"].is_object()) {
+      for (const auto& [name, value] : parsed["headers"].items()) {
+        if (value.is_string()) headers.emplace_back(name, value.get<std::string>());
+      }
+    }
+    const std::string commit_url =
+        parsed.contains("commit_url") && parsed["commit_url"].is_string() ? parsed["commit_url"].get<std::string>() : "";
+    Try<UploadOutcome> t = PutOnce(parsed["url"].get<std::string>(), path, digest, headers, !commit_url.empty());
+    if (t.result.ok() && !commit_url.empty()) t = CommitOnce(commit_url);
     if (!t.retry || attempt >= options_.max_attempts) return std::move(t.result);
     Backoff(attempt);
   }

@@ -1,7 +1,8 @@
 // NegotiateRemoteCache: the RemoteCache of a cellar server. Lookups are
 // `POST /v1/negotiate/batch` (1000 hashes per request, the server's limit);
 // an upload negotiates `upload` with its size and SHA-256 and then PUTs the
-// file to the signed URL; downloads GET the signed URL into a file. Every
+// file to the signed URL (for a presigned object-store URL, with the headers
+// the answer lists, then POSTs the answer's commit_url); downloads GET the signed URL into a file. Every
 // step has connect, total and low-speed timeouts and a bounded number of
 // retries with backoff. The token is sent only to URLs whose scheme, host
 // and port are the configured server's, so a signed URL on another host
@@ -54,7 +55,13 @@ class NegotiateRemoteCache : public RemoteCache {
   std::vector<RemoteLookup> LookupChunk(const std::vector<std::string>& hashes) const;
   Try<std::optional<FileDigest>> DownloadOnce(const std::string& url, const std::string& dest_path,
                                                const std::optional<FileDigest>& expected) const;
-  Try<UploadOutcome> PutOnce(const std::string& url, const std::string& path, const FileDigest& digest) const;
+  // PUTs the file; `headers` are sent as they are (a presigned URL signs
+  // them). With `staged`, any 2xx means the bytes are up and the commit
+  // follows.
+  Try<UploadOutcome> PutOnce(const std::string& url, const std::string& path, const FileDigest& digest,
+                             const std::vector<std::pair<std::string, std::string>>& headers, bool staged) const;
+  // POSTs the commit URL of a presigned upload.
+  Try<UploadOutcome> CommitOnce(const std::string& url) const;
   // Adds the token when `url` is on the configured server's origin.
   void Authorize(const std::string& url, std::vector<std::pair<std::string, std::string>>& headers) const;
   void Backoff(int attempt) const;

@@ -474,6 +474,56 @@ TEST_F(NegotiateRemoteCacheTest, UploadsToAnotherHostCarryNoToken) {
   EXPECT_EQ(server.requests().at(0).Header("Authorization"), "Bearer tok-123");
 }
 
+// A presigned answer (--storage s3): the PUT goes to the object store with
+// the listed headers and no token, then the commit URL is POSTed to cellar.
+// An expired commit (403) starts over with a fresh negotiation.
+TEST_F(NegotiateRemoteCacheTest, PresignedUploadPutsToTheStoreThenCommits) {
+  const std::string file = WriteFile("art", "presigned payload");
+  const std::string sha256 = DigestFile(file)->sha256;
+  std::mutex mu;
+  std::map<std::string, std::string> staged;  // object store: path -> body
+  int commits = 0;
+  TestHttpServer store([&](const TestRequest& r) {
+    std::lock_guard lock(mu);
+    if (r.method != "PUT" || r.Header("x-amz-content-sha256") != sha256) {
+      return TestReply::Json("<Error>SignatureDoesNotMatch</Error>", 403);
+    }
+    staged[r.target.substr(0, r.target.find('?'))] = r.body;
+    return TestReply::Json("", 200);
+  });
+  std::string self;
+  int negotiations = 0;
+  TestHttpServer server([&](const TestRequest& r) {
+    std::lock_guard lock(mu);
+    if (r.target == "/v1/negotiate") {
+      Json in = Json::parse(r.body);
+      if (in.value("presigned", false) != true) return TestReply::Json(R"({"error":"old client"})", 400);
+      const std::string id = std::to_string(++negotiations);
+      return TestReply::Json(Json{{"hash", in["hash"]}, {"status", "upload_needed"},
+                                  {"url", store.url() + "/bucket/staging/" + id + "?X-Amz-Signature=x"},
+                                  {"headers", {{"x-amz-content-sha256", in["sha256"]}}},
+                                  {"commit_url", self + "/v1/negotiate/commit/" + id + "?sig=y"},
+                                  {"expires_at", "2099-01-01T00:00:00Z"}}.dump());
+    }
+    if (r.method == "POST" && r.target.starts_with("/v1/negotiate/commit/")) {
+      ++commits;
+      if (commits == 1) return TestReply::Json(R"({"error":"signed URL expired"})", 403);
+      return TestReply::Json(R"({"status":"stored"})", 201);
+    }
+    return TestReply::Json(R"({"error":"?"})", 400);
+  });
+  self = server.url();
+  NegotiateRemoteCache cache(Options(server.url()));
+  Result<UploadOutcome> got = cache.Upload("pre1", file);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(*got, UploadOutcome::kStored);
+  EXPECT_EQ(negotiations, 2);
+  EXPECT_EQ(commits, 2);
+  EXPECT_EQ(staged["/bucket/staging/2"], "presigned payload");
+  for (const TestRequest& r : store.requests()) EXPECT_FALSE(r.Header("Authorization"));
+  for (const TestRequest& r : server.requests()) EXPECT_EQ(r.Header("Authorization"), "Bearer tok-123");
+}
+
 TEST_F(NegotiateRemoteCacheTest, AReadOnlyTokenDisablesUploadsButStillFindsHits) {
   TestHttpServer server([](const TestRequest& r) {
     if (r.target == "/v1/negotiate") return TestReply::Json(R"({"error":"token 'pr' may not write artifacts"})", 403);
