@@ -55,6 +55,7 @@ FleetLock::Hold FleetLock::Acquire(const std::string& key) {
   Hold hold;
   std::chrono::milliseconds waited{0};
   for (;;) {
+    if (stopped_) return hold;
     Result<std::optional<Lease>> got = leases_.TryAcquire(key, options_.ttl);
     if (!got.ok()) return hold;  // Redis unavailable: work without the fleet
     if (*got) {

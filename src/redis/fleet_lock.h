@@ -12,6 +12,7 @@
 // Thread-safety: any thread; Hold() blocks, so never on an I/O thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -42,10 +43,15 @@ class FleetLock {
 
   Hold Acquire(const std::string& key);
 
+  // Makes every Acquire() waiting now or later return at once, without the
+  // lease (server shutdown must not wait for another node's work).
+  void Stop() { stopped_ = true; }
+
  private:
   Leases& leases_;
   const FleetLockOptions options_;
   std::function<void(std::chrono::milliseconds)> sleep_;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace cellar::redis

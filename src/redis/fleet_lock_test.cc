@@ -65,6 +65,20 @@ TEST_F(FleetLockTest, GivesUpAfterMaxWaitAndWorksWithoutIt) {
   EXPECT_EQ(sleeps_, 10);
 }
 
+TEST_F(FleetLockTest, StopEndsAWaitAtOnce) {
+  FleetLock* lock_ptr = nullptr;
+  FleetLock lock(leases_, Options(), [&](milliseconds d) {
+    clock_.Advance(d);
+    if (++sleeps_ == 2) lock_ptr->Stop();  // shutdown while waiting
+  });
+  lock_ptr = &lock;
+  ASSERT_TRUE(leases_.TryAcquire("git:repo", milliseconds(60'000)).value());
+  FleetLock::Hold hold = lock.Acquire("git:repo");
+  EXPECT_FALSE(hold.lease);
+  EXPECT_EQ(sleeps_, 2);
+  EXPECT_FALSE(lock.Acquire("git:other").lease) << "a stopped lock hands out nothing";
+}
+
 TEST_F(FleetLockTest, RedisDownMeansNoLockAndNoWait) {
   leases_.SetUnavailable(true);
   FleetLock lock(leases_, Options(), Sleep());

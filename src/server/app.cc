@@ -172,6 +172,7 @@ App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 App::~App() {
   if (!parts_) return;
+  if (parts_->fleet_lock) parts_->fleet_lock->Stop();  // no worker waits on another node from here on
   parts_->server.reset();
   if (parts_->workers) parts_->workers->join();
   if (parts_->upstream_waits) parts_->upstream_waits->join();
@@ -253,7 +254,9 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   // prefix name the fleet.
   std::string fleet = p.s3 ? config.s3_bucket + "/" + config.s3_prefix : config.data_dir;
   p.redis_leases = std::make_unique<redis::RedisLeases>(*p.redis, "cellar:" + fleet + ":");
-  p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, redis::FleetLockOptions{});
+  redis::FleetLockOptions lock_options;
+  lock_options.max_wait = std::chrono::milliseconds(config.git_fetch_timeout_ms);
+  p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, lock_options);
   auto& up = p.registry.AddGauge("cellar_redis_up", "1 while Redis answers, 0 while this node works without it.", {});
   redis::HiredisClient* client = p.redis.get();
   p.registry.AddCollectHook([&up, client] { up.With({}).Set(client->is_up() ? 1 : 0); });
@@ -477,6 +480,7 @@ void App::Run() {
                  asio::detached);
   p.server->Run();
   if (p.scrub) p.scrub->Stop();
+  if (p.fleet_lock) p.fleet_lock->Stop();  // a worker waiting on another node's lease returns now
   p.workers->join();
   p.upstream_waits->join();
   Status s = p.cache->Flush();

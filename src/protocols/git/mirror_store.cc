@@ -166,11 +166,17 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
       std::lock_guard lock(mu_);
       before = mirrors_[repo_key].bytes;
     }
-    // Across the fleet, one node at a time: a node that waited for another
-    // then builds a missing mirror from the bucket, which the holder
-    // published before it let go.
+    // Across the fleet, one node at a time clones a repository it has no
+    // mirror of: the holder keeps the lease until it published the mirror,
+    // so a node that waited builds its own from the bucket. That node then
+    // lets go at once (others may restore beside it), and a node with a
+    // mirror fetches without the lease: the bucket would not save it any
+    // upstream traffic.
     redis::FleetLock::Hold hold;
-    if (options_.fleet_lock != nullptr) hold = options_.fleet_lock->Acquire("git:" + repo_key);
+    if (options_.fleet_lock != nullptr && !Exists(repo_key)) {
+      hold = options_.fleet_lock->Acquire("git:" + repo_key);
+      if (hold.waited) hold.lease.reset();
+    }
     Status run = Exists(repo_key) ? Fetch(PathFor(repo_key), url, authorization, kRefspecs)
                                   : Clone(repo_key, url, authorization);
     uint64_t grown = 0;

@@ -39,27 +39,40 @@ std::string Serialize(const Manifest& m) {
 }
 
 Result<Manifest> Parse(const std::string& name, const std::string& text) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   auto bad = [&](const std::string& why) { return Status::Corruption("manifest " + name + ": " + why); };
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return bad("not a JSON object");
-  if (j.value("version", 0) != kManifestVersion) return bad("unknown version");
+  // Every member is checked before it is read: the bucket is shared, and a
+  // damaged or hand-edited manifest must be an error value, never a throw.
+  auto version = j.find("version");
+  if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() != kManifestVersion) {
+    return bad("unknown version");
+  }
+  auto bundles = j.find("bundles");
+  auto refs = j.find("refs");
+  if (bundles == j.end() || refs == j.end() || !bundles->is_array() || bundles->empty() || !refs->is_object()) {
+    return bad("no bundles or refs");
+  }
   Manifest m;
-  const Json& bundles = j["bundles"];
-  const Json& refs = j["refs"];
-  if (!bundles.is_array() || bundles.empty() || !refs.is_object()) return bad("no bundles or refs");
-  for (const Json& b : bundles) {
-    if (!b.is_object() || !b["blake3"].is_string() || !b["size"].is_number_unsigned()) return bad("bad bundle entry");
-    BundleRef ref{b["blake3"].get<std::string>(), b["size"].get<uint64_t>()};
+  for (const Json& b : *bundles) {
+    if (!b.is_object()) return bad("bad bundle entry");
+    auto blob = b.find("blake3");
+    auto size = b.find("size");
+    if (blob == b.end() || size == b.end() || !blob->is_string() || !size->is_number_unsigned()) {
+      return bad("bad bundle entry");
+    }
+    BundleRef ref{blob->get<std::string>(), size->get<uint64_t>()};
     if (!Digest::FromHex(ref.blob).ok()) return bad("bad bundle digest");
     m.bundles.push_back(std::move(ref));
   }
-  for (const auto& [ref, oid] : refs.items()) {
+  for (const auto& [ref, oid] : refs->items()) {
     if (!oid.is_string() || !ref.starts_with("refs/")) return bad("bad ref entry");
     std::string id = oid.get<std::string>();
     if ((id.size() != 40 && id.size() != 64) || !IsLowerHex(id)) return bad("bad object id for " + ref);
     m.refs[ref] = std::move(id);
   }
-  if (j.contains("head") && j["head"].is_string()) m.head = j["head"].get<std::string>();
+  auto head = j.find("head");
+  if (head != j.end() && head->is_string()) m.head = head->get<std::string>();
   return m;
 }
 
@@ -228,6 +241,14 @@ Result<PublishResult> SharedGitTier::Publish(const std::string& repo_key, const 
   if (made.exit_code != 0) {
     // Refs moved or went away but no object is new: nothing to bundle.
     if (!incremental || made.err.find("empty bundle") == std::string::npos) return GitFailed("git bundle create", made);
+    // Only refs that did not move while git looked: one a fetch moved meanwhile
+    // might name an object the bucket lacks.
+    CELLAR_ASSIGN_OR_RETURN(Refs after, ReadRefs(repo_path));
+    next.refs.clear();
+    for (const auto& [ref, oid] : after) {
+      auto then = now.refs.find(ref);
+      if (then != now.refs.end() && then->second == oid) next.refs[ref] = oid;
+    }
     next.bundles = before->bundles;
     result.kind = PublishResult::Kind::kRefsOnly;
   } else {

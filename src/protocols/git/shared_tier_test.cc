@@ -168,6 +168,14 @@ TEST_F(SharedTierTest, AMissingBundleOrADamagedManifestFailsTheRestore) {
 
   ASSERT_TRUE(docs_.Put(name, "{\"version\":1,").ok());
   EXPECT_EQ(RestoreInto("r1.git").status().code(), Code::kCorruption);
+  // Well-formed JSON of the wrong shape is an error too, never a throw.
+  int n = 0;
+  for (const char* shape : {"{\"version\":\"1\"}", "{\"version\":1,\"bundles\":[{}],\"refs\":{}}",
+                            "{\"version\":1,\"bundles\":[{\"blake3\":1,\"size\":\"x\"}],\"refs\":{}}",
+                            "{\"version\":1,\"bundles\":[7],\"refs\":[]}", "[]", "{\"version\":1}"}) {
+    ASSERT_TRUE(docs_.Put(name, shape).ok());
+    EXPECT_EQ(RestoreInto("shape" + std::to_string(n++) + ".git").status().code(), Code::kCorruption) << shape;
+  }
   // A publish over a damaged manifest starts a new generation.
   EXPECT_EQ(Publish(), PublishResult::Kind::kFull);
 

@@ -161,10 +161,19 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     return made;
   }
   const std::string final_path = ArtifactPath(hash);
-  // No leftover sidecar is removed here: it names another file, so Lookup
-  // ignores it, and the sidecar written below replaces it. (Removing it here
-  // raced with a concurrent insert that had just written its own.)
+  // A leftover sidecar naming an inode is left alone: Lookup ignores it for
+  // another file, and the sidecar written below replaces it. (Removing any
+  // sidecar here raced with a concurrent insert that had just written its
+  // own.) One from before sidecars named inodes cannot be told apart from a
+  // fresh one, so it goes; no concurrent insert writes that form.
+  if (std::optional<Sidecar> old = ReadSidecar(SidecarPath(hash)); old && !old->inode) {
+    ::unlink(SidecarPath(hash).c_str());
+  }
   std::string source = temp_path;
+  // The inode the entry will have: link and rename keep it. Taken from the
+  // source, not the final name, which a concurrent rename may replace.
+  struct stat linked {};
+  bool have_inode = ::stat(source.c_str(), &linked) == 0;
   int rc = ::link(source.c_str(), final_path.c_str());
   if (rc != 0 && errno == EXDEV) {
     // Not on the cache's file system: copy into tmp/ first, then link.
@@ -176,6 +185,7 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
       return copied;
     }
     source = *local;
+    have_inode = ::stat(source.c_str(), &linked) == 0;
     rc = ::link(source.c_str(), final_path.c_str());
   }
   if (rc != 0 && (errno == EPERM || errno == ENOTSUP || errno == EMLINK)) {
@@ -183,8 +193,6 @@ Result<LocalArtifact> LocalCache::Insert(const std::string& hash, const std::str
     rc = ::rename(source.c_str(), final_path.c_str());
   }
   const int err = errno;
-  struct stat linked {};
-  const bool have_inode = rc == 0 && ::stat(final_path.c_str(), &linked) == 0;
   RemoveTemp(source);
   if (rc != 0 && err != EEXIST) return LocalFileError(err, "link " + final_path);
   if (rc != 0) {  // first insert wins
