@@ -299,6 +299,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.ttl_ms = config.ttl_ms;
   cache_options.gc_grace_ms = config.gc_grace_ms;
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
+  if (p->s3) cache_options.shared_entries = &p->s3->entries();
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "index/s3/s3_shared_entries.h"
 #include "store/s3/curl_s3_client.h"
 #include "store/s3/retrying_s3_client.h"
 #include "store/s3/s3_blob_store.h"
@@ -19,6 +20,7 @@ struct S3Storage::Parts {
   std::unique_ptr<s3::RetryingS3Client> client;
   std::unique_ptr<s3::S3BlobStore> remote;
   std::unique_ptr<store::TieredBlobStore> tiered;
+  std::unique_ptr<index::S3SharedEntries> entries;
 };
 
 S3Storage::S3Storage(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -47,10 +49,13 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
   options.spool_dir = spool_dir;
   p->remote = std::make_unique<s3::S3BlobStore>(*p->client, clock, options);
   p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote);
+  p->entries = std::make_unique<index::S3SharedEntries>(*p->client, s3.prefix);
   return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
 }
 
 store::BlobStore& S3Storage::store() { return *parts_->tiered; }
+
+index::SharedEntries& S3Storage::entries() { return *parts_->entries; }
 
 const std::string& S3Storage::description() const { return parts_->description; }
 

@@ -1,8 +1,9 @@
 // S3Storage: the remote half of `cellar serve --storage s3`: the S3 client
 // (libcurl, with retries), the S3BlobStore under --s3-prefix, and the
 // TieredBlobStore that puts the data dir's FsBlobStore in front of it (see
-// docs/tiered-storage.md). Built by App::Create, which hands store() to
-// CacheService.
+// docs/tiered-storage.md), and the entry manifests beside the blobs that let
+// a node with an empty data dir recover entries (S3SharedEntries). Built by
+// App::Create, which hands store() and entries() to CacheService.
 // Thread-safety: store() as BlobStore; Open() from one thread.
 #pragma once
 
@@ -11,6 +12,7 @@
 
 #include "base/status.h"
 #include "env/clock.h"
+#include "index/shared_entries.h"
 #include "server/config.h"
 #include "store/blob_store.h"
 
@@ -31,6 +33,9 @@ class S3Storage {
   ~S3Storage();
 
   store::BlobStore& store();
+  // Index entries shared through the same bucket (`<prefix>entries/`), for
+  // CacheOptions::shared_entries.
+  index::SharedEntries& entries();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
   // Aborts multipart uploads that crashed writers left (older than a day);
