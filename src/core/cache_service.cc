@@ -350,7 +350,7 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   entry.fetched_at_ms = now;
   entry.max_age_ms = options.max_age_ms;
   entry.attributes = options.attributes;
-  if (shared_ && entry.max_age_ms == 0) {
+  if (shared_ && entry.max_age_ms == 0 && !options.local_only) {
     // Published before the local entry exists, so this node never answers
     // a hit that other nodes cannot recover. The blob is already in the
     // bucket (the tiered store writes through), as Publish requires.

@@ -96,6 +96,10 @@ struct PutOptions {
   std::optional<uint64_t> expected_size;
   index::PutMode mode = index::PutMode::kOverwrite;
   std::unique_ptr<Verifier> verifier;  // optional
+  // Never published to shared entries although max_age_ms is 0: documents
+  // derived from this node's copy of a mutable one (npm's rendered and
+  // per-version packuments), which another node must derive from its own.
+  bool local_only = false;
 };
 
 // A streaming upload. Destroying it without Commit() stores nothing and

@@ -88,6 +88,19 @@ TEST_F(CacheServiceSharedTest, MutableEntriesAreNotShared) {
   EXPECT_FALSE(GetBytes(*b_.cache, "npm/dist", "left-pad"));
 }
 
+TEST_F(CacheServiceSharedTest, LocalOnlyEntriesAreNotShared) {
+  PutOptions o;
+  o.ns = "npm/derived";
+  o.key = "v:1.0.0:left-pad";
+  o.local_only = true;
+  auto put = *a_.cache->BeginPut(std::move(o));
+  ASSERT_TRUE(put->Write(std::as_bytes(std::span(std::string_view("{}")))).ok());
+  ASSERT_TRUE(put->Commit().ok());
+  EXPECT_EQ(shared_.size(), 0u);
+  EXPECT_EQ(GetBytes(*a_.cache, "npm/derived", "v:1.0.0:left-pad"), "{}");
+  EXPECT_FALSE(GetBytes(*b_.cache, "npm/derived", "v:1.0.0:left-pad"));
+}
+
 TEST_F(CacheServiceSharedTest, MissesAreRememberedForAWhile) {
   EXPECT_FALSE(GetBytes(*b_.cache, "turbo/t", "nobody-built-this"));
   EXPECT_FALSE(GetBytes(*b_.cache, "turbo/t", "nobody-built-this"));
@@ -142,7 +155,11 @@ TEST_F(CacheServiceSharedTest, FirstWriterWinsAcrossNodes) {
   o.ns = "turbo/t";
   o.key = "h";
   o.mode = index::PutMode::kIfAbsent;
-  auto put_a = *a_.cache->BeginPut(PutOptions{o.ns, o.key, o.content_type, o.attributes, 0, {}, o.mode, {}});
+  PutOptions first;
+  first.ns = o.ns;
+  first.key = o.key;
+  first.mode = o.mode;
+  auto put_a = *a_.cache->BeginPut(std::move(first));
   auto put_b = *b_.cache->BeginPut(std::move(o));
   ASSERT_TRUE(put_a->Write(std::as_bytes(std::span(std::string_view("from a")))).ok());
   ASSERT_TRUE(put_b->Write(std::as_bytes(std::span(std::string_view("from b")))).ok());
