@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "env/clock.h"
 #include "index/shared_entries.h"
+#include "metrics/metrics.h"
 #include "server/config.h"
 #include "store/blob_store.h"
 
@@ -26,10 +27,13 @@ class S3Storage {
   // probes the bucket (one HEAD): missing credentials are kInvalidArgument,
   // wrong ones kPermissionDenied, a missing bucket kNotFound, an endpoint
   // that does not answer kUnavailable; every message names the bucket and
-  // endpoint and never a secret. `local` and `clock` must outlive this
-  // object; spool files go to `spool_dir`.
+  // endpoint and never a secret. `local`, `clock` and `registry` must
+  // outlive this object; spool files go to `spool_dir`. Reports S3 requests,
+  // bytes and latency (MeteredS3Client) and where reads came from
+  // (cellar_tiered_reads_total) in `registry`.
   static Result<std::unique_ptr<S3Storage>> Open(const Config& config, store::BlobStore& local,
-                                                 const env::Clock& clock, const std::string& spool_dir);
+                                                 const env::Clock& clock, const std::string& spool_dir,
+                                                 metrics::Registry& registry);
   ~S3Storage();
 
   store::BlobStore& store();

@@ -118,6 +118,13 @@ expect_code 404 "B: a key nobody stored is still a miss" "$B_URL/turbo/v8/artifa
 recovered=$(curl -s "$B_URL/metrics" | awk '$1 == "cellar_cache_shared_entries_total{result=\"recovered\"}" { print $2 }')
 [[ "${recovered%.*}" == 5 ]] || fail "B recovered ${recovered:-0} entries, want 5"
 pass "B: 5 entries recovered from the bucket"
+# metric_at URL SERIES: one series of a node's /metrics (0 when absent).
+metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print int(v) }'; }
+[[ $(metric_at "$B_URL" 'cellar_tiered_reads_total{source="remote"}') -ge 4 ]] ||
+  fail "B's reads through the bucket are not counted: $(curl -s "$B_URL/metrics" | grep tiered_reads)"
+[[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="put",result="ok"}') -ge 11 ]] ||
+  fail "A's S3 PUTs (5 blobs + 6 manifests) are not counted: $(curl -s "$A_URL/metrics" | grep s3_requests)"
+pass "S3 requests and tiered reads are in /metrics"
 
 # --- 3. the bucket goes away -----------------------------------------------------
 "${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1
@@ -132,6 +139,8 @@ expect_put 503 "A, RGW down: ccache PUT refused" "$A_URL/ccache/ab/cdefghijklmno
 expect_code 404 "A: the refused turbo PUT left no entry" "$A_URL/turbo/v8/artifacts/fleet0003?slug=acme"
 expect_code 404 "B, RGW down: an entry only in the bucket is a miss" "$B_URL/turbo/v8/artifacts/fleet0002?slug=acme"
 kill -0 "$A_PID" || fail "A died while the bucket was down"
+[[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="head",result="Unavailable"}') -ge 1 ]] ||
+  fail "A's failed S3 requests are not counted: $(curl -s "$A_URL/metrics" | grep s3_requests)"
 
 # --- 4. the bucket comes back (an empty one: RGW keeps objects in memory) --------
 "${RGW[@]}" up "$RGW_DIR" >/dev/null
