@@ -28,7 +28,10 @@ Status StorageError(const Status& detail, std::string_view op, const std::string
     return Status::ResourceExhausted("the server's disk is full (details in its log)");
   }
   if (detail.code() == Code::kUnavailable) {
-    return Status::Unavailable("the shared storage (S3) cannot be reached; nothing was stored, try again later");
+    // Worth retrying: the S3 tier cannot be reached (or SQLite is busy).
+    return Status::Unavailable(
+        "the server's storage is unavailable (the S3 bucket cannot be reached, or the index is busy); "
+        "nothing was stored, try again later");
   }
   return Status(detail.code(), "the server could not store the data (details in its log)");
 }

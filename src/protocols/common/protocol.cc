@@ -27,12 +27,13 @@ BufferPool<std::byte>& UploadBuffers() {
 UploadResult StoreFailure(const http::Exchange& ex, const Status& detail, uint64_t bytes) {
   Log(LogLevel::kError, "storage failure",
       "\"path\":\"" + JsonEscape(ex.path()) + "\",\"error\":\"" + JsonEscape(detail.ToString()) + "\"");
-  // The shared storage being unreachable is the one failure a client can
-  // act on (retry later): it keeps its code and says so (503 at the edge).
+  // Storage that is unavailable for now (the S3 bucket unreachable, SQLite
+  // busy) is the one failure a client can act on (retry later): it keeps
+  // its code and says so (503 at the edge).
   if (detail.code() == Code::kUnavailable) {
     return UploadResult{UploadError::kStoreFailure,
-                        Status::Unavailable("the shared storage (S3) cannot be reached; the upload was not "
-                                            "stored, try again later"),
+                        Status::Unavailable("storage unavailable (the S3 bucket cannot be reached, or the index "
+                                            "is busy); the upload was not stored, try again later"),
                         bytes};
   }
   return UploadResult{UploadError::kStoreFailure,

@@ -72,8 +72,8 @@ struct UploadResult {
 };
 
 // The HTTP status of a kStoreFailure for adapters without a protocol rule:
-// 503 when the shared storage (the S3 bucket) cannot be reached, so clients
-// retry later, else 500.
+// 503 when storage is unavailable for now (the S3 bucket cannot be reached,
+// SQLite is busy), so clients retry later, else 500.
 inline unsigned StoreFailureHttpStatus(const UploadResult& result) {
   return result.status.code() == Code::kUnavailable ? 503 : 500;
 }
