@@ -18,17 +18,22 @@ void SharedLookup::RememberMissKey(const std::string& flight_key) {
   misses_[flight_key] = clock_.NowUnixMs() + options_.miss_ttl_ms;
 }
 
+bool SharedLookup::RememberedMiss(const std::string& flight_key) {
+  std::lock_guard lock(mu_);
+  auto it = misses_.find(flight_key);
+  if (it == misses_.end()) return false;
+  if (clock_.NowUnixMs() < it->second) return true;
+  misses_.erase(it);
+  return false;
+}
+
 Result<std::optional<index::Entry>> SharedLookup::Find(const std::string& ns, const std::string& key) {
   const std::string flight_key = FlightKey(ns, key);
-  {
-    std::lock_guard lock(mu_);
-    auto it = misses_.find(flight_key);
-    if (it != misses_.end()) {
-      if (clock_.NowUnixMs() < it->second) return std::optional<index::Entry>();
-      misses_.erase(it);
-    }
-  }
+  if (RememberedMiss(flight_key)) return std::optional<index::Entry>();
   return flights_.Do(flight_key, [&]() -> Result<std::optional<index::Entry>> {
+    // Checked again: a flight that ended between the check above and Do()
+    // remembered its miss before it ended.
+    if (RememberedMiss(flight_key)) return std::optional<index::Entry>();
     {
       std::lock_guard lock(mu_);
       ++requests_;

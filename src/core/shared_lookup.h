@@ -42,10 +42,16 @@ class SharedLookup {
   index::SharedEntries& shared() { return shared_; }
   // Requests made to the shared store.
   uint64_t requests() const;
+  // Callers waiting for a lookup of (ns, key) in flight.
+  int WaitersForTest(const std::string& ns, const std::string& key) {
+    return flights_.WaitersForTest(FlightKey(ns, key));
+  }
 
  private:
   static std::string FlightKey(const std::string& ns, const std::string& key);
   void RememberMissKey(const std::string& flight_key);
+  // True while a miss of `flight_key` is remembered (forgets expired ones).
+  bool RememberedMiss(const std::string& flight_key);
 
   index::SharedEntries& shared_;
   const env::Clock& clock_;

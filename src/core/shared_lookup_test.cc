@@ -64,9 +64,7 @@ TEST(SharedLookupTest, ConcurrentLookupsOfOneKeyMakeOneRequest) {
   threads.emplace_back(find);
   shared.WaitForCalls(1);  // the first request is in flight and held
   for (int i = 0; i < 8; ++i) threads.emplace_back(find);
-  // Give the others time to join the held flight; a latecomer that does not
-  // would make a second request (and the found entry is not remembered).
-  std::this_thread::sleep_for(milliseconds(50));
+  while (lookup.WaitersForTest("turbo/t", "k") < 8) std::this_thread::yield();
   shared.Release();
   for (auto& t : threads) t.join();
   EXPECT_EQ(found.load(), 9);
