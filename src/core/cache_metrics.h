@@ -21,6 +21,10 @@ struct CacheMetrics {
                            {"namespace", "result"})),
         fill_waiters(r.AddCounter("cellar_cache_fill_joins_total",
                                   "Requests that joined an upstream fill already in progress.", {"namespace"})),
+        shared_entries(r.AddCounter("cellar_cache_shared_entries_total",
+                                    "Entries shared through the bucket: published, publish_error, "
+                                    "recovered, lookup_error.",
+                                    {"result"})),
         store_bytes(r.AddGauge("cellar_store_bytes", "Bytes at rest in the blob store.", {})),
         store_blobs(r.AddGauge("cellar_store_blobs", "Blobs in the store.", {})),
         store_entries(r.AddGauge("cellar_store_entries", "Index entries.", {})),
@@ -34,6 +38,7 @@ struct CacheMetrics {
   metrics::Family<metrics::Counter>& blobs_collected;
   metrics::Family<metrics::Counter>& fills;
   metrics::Family<metrics::Counter>& fill_waiters;
+  metrics::Family<metrics::Counter>& shared_entries;
   metrics::Family<metrics::Gauge>& store_bytes;
   metrics::Family<metrics::Gauge>& store_blobs;
   metrics::Family<metrics::Gauge>& store_entries;

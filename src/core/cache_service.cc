@@ -27,6 +27,12 @@ Status StorageError(const Status& detail, std::string_view op, const std::string
   if (detail.code() == Code::kResourceExhausted) {
     return Status::ResourceExhausted("the server's disk is full (details in its log)");
   }
+  if (detail.code() == Code::kUnavailable) {
+    // Worth retrying: the S3 tier cannot be reached (or SQLite is busy).
+    return Status::Unavailable(
+        "the server's storage is unavailable (the S3 bucket cannot be reached, or the index is busy); "
+        "nothing was stored, try again later");
+  }
   return Status(detail.code(), "the server could not store the data (details in its log)");
 }
 }  // namespace
@@ -129,6 +135,9 @@ CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Cl
     : blobs_(blobs), index_(index), clock_(clock), metrics_(metrics), options_(options),
       budget_(SpaceBudgetOptions{options.max_bytes, options.disk_space, options.max_disk_headroom_bytes}),
       entries_(options.entry_cache_entries), small_blobs_(options.small_blob_cache_bytes) {
+  if (options_.shared_entries != nullptr) {
+    shared_ = std::make_unique<SharedLookup>(*options_.shared_entries, clock_, options_.shared_lookup);
+  }
   if (auto totals = index_.GetTotals(); totals.ok()) budget_.SetStored(totals->stored_bytes);
   metrics_.store_max_bytes.With({}).Set(static_cast<double>(options_.max_bytes));
 }
@@ -136,12 +145,68 @@ CacheService::CacheService(store::BlobStore& blobs, index::Index& index, env::Cl
 CacheService::~CacheService() { (void)index_.Flush(); }
 
 Result<std::optional<index::Entry>> CacheService::LoadEntry(const std::string& ns,
-                                                            const std::string& key) {
+                                                            const std::string& key, bool recover) {
   if (auto cached = entries_.Get(ns, key)) return cached;
   uint64_t sequence = entries_.write_sequence(ns, key);
   CELLAR_ASSIGN_OR_RETURN(auto entry, index_.Get(ns, key));
+  if (!entry && shared_ && recover) entry = RecoverShared(ns, key);
   if (entry) entries_.FillIfUnchanged(*entry, sequence);
   return entry;
+}
+
+std::optional<index::Entry> CacheService::RecoverShared(const std::string& ns, const std::string& key) {
+  auto warn = [&](std::string_view what, const Status& s) {
+    Log(LogLevel::kWarn, "shared entry not recovered",
+        "\"ns\":\"" + JsonEscape(ns) + "\",\"key\":\"" + JsonEscape(key) + "\",\"step\":\"" +
+            std::string(what) + "\",\"error\":\"" + JsonEscape(s.ToString()) + "\"");
+    metrics_.shared_entries.With({"lookup_error"}).Inc();
+  };
+  auto found = shared_->Find(ns, key);
+  if (!found.ok()) {
+    // A bucket that cannot answer makes a miss: build caches rebuild and
+    // pull-through protocols fetch upstream, as without shared entries.
+    warn("find", found.error());
+    return std::nullopt;
+  }
+  if (!*found) return std::nullopt;
+  index::Entry entry = std::move(**found);
+  const int64_t now = clock_.NowUnixMs();
+  entry.last_access_ms = now;
+  entry.fetched_at_ms = now;
+  entry.max_age_ms = 0;
+  entry.hits = 0;
+  // The blob will read through into this node's disk: count it like an
+  // upload, making room first.
+  const uint64_t stored = entry.size + options_.blob_overhead_bytes;
+  if (Status room = ReserveEvicting(stored); !room.ok()) {
+    warn("reserve", room);
+    return std::nullopt;
+  }
+  Result<index::PutOutcome> put = index::PutOutcome{};
+  {
+    std::shared_lock gc_lock(gc_mu_);
+    // If absent: a write of the key here since the local miss wins.
+    put = index_.Put(entry, stored, index::PutMode::kIfAbsent);
+    if (put.ok() && put->new_blob) budget_.AddStored(stored);
+  }
+  budget_.Release(stored);
+  if (!put.ok()) {
+    if (put.error().code() == Code::kAlreadyExists) {
+      auto local = index_.Get(ns, key);
+      return local.ok() ? *local : std::nullopt;
+    }
+    warn("index put", put.error());
+    return std::nullopt;
+  }
+  metrics_.shared_entries.With({"recovered"}).Inc();
+  return entry;
+}
+
+void CacheService::RecordOrphan(const store::BlobInfo& blob, int64_t now_ms) {
+  // Count it as stored unless the index knew the blob already.
+  auto known = index_.HasBlob(blob.digest);
+  (void)index_.RecordOrphanBlob({blob.digest, blob.size, blob.stored_size}, now_ms);
+  if (!known.ok() || !*known) budget_.AddStored(blob.stored_size);
 }
 
 Result<std::optional<std::unique_ptr<store::BlobReader>>> CacheService::OpenBlob(
@@ -186,7 +251,7 @@ Result<std::optional<std::unique_ptr<store::BlobReader>>> CacheService::OpenBlob
 Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string& ns,
                                                               const std::string& key) {
   for (int attempt = 0;; ++attempt) {
-    CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
+    CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key, /*recover=*/attempt == 0));
     if (!entry) break;
     CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
     if (reader) {
@@ -201,6 +266,9 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
     // it; a newer write of the key is read once more instead.
     auto removed = index_.DeleteIfDigest(ns, key, entry->digest);
     entries_.Erase(ns, key);
+    // A shared entry whose blob the bucket lost too: do not recover it
+    // again on every request.
+    if (shared_) shared_->RememberMiss(ns, key);
     if (attempt > 0 || !removed.ok() || removed->deleted) break;
   }
   metrics_.lookups.With({ProtocolOf(ns), "miss"}).Inc();
@@ -285,14 +353,25 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   entry.fetched_at_ms = now;
   entry.max_age_ms = options.max_age_ms;
   entry.attributes = options.attributes;
+  if (shared_ && entry.max_age_ms == 0 && !options.local_only) {
+    // Published before the local entry exists, so this node never answers
+    // a hit that other nodes cannot recover. The blob is already in the
+    // bucket (the tiered store writes through), as Publish requires.
+    Status published = shared_->shared().Publish(entry, options.mode);
+    if (!published.ok()) {
+      RecordOrphan(blob, now);
+      metrics_.shared_entries.With({"publish_error"}).Inc();
+      if (published.code() == Code::kAlreadyExists) return Status::AlreadyExists(entry.key + " exists");
+      return StorageError(published, "publish shared entry", options.ns, options.key);
+    }
+    shared_->ForgetMiss(entry.ns, entry.key);
+    metrics_.shared_entries.With({"published"}).Inc();
+  }
   const uint64_t sequence = entries_.write_sequence(entry.ns, entry.key);
   auto put = index_.Put(entry, blob.stored_size, options.mode);
   if (!put.ok()) {
-    // The blob is on disk but nothing references it: hand it to GC, and
-    // count it as stored unless the index knew it already.
-    auto known = index_.HasBlob(blob.digest);
-    (void)index_.RecordOrphanBlob({blob.digest, blob.size, blob.stored_size}, now);
-    if (!known.ok() || !*known) budget_.AddStored(blob.stored_size);
+    // The blob is on disk but nothing references it: hand it to GC.
+    RecordOrphan(blob, now);
     const Status& s = put.error();
     if (s.code() == Code::kAlreadyExists) return s;
     return StorageError(s, "index put", options.ns, options.key);
@@ -318,6 +397,17 @@ Status CacheService::MarkFetched(const std::string& ns, const std::string& key, 
 }
 
 Status CacheService::Delete(const std::string& ns, const std::string& key) {
+  if (shared_) {
+    // Mutable entries were never published; anything else may have been,
+    // here or by another node.
+    auto local = LoadEntry(ns, key, /*recover=*/false);
+    const bool mutable_entry = local.ok() && *local && (*local)->max_age_ms > 0;
+    if (!mutable_entry) {
+      Status withdrawn = shared_->shared().Withdraw(ns, key);
+      if (!withdrawn.ok()) return StorageError(withdrawn, "withdraw shared entry", ns, key);
+      shared_->RememberMiss(ns, key);
+    }
+  }
   Status s = index_.Delete(ns, key);
   entries_.Erase(ns, key);
   return s.ok() ? s : StorageError(s, "index delete", ns, key);

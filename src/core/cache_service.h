@@ -30,10 +30,12 @@
 #include "core/blob_content_cache.h"
 #include "core/cache_metrics.h"
 #include "core/entry_cache.h"
+#include "core/shared_lookup.h"
 #include "core/space_budget.h"
 #include "core/verifier.h"
 #include "env/clock.h"
 #include "index/index.h"
+#include "index/shared_entries.h"
 #include "store/blob_store.h"
 
 namespace cellar::core {
@@ -54,6 +56,12 @@ struct CacheOptions {
   // empty for in-memory stores.
   std::function<std::optional<DiskSpace>()> disk_space;
   uint64_t max_disk_headroom_bytes = 64ULL << 20;
+  // Entries shared with the other nodes on one bucket (`--storage s3`), or
+  // null. Committed immutable entries are published there after their blob
+  // is stored; a local index miss looks there before answering a miss (see
+  // docs/tiered-storage.md). Must outlive the service.
+  index::SharedEntries* shared_entries = nullptr;
+  SharedLookupOptions shared_lookup;
 };
 
 class CacheService;
@@ -88,6 +96,10 @@ struct PutOptions {
   std::optional<uint64_t> expected_size;
   index::PutMode mode = index::PutMode::kOverwrite;
   std::unique_ptr<Verifier> verifier;  // optional
+  // Never published to shared entries although max_age_ms is 0: documents
+  // derived from this node's copy of a mutable one (npm's rendered and
+  // per-version packuments), which another node must derive from its own.
+  bool local_only = false;
 };
 
 // A streaming upload. Destroying it without Commit() stores nothing and
@@ -146,7 +158,9 @@ class CacheService {
   ~CacheService();
 
   // Hit or nullopt. Records the access (batched). An entry whose blob has
-  // vanished is dropped and reported as a miss.
+  // vanished is dropped and reported as a miss. With shared entries, a local
+  // index miss recovers a published entry first (Get, Lookup and Contains
+  // alike); a shared store that cannot answer is a miss, not an error.
   Result<std::optional<std::unique_ptr<Hit>>> Get(const std::string& ns, const std::string& key);
   // Metadata only (HEAD). Records the access.
   Result<std::optional<index::Entry>> Lookup(const std::string& ns, const std::string& key);
@@ -158,6 +172,9 @@ class CacheService {
   // I/O thread. kResourceExhausted when expected_size is more than the store
   // can ever hold.
   Result<std::unique_ptr<PendingPut>> BeginPut(PutOptions options);
+  // Removes the entry; with shared entries an immutable entry is withdrawn
+  // from the bucket first (kUnavailable, nothing removed, when it cannot
+  // be). Eviction never withdraws: it frees this node's disk only.
   Status Delete(const std::string& ns, const std::string& key);
   // Marks a mutable entry as just fetched (an upstream revalidation said it
   // is unchanged), optionally replacing its attributes. kNotFound if absent.
@@ -204,8 +221,16 @@ class CacheService {
   // The index's totals, and the budget's stored bytes set from them.
   // REQUIRES: eviction_mu_ held (nothing else subtracts stored bytes).
   Result<index::Totals> ResyncStoredBytes();
-  // The entry from the in-memory cache, else from the index (and cached).
-  Result<std::optional<index::Entry>> LoadEntry(const std::string& ns, const std::string& key);
+  // The entry from the in-memory cache, else from the index (and cached),
+  // else (when `recover`) from the shared entries.
+  Result<std::optional<index::Entry>> LoadEntry(const std::string& ns, const std::string& key,
+                                                bool recover = true);
+  // A published entry for a local miss, inserted into the local index (its
+  // blob then reads through the tiered store). nullopt when there is none,
+  // or when it cannot be recovered now (logged).
+  std::optional<index::Entry> RecoverShared(const std::string& ns, const std::string& key);
+  // Hands a committed blob that no entry references to GC.
+  void RecordOrphan(const store::BlobInfo& blob, int64_t now_ms);
   // Opens the entry's blob: from the small-blob cache when possible, and
   // small blobs read from disk are added to it. nullopt when the blob is gone.
   Result<std::optional<std::unique_ptr<store::BlobReader>>> OpenBlob(const index::Entry& entry);
@@ -218,6 +243,7 @@ class CacheService {
   SpaceBudget budget_;
   EntryCache entries_;
   BlobContentCache small_blobs_;
+  std::unique_ptr<SharedLookup> shared_;  // null without shared entries
   std::mutex eviction_mu_;  // one eviction pass (periodic or inline) at a time
   // Shared by commits, exclusive while GC deletes a blob, so a commit that
   // dedupes onto a blob can never race with that blob's deletion.

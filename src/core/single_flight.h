@@ -30,6 +30,8 @@ class SingleFlight {
       if (!slot) {
         slot = std::make_shared<Call>();
         leader = true;
+      } else {
+        ++slot->waiters;
       }
       call = slot;
     }
@@ -49,11 +51,19 @@ class SingleFlight {
     return *call->result;
   }
 
+  // Callers waiting for the call for `key` now running (0 when none runs).
+  int WaitersForTest(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(key);
+    return it == calls_.end() ? 0 : it->second->waiters;
+  }
+
  private:
   struct Call {
     std::mutex mu;
     std::condition_variable cv;
     std::optional<T> result;  // GUARDED_BY(mu)
+    int waiters = 0;          // GUARDED_BY(SingleFlight::mu_)
   };
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Call>> calls_;  // GUARDED_BY(mu_)

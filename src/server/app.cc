@@ -353,7 +353,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   store_options.sync_directories = config.sync_dirs;
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
   if (config.storage == "s3") {
-    CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp"));
+    CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp", p->registry));
   }
   store::BlobStore& blob_store = p->s3 ? p->s3->store() : static_cast<store::BlobStore&>(*p->blobs);
   if (!config.redis_url.empty()) CELLAR_RETURN_IF_ERROR(ConnectRedis(config, *p));
@@ -365,6 +365,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.ttl_ms = config.ttl_ms;
   cache_options.gc_grace_ms = config.gc_grace_ms;
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
+  if (p->s3) cache_options.shared_entries = &p->s3->entries();
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);

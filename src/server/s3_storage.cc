@@ -3,7 +3,9 @@
 #include <chrono>
 
 #include "server/s3_direct_storage.h"
+#include "index/s3/s3_shared_entries.h"
 #include "store/s3/curl_s3_client.h"
+#include "store/s3/metered_s3_client.h"
 #include "store/s3/retrying_s3_client.h"
 #include "store/s3/s3_blob_store.h"
 #include "store/s3/s3_config.h"
@@ -17,19 +19,22 @@ struct S3Storage::Parts {
   s3::S3Config s3_config;
   std::string description;
   std::unique_ptr<s3::CurlS3Client> curl;
+  std::unique_ptr<s3::MeteredS3Client> metered;  // under the retries: one count per attempt
   s3::RealSleeper sleeper;
   std::unique_ptr<s3::RetryingS3Client> client;
   std::unique_ptr<s3::S3BlobStore> remote;
   std::unique_ptr<store::TieredBlobStore> tiered;
   std::unique_ptr<S3DirectStorage> direct;
   std::unique_ptr<s3::S3Documents> documents;
+  std::unique_ptr<index::S3SharedEntries> entries;
 };
 
 S3Storage::S3Storage(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 S3Storage::~S3Storage() = default;
 
 Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::BlobStore& local,
-                                                   const env::Clock& clock, const std::string& spool_dir) {
+                                                   const env::Clock& clock, const std::string& spool_dir,
+                                                   metrics::Registry& registry) {
   auto p = std::make_unique<Parts>();
   s3::S3Config& s3 = p->s3_config;
   s3::ApplyEnvironment(s3);  // credentials; the rest is settled by config
@@ -45,12 +50,19 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
   // fail to store.
   Status probe = p->curl->CheckBucket();
   if (!probe.ok()) return probe.WithContext("--storage s3: checking the bucket (" + p->description + ")");
-  p->client = std::make_unique<s3::RetryingS3Client>(*p->curl, s3::RetryPolicy{}, p->sleeper);
+  p->metered = std::make_unique<s3::MeteredS3Client>(*p->curl, registry, clock);
+  p->client = std::make_unique<s3::RetryingS3Client>(*p->metered, s3::RetryPolicy{}, p->sleeper);
   s3::S3BlobStoreOptions options;
   options.prefix = s3.prefix;
   options.spool_dir = spool_dir;
   p->remote = std::make_unique<s3::S3BlobStore>(*p->client, clock, options);
-  p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote);
+  store::TieredBlobStore::Options tiered;
+  tiered.reads = &registry.AddCounter("cellar_tiered_reads_total",
+                                      "Blob reads by source: local (local-tier hit), remote (read through from "
+                                      "the bucket), absent, remote_error.",
+                                      {"source"});
+  p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote, tiered);
+  p->entries = std::make_unique<index::S3SharedEntries>(*p->client, s3.prefix);
   p->direct = std::make_unique<S3DirectStorage>(*p->client, p->s3_config, *p->remote, clock);
   p->documents = std::make_unique<s3::S3Documents>(*p->client, s3.prefix);
   return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
@@ -59,6 +71,8 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
 store::BlobStore& S3Storage::store() { return *parts_->tiered; }
 store::BlobStore& S3Storage::bucket_blobs() { return *parts_->remote; }
 store::Documents& S3Storage::documents() { return *parts_->documents; }
+
+index::SharedEntries& S3Storage::entries() { return *parts_->entries; }
 
 const std::string& S3Storage::description() const { return parts_->description; }
 

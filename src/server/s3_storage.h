@@ -1,8 +1,9 @@
 // S3Storage: the remote half of `cellar serve --storage s3`: the S3 client
 // (libcurl, with retries), the S3BlobStore under --s3-prefix, and the
 // TieredBlobStore that puts the data dir's FsBlobStore in front of it (see
-// docs/tiered-storage.md). Built by App::Create, which hands store() to
-// CacheService.
+// docs/tiered-storage.md), and the entry manifests beside the blobs that let
+// a node with an empty data dir recover entries (S3SharedEntries). Built by
+// App::Create, which hands store() and entries() to CacheService.
 // Thread-safety: store() as BlobStore; Open() from one thread.
 #pragma once
 
@@ -12,6 +13,8 @@
 #include "base/status.h"
 #include "env/clock.h"
 #include "protocols/negotiate/direct_storage.h"
+#include "index/shared_entries.h"
+#include "metrics/metrics.h"
 #include "server/config.h"
 #include "store/blob_store.h"
 #include "store/documents.h"
@@ -26,10 +29,13 @@ class S3Storage {
   // probes the bucket (one HEAD): missing credentials are kInvalidArgument,
   // wrong ones kPermissionDenied, a missing bucket kNotFound, an endpoint
   // that does not answer kUnavailable; every message names the bucket and
-  // endpoint and never a secret. `local` and `clock` must outlive this
-  // object; spool files go to `spool_dir`.
+  // endpoint and never a secret. `local`, `clock` and `registry` must
+  // outlive this object; spool files go to `spool_dir`. Reports S3 requests,
+  // bytes and latency (MeteredS3Client) and where reads came from
+  // (cellar_tiered_reads_total) in `registry`.
   static Result<std::unique_ptr<S3Storage>> Open(const Config& config, store::BlobStore& local,
-                                                 const env::Clock& clock, const std::string& spool_dir);
+                                                 const env::Clock& clock, const std::string& spool_dir,
+                                                 metrics::Registry& registry);
   ~S3Storage();
 
   store::BlobStore& store();
@@ -37,6 +43,9 @@ class S3Storage {
   // shared (the git tier's bundles), and its small mutable documents.
   store::BlobStore& bucket_blobs();
   store::Documents& documents();
+  // Index entries shared through the same bucket (`<prefix>entries/`), for
+  // CacheOptions::shared_entries.
+  index::SharedEntries& entries();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
   // Aborts multipart uploads that crashed writers left (older than a day);

@@ -125,7 +125,7 @@ awaitable<void> BazelAdapter::ServeValidatedAc(http::Exchange& ex, core::Hit& hi
   for (const auto& ref : refs) {
     if (!complete) break;
     if (ref.hash == kEmptySha256) continue;
-    auto present = ctx_.cache.Contains(cas_ns, ref.hash);
+    auto present = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Contains(cas_ns, ref.hash); });
     complete = present.ok() && *present;
   }
   if (!complete) {
@@ -149,7 +149,7 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
     co_return;
   }
   if (key.cas) {
-    auto existing = ctx_.cache.Contains(key.ns, key.hash);
+    auto existing = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Contains(key.ns, key.hash); });
     if (existing.ok() && *existing) {
       // Bazel's HTTP client re-uploads every output: check the bytes, keep
       // the copy we have.
@@ -184,7 +184,8 @@ awaitable<void> BazelAdapter::Put(http::Exchange& ex, const BazelKey& key) {
     case UploadError::kStoreFull: co_await protocols::RespondError(ex, 507, result.status.message()); break;
     case UploadError::kExists: co_await ex.Respond(200, "", ""); break;
     case UploadError::kStoreFailure:
-      co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+      co_await protocols::RespondError(ex, protocols::StoreFailureHttpStatus(result),
+                                       "storage failure: " + result.status.message());
       break;
   }
 }

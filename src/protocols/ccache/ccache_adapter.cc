@@ -78,7 +78,8 @@ awaitable<void> CcacheAdapter::Handle(http::Exchange& ex) {
       case UploadError::kTooLarge: co_await protocols::RespondError(ex, 413, result.status.message()); break;
       case UploadError::kStoreFull: co_await protocols::RespondError(ex, 507, result.status.message()); break;
       case UploadError::kStoreFailure:
-        co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+        co_await protocols::RespondError(ex, protocols::StoreFailureHttpStatus(result),
+                                         "storage failure: " + result.status.message());
         break;
     }
   } else if (method == verb::delete_) {

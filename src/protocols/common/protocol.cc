@@ -27,6 +27,15 @@ BufferPool<std::byte>& UploadBuffers() {
 UploadResult StoreFailure(const http::Exchange& ex, const Status& detail, uint64_t bytes) {
   Log(LogLevel::kError, "storage failure",
       "\"path\":\"" + JsonEscape(ex.path()) + "\",\"error\":\"" + JsonEscape(detail.ToString()) + "\"");
+  // Storage that is unavailable for now (the S3 bucket unreachable, SQLite
+  // busy) is the one failure a client can act on (retry later): it keeps
+  // its code and says so (503 at the edge).
+  if (detail.code() == Code::kUnavailable) {
+    return UploadResult{UploadError::kStoreFailure,
+                        Status::Unavailable("storage unavailable (the S3 bucket cannot be reached, or the index "
+                                            "is busy); the upload was not stored, try again later"),
+                        bytes};
+  }
   return UploadResult{UploadError::kStoreFailure,
                       Status::Internal("the server could not store the upload (details in its log)"), bytes};
 }
@@ -129,7 +138,8 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
 
 awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange& ex,
                                       core::PutOptions options, uint64_t max_bytes) {
-  if (auto exists = ctx.cache.Contains(options.ns, options.key); exists.ok() && *exists) {
+  auto exists = co_await CacheCall(ctx, [&] { return ctx.cache.Contains(options.ns, options.key); });
+  if (exists.ok() && *exists) {
     // Reading the body keeps the connection usable; clients send it anyway.
     Status drained = co_await DrainBody(ex, nullptr, max_bytes);
     if (!drained.ok()) co_return UploadResult{UploadError::kClient, drained, 0};
@@ -198,7 +208,7 @@ awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status) 
 awaitable<std::unique_ptr<core::Hit>> LookupOr404(const ProtocolContext& ctx, http::Exchange& ex,
                                                    const std::string& ns, const std::string& key,
                                                    bool serve) {
-  auto hit = ctx.cache.Get(ns, key);
+  auto hit = co_await CacheCall(ctx, [&] { return ctx.cache.Get(ns, key); });
   if (!hit.ok() || !*hit) {
     ex.set_cache_result(hit.ok() ? "miss" : "error");
     co_await RespondError(ex, 404, "not found");

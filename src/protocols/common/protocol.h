@@ -14,6 +14,7 @@
 #include "auth/authenticator.h"
 #include "core/cache_service.h"
 #include "http/exchange.h"
+#include "http/offload.h"
 #include "http/router.h"
 #include "protocols/common/keys.h"
 
@@ -45,6 +46,16 @@ class ProtocolAdapter {
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
                                   auth::Scope scope, const std::string& ns);
 
+// Runs a CacheService lookup (Get, Lookup, Contains) where it may block:
+// with shared entries (`--storage s3`) a local miss asks the bucket, so the
+// call goes to the worker pool; with local storage it is an index read and
+// a page-cache open, cheap enough to stay on the I/O thread.
+template <typename F>
+boost::asio::awaitable<std::invoke_result_t<F>> CacheCall(const ProtocolContext& ctx, F fn) {
+  if (ctx.cache.options().shared_entries == nullptr) co_return fn();
+  co_return co_await http::RunBlocking(ctx.workers, std::move(fn));
+}
+
 // Outcome of streaming a request body into the cache.
 enum class UploadError {
   kNone,
@@ -59,6 +70,16 @@ struct UploadResult {
   Status status;
   uint64_t bytes = 0;
 };
+
+// The HTTP status of a kStoreFailure for adapters without a protocol rule:
+// 503 when storage is unavailable for now (the S3 bucket cannot be reached,
+// SQLite is busy), so clients retry later, else 500.
+inline unsigned StoreFailureHttpStatus(const UploadResult& result) {
+  return result.status.code() == Code::kUnavailable ? 503 : 500;
+}
+inline bool StoreUnavailable(const UploadResult& result) {
+  return result.error == UploadError::kStoreFailure && result.status.code() == Code::kUnavailable;
+}
 
 // Streams the request body into a new entry described by `options` and
 // commits it on the worker pool. Declared Content-Length beyond `max_bytes`

@@ -186,7 +186,8 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
   const FileKind kind = Describe(req);
   const std::string key = KeyOf(req);
   ex.SetHeader("Cache-Control", kImmutableCacheControl);
-  if (auto hit = ctx_.cache.Get(kind.ns, key); hit.ok() && *hit) {
+  if (auto hit = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Get(kind.ns, key); });
+      hit.ok() && *hit) {
     Count(req, "hit");
     ex.set_cache_result("hit");
     AddChecksumHeader(ex, (**hit)->entry());

@@ -110,7 +110,8 @@ awaitable<void> GradleAdapter::Put(http::Exchange& ex, const GradleTarget& targe
       break;
     case UploadError::kClient: co_await protocols::RespondError(ex, 500, result.status.message()); break;
     case UploadError::kStoreFailure:
-      co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+      co_await protocols::RespondError(ex, protocols::StoreFailureHttpStatus(result),
+                                       "storage failure: " + result.status.message());
       break;
   }
 }

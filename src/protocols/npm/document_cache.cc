@@ -108,6 +108,7 @@ Status DocumentCache::StoreDistIndex(const index::Entry& source, const std::stri
   std::string text = SerializeDistIndex(*index);
   core::PutOptions o;
   o.ns = kDistNs;
+  o.local_only = true;  // derived from this node's packument
   o.key = name;
   o.content_type = "text/tab-separated-values";
   CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(o)));
@@ -170,6 +171,7 @@ Result<RenderedDocument> DocumentCache::Render(const index::Entry& source, const
     if (!hit) return Status::Unavailable("document vanished while rendering");
     core::PutOptions o;
     o.ns = kRenderedNs;
+    o.local_only = true;  // derived from this node's packument
     o.key = key;
     o.content_type = source.content_type;
     CELLAR_ASSIGN_OR_RETURN(auto put, cache_.BeginPut(std::move(o)));
@@ -233,6 +235,7 @@ Result<index::Entry> DocumentCache::DeriveVersion(const index::Entry& source, co
   if (!body.ok()) return body.error();
   core::PutOptions o;
   o.ns = kDerivedNs;
+  o.local_only = true;  // derived from this node's packument
   o.key = doc.key();
   o.content_type = "application/json";
   o.attributes = nlohmann::json{{"src", src}}.dump();

@@ -239,7 +239,8 @@ Result<DistInfo> NpmAdapter::FindDist(const NpmRequest& req, const NpmUpstream& 
 awaitable<void> NpmAdapter::ServeTarball(http::Exchange& ex, const NpmRequest& req) {
   auto count = [&](const char* result) { metrics_.requests.With({"tarball", result}).Inc(); };
   const std::string key = req.name + "/" + req.file;
-  if (auto hit = ctx_.cache.Get(kTarballNs, key); hit.ok() && *hit) {
+  if (auto hit = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Get(kTarballNs, key); });
+      hit.ok() && *hit) {
     count("hit");
     ex.set_cache_result("hit");
     ex.SetHeader("Cache-Control", "public, max-age=31536000, immutable");

@@ -102,7 +102,8 @@ awaitable<void> NxAdapter::HandlePut(http::Exchange& ex, const NxTarget& target)
   options.ns = target.ns;
   options.key = target.hash;
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
-  const NxPutAnswer answer = NxPutAnswerFor(result.error);
+  const NxPutAnswer answer =
+      protocols::StoreUnavailable(result) ? NxPutAnswer{503, "error"} : NxPutAnswerFor(result.error);
   requests_.With({"put", answer.result}).Inc();
   std::string message;
   switch (result.error) {

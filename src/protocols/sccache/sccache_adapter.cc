@@ -77,7 +77,7 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
   if (method == verb::get || method == verb::head) {
     co_await protocols::LookupOr404(ctx_, ex, ns, key, /*serve=*/true);
   } else if (method == verb::put) {
-    auto existed = ctx_.cache.Contains(ns, key);
+    auto existed = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Contains(ns, key); });
     core::PutOptions options;
     options.ns = ns;
     options.key = key;
@@ -93,10 +93,11 @@ awaitable<void> SccacheAdapter::Handle(http::Exchange& ex) {
       case UploadError::kTooLarge: co_return co_await protocols::RespondError(ex, 413, result.status.message());
       case UploadError::kStoreFull: co_return co_await protocols::RespondError(ex, 507, result.status.message());
       case UploadError::kStoreFailure:
-        co_return co_await protocols::RespondError(ex, 500, "storage failure: " + result.status.message());
+        co_return co_await protocols::RespondError(ex, protocols::StoreFailureHttpStatus(result),
+                                                   "storage failure: " + result.status.message());
     }
   } else if (method == verb::delete_) {
-    auto existed = ctx_.cache.Contains(ns, key);
+    auto existed = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Contains(ns, key); });
     if (!existed.ok() || !*existed) co_return co_await protocols::RespondError(ex, 404, "not found");
     Status s = co_await http::RunBlocking(ctx_.workers, [&] { return ctx_.cache.Delete(ns, key); });
     if (s.ok()) co_await ex.Respond(204, "", "");
@@ -111,7 +112,7 @@ awaitable<void> SccacheAdapter::Propfind(http::Exchange& ex, const DavPath& path
   DavResource r;
   r.href = ex.path();
   if (!path.collection) {
-    auto entry = ctx_.cache.Lookup(path.ns, path.key);
+    auto entry = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Lookup(path.ns, path.key); });
     if (entry.ok() && *entry) {
       r.size = (*entry)->size;
       r.modified_unix_ms = (*entry)->created_ms;

@@ -126,7 +126,7 @@ awaitable<void> TurboAdapter::HandleArtifact(http::Exchange& ex, const std::stri
 
 awaitable<void> TurboAdapter::HandleGet(http::Exchange& ex, const std::string& ns, const std::string& hash) {
   const char* op = ex.method() == verb::get ? "get" : "head";
-  auto hit = ctx_.cache.Get(ns, hash);
+  auto hit = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Get(ns, hash); });
   if (!hit.ok() || !*hit) {
     // A storage fault is a miss too: turbo rebuilds instead of failing.
     Count(op, hit.ok() ? "miss" : "error");
@@ -152,7 +152,11 @@ awaitable<void> TurboAdapter::HandlePut(http::Exchange& ex, const std::string& n
   options.key = hash;
   options.attributes = MetadataToAttributes(*metadata);
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), ctx_.max_entry_bytes);
-  const PutAnswer answer = PutAnswerFor(result.error);
+  // Storage that cannot be reached: 503 (turbo logs it and carries on), not
+  // the 412 of other storage failures.
+  const PutAnswer answer = protocols::StoreUnavailable(result)
+                               ? PutAnswer{503, "service_unavailable", "error"}
+                               : PutAnswerFor(result.error);
   Count("put", answer.result);
   if (answer.code.empty()) {
     // Vercel answers 202 with the artifact URLs; any 2xx is success to turbo.
@@ -186,7 +190,7 @@ awaitable<void> TurboAdapter::HandleQuery(http::Exchange& ex) {
       co_return co_await RespondJsonError(ex, 400, "bad_request", "hashes must be valid artifact hashes");
     }
     std::string hash = h.get<std::string>();
-    auto entry = ctx_.cache.Lookup(*ns, hash);
+    auto entry = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Lookup(*ns, hash); });
     nlohmann::json item = nlohmann::json::object();
     if (entry.ok() && *entry) {
       ArtifactMetadata m = MetadataFromAttributes((*entry)->attributes);

@@ -63,13 +63,28 @@ Result<std::optional<std::unique_ptr<BlobReader>>> TieredBlobStore::Open(const D
   using Out = std::optional<std::unique_ptr<BlobReader>>;
   // Twice at most: eviction may remove the freshly filled copy before it is
   // opened; a second fill of the same digest is then worth one more try.
+  auto count = [this](std::string_view source) {
+    if (options_.reads != nullptr) options_.reads->With({source}).Inc();
+  };
   for (int attempt = 0; attempt < 2; ++attempt) {
     CELLAR_ASSIGN_OR_RETURN(Out local, local_.Open(digest));
-    if (local.has_value()) return local;
-    CELLAR_ASSIGN_OR_RETURN(bool present, FillOnce(digest));
-    if (!present) return Out();
+    if (local.has_value()) {
+      count(attempt == 0 ? "local" : "remote");
+      return local;
+    }
+    auto present = FillOnce(digest);
+    if (!present.ok()) {
+      count("remote_error");
+      return present.error();
+    }
+    if (!*present) {
+      count("absent");
+      return Out();
+    }
   }
-  return local_.Open(digest);
+  auto last = local_.Open(digest);
+  if (last.ok() && *last) count("remote");
+  return last;
 }
 
 Result<bool> TieredBlobStore::FillOnce(const Digest& digest) {

@@ -33,6 +33,7 @@
 #include <mutex>
 #include <optional>
 
+#include "metrics/metrics.h"
 #include "store/blob_store.h"
 
 namespace cellar::store {
@@ -43,6 +44,11 @@ class TieredBlobStore final : public BlobStore {
     // Remove() deletes the remote copy too (tools that really delete;
     // never eviction, see the header comment).
     bool remove_from_remote = false;
+    // Counts Open()s by where the bytes came from, label `source`: local
+    // (a local-tier hit), remote (read through from the remote), absent
+    // (in neither), remote_error (the remote could not answer). Optional;
+    // must outlive the store.
+    metrics::Family<metrics::Counter>* reads = nullptr;
   };
 
   TieredBlobStore(BlobStore& local, BlobStore& remote, Options options);

@@ -357,3 +357,29 @@ TEST_F(TieredBlobStoreTest, ForEachListsTheLocalTier) {
 
 }  // namespace
 }  // namespace cellar::store
+
+namespace cellar::store {
+namespace {
+
+TEST(TieredBlobStoreMetricsTest, ReadsAreCountedBySource) {
+  metrics::Registry registry;
+  auto& reads = registry.AddCounter("reads", "", {"source"});
+  Tiers t(/*compress=*/false, TieredBlobStore::Options{.reads = &reads});
+  const Bytes data = MakeContent(1000, Content::kRandom);
+  ASSERT_TRUE(WriteBlob(*t.remote, data).ok());
+  const Digest d = HashBytes(data);
+  ASSERT_TRUE(ReadBlob(*t.tiered, d).ok());  // read through
+  ASSERT_TRUE(ReadBlob(*t.tiered, d).ok());  // local hit
+  ASSERT_TRUE(ReadBlob(*t.tiered, d).ok());  // local hit
+  ASSERT_TRUE(ReadBlob(*t.tiered, HashBytes(MakeContent(10, Content::kRandom))).ok());  // absent
+  ASSERT_TRUE(t.local->Remove(d).ok());
+  TakeDown(t.s3);
+  EXPECT_FALSE(t.tiered->Open(d).ok());
+  EXPECT_EQ(reads.With({"remote"}).value(), 1u);
+  EXPECT_EQ(reads.With({"local"}).value(), 2u);
+  EXPECT_EQ(reads.With({"absent"}).value(), 1u);
+  EXPECT_EQ(reads.With({"remote_error"}).value(), 1u);
+}
+
+}  // namespace
+}  // namespace cellar::store

@@ -1,0 +1,36 @@
+// MemSharedEntries: SharedEntries in memory, the fake for unit tests. Several
+// CacheServices given one instance behave like nodes on one bucket. Adds a
+// switch that makes every call fail as an unreachable bucket would, and
+// counts of the calls made.
+// Thread-safety: every method may be called concurrently (one mutex).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "index/shared_entries.h"
+
+namespace cellar::index {
+
+class MemSharedEntries final : public SharedEntries {
+ public:
+  Status Publish(const Entry& entry, PutMode mode) override;
+  Result<std::optional<Entry>> Find(const std::string& ns, const std::string& key) override;
+  Status Withdraw(const std::string& ns, const std::string& key) override;
+
+  // While true, every call fails with kUnavailable and changes nothing.
+  std::atomic<bool> down{false};
+  int finds() const;
+  int publishes() const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Entry> entries_;  // GUARDED_BY(mu_)
+  int finds_ = 0;                                                 // GUARDED_BY(mu_)
+  int publishes_ = 0;                                             // GUARDED_BY(mu_)
+};
+
+}  // namespace cellar::index
