@@ -1,5 +1,8 @@
 #include "protocols/negotiate/negotiate_adapter.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <openssl/rand.h>
 
 #include "base/digest.h"
@@ -89,6 +92,33 @@ void NegotiateAdapter::RegisterRoutes(http::Router& router) {
     co_await RespondJsonError(ex, 404, "unknown negotiate endpoint; use /v1/negotiate or /v1/negotiate/batch");
   });
   router.Add(std::string(kBlobsPrefix), "blobs", [this](http::Exchange& ex) { return HandleBlob(ex); });
+}
+
+std::vector<NegotiateAnswer> NegotiateAdapter::AnswerAll(const NegotiateRequest& request, const std::string& base) {
+  const size_t n = request.items.size();
+  std::vector<NegotiateAnswer> out(n);
+  // With --storage s3 an answer may wait on the bucket (an index entry
+  // recovered from it, a HEAD before presigning): a batch of a thousand
+  // misses one after another would take longer than any client waits. So a
+  // large batch is answered by a few threads of its own, each taking every
+  // k-th item (answers stay in request order). Threads of this call, not
+  // of the pool it runs on: waiting on the same pool could exhaust it.
+  constexpr size_t kPerThread = 32;
+  constexpr size_t kMaxThreads = 16;
+  const size_t threads = std::min(kMaxThreads, (n + kPerThread - 1) / kPerThread);
+  auto answer_every = [&](size_t first, size_t step) {
+    for (size_t i = first; i < n; i += step) out[i] = Answer(request.items[i], request, base);
+  };
+  if (threads <= 1) {
+    answer_every(0, 1);
+    return out;
+  }
+  std::vector<std::thread> workers;
+  workers.reserve(threads - 1);
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(answer_every, t, threads);
+  answer_every(0, threads);
+  for (std::thread& w : workers) w.join();
+  return out;
 }
 
 NegotiateAnswer NegotiateAdapter::Answer(const NegotiateItem& item, const NegotiateRequest& request,
@@ -201,10 +231,7 @@ awaitable<void> NegotiateAdapter::HandleNegotiate(http::Exchange& ex, bool batch
   // The index (and with --storage s3 the object store) blocks: worker pool.
   auto& pool = options_.direct ? ctx_.upstream_pool() : ctx_.workers;
   std::vector<NegotiateAnswer> answers = co_await http::RunBlocking(pool, [&] {
-    std::vector<NegotiateAnswer> out;
-    out.reserve(request->items.size());
-    for (const auto& item : request->items) out.push_back(Answer(item, *request, *base));
-    return out;
+    return AnswerAll(*request, *base);
   });
   // Named, not a ?: temporary: GCC 12 destroys class temporaries of a
   // conditional inside a co_await expression twice.

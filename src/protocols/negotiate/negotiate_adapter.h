@@ -53,12 +53,19 @@ class NegotiateAdapter : public protocols::ProtocolAdapter {
   std::string_view Name() const override { return "negotiate"; }
   void RegisterRoutes(http::Router& router) override;
 
+  // What a batch of `request` is answered with (blocks; tests).
+  std::vector<NegotiateAnswer> AnswerAllForTest(const NegotiateRequest& request, const std::string& base) {
+    return AnswerAll(request, base);
+  }
+
  private:
   boost::asio::awaitable<void> HandleNegotiate(http::Exchange& ex, bool batch);
   boost::asio::awaitable<void> HandleBlob(http::Exchange& ex);
   boost::asio::awaitable<void> HandleUpload(http::Exchange& ex, const auth::SignedGrant& grant);
   boost::asio::awaitable<void> HandleCommit(http::Exchange& ex);
   // Block (index, object store): run on a worker thread.
+  // Every item's answer, in order; blocks (index, bucket).
+  std::vector<NegotiateAnswer> AnswerAll(const NegotiateRequest& request, const std::string& base);
   NegotiateAnswer Answer(const NegotiateItem& item, const NegotiateRequest& request, const std::string& base);
   // Fills `answer` with a presigned staging PUT and its commit URL; false
   // when this item cannot be uploaded that way (no declared size).
