@@ -12,6 +12,8 @@ namespace cellar {
 
 namespace {
 std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
+// Set once before other threads start (SetLogNode's contract), then only read.
+std::string g_node_field;
 
 std::string_view LevelName(LogLevel level) {
   switch (level) {
@@ -26,13 +28,19 @@ std::string_view LevelName(LogLevel level) {
 
 void SetMinLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
 
+void SetLogNode(std::string_view node) {
+  g_node_field = node.empty() ? std::string() : ",\"node\":\"" + JsonEscape(node) + "\"";
+}
+
+std::string_view LogNodeField() { return g_node_field; }
+
 void Log(LogLevel level, std::string_view msg, std::string_view fields_json) {
   if (static_cast<int>(level) < g_min_level.load()) return;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   std::string line = "{\"ts\":" + std::to_string(now) + ",\"level\":\"" +
-                     std::string(LevelName(level)) + "\",\"msg\":\"" + JsonEscape(msg) + "\"";
+                     std::string(LevelName(level)) + "\",\"msg\":\"" + JsonEscape(msg) + "\"" + g_node_field;
   if (!fields_json.empty()) {
     line += ",";
     line += fields_json;

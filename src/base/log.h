@@ -11,6 +11,13 @@ namespace cellar {
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 void SetMinLogLevel(LogLevel level);
+// Names this process in every line (`"node":"<id>"`), so the logs of a
+// fleet's nodes can be merged and still told apart. Call once at start-up,
+// before other threads log; empty (the default) leaves the field out.
+void SetLogNode(std::string_view node);
+// `,"node":"<id>"` (JSON-escaped), or empty when no node is set: for lines
+// built elsewhere (the access log).
+std::string_view LogNodeField();
 // Writes {"ts":...,"level":...,"msg":...} plus `fields_json`, which must be
 // either empty or a comma-separated list of JSON members ("\"k\":1,\"v\":\"x\"").
 void Log(LogLevel level, std::string_view msg, std::string_view fields_json = {});

@@ -17,7 +17,9 @@ struct CacheMetrics {
         evictions(r.AddCounter("cellar_cache_evictions_total", "Entries evicted, by reason (size, ttl).",
                                {"reason"})),
         blobs_collected(r.AddCounter("cellar_cache_blobs_collected_total", "Unreferenced blobs deleted.", {})),
-        fills(r.AddCounter("cellar_cache_fills_total", "Upstream fills by namespace and result.",
+        fills(r.AddCounter("cellar_cache_fills_total",
+                           "Upstream fills by namespace and result: ok, uncached (served, not stored), fleet "
+                           "(another node filled it; read from the bucket), not_found, error.",
                            {"namespace", "result"})),
         fill_waiters(r.AddCounter("cellar_cache_fill_joins_total",
                                   "Requests that joined an upstream fill already in progress.", {"namespace"})),

@@ -353,7 +353,7 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
   entry.fetched_at_ms = now;
   entry.max_age_ms = options.max_age_ms;
   entry.attributes = options.attributes;
-  if (shared_ && entry.max_age_ms == 0 && !options.local_only) {
+  if (Shares(options)) {
     // Published before the local entry exists, so this node never answers
     // a hit that other nodes cannot recover. The blob is already in the
     // bucket (the tiered store writes through), as Publish requires.
@@ -580,6 +580,14 @@ Result<uint64_t> CacheService::AdoptOrphanBlobs() {
   CELLAR_RETURN_IF_ERROR(s);
   CELLAR_RETURN_IF_ERROR(inner);
   return adopted;
+}
+
+bool CacheService::Shares(const PutOptions& options) const {
+  return shared_ != nullptr && options.max_age_ms == 0 && !options.local_only;
+}
+
+void CacheService::ForgetSharedMiss(const std::string& ns, const std::string& key) {
+  if (shared_) shared_->ForgetMiss(ns, key);
 }
 
 }  // namespace cellar::core

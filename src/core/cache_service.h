@@ -180,6 +180,13 @@ class CacheService {
   // is unchanged), optionally replacing its attributes. kNotFound if absent.
   Status MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes = nullptr);
 
+  // True when an entry stored with `options` is published to the shared
+  // entries (there are some, and it is immutable and not local_only).
+  bool Shares(const PutOptions& options) const;
+  // Another node may just have published (ns, key): the next lookup asks
+  // the shared entries even if a miss of the key was remembered.
+  void ForgetSharedMiss(const std::string& ns, const std::string& key);
+
   // One eviction pass: TTL, watermarks, then unreferenced-blob collection.
   Result<EvictionReport> RunEviction();
   // Registers blobs present on disk but unknown to the index (after a crash

@@ -75,6 +75,18 @@ Status WriteSpool(FillState& state, const std::byte* data, size_t n, uint64_t of
   return Status();
 }
 
+// The bytes of an entry another node of the fleet filled, read back
+// through this node's cache in place of an upstream transfer.
+class HitSource : public UpstreamSource {
+ public:
+  explicit HitSource(std::unique_ptr<Hit> hit) : hit_(std::move(hit)) {}
+  std::optional<uint64_t> size() const override { return hit_->entry().size; }
+  Result<size_t> Read(std::span<std::byte> out) override { return hit_->reader().Read(out); }
+
+ private:
+  std::unique_ptr<Hit> hit_;
+};
+
 }  // namespace
 
 FillReader::~FillReader() = default;
@@ -130,8 +142,20 @@ Result<size_t> FillReader::Read(std::span<std::byte> out) {
   return static_cast<size_t>(n);
 }
 
-Filler::Filler(CacheService& cache, std::string spool_dir)
-    : cache_(cache), spool_dir_(std::move(spool_dir)) {}
+Filler::Filler(CacheService& cache, std::string spool_dir, FleetFillLock* fleet)
+    : cache_(cache), spool_dir_(std::move(spool_dir)), fleet_(fleet) {}
+
+std::optional<std::unique_ptr<Hit>> Filler::FillFromFleet(const PutOptions& put, FleetFillLock::Hold& hold) {
+  if (fleet_ == nullptr || !cache_.Shares(put)) return std::nullopt;
+  hold = fleet_->Acquire("fill:" + put.ns + "|" + put.key);
+  if (!hold.waited) return std::nullopt;
+  // The node that held the key has published its entry, unless its fill
+  // failed: look again, past a miss remembered before it did.
+  cache_.ForgetSharedMiss(put.ns, put.key);
+  auto hit = cache_.Get(put.ns, put.key);
+  if (!hit.ok() || !*hit) return std::nullopt;
+  return std::move(*hit);
+}
 
 Filler::~Filler() {
   std::unique_lock lock(mu_);
@@ -221,22 +245,36 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
         "\"ns\":\"" + JsonEscape(ns) + "\",\"key\":\"" + JsonEscape(key) + "\",\"error\":\"" +
             JsonEscape(why.message()) + "\"");
   };
+  // Held until the entry is committed and published, so that a node
+  // waiting for it finds the entry when it gets the lease.
+  FleetFillLock::Hold fleet_hold;
+  bool from_fleet = false;
   Status result = [&]() -> Status {
-    CELLAR_ASSIGN_OR_RETURN(auto source, spec.open());
+    std::unique_ptr<UpstreamSource> source;
+    if (auto filled = FillFromFleet(spec.put, fleet_hold)) {
+      // Stored already (recovered into this node's index): the bytes only
+      // go to this fill's readers, checked by the verifier as any fill's.
+      source = std::make_unique<HitSource>(std::move(*filled));
+      from_fleet = true;
+    } else {
+      CELLAR_ASSIGN_OR_RETURN(source, spec.open());
+    }
     {
       std::lock_guard lock(state->mu);
       state->size = source->size();
       state->phase = FillState::Phase::kStreaming;
       state->cv.notify_all();
     }
-    // Room for an announced length is made (evicting if need be) before
-    // the first byte.
-    spec.put.expected_size = source->size();
-    auto begun = cache_.BeginPut(std::move(spec.put));
-    if (begun.ok()) put = std::move(*begun);
-    else stop_storing(begun.error());
-    if (auto expected = source->size(); put && expected) {
-      if (Status s = put->Reserve(*expected); !s.ok()) stop_storing(s);
+    if (!from_fleet) {
+      // Room for an announced length is made (evicting if need be) before
+      // the first byte.
+      spec.put.expected_size = source->size();
+      auto begun = cache_.BeginPut(std::move(spec.put));
+      if (begun.ok()) put = std::move(*begun);
+      else stop_storing(begun.error());
+      if (auto expected = source->size(); put && expected) {
+        if (Status s = put->Reserve(*expected); !s.ok()) stop_storing(s);
+      }
     }
     std::vector<std::byte> buf(256 * 1024);
     uint64_t offset = 0;
@@ -272,7 +310,7 @@ void Filler::RunFill(std::shared_ptr<FillState> state, FillSpec spec) {
   }();
 
   if (result.ok()) {
-    cache_.metrics().fills.With({label, passing_through ? "uncached" : "ok"}).Inc();
+    cache_.metrics().fills.With({label, passing_through ? "uncached" : from_fleet ? "fleet" : "ok"}).Inc();
   } else {
     cache_.metrics().fills.With({label, result.IsNotFound() ? "not_found" : "error"}).Inc();
   }

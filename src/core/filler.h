@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "core/cache_service.h"
+#include "core/fleet_fill_lock.h"
 
 namespace cellar::core {
 
@@ -85,7 +86,11 @@ class FillReader {
 class Filler {
  public:
   // `cache` must outlive the filler. `spool_dir` holds unlinked spool files.
-  Filler(CacheService& cache, std::string spool_dir);
+  // With `fleet` (which must outlive the filler too), a fill of a shared
+  // entry first takes the fleet-wide lease on its key (see
+  // fleet_fill_lock.h); when another node held it, the entry that node
+  // published is served instead of a new upstream transfer.
+  Filler(CacheService& cache, std::string spool_dir, FleetFillLock* fleet = nullptr);
   ~Filler();  // waits for fills in progress
 
   // Hit, or join/start the fill for spec.put's key. Returns once the
@@ -98,8 +103,14 @@ class Filler {
  private:
   void RunFill(std::shared_ptr<FillState> state, FillSpec spec);
 
+  // With a fleet lock and a shared entry: waits for the fleet-wide lease on
+  // the key; when another node held it, the entry it published (nullopt
+  // when there is none: it failed, or gave up).
+  std::optional<std::unique_ptr<Hit>> FillFromFleet(const PutOptions& put, FleetFillLock::Hold& hold);
+
   CacheService& cache_;
   const std::string spool_dir_;
+  FleetFillLock* const fleet_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<FillState>> in_flight_;  // GUARDED_BY(mu_)
   uint64_t fills_started_ = 0;  // GUARDED_BY(mu_)

@@ -8,36 +8,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/fake_upstream_source.h"
 #include "index/mem_index.h"
 #include "store/mem_blob_store.h"
 
 namespace cellar::core {
 namespace {
 
-// A fake upstream that produces `data` in small pieces, slowly enough that
-// concurrent requests overlap, and can fail half-way.
-class FakeSource : public UpstreamSource {
- public:
-  FakeSource(std::string data, bool fail_midway, bool announce_size = true)
-      : data_(std::move(data)), fail_(fail_midway), announce_(announce_size) {}
-  std::optional<uint64_t> size() const override {
-    return announce_ ? std::optional<uint64_t>(data_.size()) : std::nullopt;
-  }
-  Result<size_t> Read(std::span<std::byte> out) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    if (fail_ && pos_ >= data_.size() / 2) return Status::Unavailable("upstream reset");
-    size_t n = std::min({out.size(), data_.size() - pos_, size_t{1000}});
-    std::memcpy(out.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  bool fail_;
-  bool announce_;
-  size_t pos_ = 0;
-};
+using FakeSource = FakeUpstreamSource;
 
 class FillerTest : public ::testing::Test {
  protected:

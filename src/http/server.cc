@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -208,6 +209,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     }
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (body_left_unread_) co_await LingerUntilClientCloses();
     stream_.socket().close(ignored);
     server_.metrics_->connections.With({}).Add(-1);
     std::lock_guard lock(server_.sessions_->mu);
@@ -236,10 +238,31 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     co_await Dispatch(server_.router_, ex, server_.options_.max_body_bytes);
     bool keep = ex.keep_alive() && !server_.draining();
     if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
+    // A client cut off for sending too slowly (408) gets no lingering close:
+    // it is the one holding the connection.
+    body_left_unread_ = !ex.body_done() && ex.status() != 408;
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Record(ex, seconds);
     co_return keep;
+  }
+
+  // Closing a socket whose receive queue holds unread bytes makes the kernel
+  // send RST, and a client still sending the body of a request answered
+  // early (a refusal, a storage failure) may then lose the answer before it
+  // reads it. So once the answer is sent and this side shut down, whatever
+  // the client still sends is read and dropped until it closes, for at most
+  // two seconds and 64 MiB (a lingering close; the bounds keep a client
+  // that never stops from holding the connection).
+  awaitable<void> LingerUntilClientCloses() {
+    std::array<char, 65536> scratch;
+    uint64_t dropped = 0;
+    stream_.expires_after(std::chrono::seconds(2));
+    while (dropped < (64u << 20)) {
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), kTuple);
+      if (ec) break;
+      dropped += n;
+    }
   }
 
   // Reads and discards a leftover body of up to 64 KiB so the connection can
@@ -269,7 +292,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
     std::string ua(ex.Header("User-Agent").value_or(""));
-    std::string line = "{\"ts\":" + std::to_string(now) + ",\"type\":\"access\",\"remote\":\"" +
+    std::string line = "{\"ts\":" + std::to_string(now) + ",\"type\":\"access\"" + std::string(LogNodeField()) +
+                       ",\"remote\":\"" +
                        JsonEscape(ex.remote()) + "\",\"method\":\"" +
                        JsonEscape(ex.method_string()) + "\",\"path\":\"" + JsonEscape(ex.path()) +
                        "\",\"route\":\"" + JsonEscape(ex.route()) + "\",\"status\":" + status +
@@ -290,6 +314,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   std::atomic<bool> idle_{true};
   std::atomic<int64_t> idle_since_{NowTicks()};
   std::atomic<bool> reclaim_claimed_{false};
+  // The last request's body was not read to its end (its answer came first).
+  bool body_left_unread_ = false;
 };
 
 namespace {

@@ -428,6 +428,42 @@ TEST(DefaultMaxConnectionsTest, KeepsAReserveOfTheFileLimit) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
 }
 
+// An answer given before the body was read (a refusal, a storage failure)
+// closes the connection. Closed with the body's bytes still unread, the
+// socket would send RST, and a client still uploading could lose the
+// answer (curl then reports its 100 Continue as the last status). The
+// server instead stops sending and reads the rest until the client closes.
+TEST_F(ServerTest, AnAnswerBeforeTheBodyEndsIsFollowedByALingeringClose) {
+  router_.Add("/refuse", "refuse", [](Exchange& ex) -> awaitable<void> {
+    co_await ex.Respond(500, "storage failure\n");  // not a byte of the body read
+  });
+  Start({});
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  const std::string chunk(1 << 20, 'b');
+  asio::write(s, asio::buffer(std::string("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n")));
+  asio::write(s, asio::buffer(chunk));
+  std::string head;
+  char buf[4096];
+  boost::system::error_code ec;
+  while (head.find("storage failure") == std::string::npos) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    ASSERT_FALSE(ec) << "the answer was lost: " << ec.message() << " after '" << head << "'";
+    head.append(buf, n);
+  }
+  EXPECT_NE(head.find("HTTP/1.1 500"), std::string::npos) << head;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The client goes on sending the body it declared: the server still
+  // reads it (a closed socket would answer with RST and fail these writes).
+  for (int i = 0; i < 8 && !ec; ++i) asio::write(s, asio::buffer(chunk), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  // Then the server's end of the answer: EOF, not a reset.
+  s.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  size_t n = s.read_some(asio::buffer(buf), ec);
+  EXPECT_EQ(ec, asio::error::eof) << ec.message() << " (" << n << " more bytes)";
+}
+
 TEST_F(ServerTest, ShutdownWaitsForInFlightRequest) {
   Start({});
   asio::io_context io;

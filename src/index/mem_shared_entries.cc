@@ -9,6 +9,7 @@ Status Down() { return Status::Unavailable("shared entries: the bucket cannot be
 Status MemSharedEntries::Publish(const Entry& entry, PutMode mode) {
   std::lock_guard lock(mu_);
   ++publishes_;
+  callers_.insert(std::this_thread::get_id());
   if (down) return Down();
   auto id = std::make_pair(entry.ns, entry.key);
   if (mode == PutMode::kIfAbsent && entries_.count(id)) return Status::AlreadyExists(entry.key + " is published");
@@ -23,6 +24,7 @@ Status MemSharedEntries::Publish(const Entry& entry, PutMode mode) {
 Result<std::optional<Entry>> MemSharedEntries::Find(const std::string& ns, const std::string& key) {
   std::lock_guard lock(mu_);
   ++finds_;
+  callers_.insert(std::this_thread::get_id());
   if (down) return Down();
   auto it = entries_.find({ns, key});
   if (it == entries_.end()) return std::optional<Entry>();
@@ -31,6 +33,7 @@ Result<std::optional<Entry>> MemSharedEntries::Find(const std::string& ns, const
 
 Status MemSharedEntries::Withdraw(const std::string& ns, const std::string& key) {
   std::lock_guard lock(mu_);
+  callers_.insert(std::this_thread::get_id());
   if (down) return Down();
   entries_.erase({ns, key});
   return Status();
@@ -49,6 +52,11 @@ int MemSharedEntries::publishes() const {
 size_t MemSharedEntries::size() const {
   std::lock_guard lock(mu_);
   return entries_.size();
+}
+
+std::set<std::thread::id> MemSharedEntries::caller_threads() const {
+  std::lock_guard lock(mu_);
+  return callers_;
 }
 
 }  // namespace cellar::index

@@ -1,13 +1,16 @@
 // MemSharedEntries: SharedEntries in memory, the fake for unit tests. Several
 // CacheServices given one instance behave like nodes on one bucket. Adds a
-// switch that makes every call fail as an unreachable bucket would, and
-// counts of the calls made.
+// switch that makes every call fail as an unreachable bucket would, counts
+// of the calls made, and the threads that made them (a test checks that no
+// call came from an I/O thread: the real store blocks on the network).
 // Thread-safety: every method may be called concurrently (one mutex).
 #pragma once
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
+#include <thread>
 #include <utility>
 
 #include "index/shared_entries.h"
@@ -25,12 +28,15 @@ class MemSharedEntries final : public SharedEntries {
   int finds() const;
   int publishes() const;
   size_t size() const;
+  // The threads that called Publish, Find or Withdraw.
+  std::set<std::thread::id> caller_threads() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;  // GUARDED_BY(mu_)
   int finds_ = 0;                                                 // GUARDED_BY(mu_)
   int publishes_ = 0;                                             // GUARDED_BY(mu_)
+  std::set<std::thread::id> callers_;                             // GUARDED_BY(mu_)
 };
 
 }  // namespace cellar::index

@@ -87,11 +87,14 @@ TYPED_TEST_P(LeasesConformance, ConcurrentAcquirersGetExactlyOneLease) {
 
 TYPED_TEST_P(LeasesConformance, KeysAreBinarySafe) {
   Leases& leases = this->leases();
-  const std::string key = std::string("npm/@scope/name with space\n\0x", 31);
+  static constexpr char kRaw[] = "npm/@scope/name with space\n\0x";  // a NUL inside
+  const std::string key(kRaw, sizeof kRaw - 1);
   std::optional<Lease> lease = leases.TryAcquire(key, milliseconds(10'000)).value();
   ASSERT_TRUE(lease);
   EXPECT_FALSE(leases.TryAcquire(key, milliseconds(10'000)).value());
-  EXPECT_TRUE(leases.TryAcquire(key.substr(0, 29), milliseconds(10'000)).value()) << "a prefix is another key";
+  ASSERT_EQ(key.size(), 29u);
+  EXPECT_TRUE(leases.TryAcquire(key.substr(0, key.size() - 1), milliseconds(10'000)).value())
+      << "a prefix is another key";
   EXPECT_EQ(leases.TryAcquire(key, milliseconds(0)).status().code(), Code::kInvalidArgument);
 }
 

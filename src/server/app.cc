@@ -50,6 +50,8 @@
 #include "core/filler.h"
 #include "server/background_scrub.h"
 #include "server/ops_routes.h"
+#include "server/node_id.h"
+#include "server/reachability_probe.h"
 #include "server/s3_storage.h"
 #include "store/fs_blob_store.h"
 
@@ -57,6 +59,21 @@ namespace cellar::server {
 
 namespace asio = boost::asio;
 using asio::awaitable;
+
+// Fleet-wide single-flight for pull-through fills (core/fleet_fill_lock.h)
+// over the Redis leases that the git tier uses.
+class RedisFillLock final : public core::FleetFillLock {
+ public:
+  RedisFillLock(redis::Leases& leases, redis::FleetLockOptions options) : lock_(leases, options) {}
+  Hold Acquire(const std::string& key) override {
+    redis::FleetLock::Hold held = lock_.Acquire(key);
+    return Hold{std::move(held.lease), held.waited};
+  }
+  void Stop() { lock_.Stop(); }
+
+ private:
+  redis::FleetLock lock_;
+};
 
 // Declaration order is construction order; destruction runs in reverse, so
 // the server stops before the cache, index and store go away.
@@ -67,6 +84,8 @@ struct App::Parts {
   metrics::Registry registry;
   std::unique_ptr<store::FsBlobStore> blobs;  // the data dir; with --storage s3 its local tier
   std::unique_ptr<S3Storage> s3;              // --storage s3: the bucket behind `blobs`
+  std::unique_ptr<ReachabilityProbe> bucket_probe;  // --storage s3: for /readyz
+  std::string node_id;
   std::unique_ptr<index::SqliteIndex> index;
   std::unique_ptr<core::CacheMetrics> cache_metrics;
   std::unique_ptr<core::CacheService> cache;
@@ -84,6 +103,7 @@ struct App::Parts {
   std::unique_ptr<redis::HiredisClient> redis;  // --redis-url
   std::unique_ptr<redis::RedisLeases> redis_leases;
   std::unique_ptr<redis::FleetLock> fleet_lock;
+  std::unique_ptr<RedisFillLock> fill_lock;  // --storage s3 with --redis-url: fleet-wide fills
   std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
   std::unique_ptr<git::MirrorStore> git_mirrors;
   std::unique_ptr<git::MirrorPublisher> git_publisher;  // stopped before the mirrors go
@@ -173,6 +193,7 @@ App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 App::~App() {
   if (!parts_) return;
   if (parts_->fleet_lock) parts_->fleet_lock->Stop();  // no worker waits on another node from here on
+  if (parts_->fill_lock) parts_->fill_lock->Stop();
   parts_->server.reset();
   if (parts_->workers) parts_->workers->join();
   if (parts_->upstream_waits) parts_->upstream_waits->join();
@@ -257,6 +278,13 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   redis::FleetLockOptions lock_options;
   lock_options.max_wait = std::chrono::milliseconds(config.git_fetch_timeout_ms);
   p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, lock_options);
+  if (p.s3) {
+    // A waiting node serves what the holder published, which needs the
+    // bucket's shared entries: fills take fleet leases only with S3.
+    redis::FleetLockOptions fill_options;
+    fill_options.max_wait = std::chrono::minutes(2);  // then fetch it too: a stuck holder must not stall builds
+    p.fill_lock = std::make_unique<RedisFillLock>(*p.redis_leases, fill_options);
+  }
   auto& up = p.registry.AddGauge("cellar_redis_up", "1 while Redis answers, 0 while this node works without it.", {});
   redis::HiredisClient* client = p.redis.get();
   p.registry.AddCollectHook([&up, client] { up.With({}).Set(client->is_up() ? 1 : 0); });
@@ -340,6 +368,11 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   SetMinLogLevel(ParseLevel(config.log_level));
   auto p = std::make_unique<Parts>();
   p->config = config;
+  p->node_id = ResolveNodeId(config.node_id, config.data_dir);
+  SetLogNode(p->node_id);
+  p->registry.AddGauge("cellar_node_info", "1, labelled with this node's name (--node-id).", {"node"})
+      .With({p->node_id})
+      .Set(1);
   CELLAR_RETURN_IF_ERROR(EnsureDir(config.data_dir));
 
   index::SqliteIndex::Options index_options;
@@ -354,6 +387,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
   if (config.storage == "s3") {
     CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp", p->registry));
+    p->bucket_probe = std::make_unique<ReachabilityProbe>([s3 = p->s3.get()] { return s3->CheckReachable(); },
+                                                          p->clock, std::chrono::seconds(5));
   }
   store::BlobStore& blob_store = p->s3 ? p->s3->store() : static_cast<store::BlobStore&>(*p->blobs);
   if (!config.redis_url.empty()) CELLAR_RETURN_IF_ERROR(ConnectRedis(config, *p));
@@ -398,7 +433,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->adapters.push_back(std::make_unique<sccache::SccacheAdapter>(*p->ctx));
   CELLAR_RETURN_IF_ERROR(AddNegotiateAdapter(config, *p));
   p->http_client = std::make_unique<env::CurlHttpClient>();
-  p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp");
+  p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp", p->fill_lock.get());
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
   CELLAR_RETURN_IF_ERROR(AddNpmAdapter(config, *p));
   CELLAR_RETURN_IF_ERROR(AddGitAdapter(config, *p));
@@ -420,7 +455,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   server_options.min_body_rate = config.min_body_rate_bytes;
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
-  RegisterOpsRoutes(p->router, *p->ctx, p->registry, [server] { return server->draining(); });
+  RegisterOpsRoutes(p->router, *p->ctx, p->registry,
+                    OpsOptions{[server] { return server->draining(); }, p->node_id, p->bucket_probe.get()});
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
@@ -482,6 +518,7 @@ void App::Run() {
   p.server->Run();
   if (p.scrub) p.scrub->Stop();
   if (p.fleet_lock) p.fleet_lock->Stop();  // a worker waiting on another node's lease returns now
+  if (p.fill_lock) p.fill_lock->Stop();
   p.workers->join();
   p.upstream_waits->join();
   Status s = p.cache->Flush();

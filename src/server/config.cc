@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/strings.h"
+#include "server/node_id.h"
 
 namespace cellar::server {
 
@@ -196,6 +197,14 @@ const std::vector<OptionDef>& Options() {
        "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
        "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",
        "(none)", StringSetter(&Config::redis_url)},
+      {"node-id",
+       "Fleet mode: this node's name in log lines, /metrics (cellar_node_info) and /api/v1/stats; "
+       "1-64 of [A-Za-z0-9._:-].",
+       "<hostname>-<hash of the data dir>", [](Config& c, const std::string& v) -> Status {
+         if (Status ok = ValidateNodeId(v); !ok.ok()) return Bad("node-id", v, ok.message());
+         c.node_id = v;
+         return Status();
+       }},
       {"s3-addressing", "S3: path (http://host/bucket/key) or virtual-host (http://bucket.host/key).", "path",
        [](Config& c, const std::string& v) {
          if (v != "path" && v != "virtual-host") return Bad("s3-addressing", v, "expected path or virtual-host");

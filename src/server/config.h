@@ -31,6 +31,9 @@ struct Config {
   // Fleet mode: Redis for coordination between nodes (docs/redis.md);
   // empty: none. Checked when the server starts (it may hold a password).
   std::string redis_url;
+  // This node's name in logs, metrics and stats; empty: DefaultNodeId()
+  // (server/node_id.h) at start-up.
+  std::string node_id;
   uint64_t max_size_bytes = 20ULL << 30;
   double high_watermark = 0.90;
   double low_watermark = 0.80;

@@ -1,5 +1,9 @@
 #include "server/ops_routes.h"
 
+#include <atomic>
+#include <chrono>
+
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
@@ -31,6 +35,18 @@ awaitable<bool> Admit(http::Exchange& ex, std::string_view path) {
   co_return true;
 }
 
+// A warning at most every 30 s: a load balancer probes often.
+void LogEvery30s(std::string_view msg, const std::string& fields) {
+  static std::atomic<int64_t> last_s{0};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  int64_t last = last_s.load();
+  if (now_s - last < 30 && last != 0) return;
+  if (!last_s.compare_exchange_strong(last, now_s)) return;
+  Log(LogLevel::kWarn, msg, fields);
+}
+
 // An index failure as the client sees it: the detail (SQLite's text, file
 // paths) goes to the log only.
 awaitable<void> RespondIndexFailure(http::Exchange& ex, const Status& detail) {
@@ -41,20 +57,33 @@ awaitable<void> RespondIndexFailure(http::Exchange& ex, const Status& detail) {
 
 }  // namespace
 
-void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& ctx,
-                       metrics::Registry& registry, std::function<bool()> draining) {
+void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& ctx, metrics::Registry& registry,
+                       OpsOptions options) {
   router.Add("/healthz", "healthz", [](http::Exchange& ex) -> awaitable<void> {
     if (!co_await Admit(ex, "/healthz")) co_return;
     co_await ex.Respond(200, "ok\n");
   });
-  router.Add("/readyz", "readyz", [draining](http::Exchange& ex) -> awaitable<void> {
-    if (!co_await Admit(ex, "/readyz")) co_return;
-    if (draining()) {
-      co_await ex.Respond(503, "draining\n");
-    } else {
-      co_await ex.Respond(200, "ready\n");
-    }
-  });
+  router.Add("/readyz", "readyz",
+             [draining = options.draining, bucket = options.bucket, &ctx](http::Exchange& ex) -> awaitable<void> {
+               if (!co_await Admit(ex, "/readyz")) co_return;
+               if (draining()) {
+                 co_await ex.Respond(503, "draining\n");
+                 co_return;
+               }
+               if (bucket != nullptr) {
+                 Status reachable =
+                     bucket->Current([&ctx](std::function<void()> check) { asio::post(ctx.workers, std::move(check)); });
+                 if (!reachable.ok()) {
+                   // The reason (endpoint, bucket) is for the operator's log,
+                   // not for whoever probes.
+                   LogEvery30s("readyz: the S3 bucket cannot be reached",
+                               "\"error\":\"" + JsonEscape(reachable.ToString()) + "\"");
+                   co_await ex.Respond(503, "not ready: the S3 bucket cannot be reached\n");
+                   co_return;
+                 }
+               }
+               co_await ex.Respond(200, "ready\n");
+             });
   router.Add("/metrics", "metrics", [&registry, &ctx](http::Exchange& ex) -> awaitable<void> {
     if (!co_await Admit(ex, "/metrics")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeRead, "metrics"); !a.ok()) {
@@ -64,17 +93,18 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
     std::string text = co_await http::RunBlocking(ctx.workers, [&registry] { return registry.RenderText(); });
     co_await ex.Respond(200, text, "text/plain; version=0.0.4; charset=utf-8");
   });
-  router.Add("/api/v1/stats", "api", [&ctx](http::Exchange& ex) -> awaitable<void> {
+  router.Add("/api/v1/stats", "api", [&ctx, node = options.node_id](http::Exchange& ex) -> awaitable<void> {
     if (!co_await Admit(ex, "/api/v1/stats")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeAdmin, "api"); !a.ok()) {
       co_await protocols::RespondAuthError(ex, a.error());
       co_return;
     }
-    auto body = co_await http::RunBlocking(ctx.workers, [&ctx]() -> Result<std::string> {
+    auto body = co_await http::RunBlocking(ctx.workers, [&ctx, &node]() -> Result<std::string> {
       CELLAR_RETURN_IF_ERROR(ctx.cache.Flush());
       CELLAR_ASSIGN_OR_RETURN(auto totals, ctx.cache.index().GetTotals());
       CELLAR_ASSIGN_OR_RETURN(auto by_ns, ctx.cache.index().StatsByNamespace());
       nlohmann::json j;
+      if (!node.empty()) j["node"] = node;
       j["entries"] = totals.entries;
       j["blobs"] = totals.blobs;
       j["stored_bytes"] = totals.stored_bytes;

@@ -76,6 +76,8 @@ index::SharedEntries& S3Storage::entries() { return *parts_->entries; }
 
 const std::string& S3Storage::description() const { return parts_->description; }
 
+Status S3Storage::CheckReachable() { return parts_->curl->CheckBucket(); }
+
 Result<int> S3Storage::AbortStaleUploads() {
   return parts_->remote->AbortStaleUploads(std::chrono::hours(24));
 }

@@ -48,6 +48,9 @@ class S3Storage {
   index::SharedEntries& entries();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
+  // One HEAD of the bucket, without retries: OK when it answers (for
+  // /readyz). Blocks on the network: worker threads only.
+  Status CheckReachable();
   // Aborts multipart uploads that crashed writers left (older than a day);
   // returns how many.
   Result<int> AbortStaleUploads();

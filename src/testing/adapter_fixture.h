@@ -34,8 +34,9 @@ inline constexpr std::string_view kElsewhereToken = "elsewhere-secret-0123456789
 
 class AdapterFixture : public PullThroughFixture {
  protected:
-  AdapterFixture()
-      : spool_dir_{MakeTempDir()},
+  explicit AdapterFixture(bool share_entries = false)
+      : PullThroughFixture(share_entries),
+        spool_dir_{MakeTempDir()},
         filler_(cache_, spool_dir_.path),
         auth_(Tokens(), /*anonymous_scopes=*/0),
         ctx_{cache_, workers_, auth_, kMaxEntryBytes, &upstream_waits_},

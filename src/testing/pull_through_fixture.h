@@ -14,6 +14,7 @@
 #include "env/clock.h"
 #include "env/fake_http_client.h"
 #include "index/mem_index.h"
+#include "index/mem_shared_entries.h"
 #include "metrics/metrics.h"
 #include "store/mem_blob_store.h"
 
@@ -21,10 +22,18 @@ namespace cellar::testing {
 
 class PullThroughFixture : public ::testing::Test {
  protected:
-  PullThroughFixture()
+  // With `share_entries`, the cache shares its immutable entries through
+  // shared_entries_, as `--storage s3` does through the bucket.
+  explicit PullThroughFixture(bool share_entries = false)
       : index_([this] { return clock_.NowUnixMs(); }),
         metrics_(registry_),
-        cache_(blobs_, index_, clock_, metrics_, core::CacheOptions{}) {}
+        cache_(blobs_, index_, clock_, metrics_, Options(share_entries, shared_entries_)) {}
+
+  static core::CacheOptions Options(bool share_entries, index::SharedEntries& shared) {
+    core::CacheOptions options;
+    if (share_entries) options.shared_entries = &shared;
+    return options;
+  }
 
   // The stored bytes of (ns, key), or "<absent>".
   std::string Read(const std::string& ns, const std::string& key) {
@@ -40,6 +49,7 @@ class PullThroughFixture : public ::testing::Test {
   index::MemIndex index_;
   metrics::Registry registry_;
   core::CacheMetrics metrics_;
+  index::MemSharedEntries shared_entries_;
   core::CacheService cache_;
   env::FakeHttpClient upstream_;
 };

@@ -22,6 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
+source "$(dirname "$0")/redis_lib.sh"
 
 s3_setup git-tier
 git_client_env
@@ -113,19 +114,12 @@ stop_cellar
 # Three nodes with empty data dirs get a cold clone of one repository at the
 # same moment: with the fleet lease, one fetches from the upstream and
 # publishes, the other two wait and build their mirrors from the bucket.
-command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh --with-test-tools)"
-REDIS_SOCK="$IT_TMP/redis.sock"
-redis-server --port 0 --unixsocket "$REDIS_SOCK" --save "" --appendonly no --dir "$IT_TMP" \
-  >"$IT_TMP/redis.log" 2>&1 &
-REDIS_PID=$!
-CELLAR_PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do [[ -S "$REDIS_SOCK" ]] && break; sleep 0.05; done
-[[ -S "$REDIS_SOCK" ]] || fail "redis-server did not start: $(cat "$IT_TMP/redis.log")"
+start_redis
 REPO=acme/tools.git
 up_fault slow_pack 1500  # the holder's fetch takes a while: the others must wait for it
 URLS=()
 for n in e f g; do
-  start_cellar "$IT_TMP/$n" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "unix://$REDIS_SOCK"
+  start_cellar "$IT_TMP/$n" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL"
   grep -q '"msg":"redis connected"' "$CELLAR_LOG" || fail "node $n did not connect to Redis: $(cat "$CELLAR_LOG")"
   URLS+=("$CELLAR_URL")
 done

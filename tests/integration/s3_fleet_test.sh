@@ -7,10 +7,10 @@
 #   2. node B, an EMPTY data dir on the same bucket and no reachable npm
 #      registry, serves all of them byte for byte (entries recovered from
 #      the bucket, blobs read through); an unknown key is still a 404;
-#   3. RGW stopped: A's local hits keep answering 200, writes answer 503 with
+#   3. RGW stopped: A's /readyz turns 503, its local hits keep answering 200, writes answer 503 with
 #      a clear message on every protocol, an entry only in the bucket is a
 #      miss (404) on B;
-#   4. RGW back: writes succeed again.
+#   4. RGW back: /readyz is 200 again and writes succeed again.
 # The test runs its own single-node RGW (scripts/s3-rgw.sh) on ports of its
 # own, so stopping it never disturbs a cluster someone else is using. Needs
 # root and Debian 12's Ceph packages; fails, never skips, when RGW cannot be
@@ -127,7 +127,22 @@ metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print
 pass "S3 requests and tiered reads are in /metrics"
 
 # --- 3. the bucket goes away -----------------------------------------------------
+# readyz_becomes URL CODE: /readyz answers CODE within 15 s (the bucket is
+# checked in the background, at most every 5 s, when a probe finds the last
+# check older than that).
+readyz_becomes() {
+  local i code=""
+  for i in $(seq 1 150); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1/readyz")
+    [[ "$code" == "$2" ]] && return 0
+    sleep 0.1
+  done
+  fail "$1/readyz: HTTP $code, want $2"
+}
+readyz_becomes "$A_URL" 200
 "${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1
+readyz_becomes "$A_URL" 503
+[[ $(curl -s "$A_URL/readyz") == *"S3 bucket cannot be reached"* ]] || fail "/readyz does not say why it is not ready"
 expect_bytes "A, RGW down: turbo artifact still a local hit" "$A_URL$TURBO" "$IT_TMP/turbo.bin"
 expect_bytes "A, RGW down: Bazel CAS blob still a local hit" "$A_URL$CAS" "$IT_TMP/cas.bin"
 expect_bytes "B, RGW down: ccache entry still a local hit" "$B_URL$CCACHE" "$IT_TMP/ccache.bin"
@@ -144,6 +159,7 @@ kill -0 "$A_PID" || fail "A died while the bucket was down"
 
 # --- 4. the bucket comes back (an empty one: RGW keeps objects in memory) --------
 "${RGW[@]}" up "$RGW_DIR" >/dev/null
+readyz_becomes "$A_URL" 200
 expect_put 200 "A, RGW back: turbo PUT stored" "$A_URL/turbo/v8/artifacts/fleet0003?slug=acme" "$IT_TMP/new.bin"
 expect_put 200 "A, RGW back: ccache PUT stored" "$A_URL/ccache/ab/cdefghijklmnopqrstuv0123456789b" "$IT_TMP/new.bin"
 expect_bytes "B, RGW back: reads A's new artifact" "$B_URL/turbo/v8/artifacts/fleet0003?slug=acme" "$IT_TMP/new.bin"

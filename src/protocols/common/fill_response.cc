@@ -39,7 +39,7 @@ awaitable<Status> SendFromFill(http::Exchange& ex, const ProtocolContext& ctx,
       co_return co_await StreamFromReader(ex, ctx, r, how.content_type, *size);
     }
     reader.reset();
-    auto hit = ctx.cache.Get(how.ns, how.key);
+    auto hit = co_await CacheCall(ctx, [&] { return ctx.cache.Get(how.ns, how.key); });
     if (!hit.ok() || !*hit) {
       co_return Status::Unavailable("stored " + how.key + " vanished before it could be sent; retry");
     }

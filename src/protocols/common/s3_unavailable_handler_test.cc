@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include "auth/authenticator.h"
 #include "core/cache_service.h"
@@ -19,6 +20,7 @@
 #include "protocols/bazel/bazel_adapter.h"
 #include "protocols/ccache/ccache_adapter.h"
 #include "protocols/gradle/gradle_adapter.h"
+#include "protocols/negotiate/negotiate_adapter.h"
 #include "protocols/nx/nx_adapter.h"
 #include "protocols/sccache/sccache_adapter.h"
 #include "protocols/turbo/turbo_adapter.h"
@@ -57,6 +59,8 @@ class S3UnavailableHandlerTest : public ::testing::Test {
     adapters_.push_back(std::make_unique<ccache::CcacheAdapter>(ctx_));
     adapters_.push_back(std::make_unique<sccache::SccacheAdapter>(ctx_));
     adapters_.push_back(std::make_unique<gradle::GradleAdapter>(ctx_));
+    adapters_.push_back(
+        std::make_unique<negotiate::NegotiateAdapter>(ctx_, signer_, negotiate::NegotiateOptions{}, registry_));
     for (auto& a : adapters_) a->RegisterRoutes(router_);
   }
   ~S3UnavailableHandlerTest() override { workers_.join(); }
@@ -87,6 +91,7 @@ class S3UnavailableHandlerTest : public ::testing::Test {
   core::CacheService cache_{tiered_, index_, clock_, metrics_, Options()};
   boost::asio::thread_pool workers_{2};
   auth::Authenticator auth_{{}, auth::kScopeAll};
+  auth::UrlSigner signer_{"s3-unavailable-test-key-0123456789"};
   ProtocolContext ctx_{cache_, workers_, auth_, 1 << 20, nullptr};
   http::Router router_;
   std::vector<std::unique_ptr<ProtocolAdapter>> adapters_;
@@ -101,6 +106,26 @@ TEST_F(S3UnavailableHandlerTest, WritesAnswer503WithTheReasonAndStoreNothing) {
     EXPECT_EQ(r.status, 503u) << path << ": " << r.body;
     EXPECT_NE(r.body.find("cannot be reached"), std::string::npos) << path << ": " << r.body;
   }
+  EXPECT_EQ(Entries(), 0u);
+  EXPECT_TRUE(bucket_.KeysForTest().empty());
+}
+
+// The negotiate API's upload through this server's signed URL: the answer
+// to a PUT the bucket cannot take is 503 (retry later), as for the other
+// build caches, and nothing is stored.
+TEST_F(S3UnavailableHandlerTest, NegotiateUploadsAnswer503WhenTheBucketIsDown) {
+  const std::string body = "negotiated artifact written while the bucket is down";
+  auto asked = harness_.Post("/v1/negotiate",
+                             nlohmann::json{{"hash", "neg-down"}, {"action", "upload"}, {"size", body.size()}}.dump(),
+                             {{"Content-Type", "application/json"}});
+  ASSERT_EQ(asked.status, 200u) << asked.body;
+  const std::string url = nlohmann::json::parse(asked.body).value("url", "");
+  const std::string base = "http://cellar.test";
+  ASSERT_TRUE(url.starts_with(base)) << asked.body;
+  BucketDown();
+  auto r = harness_.Put(url.substr(base.size()), body);
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_NE(r.body.find("cannot be reached"), std::string::npos) << r.body;
   EXPECT_EQ(Entries(), 0u);
   EXPECT_TRUE(bucket_.KeysForTest().empty());
 }

@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
@@ -35,7 +36,8 @@ const std::string kMod = "module example.test/m\n\ngo 1.19\n";
 
 class GoHandlerTest : public testing::AdapterFixture {
  protected:
-  GoHandlerTest() : go_metrics_(registry_), documents_(ctx_) {
+  explicit GoHandlerTest(bool share_entries = false)
+      : AdapterFixture(share_entries), go_metrics_(registry_), documents_(ctx_) {
     SumdbOptions sumdb_options;
     sumdb_options.databases = *ParseSumdbList("sum.example.test=http://sumdb.test");
     sumdb_options.private_modules = *ModulePatterns::Parse("private.example.test");
@@ -130,6 +132,30 @@ TEST_F(GoHandlerTest, EveryFileKindIsServedAndImmutableOnesOnlyFetchedOnce) {
     EXPECT_EQ(UpstreamCalls(std::string("example.test/m/") + f), 1u) << f;
   }
   EXPECT_EQ(Head("/go/example.test/m/@v/v1.0.0.zip").Header("Content-Length"), std::to_string(zip_.size()));
+}
+
+// With --storage s3 a cache lookup that misses locally asks the bucket, a
+// network call: every lookup, module files and checksum-database tiles
+// alike, must run on a worker thread, never on the I/O thread (here, the
+// test's own thread, which runs the harness's io_context).
+class GoSharedEntriesTest : public GoHandlerTest {
+ protected:
+  GoSharedEntriesTest() : GoHandlerTest(/*share_entries=*/true) {}
+};
+
+TEST_F(GoSharedEntriesTest, BucketLookupsNeverRunOnTheIoThread) {
+  const std::string tile(32 << 8, 't');  // a full hash tile of height 8
+  upstream_.Set(std::string(kDb) + "tile/8/0/000", FakeReply::Ok(tile));
+  for (int i = 0; i < 2; ++i) {  // a miss that fills, then a hit
+    auto r = Get("/go/example.test/m/@v/v1.0.0.zip");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    r = Get("/go/sumdb/sum.example.test/tile/8/0/000");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.body, tile);
+  }
+  EXPECT_GT(shared_entries_.finds(), 0);
+  EXPECT_EQ(shared_entries_.caller_threads().count(std::this_thread::get_id()), 0u)
+      << "a shared-entry lookup ran on the I/O thread";
 }
 
 TEST_F(GoHandlerTest, NotFoundAnswersAndTheNegativeCache) {

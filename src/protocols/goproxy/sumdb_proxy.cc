@@ -151,7 +151,9 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
       spec.put.verifier = std::make_unique<core::SizeVerifier>(uint64_t{32} << req->tile_height);
     }
     ex.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
-    if (auto hit = ctx_.cache.Get(spec.put.ns, spec.put.key); hit.ok() && *hit) {
+    // With --storage s3 a local miss asks the bucket: not on this I/O thread.
+    if (auto hit = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Get(spec.put.ns, spec.put.key); });
+        hit.ok() && *hit) {
       count("hit");
       ex.set_cache_result("hit");
       co_await protocols::ServeHit(ex, ***hit);

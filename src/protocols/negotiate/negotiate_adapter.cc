@@ -287,7 +287,7 @@ awaitable<void> NegotiateAdapter::HandleUpload(http::Exchange& ex, const auth::S
   const uint64_t limit = grant.size ? std::min(*grant.size, ctx_.max_entry_bytes) : ctx_.max_entry_bytes;
   auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), limit);
   const bool declared_below_limit = grant.size && *grant.size < ctx_.max_entry_bytes;
-  const UploadAnswer answer = UploadAnswerFor(result.error, declared_below_limit);
+  const UploadAnswer answer = UploadAnswerFor(result, declared_below_limit);
   transfers_.With({"put", answer.result}).Inc();
   std::string message;
   switch (result.error) {
@@ -404,7 +404,12 @@ NegotiateAdapter::CommitOutcome NegotiateAdapter::CommitStaged(const auth::Signe
     case Code::kCorruption:
     case Code::kInvalidArgument:
       return done(400, "refused", ErrorJson("upload refused, nothing stored: " + status.message()));
-    default: return {500, "error", ErrorJson("storage failure: " + status.message())};
+    default: {
+      // The staged object stays for a retried commit (the bucket or the
+      // index may be back by then); the sweep removes it if none comes.
+      const unsigned code = status.code() == Code::kUnavailable ? 503 : 500;
+      return {code, "error", ErrorJson("storage failure, nothing stored: " + status.message())};
+    }
   }
 }
 

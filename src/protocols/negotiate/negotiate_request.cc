@@ -96,15 +96,15 @@ Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items) {
   return request;
 }
 
-UploadAnswer UploadAnswerFor(protocols::UploadError error, bool declared_size_below_limit) {
+UploadAnswer UploadAnswerFor(const protocols::UploadResult& upload, bool declared_size_below_limit) {
   using protocols::UploadError;
-  switch (error) {
+  switch (upload.error) {
     case UploadError::kNone: return {201, "stored"};
     case UploadError::kExists: return {200, "skipped"};
     case UploadError::kClient: return {400, "refused"};
     case UploadError::kTooLarge: return {declared_size_below_limit ? 400u : 413u, "refused"};
     case UploadError::kStoreFull: return {507, "error"};
-    case UploadError::kStoreFailure: return {500, "error"};
+    case UploadError::kStoreFailure: return {protocols::StoreFailureHttpStatus(upload), "error"};
   }
   return {500, "error"};
 }

@@ -62,13 +62,14 @@ std::string BatchJson(const std::vector<NegotiateAnswer>& answers);
 // The answer to a signed-URL upload by its outcome: 201 stored, 200 skipped
 // (the key exists: first upload wins), 400 for a body that broke its
 // declaration (also a body longer than a declared size below the server's
-// limit), 413 beyond the server's limit, 507 store full, 500 storage
-// failure. `result` is the metric label.
+// limit), 413 beyond the server's limit, 507 store full, 503 storage
+// unavailable for now (the S3 bucket down, SQLite busy: worth a retry), 500
+// any other storage failure. `result` is the metric label.
 struct UploadAnswer {
   unsigned status;
   std::string_view result;
 };
-UploadAnswer UploadAnswerFor(protocols::UploadError error, bool declared_size_below_limit);
+UploadAnswer UploadAnswerFor(const protocols::UploadResult& upload, bool declared_size_below_limit);
 
 // RFC 3339 UTC ("2026-11-30T09:00:00Z").
 std::string FormatRfc3339(int64_t unix_s);

@@ -91,16 +91,23 @@ TEST(NegotiateRequest, AnswersCarryUrlAndExpiryOnlyWhenThereIsATransfer) {
   EXPECT_EQ(BatchJson({{"a", "missing", "", 0, {}, ""}}), R"({"results":[{"hash":"a","status":"missing"}]})");
 }
 
+protocols::UploadResult Upload(protocols::UploadError error, Status status = Status::Ok()) {
+  return protocols::UploadResult{error, std::move(status), 0};
+}
+
 TEST(NegotiateRequest, UploadStatusMatrix) {
   using protocols::UploadError;
-  EXPECT_EQ(UploadAnswerFor(UploadError::kNone, false).status, 201u);
-  EXPECT_EQ(UploadAnswerFor(UploadError::kExists, false).status, 200u);
-  EXPECT_EQ(UploadAnswerFor(UploadError::kExists, false).result, "skipped");
-  EXPECT_EQ(UploadAnswerFor(UploadError::kClient, false).status, 400u);
-  EXPECT_EQ(UploadAnswerFor(UploadError::kTooLarge, true).status, 400u);   // broke its declared size
-  EXPECT_EQ(UploadAnswerFor(UploadError::kTooLarge, false).status, 413u);  // beyond the server's limit
-  EXPECT_EQ(UploadAnswerFor(UploadError::kStoreFull, false).status, 507u);
-  EXPECT_EQ(UploadAnswerFor(UploadError::kStoreFailure, false).status, 500u);
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kNone), false).status, 201u);
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kExists), false).status, 200u);
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kExists), false).result, "skipped");
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kClient), false).status, 400u);
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kTooLarge), true).status, 400u);   // broke its declared size
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kTooLarge), false).status, 413u);  // beyond the server's limit
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kStoreFull), false).status, 507u);
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kStoreFailure), false).status, 500u);
+  // Unavailable for now (the bucket down, SQLite busy): a retry may succeed.
+  EXPECT_EQ(UploadAnswerFor(Upload(UploadError::kStoreFailure, Status::Unavailable("bucket down")), false).status,
+            503u);
 }
 
 }  // namespace

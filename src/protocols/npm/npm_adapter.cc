@@ -159,7 +159,9 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
   }
   const std::string render_base = RenderBase();
   RenderedDocument served;
-  if (auto fresh = documents_.FreshRendering(doc, render_base)) {
+  // An index read, and with --storage s3 a bucket lookup for a rendering
+  // this node lacks: not on this I/O thread.
+  if (auto fresh = co_await protocols::CacheCall(ctx_, [&] { return documents_.FreshRendering(doc, render_base); })) {
     served = std::move(*fresh);
     count("hit");
     ex.set_cache_result("hit");

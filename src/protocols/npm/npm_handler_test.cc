@@ -5,6 +5,8 @@
 // The real npm client runs in tests/integration/npm_test.sh.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "protocols/npm/integrity.h"
 #include "protocols/npm/npm_adapter.h"
 #include "testing/adapter_fixture.h"
@@ -28,7 +30,7 @@ std::string Packument(const std::string& tarball) {
 
 class NpmHandlerTest : public testing::AdapterFixture {
  protected:
-  NpmHandlerTest() : npm_metrics_(registry_) {
+  explicit NpmHandlerTest(bool share_entries = false) : AdapterFixture(share_entries), npm_metrics_(registry_) {
     NpmOptions options;
     options.upstream = *ParseUpstream("http://registry.test/");
     options.negative_ttl_ms = 1000;
@@ -66,6 +68,28 @@ TEST_F(NpmHandlerTest, PackumentFormsEtagAnd304) {
   r = Get("/npm/w", testing::kWriterToken, {{"Host", "other.test:8080"}});
   EXPECT_NE(r.body.find("http://other.test:8080/npm/w/-/w-1.0.0.tgz"), std::string::npos) << r.body;
   EXPECT_EQ(upstream_.CallCount("http://registry.test/w"), 2u);  // one per form
+}
+
+// With --storage s3 a cache lookup that misses locally asks the bucket, a
+// network call: packument renderings and tarballs alike must be looked up
+// on a worker thread, never on the I/O thread (here, the test's own thread,
+// which runs the harness's io_context).
+class NpmSharedEntriesTest : public NpmHandlerTest {
+ protected:
+  NpmSharedEntriesTest() : NpmHandlerTest(/*share_entries=*/true) {}
+};
+
+TEST_F(NpmSharedEntriesTest, BucketLookupsNeverRunOnTheIoThread) {
+  for (int i = 0; i < 2; ++i) {  // a miss that fills, then a hit
+    EXPECT_EQ(Corgi("/npm/w").status, 200u);
+    EXPECT_EQ(Get("/npm/w").status, 200u);
+    auto r = Get("/npm/w/-/w-1.0.0.tgz");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.body, kTarball);
+  }
+  EXPECT_GT(shared_entries_.finds(), 0);
+  EXPECT_EQ(shared_entries_.caller_threads().count(std::this_thread::get_id()), 0u)
+      << "a shared-entry lookup ran on the I/O thread";
 }
 
 TEST_F(NpmHandlerTest, TarballIsFilledOnceThenServedFromTheCache) {

@@ -1,0 +1,34 @@
+// FleetFillLock: fleet-wide single-flight for pull-through fills. With
+// several nodes on one bucket (`--storage s3 --redis-url ...`), the node
+// that fills a key first holds a lease on it while it fetches, verifies and
+// publishes the entry; a node asking for the same key meanwhile waits for
+// the lease, then finds the entry in the bucket instead of asking the
+// upstream again. Filler uses it for immutable, shared entries only (npm
+// tarballs, Go .info/.mod/.zip, checksum-database tiles): a mutable
+// document is revalidated by each node anyway.
+//
+// The server implements it over Redis (redis::FleetLock); the interface
+// keeps core free of Redis and lets tests play the other node. Redis is an
+// accelerator: when it is down, or the wait is too long, Acquire returns an
+// empty Hold and the node fills on its own.
+// Thread-safety: Acquire blocks and may be called from any worker thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace cellar::core {
+
+class FleetFillLock {
+ public:
+  struct Hold {
+    std::shared_ptr<void> lease;  // held while this (or a copy) lives; null: not held
+    bool waited = false;          // another node held the key while this one waited
+  };
+  virtual ~FleetFillLock() = default;
+  // Waits until this node may fill `key` (namespace and key, made into one
+  // string by the caller) or gives up.
+  virtual Hold Acquire(const std::string& key) = 0;
+};
+
+}  // namespace cellar::core
