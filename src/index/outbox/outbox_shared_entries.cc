@@ -114,8 +114,9 @@ Outcome OutboxSharedEntries::DrainPublishRecord(const outbox::Record& record) {
   if ((*winner)->digest == entry.digest) return Outcome::Done();  // the same bytes: nothing to reconcile
   if (on_superseded_) on_superseded_(entry);
   return Outcome::Done(Status::AlreadyExists(
-      Describe(entry) + ": another node published it first with other bytes (" + (*winner)->digest.Hex() +
-      "); this node's entry (" + entry.digest.Hex() + ") is dropped and the next lookup recovers the winner"));
+      Describe(entry) + ": published first with other bytes (" + (*winner)->digest.Hex() +
+      "), by another node or an earlier write; this node drops its entry if it names " + entry.digest.Hex() +
+      ", so the next lookup recovers the published one"));
 }
 
 }  // namespace cellar::index

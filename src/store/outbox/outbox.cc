@@ -122,8 +122,22 @@ Status Outbox::Append(Record record) {
     const uint64_t seq = record.seq;
     records_.emplace(seq, Slot{std::move(record)});
   }
-  if (on_change_) on_change_();
+  NotifyChange();
   return Status();
+}
+
+void Outbox::SetOnChange(std::function<void()> fn) {
+  std::lock_guard lock(mu_);
+  on_change_ = std::move(fn);
+}
+
+void Outbox::NotifyChange() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    fn = on_change_;
+  }
+  if (fn) fn();
 }
 
 bool Outbox::HasPending(std::string_view subject) const {
@@ -160,7 +174,7 @@ Status Outbox::WithSubjectHeld(const std::string& subject, const std::function<S
     std::lock_guard lock(mu_);
     held_.erase(held_.find(subject));
   }
-  if (on_change_) on_change_();  // what was held back may start now
+  NotifyChange();  // what was held back may start now
   return s;
 }
 
@@ -257,7 +271,7 @@ void Outbox::Release(uint64_t seq, TimePoint not_before) {
     in_flight_.erase(seq);
   }
   released_cv_.notify_all();
-  if (on_change_) on_change_();
+  NotifyChange();
 }
 
 std::vector<Record> Outbox::GiveUp(uint64_t seq) {

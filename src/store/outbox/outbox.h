@@ -112,7 +112,7 @@ class Outbox {
   std::vector<Record> GiveUp(uint64_t seq);
   // Called (without locks held) after each Append and each Release, e.g. to
   // wake a drainer. Set before records are appended.
-  void SetOnChange(std::function<void()> fn) { on_change_ = std::move(fn); }
+  void SetOnChange(std::function<void()> fn);
 
  private:
   struct Slot {
@@ -131,11 +131,11 @@ class Outbox {
   bool AnyInFlightMentions(const std::string& subject) const;
   void Forget(std::map<uint64_t, Slot>::iterator it);  // REQUIRES: mu_ held
   Status RemoveFile(uint64_t seq) const;
+  void NotifyChange();  // REQUIRES: mu_ not held
 
   const Options options_;
   const env::Clock& clock_;
   size_t bad_files_ = 0;  // set by Load(), then constant
-  std::function<void()> on_change_;
 
   mutable std::mutex mu_;
   std::condition_variable released_cv_;  // a record stopped being in flight
@@ -144,6 +144,7 @@ class Outbox {
   std::map<std::string, std::set<uint64_t>, std::less<>> by_subject_;  // GUARDED_BY(mu_)
   std::set<uint64_t> in_flight_;                                   // GUARDED_BY(mu_)
   std::multiset<std::string> held_;                                // GUARDED_BY(mu_)
+  std::function<void()> on_change_;                                // GUARDED_BY(mu_); called without it
 };
 
 }  // namespace cellar::outbox
