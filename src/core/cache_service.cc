@@ -311,7 +311,9 @@ Status CacheService::ReserveEvicting(uint64_t bytes) {
   auto full = [&] {
     return Status::ResourceExhausted(
         "storage is full: " + std::to_string(bytes) + " more bytes do not fit in " +
-        std::to_string(budget_.Limit()) + " and the rest is held by uploads in progress or blobs being read");
+        std::to_string(budget_.Limit()) +
+        " and the rest is held by uploads in progress, blobs being read or blobs waiting for their upload to "
+        "the bucket");
   };
   if (bytes > budget_.Ceiling()) return full();
   std::lock_guard lock(eviction_mu_);
@@ -413,6 +415,14 @@ Status CacheService::Delete(const std::string& ns, const std::string& key) {
   return s.ok() ? s : StorageError(s, "index delete", ns, key);
 }
 
+Status CacheService::DropLocalEntry(const std::string& ns, const std::string& key, const Digest& digest) {
+  auto removed = index_.DeleteIfDigest(ns, key, digest);
+  entries_.Erase(ns, key);
+  // The next lookup must ask the shared entries, not remember a miss.
+  if (shared_) shared_->ForgetMiss(ns, key);
+  return removed.status();
+}
+
 void CacheService::Pin(const Digest& d) {
   std::lock_guard lock(pins_mu_);
   ++pins_[d];
@@ -425,8 +435,14 @@ void CacheService::Unpin(const Digest& d) {
 }
 
 bool CacheService::IsPinned(const Digest& d) {
-  std::lock_guard lock(pins_mu_);
-  return pins_.count(d) > 0;
+  {
+    std::lock_guard lock(pins_mu_);
+    if (pins_.count(d) > 0) return true;
+  }
+  // The store's own pins: a blob still waiting for its upload to the bucket
+  // (--s3-upload=async) is the only copy; eviction and GC leave it for a
+  // later pass, and evicting its entries would free nothing.
+  return blobs_.Pinned(d);
 }
 
 Result<index::DeleteOutcome> CacheService::EvictEntry(const index::Entry& victim) {
@@ -486,8 +502,10 @@ Result<uint64_t> CacheService::CollectBlobs(int64_t cutoff, EvictionReport& repo
     CELLAR_ASSIGN_OR_RETURN(auto rows, index_.UnreferencedBlobs(cutoff, kEvictionBatch));
     size_t progressed = 0;
     for (const auto& row : rows) {
-      if (IsPinned(row.digest)) continue;
       std::unique_lock gc_lock(gc_mu_);
+      // Checked under the gc lock: no commit (which may pin the blob again,
+      // in the store or by a reader's Hit) runs until the blob is removed.
+      if (IsPinned(row.digest)) continue;
       auto forgotten = index_.ForgetBlobIfUnreferenced(row.digest);
       if (!forgotten.ok() && forgotten.error().code() == Code::kResourceExhausted) {
         // No room for SQLite to forget the row: delete the (unreferenced)

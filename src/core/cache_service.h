@@ -8,7 +8,9 @@
 //  - a hard size limit (SpaceBudget): every upload reserves its bytes before
 //    writing them, evicting inline (least recently used first) when the
 //    store needs room, and is refused only when the room cannot be made;
-//  - pins, so a blob a request is reading is never deleted under it.
+//  - pins, so a blob a request is reading is never deleted under it; the
+//    store's own pins (BlobStore::Pinned: blobs waiting for an asynchronous
+//    upload) are honoured the same way.
 //
 // All methods are synchronous and may block on disk or SQLite; the HTTP
 // layer calls them from its worker pool (the exceptions, safe on an I/O
@@ -176,6 +178,12 @@ class CacheService {
   // from the bucket first (kUnavailable, nothing removed, when it cannot
   // be). Eviction never withdraws: it frees this node's disk only.
   Status Delete(const std::string& ns, const std::string& key);
+  // Drops this node's entry for (ns, key) if it still names `digest`,
+  // leaving the shared entries alone, so the next lookup recovers the
+  // published one. Used when an entry acknowledged with asynchronous uploads
+  // lost its create-only publish to another node's entry (see
+  // docs/tiered-storage.md, "Asynchronous uploads").
+  Status DropLocalEntry(const std::string& ns, const std::string& key, const Digest& digest);
   // Marks a mutable entry as just fetched (an upstream revalidation said it
   // is unchanged), optionally replacing its attributes. kNotFound if absent.
   Status MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes = nullptr);

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "core/cache_test_util.h"
+#include "hash/blake3.h"
 #include "hash/sha256.h"
 #include "index/mem_index.h"
 #include "store/mem_blob_store.h"
+#include "testing/forwarding_blob_store.h"
 
 namespace cellar::core {
 namespace {
@@ -187,6 +191,86 @@ TEST_F(CacheServiceTest, PinnedBlobIsNotCollected) {
   hit->reset();
   report = cache->RunEviction();
   EXPECT_EQ(report->blobs_removed, 1u);
+}
+
+// A store that pins the digests it is told to, as TieredBlobStore pins
+// blobs waiting for an asynchronous upload (and refuses to remove them).
+class PinningBlobStore final : public testing::ForwardingBlobStore {
+ public:
+  using ForwardingBlobStore::ForwardingBlobStore;
+  bool Pinned(const Digest& digest) override {
+    std::lock_guard lock(mu_);
+    return pinned_.count(digest) > 0;
+  }
+  Status Remove(const Digest& digest) override {
+    if (Pinned(digest)) return Status::Unavailable("pinned");
+    return base_.Remove(digest);
+  }
+  void Pin(const Digest& d, bool on) {
+    std::lock_guard lock(mu_);
+    if (on) pinned_.insert(d);
+    else pinned_.erase(d);
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<Digest> pinned_;
+};
+
+Digest DigestOf(const std::string& data) {
+  hash::Blake3Hasher hasher;
+  hasher.Update(data.data(), data.size());
+  return Digest{hasher.Finalize()};
+}
+
+TEST_F(CacheServiceTest, BlobTheStorePinsIsCollectedOnlyOnceUnpinned) {
+  PinningBlobStore pinning(blobs_);
+  CacheOptions o;
+  o.gc_grace_ms = 0;
+  CacheService cache(pinning, index_, clock_, metrics_, o);
+  ASSERT_TRUE(PutBytes(cache, "ccache", "k", "awaiting upload").ok());
+  const Digest d = DigestOf("awaiting upload");
+  pinning.Pin(d, true);
+  ASSERT_TRUE(cache.Delete("ccache", "k").ok());
+  clock_.Advance(1s);
+  auto report = cache.RunEviction();
+  ASSERT_TRUE(report.ok()) << report.error().ToString();  // a pass never fails on a pinned blob
+  EXPECT_EQ(report->blobs_removed, 0u);
+  EXPECT_TRUE(*blobs_.Stat(d));
+  report = cache.RunEviction();  // and the next pass does not loop on it either
+  ASSERT_TRUE(report.ok());
+  pinning.Pin(d, false);
+  report = cache.RunEviction();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->blobs_removed, 1u);
+  EXPECT_FALSE(*blobs_.Stat(d));
+}
+
+TEST_F(CacheServiceTest, EvictionPassesOverEntriesWhoseBlobsTheStorePins) {
+  PinningBlobStore pinning(blobs_);
+  CacheOptions o;
+  o.max_bytes = 1000;
+  o.high_watermark = 0.5;
+  o.low_watermark = 0.3;
+  CacheService cache(pinning, index_, clock_, metrics_, o);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(PutBytes(cache, "ccache", "k" + std::to_string(i), std::string(100, 'a' + i)).ok());
+    clock_.Advance(1s);
+  }
+  pinning.Pin(DigestOf(std::string(100, 'a')), true);  // k0, the least recently used
+  auto report = cache.RunEviction();
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_TRUE(**cache.Get("ccache", "k0")) << "evicting it would free nothing";
+  EXPECT_FALSE(*cache.Get("ccache", "k1"));
+}
+
+TEST_F(CacheServiceTest, DropLocalEntryForgetsTheEntryOnlyWhenItNamesTheDigest) {
+  auto cache = Make();
+  ASSERT_TRUE(PutBytes(*cache, "turbo/t", "k", "ours").ok());
+  ASSERT_TRUE(cache->DropLocalEntry("turbo/t", "k", DigestOf("something else")).ok());
+  EXPECT_TRUE(**cache->Get("turbo/t", "k"));
+  ASSERT_TRUE(cache->DropLocalEntry("turbo/t", "k", DigestOf("ours")).ok());
+  EXPECT_FALSE(*cache->Get("turbo/t", "k"));
 }
 
 TEST_F(CacheServiceTest, RefusesABodyLargerThanTheStore) {

@@ -194,6 +194,7 @@ App::~App() {
   if (!parts_) return;
   if (parts_->fleet_lock) parts_->fleet_lock->Stop();  // no worker waits on another node from here on
   if (parts_->fill_lock) parts_->fill_lock->Stop();
+  if (parts_->s3) parts_->s3->StopUploads();  // its threads call into the cache
   parts_->server.reset();
   if (parts_->workers) parts_->workers->join();
   if (parts_->upstream_waits) parts_->upstream_waits->join();
@@ -383,7 +384,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   store::FsBlobStore::Options store_options;
   store_options.root = config.data_dir;
   store_options.compress = config.compress;
-  store_options.sync_directories = config.sync_dirs;
+  // With asynchronous uploads a blob's local copy is its only copy until the
+  // outbox drains, and the outbox record is fsynced with its directory: the
+  // blob's name must be as durable as the record naming it.
+  store_options.sync_directories = config.sync_dirs || config.s3_upload == "async";
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
   if (config.storage == "s3") {
     CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp", p->registry));
@@ -475,6 +479,11 @@ Status App::Start() {
     }
   });
   if (p.s3) {
+    // An entry of this node that lost its create-only publish to other bytes
+    // is dropped here, so the next lookup serves the fleet's winner.
+    p.s3->StartUploads([cache = p.cache.get()](const index::Entry& ours) {
+      (void)cache->DropLocalEntry(ours.ns, ours.key, ours.digest);
+    });
     asio::post(*p.workers, [&p] {
       auto aborted = p.s3->AbortStaleUploads();
       if (!aborted.ok()) {
@@ -521,6 +530,8 @@ void App::Run() {
   if (p.fill_lock) p.fill_lock->Stop();
   p.workers->join();
   p.upstream_waits->join();
+  // Records not drained yet stay in <data-dir>/outbox/ for the next start.
+  if (p.s3) p.s3->StopUploads();
   Status s = p.cache->Flush();
   if (!s.ok()) Log(LogLevel::kError, "final index flush failed", "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
   Log(LogLevel::kInfo, "cellar stopped");

@@ -111,6 +111,9 @@ bool IsHttpUrlWithoutPath(const std::string& v) {
 // With --storage s3: fills the S3 settings the AWS way from the
 // environment, and checks that a bucket is named.
 Status ResolveS3(Config& c, const std::map<std::string, std::string>& env) {
+  if (c.s3_upload == "async" && c.storage != "s3") {
+    return Status::InvalidArgument("--s3-upload=async needs --storage s3 (there is no bucket to upload to)");
+  }
   if (c.storage != "s3") return Status();
   auto from_env = [&env](const char* name) -> std::string {
     auto it = env.find(name);
@@ -193,6 +196,15 @@ const std::vector<OptionDef>& Options() {
        StringSetter(&Config::s3_prefix)},
       {"s3-region", "S3: signing region (any name for RGW and MinIO).",
        "AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1", StringSetter(&Config::s3_region)},
+      {"s3-upload",
+       "S3: when uploads reach the bucket: sync (before the client is answered) or async (the client is "
+       "answered once the blob is on local disk and recorded in a durable outbox under <data-dir>/outbox/, "
+       "uploaded in the background with retries; implies --sync-dirs).",
+       "sync", [](Config& c, const std::string& v) {
+         if (v != "sync" && v != "async") return Bad("s3-upload", v, "expected sync or async");
+         c.s3_upload = v;
+         return Status();
+       }},
       {"redis-url",
        "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
        "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",

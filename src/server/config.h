@@ -28,6 +28,10 @@ struct Config {
   std::string s3_prefix;
   std::string s3_region;  // with s3: --s3-region, else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
   std::string s3_addressing = "path";  // path or virtual-host
+  // When blobs and entries reach the bucket: "sync" (before the client is
+  // answered) or "async" (later, from a durable outbox under
+  // <data-dir>/outbox/; docs/tiered-storage.md, "Asynchronous uploads").
+  std::string s3_upload = "sync";
   // Fleet mode: Redis for coordination between nodes (docs/redis.md);
   // empty: none. Checked when the server starts (it may hold a password).
   std::string redis_url;

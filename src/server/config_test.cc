@@ -110,6 +110,32 @@ TEST(ConfigTest, S3MisconfigurationIsReadable) {
   EXPECT_FALSE(Load({"--s3-addressing=dns"}).ok());
 }
 
+TEST(ConfigTest, S3UploadIsSyncByDefaultAndAsyncNeedsABucket) {
+  auto c = Load({"--storage=s3", "--s3-bucket=b"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->s3_upload, "sync");
+  c = Load({"--storage=s3", "--s3-bucket=b", "--s3-upload=async"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->s3_upload, "async");
+  c = Load({"--storage=s3", "--s3-bucket=b"}, {{"CELLAR_S3_UPLOAD", "async"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->s3_upload, "async");
+  std::string path = testing::TempDir() + "/cellar-config-s3-upload.yaml";
+  {
+    std::ofstream f(path);
+    f << "storage: s3\ns3_bucket: b\ns3_upload: async\n";
+  }
+  c = Load({"--config", path});
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->s3_upload, "async");
+
+  EXPECT_FALSE(Load({"--storage=s3", "--s3-bucket=b", "--s3-upload=later"}).ok());
+  c = Load({"--s3-upload=async"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("--storage s3"), std::string::npos) << c.error().ToString();
+  EXPECT_NE(ConfigHelp().find("--s3-upload"), std::string::npos);
+}
+
 TEST(ConfigTest, HelpNeverShowsCredentials) {
   const std::string help = ConfigHelp();
   for (const char* flag : {"--storage", "--s3-endpoint", "--s3-bucket", "--s3-prefix", "--s3-region"}) {

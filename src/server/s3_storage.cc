@@ -3,7 +3,12 @@
 #include <chrono>
 
 #include "server/s3_direct_storage.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "index/outbox/outbox_shared_entries.h"
 #include "index/s3/s3_shared_entries.h"
+#include "store/outbox/outbox.h"
+#include "store/outbox/outbox_drainer.h"
 #include "store/s3/curl_s3_client.h"
 #include "store/s3/metered_s3_client.h"
 #include "store/s3/retrying_s3_client.h"
@@ -23,10 +28,14 @@ struct S3Storage::Parts {
   s3::RealSleeper sleeper;
   std::unique_ptr<s3::RetryingS3Client> client;
   std::unique_ptr<s3::S3BlobStore> remote;
+  std::unique_ptr<outbox::Outbox> outbox;  // --s3-upload=async
   std::unique_ptr<store::TieredBlobStore> tiered;
   std::unique_ptr<S3DirectStorage> direct;
   std::unique_ptr<s3::S3Documents> documents;
   std::unique_ptr<index::S3SharedEntries> entries;
+  std::unique_ptr<index::OutboxSharedEntries> outbox_entries;  // --s3-upload=async
+  // Last: its threads use everything above, so it is destroyed (stopped) first.
+  std::unique_ptr<outbox::OutboxDrainer> drainer;
 };
 
 S3Storage::S3Storage(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -61,8 +70,25 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
                                       "Blob reads by source: local (local-tier hit), remote (read through from "
                                       "the bucket), absent, remote_error.",
                                       {"source"});
+  if (config.s3_upload == "async") {
+    CELLAR_ASSIGN_OR_RETURN(p->outbox, outbox::Outbox::Open({.dir = config.data_dir + "/outbox"}, clock));
+    tiered.outbox = p->outbox.get();
+    p->description += " upload=async";
+  }
   p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote, tiered);
   p->entries = std::make_unique<index::S3SharedEntries>(*p->client, s3.prefix);
+  if (p->outbox) {
+    p->outbox_entries = std::make_unique<index::OutboxSharedEntries>(*p->entries, *p->outbox);
+    outbox::OutboxDrainer::Options drainer;
+    drainer.registry = &registry;
+    p->drainer = std::make_unique<outbox::OutboxDrainer>(*p->outbox, clock, drainer);
+    store::TieredBlobStore* blobs = p->tiered.get();
+    index::OutboxSharedEntries* entries = p->outbox_entries.get();
+    p->drainer->SetHandler(std::string(store::TieredBlobStore::kBlobRecordKind),
+                           [blobs](const outbox::Record& r) { return blobs->DrainBlobRecord(r); });
+    p->drainer->SetHandler(std::string(index::OutboxSharedEntries::kPublishRecordKind),
+                           [entries](const outbox::Record& r) { return entries->DrainPublishRecord(r); });
+  }
   p->direct = std::make_unique<S3DirectStorage>(*p->client, p->s3_config, *p->remote, clock);
   p->documents = std::make_unique<s3::S3Documents>(*p->client, s3.prefix);
   return std::unique_ptr<S3Storage>(new S3Storage(std::move(p)));
@@ -72,7 +98,23 @@ store::BlobStore& S3Storage::store() { return *parts_->tiered; }
 store::BlobStore& S3Storage::bucket_blobs() { return *parts_->remote; }
 store::Documents& S3Storage::documents() { return *parts_->documents; }
 
-index::SharedEntries& S3Storage::entries() { return *parts_->entries; }
+index::SharedEntries& S3Storage::entries() {
+  if (parts_->outbox_entries) return *parts_->outbox_entries;
+  return *parts_->entries;
+}
+
+void S3Storage::StartUploads(std::function<void(const index::Entry&)> on_superseded) {
+  if (!parts_->drainer) return;
+  parts_->outbox_entries->SetOnSuperseded(std::move(on_superseded));
+  Log(LogLevel::kInfo, "outbox draining to the bucket",
+      "\"dir\":\"" + JsonEscape(parts_->outbox->dir()) + "\",\"pending\":" +
+          std::to_string(parts_->outbox->size()));
+  parts_->drainer->Start();
+}
+
+void S3Storage::StopUploads() {
+  if (parts_->drainer) parts_->drainer->Stop();
+}
 
 const std::string& S3Storage::description() const { return parts_->description; }
 

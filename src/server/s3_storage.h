@@ -2,11 +2,14 @@
 // (libcurl, with retries), the S3BlobStore under --s3-prefix, and the
 // TieredBlobStore that puts the data dir's FsBlobStore in front of it (see
 // docs/tiered-storage.md), and the entry manifests beside the blobs that let
-// a node with an empty data dir recover entries (S3SharedEntries). Built by
-// App::Create, which hands store() and entries() to CacheService.
+// a node with an empty data dir recover entries (S3SharedEntries). With
+// --s3-upload=async, also the outbox those uploads go through and its
+// drainer. Built by App::Create, which hands store() and entries() to
+// CacheService.
 // Thread-safety: store() as BlobStore; Open() from one thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,8 +47,18 @@ class S3Storage {
   store::BlobStore& bucket_blobs();
   store::Documents& documents();
   // Index entries shared through the same bucket (`<prefix>entries/`), for
-  // CacheOptions::shared_entries.
+  // CacheOptions::shared_entries. With --s3-upload=async, publishes go
+  // through the outbox.
   index::SharedEntries& entries();
+  // With --s3-upload=async: starts the threads that drain the outbox
+  // (`<data-dir>/outbox/`) to the bucket, records left by a previous run
+  // first. `on_superseded` gets this node's entries whose create-only
+  // publish lost to another node's different bytes (App drops them
+  // locally). Without async uploads, does nothing.
+  void StartUploads(std::function<void(const index::Entry&)> on_superseded);
+  // Stops those threads (attempts in progress finish); what is left stays
+  // in the outbox for the next start. Idempotent.
+  void StopUploads();
   // "s3 http://host:port bucket=b prefix=p ...", for the start-up log.
   const std::string& description() const;
   // One HEAD of the bucket, without retries: OK when it answers (for

@@ -85,6 +85,13 @@ class BlobStore {
   virtual Status ReportCorrupt(const Digest& digest) = 0;
   // Calls `fn` for every committed blob, in no particular order.
   virtual Status ForEach(const std::function<void(const BlobInfo&)>& fn) = 0;
+  // True while the store itself needs its copy of `digest`, whatever its
+  // callers still reference: TieredBlobStore with asynchronous uploads holds
+  // a blob until it is in the remote tier (the local copy is the only one
+  // until then). Callers that free space (eviction, GC) skip pinned blobs
+  // and try again on a later pass; Remove() of a pinned blob fails with
+  // kUnavailable. No I/O: safe to call under locks.
+  virtual bool Pinned(const Digest& /*digest*/) { return false; }
 };
 
 }  // namespace cellar::store

@@ -37,6 +37,7 @@ class ForwardingBlobStore : public store::BlobStore {
   Status Remove(const Digest& digest) override { return base_.Remove(digest); }
   Status ReportCorrupt(const Digest& digest) override { return base_.ReportCorrupt(digest); }
   Status ForEach(const std::function<void(const store::BlobInfo&)>& fn) override { return base_.ForEach(fn); }
+  bool Pinned(const Digest& digest) override { return base_.Pinned(digest); }
 
  protected:
   store::BlobStore& base_;

@@ -54,6 +54,7 @@ TieredBlobStore::~TieredBlobStore() = default;
 
 Result<std::unique_ptr<BlobWriter>> TieredBlobStore::NewWriter() {
   CELLAR_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> local, local_.NewWriter());
+  if (options_.outbox != nullptr) return NewOutboxWriter(std::move(local), *options_.outbox);
   Result<std::unique_ptr<BlobWriter>> remote = remote_.NewWriter();
   if (!remote.ok()) return RemoteTierError(remote.error(), "starting a remote-tier writer");
   return std::unique_ptr<BlobWriter>(std::make_unique<TieredBlobWriter>(std::move(local), std::move(*remote)));
@@ -143,6 +144,11 @@ Result<std::optional<BlobInfo>> TieredBlobStore::Stat(const Digest& digest) {
 }
 
 Status TieredBlobStore::Remove(const Digest& digest) {
+  // No race with a commit that pins the blob again: the caller (CacheService)
+  // never removes a blob while a commit of it may be running (its gc lock).
+  if (Pinned(digest)) {
+    return Status::Unavailable("blob " + digest.Hex() + " is kept until its upload to the remote tier");
+  }
   CELLAR_RETURN_IF_ERROR(local_.Remove(digest));
   if (!options_.remove_from_remote) return Status::Ok();
   Status remote = remote_.Remove(digest);
@@ -157,6 +163,10 @@ Status TieredBlobStore::ReportCorrupt(const Digest& digest) {
 }
 
 Status TieredBlobStore::ForEach(const std::function<void(const BlobInfo&)>& fn) { return local_.ForEach(fn); }
+
+bool TieredBlobStore::Pinned(const Digest& digest) {
+  return options_.outbox != nullptr && options_.outbox->HasPending(outbox::BlobSubject(digest));
+}
 
 int TieredBlobStore::WaitersForTest(const Digest& digest) const {
   std::lock_guard lock(mu_);
