@@ -363,7 +363,13 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
     if (!published.ok()) {
       RecordOrphan(blob, now);
       metrics_.shared_entries.With({"publish_error"}).Inc();
-      if (published.code() == Code::kAlreadyExists) return Status::AlreadyExists(entry.key + " exists");
+      if (published.code() == Code::kAlreadyExists) {
+        // Another node's write of the key won: it is in the bucket now, so
+        // a miss remembered before this write (its existence check) must
+        // not hide it from the next lookup here.
+        shared_->ForgetMiss(entry.ns, entry.key);
+        return Status::AlreadyExists(entry.key + " exists");
+      }
       return StorageError(published, "publish shared entry", options.ns, options.key);
     }
     shared_->ForgetMiss(entry.ns, entry.key);
