@@ -61,6 +61,7 @@ metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print
 start_cellar "$IT_TMP/a" "${S3_ARGS[@]}"
 A_URL=$CELLAR_URL
 A_PID=$CELLAR_PID
+[[ "$(cat "/proc/$A_PID/comm")" == cellar ]] || fail "test setup: CELLAR_PID is not the cellar process"
 KEY="/turbo/v8/artifacts/b16a26e0f1a2c3d4?slug=acme"
 t=$(date +%s)
 code=$(python3 "$IT_DIR/det_stream.py" gen "$SIZE_MIB" 11 "$IT_TMP/sent" |
