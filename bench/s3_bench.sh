@@ -34,9 +34,11 @@
 #                      in the bucket plus a commit (cellar reads the staged
 #                      object back to hash and store it); GETs straight from
 #                      the bucket.
-#     Reported: cellar's CPU seconds (utime+stime from /proc/PID/stat around the
-#     phase) per GB moved, and throughput. Target: presigned <= 2% of the CPU
-#     proxying the same bytes costs.
+#     Twice: with the mixed set (mostly small artifacts: per-request costs
+#     dominate) and with LARGE_N artifacts of LARGE_MIB MiB each (per-byte
+#     costs dominate). Reported: cellar's CPU seconds (utime+stime from
+#     /proc/PID/stat around the phase) per GB moved, and throughput. Target:
+#     presigned <= 2% of the CPU proxying the same bytes costs.
 # Around every phase: `sync` (untimed), cellar's peak-RSS counter reset
 # (/proc/PID/clear_refs), then VmHWM read after it, so the peak is the
 # phase's; RGW's CPU (radosgw + ceph-osd + ceph-mon) is recorded too.
@@ -45,6 +47,7 @@
 #   N=400                artifacts per set (~200 MB)
 #   CONCS="4 16"         concurrency levels of (a)
 #   NEG_CONC=8           concurrency of (b)
+#   LARGE_N=8 LARGE_MIB=32   the large set of (b) (LARGE_N=0: skip it)
 #   ROUNDS=1             rounds of everything (fresh hashes; the tables give medians)
 #   BUILD=build          where the cellar binary is ($BUILD/src/cli/cellar)
 #   RGW_PORT=7488 MON_PORT=3308 MON_V1_PORT=6788   RGW's ports (not the defaults
@@ -59,6 +62,8 @@ BUILD="${BUILD:-build}"
 N="${N:-400}"
 CONCS="${CONCS:-4 16}"
 NEG_CONC="${NEG_CONC:-8}"
+LARGE_N="${LARGE_N:-8}"
+LARGE_MIB="${LARGE_MIB:-32}"
 ROUNDS="${ROUNDS:-1}"
 SEED=20260101
 SLUG=bench
@@ -67,6 +72,7 @@ die() { echo "s3_bench: $*" >&2; exit 1; }
 source bench/bench_lib.sh  # the script runs from the repository root
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+[[ "$LARGE_N" =~ ^[0-9]+$ && "$LARGE_MIB" =~ ^[1-9][0-9]*$ ]] || die "LARGE_N and LARGE_MIB must be integers"
 for c in $CONCS $NEG_CONC; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || die "CONCS and NEG_CONC must be positive integers"; done
 for tool in go curl python3; do
   command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install golang-go curl python3)"
@@ -163,11 +169,16 @@ check_alive() {
 }
 RESULTS="$WORK/results.jsonl"; : > "$RESULTS"
 
-# phase PART TARGET NODE API MODE SET CONC: one load generator run. NODE is the
-# cellar measured (local or s3; "-" for direct, where the s3 node is idle and
-# measured anyway); appends a JSON line to RESULTS and prints a summary line.
+# phase PART TARGET NODE API MODE SET CONC [LOADGEN ARGS...]: one load
+# generator run (of the mixed set of N, unless the arguments say otherwise).
+# NODE is the cellar measured (local or s3; "-" for direct, where the s3 node
+# is idle and measured anyway); appends a JSON line to RESULTS and prints a
+# summary line.
 phase() {
   local part=$1 target=$2 node=$3 api=$4 mode=$5 set=$6 conc=$7 base out pid
+  shift 7
+  local args=("$@")
+  (( ${#args[@]} > 0 )) || args=(-n "$N")
   local cpu0 cpu1 rgw0 rgw1 hwm up0 up1 loc0 loc1 rem0 rem1 req0 req1
   pid=${PID[${node/-/s3}]}
   case $api in
@@ -182,8 +193,8 @@ phase() {
   rem0=$(metric s3 'cellar_tiered_reads_total{source="remote"}')
   req0=$(s3_requests)
   cpu0=$(cpu_ticks "$pid"); rgw0=$(cpu_ticks "${RGW_PIDS[@]}")
-  out=$("$LOADGEN" -api "$api" -mode "$mode" -base "$base" -set "$set" -conc "$conc" -n "$N" -seed "$SEED" \
-    -slug "$SLUG" -token "$TOKEN") || die "$target $api $mode: load generator failed"
+  out=$("$LOADGEN" -api "$api" -mode "$mode" -base "$base" -set "$set" -conc "$conc" -seed "$SEED" \
+    -slug "$SLUG" -token "$TOKEN" "${args[@]}") || die "$target $api $mode: load generator failed"
   cpu1=$(cpu_ticks "$pid"); rgw1=$(cpu_ticks "${RGW_PIDS[@]}")
   hwm=$(hwm_kib "$pid")
   up1=$(metric s3 'cellar_s3_bytes_total{direction="upload"}')
@@ -250,14 +261,22 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   phase b "proxied s3" s3 negotiate put "b-s3proxy-r$ROUND-$RUN_ID" "$NEG_CONC"
   phase b "presigned" s3 negotiate-presigned put "b-presigned-r$ROUND-$RUN_ID" "$NEG_CONC"
   phase b "presigned" s3 negotiate-presigned get "b-presigned-r$ROUND-$RUN_ID" "$NEG_CONC"
+  if (( LARGE_N > 0 )); then
+    big=(-n "$LARGE_N" -each $((LARGE_MIB << 20)))
+    phase bl "proxied local" local negotiate put "bl-local-r$ROUND-$RUN_ID" "$NEG_CONC" "${big[@]}"
+    phase bl "proxied local" local negotiate get "bl-local-r$ROUND-$RUN_ID" "$NEG_CONC" "${big[@]}"
+    phase bl "proxied s3" s3 negotiate put "bl-s3proxy-r$ROUND-$RUN_ID" "$NEG_CONC" "${big[@]}"
+    phase bl "presigned" s3 negotiate-presigned put "bl-presigned-r$ROUND-$RUN_ID" "$NEG_CONC" "${big[@]}"
+    phase bl "presigned" s3 negotiate-presigned get "bl-presigned-r$ROUND-$RUN_ID" "$NEG_CONC" "${big[@]}"
+  fi
 done
 for s in local s3; do check_alive "$s" "by the end"; done
 
 rc=0
-python3 - "$RESULTS" "$N" "$ROUNDS" <<'PY' || rc=$?
+python3 - "$RESULTS" "$N" "$ROUNDS" "$CLK_TCK" <<'PY' || rc=$?
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-n, rounds = int(sys.argv[2]), int(sys.argv[3])
+n, rounds, tck = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 med = statistics.median
 
 def agg(part, target, mode, conc=None):
@@ -320,35 +339,47 @@ for conc in concs:
     if sg and (sg["loc"] < n or sg["rem"] > 0):
         checks.append("c=%d: s3 GETs were not all local-tier hits (local %d, remote %d)" % (conc, sg["loc"], sg["rem"]))
 
-print()
-print("(b) Negotiate API, %d artifacts, concurrency %d, median of %d round(s). CPU s/GB = cellar's CPU seconds"
-      % (n, rows[-1]["conc"], rounds))
-print("    (utime+stime) per GB the phase moved, negotiations and commits included.")
-print()
-print("| op | path | MB/s | req/s | cellar CPU s | cellar CPU s/GB | cellar CPU ms/artifact | RGW CPU s/GB | cellar peak RSS MiB | URLs | errors |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for mode in ("put", "get"):
-    for t in ("proxied local", "proxied s3", "presigned"):
-        b = agg("b", t, mode)
-        if b:
-            print("| %s | %s | %.1f | %.1f | %.2f | %.3f | %.2f | %.2f | %.0f | %s | %d |" % (
-                mode.upper(), t, b["mbps"], b["rps"], b["cpu"], b["cpu_gb"], b["cpu_ms"], b["rgw_gb"], b["hwm"],
-                ", ".join("%s %d" % kv for kv in sorted((b["via"] or {}).items())), b["errors"]))
-print()
-pg, lg = agg("b", "presigned", "get"), agg("b", "proxied local", "get")
-pp, sp, lp = agg("b", "presigned", "put"), agg("b", "proxied s3", "put"), agg("b", "proxied local", "put")
-for label, x, y in (("GET presigned / proxied local", pg, lg), ("PUT presigned / proxied s3", pp, sp),
-                    ("PUT presigned / proxied local", pp, lp)):
-    if x and y:
-        r = x["cpu_gb"] / y["cpu_gb"] if y["cpu_gb"] else float("inf")
-        print("cellar CPU per GB, %s: %.1f%% (target <= 2%%: %s); throughput %sx" % (
-            label, 100 * r, verdict(r <= 0.02), ratio(x["mbps"], y["mbps"])))
-for t, want in (("presigned", "store"), ("proxied local", "cellar"), ("proxied s3", "cellar")):
+def negotiate_table(part, title):
+    if not agg(part, "presigned", "get"):
+        return
+    r0 = [r for r in rows if r["part"] == part][0]
+    print()
+    print("(%s) Negotiate API, %s, concurrency %d, median of %d round(s). CPU s/GB = cellar's CPU seconds"
+          % (part, title, r0["conc"], rounds))
+    print("    (utime+stime) per GB the phase moved, negotiations and commits included.")
+    print()
+    print("| op | path | MB/s | req/s | cellar CPU s | cellar CPU s/GB | cellar CPU ms/artifact | RGW CPU s/GB | cellar peak RSS MiB | URLs | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode in ("put", "get"):
-        b = agg("b", t, mode)
-        if b and (b["via"] or {}).get(want, 0) != n:
-            checks.append("(b) %s %s: %d of %d URLs pointed at the %s (%s)" % (
-                t, mode, (b["via"] or {}).get(want, 0), n, want, b["via"]))
+        for t in ("proxied local", "proxied s3", "presigned"):
+            b = agg(part, t, mode)
+            if b:
+                print("| %s | %s | %.1f | %.1f | %.2f | %.3f | %.2f | %.2f | %.0f | %s | %d |" % (
+                    mode.upper(), t, b["mbps"], b["rps"], b["cpu"], b["cpu_gb"], b["cpu_ms"], b["rgw_gb"], b["hwm"],
+                    ", ".join("%s %d" % kv for kv in sorted((b["via"] or {}).items())), b["errors"]))
+    print()
+    pg, lg = agg(part, "presigned", "get"), agg(part, "proxied local", "get")
+    pp, sp, lp = agg(part, "presigned", "put"), agg(part, "proxied s3", "put"), agg(part, "proxied local", "put")
+    for label, x, y in (("GET presigned / proxied local", pg, lg), ("PUT presigned / proxied s3", pp, sp),
+                        ("PUT presigned / proxied local", pp, lp)):
+        if x and y and not y["cpu_gb"]:
+            print("(%s) cellar CPU per GB, %s: n/a, the proxied phase took less than a clock tick (%s); use a larger set" % (
+                part, label, "10 ms" if tck == 100 else "1/%d s" % tck))
+        elif x and y:
+            r = x["cpu_gb"] / y["cpu_gb"]
+            print("(%s) cellar CPU per GB, %s: %.1f%% (target <= 2%%: %s); throughput %sx" % (
+                part, label, 100 * r, verdict(r <= 0.02), ratio(x["mbps"], y["mbps"])))
+    for t, want in (("presigned", "store"), ("proxied local", "cellar"), ("proxied s3", "cellar")):
+        for mode in ("put", "get"):
+            for r in rows:
+                if (r["part"], r["target"], r["mode"]) == (part, t, mode) and (r.get("via") or {}).get(want, 0) != r["requests"]:
+                    checks.append("(%s) %s %s: %d of %d URLs pointed at the %s (%s)" % (
+                        part, t, mode, (r.get("via") or {}).get(want, 0), r["requests"], want, r.get("via")))
+
+negotiate_table("b", "the mixed set of %d artifacts" % n)
+big = [r for r in rows if r["part"] == "bl"]
+if big:
+    negotiate_table("bl", "%d artifacts of %.0f MiB" % (big[0]["requests"], big[0]["bytes"] / big[0]["requests"] / 1048576))
 print()
 parts = []
 for s in ("local", "s3"):

@@ -8,6 +8,7 @@
 //	turbo_loadgen -mode sizes   -n N -seed S
 //	turbo_loadgen -mode put|get -base URL -set NAME -n N -conc C -seed S [-token T] [-slug TEAM] [-api API]
 //	turbo_loadgen -mode put|get -base URL -set NAME -size BYTES -seed S ...   (one artifact)
+//	turbo_loadgen -mode put|get -base URL -set NAME -n N -each BYTES ...      (N of one size)
 //	turbo_loadgen -mode files -dir DIR -set NAME -n N -conc C [-fsync=false]
 //
 // -api says what URL and protocol carry the artifacts:
@@ -30,14 +31,15 @@
 // Artifacts: N sizes drawn once from a fixed seeded distribution (the same
 // sizes for every set, so every set moves the same bytes): 70% 10-100 KiB, 20%
 // 100 KiB-1 MiB, 8% 1-5 MiB, 2% 5-10 MiB, log-uniform inside each band. With
-// -size, one artifact of that size instead. The hash (16 lowercase hex
-// characters, as turbo sends) and the content are derived from (seed, set,
-// index), so a new set name gives new hashes (real writes) and put/get of the
-// same set agree without shared state. Content is incompressible (like turbo's
-// zstd tarballs): a 16-byte header naming the artifact, then 1 MiB blocks cut
-// from a 64 MiB pseudo-random pool at per-(artifact, block) offsets. Bodies are
-// produced while they are sent and checked while they are received, so even a
-// 500 MiB artifact is never held in memory.
+// -size, one artifact of that size instead; with -each, N artifacts of that
+// size. The hash (16 lowercase hex characters, as turbo sends) and the
+// content are derived from (seed, set, index), so a new set name gives new
+// hashes (real writes) and put/get of the same set agree without shared
+// state. Content is incompressible (like turbo's zstd tarballs): a 16-byte
+// header naming the artifact, then 1 MiB blocks cut from a 64 MiB
+// pseudo-random pool at per-(artifact, block) offsets. Bodies are produced
+// while they are sent and checked while they are received, so even a 500 MiB
+// artifact is never held in memory.
 //
 // put sends every artifact once (with its Content-Length) and wants a success
 // answer. get fetches each and compares every byte with what was sent (so
@@ -435,6 +437,7 @@ func main() {
 	set := flag.String("set", "", "artifact set name (new name = new hashes)")
 	n := flag.Int("n", 1000, "number of artifacts")
 	size := flag.Int64("size", 0, "one artifact of this many bytes instead of the mixed set")
+	each := flag.Int64("each", 0, "N artifacts of this many bytes each instead of the mixed set")
 	conc := flag.Int("conc", 1, "concurrent connections")
 	seed := flag.Int64("seed", 20260101, "seed of sizes, order and content")
 	token := flag.String("token", "", "bearer token")
@@ -449,6 +452,11 @@ func main() {
 	var sz []int64
 	if *size > 0 {
 		sz = []int64{*size}
+	} else if *each > 0 {
+		sz = make([]int64, *n)
+		for i := range sz {
+			sz[i] = *each
+		}
 	} else {
 		sz = sizes(*n, *seed)
 	}
@@ -460,7 +468,7 @@ func main() {
 	apiOK := *api == "turbo" || *api == "s3" || *api == "negotiate" || *api == "negotiate-presigned"
 	if (*mode != "put" && *mode != "get" && !files) || (*base == "") == !files || (*dir == "") == files ||
 		*set == "" || *conc < 1 || !apiOK || (*s3Payload != "unsigned" && *s3Payload != "sha256") {
-		fmt.Fprintln(os.Stderr, "usage: turbo_loadgen -mode put|get -base URL -set NAME [-n N | -size BYTES] [-conc C] [-token T] [-slug TEAM]\n"+
+		fmt.Fprintln(os.Stderr, "usage: turbo_loadgen -mode put|get -base URL -set NAME [-n N [-each BYTES] | -size BYTES] [-conc C] [-token T] [-slug TEAM]\n"+
 			"           [-api turbo|s3|negotiate|negotiate-presigned] [-s3-payload unsigned|sha256] [-namespace NS]\n"+
 			"       turbo_loadgen -mode files -dir DIR -set NAME [-n N | -size BYTES] [-conc C] [-fsync=false]")
 		os.Exit(2)
