@@ -27,3 +27,18 @@ cellar_port() {
 spread_subdirs() {
   chattr +T "$1" 2>/dev/null || true
 }
+
+# build_loadgen WORK: builds the load generator (bench/turbo_loadgen*.go,
+# Go standard library only, no network) in WORK/loadgen and prints the
+# binary's path. Use as LOADGEN=$(build_loadgen "$WORK") under set -e.
+build_loadgen() {
+  local work="$1" src
+  mkdir -p "$work/loadgen"
+  for src in bench/turbo_loadgen*.go; do
+    [[ $src == *_test.go ]] || cp "$src" "$work/loadgen/"
+  done
+  printf 'module turbo_loadgen\n\ngo 1.19\n' > "$work/loadgen/go.mod"
+  (cd "$work/loadgen" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GOCACHE="$work/gocache" \
+    go build -o turbo_loadgen .) >&2 || die "building the load generator failed"
+  echo "$work/loadgen/turbo_loadgen"
+}

@@ -149,12 +149,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- load generator ---------------------------------------------------------------
-mkdir -p "$WORK/loadgen"
-cp bench/turbo_loadgen.go "$WORK/loadgen/main.go"
-printf 'module turbo_loadgen\n\ngo 1.19\n' > "$WORK/loadgen/go.mod"
-(cd "$WORK/loadgen" && GOFLAGS=-mod=mod GOTOOLCHAIN=local GOPROXY=off GOCACHE="$WORK/gocache" \
-  go build -o turbo_loadgen .) || die "building the load generator failed"
-LOADGEN="$WORK/loadgen/turbo_loadgen"
+LOADGEN=$(build_loadgen "$WORK")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 AUTH_ARGS=(); [[ $AUTH == token ]] && AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")

@@ -4,7 +4,6 @@
 #include <array>
 #include <cstdio>
 
-#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 
 #include "base/log.h"
@@ -20,6 +19,9 @@ namespace {
 // A second response would be read by the client as part of the first one's
 // body (or as the answer to its next request).
 Status AlreadyResponded() { return Status::Internal("a response was already started"); }
+
+// How much a chunked (parsed) body read asks the transport for.
+constexpr size_t kParsedBodyReadBytes = 64 * 1024;
 }  // namespace
 
 Exchange::Exchange(Transport& transport, beast::flat_buffer& buffer, Parser& parser,
@@ -130,7 +132,12 @@ awaitable<Result<size_t>> Exchange::ReadParsedBody(std::span<std::byte> buf,
         break;
       }
     }
-    size_t room = beast::read_size(buffer_, 64 * 1024);
+    // Not beast::read_size(): it offers only the buffer's spare capacity
+    // (at least 512 bytes), and the buffer was sized by the header, so a
+    // chunked body arrived in ~520-byte reads, each a syscall, a timer and a
+    // coroutine resumption: 8 times the CPU of the same body with a
+    // Content-Length. prepare() grows the buffer once, within its max_size.
+    size_t room = std::min(kParsedBodyReadBytes, buffer_.max_size() - buffer_.size());
     if (room == 0) {
       // Chunk extensions or trailers as large as the whole read buffer.
       failed = Status::ResourceExhausted("chunk framing exceeds the read buffer");

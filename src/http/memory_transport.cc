@@ -24,6 +24,7 @@ awaitable<Result<size_t>> MemoryTransport::ReadSome(std::span<std::byte> buf,
     size_t n = std::min({buf.size(), max_read_, input_.size() - read_pos_});
     std::memcpy(buf.data(), input_.data() + read_pos_, n);
     read_pos_ += n;
+    ++reads_;
     co_return n;
   }
   switch (after_) {

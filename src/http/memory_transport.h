@@ -38,6 +38,8 @@ class MemoryTransport final : public Transport {
   const std::string& output() const { return output_; }
   // Input bytes not yet read by the server.
   size_t unread() const { return input_.size() - read_pos_; }
+  // ReadSome calls that returned input bytes.
+  size_t reads() const { return reads_; }
 
   boost::asio::awaitable<Result<size_t>> ReadSome(std::span<std::byte> buf,
                                                   std::chrono::milliseconds timeout) override;
@@ -52,6 +54,7 @@ class MemoryTransport final : public Transport {
 
   std::string input_;
   size_t read_pos_ = 0;
+  size_t reads_ = 0;
   AfterInput after_;
   size_t max_read_;
   std::string output_;

@@ -207,6 +207,7 @@ TestResponse HandlerHarness::Run(const TestRequest& request) {
     return r;
   }
   r.raw = transport.output();
+  r.transport_reads = transport.reads();
   if (!r.refused_before_dispatch && r.status == 0 && r.error.empty()) ParseOutput(r.raw, head, r);
   return r;
 }

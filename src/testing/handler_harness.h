@@ -76,6 +76,7 @@ struct TestResponse {
   std::string cache_result;
   bool cut_short = false;
   uint64_t body_bytes_read = 0;
+  size_t transport_reads = 0;  // reads that returned request bytes, header included
   std::string raw;    // every byte written
   std::string error;  // why there is no status, or the harness timed out
 
