@@ -50,6 +50,10 @@ metric() {
   curl -s "$CELLAR_URL/metrics" | awk -v k="$1" '$1 == k { print $2; found=1 } END { if (!found) print 0 }'
 }
 
+# metric_at URL SERIES: one series of the node at URL's /metrics, as an
+# integer (0 when absent): for tests that run several nodes.
+metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print int(v) }'; }
+
 # get CURL_ARGS...: GET through curl; body in $IT_TMP/body, headers in
 # $IT_TMP/headers; prints the status (000 when the connection failed).
 get() { curl -s -D "$IT_TMP/headers" -o "$IT_TMP/body" -w '%{http_code}' --max-time 30 "$@" || true; }

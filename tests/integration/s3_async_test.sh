@@ -15,29 +15,15 @@
 # when RGW cannot be started.
 # Usage: bash s3_async_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-RGW=("bash" "$ROOT/scripts/s3-rgw.sh")
-RGW_DIR="$IT_TMP/rgw"
 export RGW_PORT=${ASYNC_RGW_PORT:-7488} MON_PORT=${ASYNC_MON_PORT:-3308} MON_V1_PORT=${ASYNC_MON_V1_PORT:-6788}
-command -v curl >/dev/null || fail "curl is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-async_cleanup() {
-  "${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1 || true
-  it_cleanup
-}
-trap async_cleanup EXIT
 T0=$(date +%s)
-"${RGW[@]}" up "$RGW_DIR" >/dev/null
-set -a
-# shellcheck disable=SC1091
-source "$RGW_DIR/env"
-set +a
+s3_private_rgw
 S3_ARGS=(--storage s3 --s3-bucket "$CELLAR_S3_BUCKET" --s3-prefix "async")
 
-# metric_at URL SERIES: one series of a node's /metrics (0 when absent).
-metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print int(v) }'; }
 put_code() {
   curl -s -o "$IT_TMP/put.body" -w '%{http_code}' --max-time 60 -X PUT \
     -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$1" || true
@@ -49,7 +35,7 @@ start_cellar "$IT_TMP/a" "${S3_ARGS[@]}" --s3-upload=async
 A_URL=$CELLAR_URL
 A_PID=$CELLAR_PID
 grep -q '"msg":"outbox draining to the bucket"' "$CELLAR_LOG" || fail "A did not start its outbox drainer"
-"${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1
+"${S3_RGW[@]}" down "$S3_RGW_DIR" >/dev/null 2>&1
 pass "RGW stopped under node A"
 
 # --- 2. A acknowledges writes with the bucket down --------------------------------
@@ -85,7 +71,7 @@ wait "$A_PID" 2>/dev/null || true
 pass "A killed with SIGKILL"
 
 # --- 4. the bucket comes back, then A: the outbox drains --------------------------
-"${RGW[@]}" up "$RGW_DIR" >/dev/null
+"${S3_RGW[@]}" up "$S3_RGW_DIR" >/dev/null
 start_cellar "$IT_TMP/a" "${S3_ARGS[@]}" --s3-upload=async
 A_URL=$CELLAR_URL
 grep -q "\"pending\":$((2 * N))" "$CELLAR_LOG" || fail "A did not resume its $((2 * N)) records: $(grep outbox "$CELLAR_LOG")"

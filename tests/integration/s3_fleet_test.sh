@@ -17,26 +17,15 @@
 # started.
 # Usage: bash s3_fleet_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 IT_DIR="$ROOT/tests/integration"
-RGW=("bash" "$ROOT/scripts/s3-rgw.sh")
-RGW_DIR="$IT_TMP/rgw"
 export RGW_PORT=${FLEET_RGW_PORT:-7482} MON_PORT=${FLEET_MON_PORT:-3302} MON_V1_PORT=${FLEET_MON_V1_PORT:-6782}
-command -v curl >/dev/null || fail "curl is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-fleet_cleanup() {
-  "${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1 || true
-  it_cleanup
-}
-trap fleet_cleanup EXIT
 T0=$(date +%s)
-"${RGW[@]}" up "$RGW_DIR" >/dev/null
-set -a
-# shellcheck disable=SC1091
-source "$RGW_DIR/env"
-set +a
+s3_private_rgw
 S3_ARGS=(--storage s3 --s3-bucket "$CELLAR_S3_BUCKET" --s3-prefix "fleet")
 
 # A fake npm registry for node A only.
@@ -118,8 +107,6 @@ expect_code 404 "B: a key nobody stored is still a miss" "$B_URL/turbo/v8/artifa
 recovered=$(curl -s "$B_URL/metrics" | awk '$1 == "cellar_cache_shared_entries_total{result=\"recovered\"}" { print $2 }')
 [[ "${recovered%.*}" == 5 ]] || fail "B recovered ${recovered:-0} entries, want 5"
 pass "B: 5 entries recovered from the bucket"
-# metric_at URL SERIES: one series of a node's /metrics (0 when absent).
-metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print int(v) }'; }
 [[ $(metric_at "$B_URL" 'cellar_tiered_reads_total{source="remote"}') -ge 4 ]] ||
   fail "B's reads through the bucket are not counted: $(curl -s "$B_URL/metrics" | grep tiered_reads)"
 [[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="put",result="ok"}') -ge 11 ]] ||
@@ -140,7 +127,7 @@ readyz_becomes() {
   fail "$1/readyz: HTTP $code, want $2"
 }
 readyz_becomes "$A_URL" 200
-"${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1
+"${S3_RGW[@]}" down "$S3_RGW_DIR" >/dev/null 2>&1
 readyz_becomes "$A_URL" 503
 [[ $(curl -s "$A_URL/readyz") == *"S3 bucket cannot be reached"* ]] || fail "/readyz does not say why it is not ready"
 expect_bytes "A, RGW down: turbo artifact still a local hit" "$A_URL$TURBO" "$IT_TMP/turbo.bin"
@@ -158,7 +145,7 @@ kill -0 "$A_PID" || fail "A died while the bucket was down"
   fail "A's failed S3 requests are not counted: $(curl -s "$A_URL/metrics" | grep s3_requests)"
 
 # --- 4. the bucket comes back (an empty one: RGW keeps objects in memory) --------
-"${RGW[@]}" up "$RGW_DIR" >/dev/null
+"${S3_RGW[@]}" up "$S3_RGW_DIR" >/dev/null
 readyz_becomes "$A_URL" 200
 expect_put 200 "A, RGW back: turbo PUT stored" "$A_URL/turbo/v8/artifacts/fleet0003?slug=acme" "$IT_TMP/new.bin"
 expect_put 200 "A, RGW back: ccache PUT stored" "$A_URL/ccache/ab/cdefghijklmnopqrstuv0123456789b" "$IT_TMP/new.bin"

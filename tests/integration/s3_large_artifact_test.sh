@@ -18,11 +18,10 @@
 # LARGE_ARTIFACT_MIB overrides the size (default 2048).
 # Usage: bash s3_large_artifact_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/s3_lib.sh"  # s3_private_rgw, s3_request and s3_keys
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 IT_DIR="$ROOT/tests/integration"
-RGW=("bash" "$ROOT/scripts/s3-rgw.sh")
-RGW_DIR="$IT_TMP/rgw"
 export RGW_PORT=${LARGE_RGW_PORT:-7486} MON_PORT=${LARGE_MON_PORT:-3306} MON_V1_PORT=${LARGE_MON_V1_PORT:-6786}
 export MEMSTORE_BYTES=$((6 << 30))
 SIZE_MIB=${LARGE_ARTIFACT_MIB:-2048}
@@ -33,29 +32,16 @@ PART_MIB=8  # S3BlobStore's part size (docs/s3.md section 5)
 # flight (4 x 8 MiB) should they ever be buffered, and for allocator noise;
 # buffering the body would show as gigabytes.
 RSS_LIMIT_MIB=150
-command -v curl >/dev/null || fail "curl is not installed"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-large_cleanup() {
-  "${RGW[@]}" down "$RGW_DIR" >/dev/null 2>&1 || true
-  it_cleanup
-}
-trap large_cleanup EXIT
 T0=$(date +%s)
-"${RGW[@]}" up "$RGW_DIR" >/dev/null
-set -a
-# shellcheck disable=SC1091
-source "$RGW_DIR/env"
-set +a
-source "$IT_DIR/s3_lib.sh"  # s3_request and s3_keys (this test's RGW, not s3_setup's)
+s3_private_rgw
 S3_PREFIX="large"
 S3_ARGS=(--storage s3 --s3-bucket "$CELLAR_S3_BUCKET" --s3-prefix "$S3_PREFIX" --max-entry-size 3GiB --max-size 8GiB)
 echo "RGW up in $(( $(date +%s) - T0 )) s"
 
 # hwm_mib PID: the process's peak resident memory so far.
 hwm_mib() { awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$1/status"; }
-# metric_at URL SERIES: one series of a node's /metrics (0 when absent).
-metric_at() { curl -s "$1/metrics" | awk -v k="$2" '$1 == k { v=$2 } END { print int(v) }'; }
 
 # --- 1. node A: a 2 GiB chunked PUT ----------------------------------------------
 start_cellar "$IT_TMP/a" "${S3_ARGS[@]}"

@@ -17,6 +17,26 @@ s3_cleanup() {
   [[ $S3_STARTED_RGW == 0 ]] || "${S3_RGW[@]}" down "$S3_RGW_DIR"
 }
 
+# s3_private_rgw: an RGW of this test's own in $IT_TMP/rgw, for tests that
+# stop and restart the bucket or need room of their own, on the ports the
+# caller exported in RGW_PORT, MON_PORT and MON_V1_PORT (never the shared
+# one's). Loads its AWS_* variables and sets S3_RGW_DIR; it is stopped and
+# removed at exit. `"${S3_RGW[@]}" down|up "$S3_RGW_DIR"` stops and restarts it.
+s3_private_rgw() {
+  command -v curl >/dev/null || fail "curl is not installed"
+  S3_RGW_DIR="$IT_TMP/rgw"
+  trap s3_private_cleanup EXIT
+  "${S3_RGW[@]}" up "$S3_RGW_DIR" >/dev/null
+  set -a
+  # shellcheck disable=SC1091
+  source "$S3_RGW_DIR/env"
+  set +a
+}
+s3_private_cleanup() {
+  "${S3_RGW[@]}" down "$S3_RGW_DIR" >/dev/null 2>&1 || true
+  it_cleanup
+}
+
 # s3_setup NAME: NAME goes into the prefix (it-NAME-<pid>-<time>).
 s3_setup() {
   command -v curl >/dev/null || fail "curl is not installed"
