@@ -5,26 +5,22 @@
                                                 "<sha256 hex> <bytes>" to DIGEST_FILE
   det_stream.py hash                            reads stdin, prints "<sha256 hex> <bytes>"
 
-The bytes are 1 MiB blocks cut at pseudo-random offsets out of a 16 MiB random
-pool (seeded): incompressible and not periodic, produced at pipe speed, so a
-test can stream gigabytes through curl -T - and compare digests at the end.
+The bytes are big_stream.py's blocks (1 MiB cut at pseudo-random offsets out of
+a seeded random pool): incompressible and not periodic, produced at pipe speed,
+so a test can stream gigabytes through curl -T - and compare digests at the end.
 """
 import hashlib
-import random
+import os
 import sys
 
-BLOCK = 1 << 20
-POOL = 16 << 20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from big_stream import BLOCK, blocks  # noqa: E402  (the same generator big_stream.py streams)
 
 
 def gen(size_mib, seed, digest_file):
-    pool = memoryview(random.Random(seed).randbytes(POOL + BLOCK))
-    rng = random.Random(seed + 1)
     h = hashlib.sha256()
     out = sys.stdout.buffer
-    for _ in range(size_mib):
-        off = rng.randrange(POOL)
-        block = pool[off:off + BLOCK]
+    for block in blocks(seed, size_mib):
         h.update(block)
         out.write(block)
     out.flush()
