@@ -288,6 +288,12 @@ Result<bool> CacheService::Contains(const std::string& ns, const std::string& ke
   return entry.has_value();
 }
 
+Result<bool> CacheService::ContainsBeforeCreate(const std::string& ns, const std::string& key) {
+  const bool ask_shared = shared_ && !shared_->shared().PublishRefusesTakenKeys();
+  CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key, /*recover=*/ask_shared));
+  return entry.has_value();
+}
+
 Result<std::unique_ptr<PendingPut>> CacheService::BeginPut(PutOptions options) {
   const std::optional<uint64_t> expected = options.expected_size;
   if (expected) {

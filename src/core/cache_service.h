@@ -169,6 +169,12 @@ class CacheService {
   // True when the key has an entry. Not a lookup: records no access and
   // counts no hit or miss (used to skip re-uploads of known content).
   Result<bool> Contains(const std::string& ns, const std::string& key);
+  // Contains() for a create-only write (PutMode::kIfAbsent) about to start,
+  // to skip a body the commit would refuse. Asks the shared entries only
+  // when their create-only publish cannot refuse a taken key by itself
+  // (SharedEntries::PublishRefusesTakenKeys); otherwise a key only the
+  // bucket holds is found by the commit, which answers kAlreadyExists.
+  Result<bool> ContainsBeforeCreate(const std::string& ns, const std::string& key);
   // Starts an upload. Never evicts: reserves options.expected_size when it
   // fits now, else Reserve() or the first Write() makes the room. Safe on an
   // I/O thread. kResourceExhausted when expected_size is more than the store

@@ -76,6 +76,36 @@ TEST_F(CacheServiceSharedTest, LookupAndContainsRecoverToo) {
   EXPECT_TRUE(*b_.cache->Contains("bazel/ac", "h2"));
 }
 
+TEST_F(CacheServiceSharedTest, AWriterLeavesATakenKeyToTheCreateOnlyPublish) {
+  ASSERT_TRUE(PutBytes(*a_.cache, "turbo/t", "taken", "first").ok());
+  const int finds = shared_.finds();
+  // The bucket is not asked: B's commit would learn it anyway.
+  EXPECT_FALSE(*b_.cache->ContainsBeforeCreate("turbo/t", "taken"));
+  EXPECT_EQ(shared_.finds(), finds);
+  PutOptions o;
+  o.ns = "turbo/t";
+  o.key = "taken";
+  o.mode = index::PutMode::kIfAbsent;
+  auto put = *b_.cache->BeginPut(std::move(o));
+  ASSERT_TRUE(put->Write(std::as_bytes(std::span(std::string_view("second")))).ok());
+  EXPECT_EQ(put->Commit().status().code(), Code::kAlreadyExists);
+  auto hit = b_.cache->Get("turbo/t", "taken");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_EQ(ReadAll(***hit), "first");
+  // A key this node holds is known without asking anybody.
+  EXPECT_TRUE(*b_.cache->ContainsBeforeCreate("turbo/t", "taken"));
+  EXPECT_EQ(shared_.finds(), finds + 1);  // the Get's recovery only
+}
+
+TEST_F(CacheServiceSharedTest, DeferredPublishesMakeAWriterAskTheBucketFirst) {
+  shared_.publish_refuses_taken_keys = false;
+  ASSERT_TRUE(PutBytes(*a_.cache, "turbo/t", "taken", "first").ok());
+  const int finds = shared_.finds();
+  EXPECT_TRUE(*b_.cache->ContainsBeforeCreate("turbo/t", "taken"));
+  EXPECT_EQ(shared_.finds(), finds + 1);
+  EXPECT_FALSE(*b_.cache->ContainsBeforeCreate("turbo/t", "free"));
+}
+
 TEST_F(CacheServiceSharedTest, MutableEntriesAreNotShared) {
   PutOptions o;
   o.ns = "npm/dist";

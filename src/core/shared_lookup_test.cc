@@ -19,6 +19,7 @@ class HeldSharedEntries final : public index::SharedEntries {
  public:
   Status Publish(const index::Entry& e, index::PutMode m) override { return inner.Publish(e, m); }
   Status Withdraw(const std::string& ns, const std::string& key) override { return inner.Withdraw(ns, key); }
+  bool PublishRefusesTakenKeys() const override { return true; }
   Result<std::optional<index::Entry>> Find(const std::string& ns, const std::string& key) override {
     std::unique_lock lock(mu);
     ++calls;

@@ -22,9 +22,13 @@ class MemSharedEntries final : public SharedEntries {
   Status Publish(const Entry& entry, PutMode mode) override;
   Result<std::optional<Entry>> Find(const std::string& ns, const std::string& key) override;
   Status Withdraw(const std::string& ns, const std::string& key) override;
+  bool PublishRefusesTakenKeys() const override { return publish_refuses_taken_keys; }
 
   // While true, every call fails with kUnavailable and changes nothing.
   std::atomic<bool> down{false};
+  // What PublishRefusesTakenKeys() answers: false plays a store whose
+  // publishes are deferred (the outbox), though they still take effect now.
+  bool publish_refuses_taken_keys = true;
   int finds() const;
   int publishes() const;
   size_t size() const;

@@ -36,6 +36,12 @@ class SharedEntries {
   virtual Result<std::optional<Entry>> Find(const std::string& ns, const std::string& key) = 0;
   // Removes the published entry (an explicit delete). Absent is OK.
   virtual Status Withdraw(const std::string& ns, const std::string& key) = 0;
+  // True when a create-only Publish() itself answers kAlreadyExists for a
+  // key another writer published first. A writer then need not Find() the
+  // key before writing it: the commit finds out, and a new artifact costs
+  // the shared store one request less. False when publishes are deferred
+  // (OutboxSharedEntries), so only a lookup tells in time.
+  virtual bool PublishRefusesTakenKeys() const = 0;
 };
 
 }  // namespace cellar::index

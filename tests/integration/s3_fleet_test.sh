@@ -141,7 +141,7 @@ expect_put 503 "A, RGW down: ccache PUT refused" "$A_URL/ccache/ab/cdefghijklmno
 expect_code 404 "A: the refused turbo PUT left no entry" "$A_URL/turbo/v8/artifacts/fleet0003?slug=acme"
 expect_code 404 "B, RGW down: an entry only in the bucket is a miss" "$B_URL/turbo/v8/artifacts/fleet0002?slug=acme"
 kill -0 "$A_PID" || fail "A died while the bucket was down"
-[[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="head",result="Unavailable"}') -ge 1 ]] ||
+[[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="put",result="Unavailable"}') -ge 1 ]] ||
   fail "A's failed S3 requests are not counted: $(curl -s "$A_URL/metrics" | grep s3_requests)"
 
 # --- 4. the bucket comes back (an empty one: RGW keeps objects in memory) --------

@@ -44,6 +44,9 @@ class OutboxSharedEntries final : public SharedEntries {
   Result<std::optional<Entry>> Find(const std::string& ns, const std::string& key) override;
   // kUnavailable (pending publishes kept) when the bucket cannot be reached.
   Status Withdraw(const std::string& ns, const std::string& key) override;
+  // False: a publish is queued, and another node's entry is found only when
+  // the drainer publishes it, after the client was answered.
+  bool PublishRefusesTakenKeys() const override { return false; }
 
   // Called on a drainer thread with this node's entry when its create-only
   // publish lost to another node's entry with a different digest. Set

@@ -28,6 +28,7 @@ class S3SharedEntries final : public SharedEntries {
 
   Status Publish(const Entry& entry, PutMode mode) override;
   Result<std::optional<Entry>> Find(const std::string& ns, const std::string& key) override;
+  bool PublishRefusesTakenKeys() const override { return true; }  // If-None-Match: *
   Status Withdraw(const std::string& ns, const std::string& key) override;
 
   // The object key of (ns, key).

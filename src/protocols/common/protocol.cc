@@ -138,7 +138,7 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
 
 awaitable<UploadResult> StoreIfAbsent(const ProtocolContext& ctx, http::Exchange& ex,
                                       core::PutOptions options, uint64_t max_bytes) {
-  auto exists = co_await CacheCall(ctx, [&] { return ctx.cache.Contains(options.ns, options.key); });
+  auto exists = co_await CacheCall(ctx, [&] { return ctx.cache.ContainsBeforeCreate(options.ns, options.key); });
   if (exists.ok() && *exists) {
     // Reading the body keeps the connection usable; clients send it anyway.
     Status drained = co_await DrainBody(ex, nullptr, max_bytes);

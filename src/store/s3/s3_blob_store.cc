@@ -123,11 +123,14 @@ class S3BlobStore::Writer final : public store::BlobWriter {
     }
     const std::string key = store_.KeyFor(digest);
     // Content-addressed keys never change meaning: an object of the right
-    // size is these bytes, and uploading again would only cost bandwidth.
-    CELLAR_ASSIGN_OR_RETURN(std::optional<ObjectInfo> existing, store_.client_.HeadObject(key));
-    if (!existing.has_value() || existing->size != written_) {
-      CELLAR_RETURN_IF_ERROR(store_.Upload(fd_.get(), written_, key));
+    // size is these bytes, and uploading a large one again would only cost
+    // bandwidth. A small one is cheaper to send than to ask about.
+    bool present = false;
+    if (written_ >= store_.options_.head_before_put_bytes) {
+      CELLAR_ASSIGN_OR_RETURN(std::optional<ObjectInfo> existing, store_.client_.HeadObject(key));
+      present = existing.has_value() && existing->size == written_;
     }
+    if (!present) CELLAR_RETURN_IF_ERROR(store_.Upload(fd_.get(), written_, key));
     fd_.Reset();
     return InfoOf(digest, written_);
   }

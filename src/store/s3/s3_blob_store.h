@@ -5,7 +5,10 @@
 //
 // Writes spool to an unlinked local temporary file while hashing; Commit()
 // checks the digest first, so an object only ever appears under the key its
-// bytes hash to. A blob already in the bucket costs one HEAD. Blobs below
+// bytes hash to. A blob of `head_before_put_bytes` or more is looked up with
+// a HEAD first and not sent again when the bucket has it; a smaller one is
+// simply PUT (the same bytes under the same key), because re-sending it
+// costs the store less than a request that nearly always answers 404. Blobs below
 // `multipart_threshold` go up in one PUT; larger ones as a multipart upload
 // with `parallel_parts` parts in flight, aborted when any part fails.
 // Uploads from crashed writers are removed by AbortStaleUploads().
@@ -35,6 +38,9 @@ struct S3BlobStoreOptions {
   uint64_t multipart_threshold = 8ull << 20;
   uint64_t part_size = 8ull << 20;  // S3 needs >= 5 MiB for all parts but the last
   int parallel_parts = 4;
+  // Smaller blobs skip the HEAD that avoids re-uploading a blob the bucket
+  // holds (see the class comment); 0 = always ask.
+  uint64_t head_before_put_bytes = 1ull << 20;
 };
 
 class S3BlobStore final : public store::BlobStore {

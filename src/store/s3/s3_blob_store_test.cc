@@ -76,13 +76,30 @@ TEST_F(S3BlobStoreTest, ObjectIsNamedByDigestUnderThePrefixAndHoldsTheRawBytes) 
   EXPECT_EQ(Store({}).KeyFor(store::HashBytes(data)), "blobs/" + store::HashBytes(data).Hex());
 }
 
-TEST_F(S3BlobStoreTest, CommitOfAPresentBlobCostsOneHead) {
-  S3BlobStore& store = Store({});
+TEST_F(S3BlobStoreTest, CommitOfAPresentLargeBlobCostsOneHead) {
+  S3BlobStoreOptions options;
+  options.head_before_put_bytes = 4096;
+  S3BlobStore& store = Store(options);
   const Bytes data = store::MakeContent(5000, Content::kRandom);
   ASSERT_TRUE(store::WriteBlob(store, data).ok());
   s3_.ClearCalls();
   ASSERT_TRUE(store::WriteBlob(store, data).ok());
   EXPECT_EQ(s3_.Calls(), std::vector<std::string>{"HEAD " + store.KeyFor(store::HashBytes(data))});
+}
+
+TEST_F(S3BlobStoreTest, SmallBlobIsPutWithoutAHead) {
+  S3BlobStoreOptions options;
+  options.head_before_put_bytes = 4096;
+  S3BlobStore& store = Store(options);
+  const Bytes data = store::MakeContent(4095, Content::kRandom);
+  const std::string key = store.KeyFor(store::HashBytes(data));
+  ASSERT_TRUE(store::WriteBlob(store, data).ok());
+  EXPECT_EQ(s3_.Calls(), std::vector<std::string>{"PUT " + key});
+  s3_.ClearCalls();
+  // Present already: the same bytes go up again under the same key.
+  ASSERT_TRUE(store::WriteBlob(store, data).ok());
+  EXPECT_EQ(s3_.Calls(), std::vector<std::string>{"PUT " + key});
+  EXPECT_EQ(s3_.ObjectForTest(key), AsString(data));
 }
 
 TEST_F(S3BlobStoreTest, DigestMismatchSendsNothing) {
@@ -145,7 +162,9 @@ TEST_F(S3BlobStoreTest, FailedPartAbortsTheUploadAndStoresNothing) {
 }
 
 TEST_F(S3BlobStoreTest, ObjectOfTheWrongSizeIsUploadedAgain) {
-  S3BlobStore& store = Store({});
+  S3BlobStoreOptions options;
+  options.head_before_put_bytes = 1;  // asks first, and finds the wrong size
+  S3BlobStore& store = Store(options);
   const Bytes data = store::MakeContent(3000, Content::kText);
   s3_.SetObjectForTest(store.KeyFor(store::HashBytes(data)), "truncated");
   ASSERT_TRUE(store::WriteBlob(store, data).ok());
