@@ -240,15 +240,21 @@ awk -v l="$LOAD0" -v n="$(nproc)" 'BEGIN { exit !(l > n / 4) }' &&
   echo "s3_bench: warning: load average $LOAD0 on $(nproc) cores; timings will be noisy" >&2
 
 # target -> "node api" for part (a)
-declare -A A_NODE=([local]=local [s3]=s3 [direct]=-) A_API=([local]=turbo [s3]=turbo [direct]=s3)
-A_ORDER=(direct s3 local)
+# direct2: the floor of a write-through cache that keeps one small entry
+# object per artifact beside its blob (cellar's manifest is ~300 bytes of
+# JSON): the same PUTs direct to RGW, each followed by such an object.
+declare -A A_NODE=([local]=local [s3]=s3 [direct]=- [direct2]=-)
+declare -A A_API=([local]=turbo [s3]=turbo [direct]=s3 [direct2]=s3)
+declare -A A_ARGS=([local]="-n $N" [s3]="-n $N" [direct]="-n $N" [direct2]="-n $N -s3-manifest-bytes 300")
+A_ORDER=(direct s3 local direct2)
 k=0
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   for conc in $CONCS; do
     # Rotate which target goes first, level by level.
-    for ((j = 0; j < 3; j++)); do
-      t=${A_ORDER[$(( (j + k) % 3 ))]}
-      phase a "$t" "${A_NODE[$t]}" "${A_API[$t]}" put "a-$t-r$ROUND-c$conc-$RUN_ID" "$conc"
+    for ((j = 0; j < 4; j++)); do
+      t=${A_ORDER[$(( (j + k) % 4 ))]}
+      # shellcheck disable=SC2086 # A_ARGS holds several words
+      phase a "$t" "${A_NODE[$t]}" "${A_API[$t]}" put "a-$t-r$ROUND-c$conc-$RUN_ID" "$conc" ${A_ARGS[$t]}
     done
     for ((j = 0; j < 3; j++)); do
       t=${A_ORDER[$(( (j + k) % 3 ))]}
@@ -309,27 +315,31 @@ print()
 print("| op | conc | target | MB/s | req/s | p50 ms | p99 ms | cellar CPU s/GB | RGW CPU s/GB | S3 requests per artifact | cellar peak RSS MiB | errors |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 concs = sorted({r["conc"] for r in rows if r["part"] == "a"})
-names = {"local": "cellar, local disk", "s3": "cellar --storage s3", "direct": "RGW direct (SigV4)"}
+names = {"local": "cellar, local disk", "s3": "cellar --storage s3", "direct": "RGW direct (SigV4)",
+         "direct2": "RGW direct, blob + 300 B entry object"}
 for mode in ("put", "get"):
     for conc in concs:
-        for t in ("local", "s3", "direct"):
+        for t in ("local", "s3", "direct", "direct2"):
             a = agg("a", t, mode, conc)
             if a:
                 print("| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %s | %.0f | %d |" % (
                     mode.upper(), conc, names[t], a["mbps"], a["rps"], a["p50"], a["p99"],
                     "%.2f" % a["cpu_gb"] if t != "direct" else "-", a["rgw_gb"],
-                    {"s3": "%.1f (cellar's)" % a["s3req"], "direct": "1", "local": "-"}[t], a["hwm"], a["errors"]))
+                    {"s3": "%.1f (cellar's)" % a["s3req"], "direct": "1", "direct2": "2", "local": "-"}[t], a["hwm"], a["errors"]))
 print()
-print("| conc | s3 PUT / direct PUT (target >= 0.8) | s3 GET / local GET (target >= 0.9) | s3 PUT / local PUT |")
-print("|---|---|---|---|")
+print("| conc | s3 PUT / direct PUT (target >= 0.8) | s3 GET / local GET (target >= 0.9) | s3 PUT / local PUT "
+      "| s3 PUT / direct blob + entry object PUT | direct blob + entry object / direct PUT |")
+print("|---|---|---|---|---|---|")
 for conc in concs:
     sp, dp, lp = agg("a", "s3", "put", conc), agg("a", "direct", "put", conc), agg("a", "local", "put", conc)
+    d2 = agg("a", "direct2", "put", conc)
     sg, lg = agg("a", "s3", "get", conc), agg("a", "local", "get", conc)
     rp = sp["mbps"] / dp["mbps"] if sp and dp else None
     rg = sg["mbps"] / lg["mbps"] if sg and lg else None
-    print("| %d | **%s** (%s) | **%s** (%s) | %s |" % (conc, ratio(sp and sp["mbps"], dp and dp["mbps"]),
+    print("| %d | **%s** (%s) | **%s** (%s) | %s | %s | %s |" % (conc, ratio(sp and sp["mbps"], dp and dp["mbps"]),
           verdict(rp is not None and rp >= 0.8), ratio(sg and sg["mbps"], lg and lg["mbps"]),
-          verdict(rg is not None and rg >= 0.9), ratio(sp and sp["mbps"], lp and lp["mbps"])))
+          verdict(rg is not None and rg >= 0.9), ratio(sp and sp["mbps"], lp and lp["mbps"]),
+          ratio(sp and sp["mbps"], d2 and d2["mbps"]), ratio(d2 and d2["mbps"], dp and dp["mbps"])))
 checks = []
 for conc in concs:
     sp, sg = agg("a", "s3", "put", conc), agg("a", "s3", "get", conc)

@@ -445,6 +445,7 @@ func main() {
 	dir := flag.String("dir", "", "files mode: where the artifacts are written")
 	fsync := flag.Bool("fsync", true, "files mode: fsync every file before renaming it")
 	s3Payload := flag.String("s3-payload", "unsigned", "s3 uploads: unsigned (UNSIGNED-PAYLOAD) or sha256")
+	s3Manifest := flag.Int("s3-manifest-bytes", 0, "s3 uploads: also PUT an object of this many bytes per artifact (entries/<hash>)")
 	namespace := flag.String("namespace", "", "negotiate: the namespace of the artifacts")
 	timeout := flag.Duration("timeout", 10*time.Minute, "per-request timeout")
 	flag.Parse()
@@ -532,7 +533,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		xfer = s3Transfer(*mode, *base, signer, *s3Payload == "sha256", client, checker)
+		xfer = s3Transfer(*mode, *base, signer, *s3Payload == "sha256", *s3Manifest, client, checker)
 	default:
 		neg = &negotiator{base: *base, token: *token, namespace: *namespace,
 			presigned: *api == "negotiate-presigned", client: client, checker: checker}

@@ -152,9 +152,27 @@ func (s *sigV4) sign(req *http.Request, payloadHash string, now time.Time, extra
 }
 
 // s3Transfer PUTs or GETs <base>/<hash>. base is endpoint/bucket[/prefix].
-func s3Transfer(mode, base string, signer *sigV4, hashPayload bool, client *http.Client,
+// With manifestBytes > 0, every successful PUT is followed by a PUT of that
+// many bytes to <base>/entries/<hash>: the two requests a write-through
+// cache with one small entry object per artifact makes at least.
+func s3Transfer(mode, base string, signer *sigV4, hashPayload bool, manifestBytes int, client *http.Client,
 	checker *getChecker) transfer {
 	base = strings.TrimRight(base, "/")
+	putManifest := func(a *artifact, st *statusCounter) error {
+		body := strings.Repeat("m", manifestBytes)
+		req, err := http.NewRequest(http.MethodPut, base+"/entries/"+a.hash, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		signer.sign(req, unsignedPayload, time.Now())
+		resp, err := st.do(client, req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return drainAnswer(resp, 200)
+	}
 	return func(a *artifact, buf []byte, st *statusCounter) (int64, error) {
 		var req *http.Request
 		var err error
@@ -184,7 +202,10 @@ func s3Transfer(mode, base string, signer *sigV4, hashPayload bool, client *http
 		}
 		defer resp.Body.Close()
 		if mode == "put" {
-			return 0, drainAnswer(resp, 200)
+			if err := drainAnswer(resp, 200); err != nil || manifestBytes == 0 {
+				return 0, err
+			}
+			return 0, putManifest(a, st)
 		}
 		return checker.check(resp, a, buf)
 	}

@@ -14,7 +14,7 @@ class S3StagedObject final : public negotiate::StagedObject {
 };
 }  // namespace
 
-S3DirectStorage::S3DirectStorage(s3::S3Client& client, const s3::S3Config& config, const s3::S3BlobStore& blobs,
+S3DirectStorage::S3DirectStorage(s3::S3Client& client, const s3::S3Config& config, s3::S3BlobStore& blobs,
                                  const env::Clock& clock)
     : client_(client),
       config_(config),
@@ -44,9 +44,12 @@ Result<std::optional<negotiate::PresignedRequest>> S3DirectStorage::PresignBlobG
                                                                                    std::chrono::seconds ttl) {
   const std::string key = blobs_.KeyFor(digest);
   // The bucket holds every blob committed with --storage s3, but not those
-  // stored before; and an object of another size is damaged.
-  CELLAR_ASSIGN_OR_RETURN(std::optional<s3::ObjectInfo> info, client_.HeadObject(key));
-  if (!info || info->size != size) return std::optional<negotiate::PresignedRequest>();
+  // stored before; and an object of another size is damaged. A blob this
+  // node just wrote or saw is not asked about again.
+  if (!blobs_.KnownInBucket(digest, size)) {
+    CELLAR_ASSIGN_OR_RETURN(std::optional<store::BlobInfo> info, blobs_.Stat(digest));
+    if (!info || info->size != size) return std::optional<negotiate::PresignedRequest>();
+  }
   CELLAR_ASSIGN_OR_RETURN(std::string url, s3::PresignUrl(config_, "GET", key, now_unix_s, ttl));
   return std::optional<negotiate::PresignedRequest>(negotiate::PresignedRequest{std::move(url), {}});
 }

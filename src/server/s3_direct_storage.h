@@ -19,7 +19,7 @@ namespace cellar::server {
 
 class S3DirectStorage final : public negotiate::DirectStorage {
  public:
-  S3DirectStorage(s3::S3Client& client, const s3::S3Config& config, const s3::S3BlobStore& blobs,
+  S3DirectStorage(s3::S3Client& client, const s3::S3Config& config, s3::S3BlobStore& blobs,
                   const env::Clock& clock);
 
   Result<negotiate::PresignedRequest> PresignStagingPut(const std::string& staging_name, uint64_t size,
@@ -39,7 +39,7 @@ class S3DirectStorage final : public negotiate::DirectStorage {
  private:
   s3::S3Client& client_;
   const s3::S3Config& config_;
-  const s3::S3BlobStore& blobs_;
+  s3::S3BlobStore& blobs_;
   const env::Clock& clock_;
   const std::string staging_prefix_;  // "<prefix>/staging/"
 };

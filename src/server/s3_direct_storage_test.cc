@@ -70,14 +70,41 @@ TEST_F(S3DirectStorageTest, BlobGetIsPresignedOnlyWhenTheBucketHoldsTheBlobWhole
   ASSERT_TRUE(absent.ok());
   EXPECT_FALSE(absent->has_value());
   ASSERT_TRUE(Put(blobs_.KeyFor(d), "12345").ok());
+  client_.FailNext(s3::S3Op::kHead, Status::Unavailable("down"));
+  EXPECT_FALSE(direct_.PresignBlobGet(d, 5, 1'700'000'000, std::chrono::seconds(60)).ok());
   auto damaged = direct_.PresignBlobGet(d, 6, 1'700'000'000, std::chrono::seconds(60));
   ASSERT_TRUE(damaged.ok());
   EXPECT_FALSE(damaged->has_value());
   auto get = direct_.PresignBlobGet(d, 5, 1'700'000'000, std::chrono::seconds(60));
   ASSERT_TRUE(get.ok() && get->has_value());
   EXPECT_TRUE((*get)->url.starts_with("http://127.0.0.1:7480/bkt/team/cache/blobs/" + d.Hex() + "?")) << (*get)->url;
-  client_.FailNext(s3::S3Op::kHead, Status::Unavailable("down"));
-  EXPECT_FALSE(direct_.PresignBlobGet(d, 5, 1'700'000'000, std::chrono::seconds(60)).ok());
+}
+
+TEST_F(S3DirectStorageTest, ABlobThisNodeWroteOrSawRecentlyIsPresignedWithoutAHead) {
+  const std::string data = "artifact bytes";
+  auto writer = blobs_.NewWriter();
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Write(std::as_bytes(std::span(data.data(), data.size()))).ok());
+  auto info = (*writer)->Commit(std::nullopt);
+  ASSERT_TRUE(info.ok());
+  client_.ClearCalls();
+  auto presign = [&](uint64_t size) { return direct_.PresignBlobGet(info->digest, size, 1'700'000'000, std::chrono::seconds(60)); };
+  auto get = presign(data.size());
+  ASSERT_TRUE(get.ok() && get->has_value());
+  EXPECT_TRUE(client_.Calls().empty()) << "written by this node: no HEAD";
+  // Another size than the one written is asked about (and is not whole).
+  EXPECT_FALSE(presign(data.size() + 1)->has_value());
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kHead), 1u);
+  // Knowledge expires: the bucket is shared, and can lose a blob.
+  clock_.Advance(std::chrono::minutes(11));
+  ASSERT_TRUE(presign(data.size())->has_value());
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kHead), 2u);
+  ASSERT_TRUE(presign(data.size())->has_value());  // the HEAD renewed it
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kHead), 2u);
+  // Removed through this store: asked again, and absent.
+  ASSERT_TRUE(blobs_.Remove(info->digest).ok());
+  EXPECT_FALSE(presign(data.size())->has_value());
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kHead), 3u);
 }
 
 TEST_F(S3DirectStorageTest, StagedObjectsAreReadRemovedAndSweptWhenStale) {

@@ -131,6 +131,7 @@ class S3BlobStore::Writer final : public store::BlobWriter {
       present = existing.has_value() && existing->size == written_;
     }
     if (!present) CELLAR_RETURN_IF_ERROR(store_.Upload(fd_.get(), written_, key));
+    store_.known_.Remember(digest, written_);
     fd_.Reset();
     return InfoOf(digest, written_);
   }
@@ -147,7 +148,8 @@ S3BlobStore::S3BlobStore(S3Client& client, const env::Clock& clock, S3BlobStoreO
     : client_(client),
       clock_(clock),
       options_(std::move(options)),
-      blobs_prefix_(KeyPrefix(options_.prefix) + "blobs/") {}
+      blobs_prefix_(KeyPrefix(options_.prefix) + "blobs/"),
+      known_(clock, options_.known_blob_ttl_ms, options_.known_blobs_max) {}
 
 std::string S3BlobStore::KeyFor(const Digest& digest) const { return blobs_prefix_ + digest.Hex(); }
 
@@ -218,11 +220,18 @@ Result<std::optional<std::unique_ptr<store::BlobReader>>> S3BlobStore::Open(cons
 
 Result<std::optional<store::BlobInfo>> S3BlobStore::Stat(const Digest& digest) {
   CELLAR_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info, client_.HeadObject(KeyFor(digest)));
-  if (!info.has_value()) return std::optional<store::BlobInfo>();
+  if (!info.has_value()) {
+    known_.Forget(digest);
+    return std::optional<store::BlobInfo>();
+  }
+  known_.Remember(digest, info->size);
   return std::optional<store::BlobInfo>(InfoOf(digest, info->size));
 }
 
-Status S3BlobStore::Remove(const Digest& digest) { return client_.DeleteObject(KeyFor(digest)); }
+Status S3BlobStore::Remove(const Digest& digest) {
+  known_.Forget(digest);
+  return client_.DeleteObject(KeyFor(digest));
+}
 
 Status S3BlobStore::ReportCorrupt(const Digest& digest) {
   CELLAR_ASSIGN_OR_RETURN(std::optional<std::unique_ptr<store::BlobReader>> reader, Open(digest));
@@ -232,6 +241,7 @@ Status S3BlobStore::ReportCorrupt(const Digest& digest) {
     Result<size_t> n = (*reader)->Read(buf);
     if (!n.ok()) {
       if (n.error().code() != Code::kCorruption) return n.error();
+      known_.Forget(digest);
       return client_.DeleteObject(KeyFor(digest));  // the bytes do not hash to the key
     }
     if (*n == 0) return Status::Ok();

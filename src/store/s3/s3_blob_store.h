@@ -28,6 +28,7 @@
 
 #include "env/clock.h"
 #include "store/blob_store.h"
+#include "store/s3/known_blobs.h"
 #include "store/s3/s3_client.h"
 
 namespace cellar::s3 {
@@ -38,6 +39,10 @@ struct S3BlobStoreOptions {
   uint64_t multipart_threshold = 8ull << 20;
   uint64_t part_size = 8ull << 20;  // S3 needs >= 5 MiB for all parts but the last
   int parallel_parts = 4;
+  // How long a blob this store wrote or saw stays KnownInBucket(), and how
+  // many are remembered (0 = none).
+  int64_t known_blob_ttl_ms = 10 * 60'000;
+  size_t known_blobs_max = 100'000;
   // Smaller blobs skip the HEAD that avoids re-uploading a blob the bucket
   // holds (see the class comment); 0 = always ask.
   uint64_t head_before_put_bytes = 1ull << 20;
@@ -63,6 +68,11 @@ class S3BlobStore final : public store::BlobStore {
   // The object key of `digest`.
   std::string KeyFor(const Digest& digest) const;
 
+  // True when this store wrote `digest` (of `size` bytes) to the bucket, or
+  // found it there, within the last known_blob_ttl_ms; false means "ask"
+  // (Stat), not "absent". Never blocks.
+  bool KnownInBucket(const Digest& digest, uint64_t size) { return known_.Known(digest, size); }
+
  private:
   class Writer;
   friend class Writer;
@@ -75,6 +85,7 @@ class S3BlobStore final : public store::BlobStore {
   const env::Clock& clock_;
   const S3BlobStoreOptions options_;
   const std::string blobs_prefix_;  // "<prefix>blobs/"
+  KnownBlobs known_;
 };
 
 }  // namespace cellar::s3
