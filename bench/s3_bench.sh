@@ -247,8 +247,23 @@ declare -A A_NODE=([local]=local [s3]=s3 [direct]=- [direct2]=-)
 declare -A A_API=([local]=turbo [s3]=turbo [direct]=s3 [direct2]=s3)
 declare -A A_ARGS=([local]="-n $N" [s3]="-n $N" [direct]="-n $N" [direct2]="-n $N -s3-manifest-bytes 300")
 A_ORDER=(direct s3 local direct2)
+# fresh_rgw: RGW restarted with an empty store before every round but the
+# first. memstore keeps objects in RAM, and one round stores about 2.5 GB:
+# a full store stalls writes instead of refusing them.
+fresh_rgw() {
+  bash scripts/s3-rgw.sh down "$RGW_DIR" >/dev/null 2>&1 || true
+  bash scripts/s3-rgw.sh up "$RGW_DIR" >/dev/null || die "restarting RGW for round $ROUND failed"
+  mapfile -t RGW_PIDS < <(cat "$RGW_DIR"/pids/*.pid)
+  local _
+  for _ in $(seq 1 100); do
+    [[ $(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $TOKEN" "${BASE[s3]}/readyz") == 200 ]] && return 0
+    sleep 0.2
+  done
+  die "cellar s3 is not ready 20 s after RGW restarted"
+}
 k=0
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+  (( ROUND == 1 )) || fresh_rgw
   for conc in $CONCS; do
     # Rotate which target goes first, level by level.
     for ((j = 0; j < 4; j++)); do
