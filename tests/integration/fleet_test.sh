@@ -15,7 +15,19 @@
 #      PUTs, spread over the three nodes: exactly one body is stored (the
 #      bucket's create-only entry manifest decides, no Redis needed), every
 #      turbo PUT is answered 200, exactly one Nx PUT 200 and the others 409,
-#      and every node serves the one stored body, whole.
+#      and every node serves the one stored body, whole;
+#   4. Redis killed with SIGKILL while three nodes fill and write (cold
+#      tarballs and zips, turbo PUTs read back through other nodes): every
+#      request still gets the right bytes, and so do new cold files while
+#      Redis stays down (at most one upstream request per node); the nodes
+#      say so (cellar_redis_up 0, a warning in the log). Redis restarted:
+#      once the nodes see it again, 30 cold requests for a new tarball and a
+#      new zip make one upstream request each again;
+#   5. the node filling a tarball killed with SIGKILL half-way (the upstream
+#      sent its headers and holds back the body): a node waiting for the
+#      fill takes over once the dead node's lease expires (30 s), and it and
+#      a third node, which reads the tarball back from the bucket, serve the
+#      upstream's bytes: nothing partial was published.
 # Usage: bash fleet_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
@@ -41,28 +53,36 @@ python3 "$IT_DIR/make_go_modules.py" "$GEN" >/dev/null || fail "make_go_modules.
 start_fake_goproxy "$GEN/proxy" goproxy
 GO_URL="$FAKE_URL"
 GO_LOG="$FAKE_LOG"
-# Two module zips, one per part: paths under the proxy tree.
-mapfile -t ZIPS < <(cd "$GEN/proxy" && find . -name '*.zip' | sed 's|^\./||' | sort | head -n 2)
-[[ ${#ZIPS[@]} -eq 2 ]] || fail "the generated proxy has fewer than two module zips"
+# Module zips nobody asked for yet, taken in order by the parts below.
+mapfile -t ZIPS < <(cd "$GEN/proxy" && find . -name '*.zip' | sed 's|^\./||' | sort)
+[[ ${#ZIPS[@]} -ge 12 ]] || fail "the generated proxy has fewer than 12 module zips"
 # Slow answers, so that the nodes' requests overlap the first fill.
 echo 1.5 >"$NPM_STATE/delay"
 echo 1.5 >"$GEN/zip_delay"
 
 UPSTREAM_ARGS=(--npm-upstream "$NPM_URL" --go-upstream "$GO_URL" --go-verify=false)
 
-# fleet_round TAG TARBALL ZIP [serve args...]: three new nodes, 10 concurrent
-# requests on each for the tarball and for the zip; checks every answer
-# against the upstream's bytes; sets ROUND_URLS, NPM_FETCHES and GO_FETCHES.
-fleet_round() {
-  local tag="$1" tarball="$2" zip="$3"; shift 3
-  local n i pids=()
+# start_fleet TAG [serve args...]: three new nodes on the bucket; sets
+# ROUND_URLS, ROUND_LOGS and ROUND_PIDS.
+start_fleet() {
+  local tag="$1" n; shift
   ROUND_URLS=()
   ROUND_LOGS=()
+  ROUND_PIDS=()
   for n in a b c; do
     start_cellar "$IT_TMP/$tag-$n" "${S3_ARGS[@]}" "${UPSTREAM_ARGS[@]}" "$@"
     ROUND_URLS+=("$CELLAR_URL")
     ROUND_LOGS+=("$CELLAR_LOG")
+    ROUND_PIDS+=("$CELLAR_PID")
   done
+}
+
+# cold_round TAG TARBALL ZIP: 10 concurrent requests on each node of
+# ROUND_URLS for the tarball and for the zip; checks every answer against
+# the upstream's bytes; sets NPM_FETCHES and GO_FETCHES.
+cold_round() {
+  local tag="$1" tarball="$2" zip="$3"
+  local i pids=()
   local npm_mark go_mark
   npm_mark=$(wc -l <"$NPM_LOG")
   go_mark=$(wc -l <"$GO_LOG")
@@ -83,6 +103,13 @@ fleet_round() {
   GO_FETCHES=$(tail -n +"$((go_mark + 1))" "$GO_LOG" | grep -c -- "$zip" || true)
   # The direct download above is one more tarball request.
   NPM_FETCHES=$((NPM_FETCHES - 1))
+}
+
+# fleet_round TAG TARBALL ZIP [serve args...]: start_fleet, then cold_round.
+fleet_round() {
+  local tag="$1" tarball="$2" zip="$3"; shift 3
+  start_fleet "$tag" "$@"
+  cold_round "$tag" "$tarball" "$zip"
 }
 
 # --- 1. with Redis: one upstream request per file ---------------------------------
@@ -147,4 +174,91 @@ conflict=$(cat "$IT_TMP"/code-"$NX_HASH"-* | grep -c '^409$' || true)
 wn=$(one_body_everywhere "/nx/v1/cache/$NX_HASH" "$NX_HASH")
 [[ $(cat "$IT_TMP/code-$NX_HASH-$wn") == 200 ]] || fail "Nx: the body served is not the one whose PUT got 200"
 pass "first write wins across nodes: 20 turbo PUTs (all 200) and 20 Nx PUTs (1 x 200, 19 x 409) of one key, one body (turbo #$w, Nx #$wn) served whole by every node"
+
+# --- 4. Redis killed in the middle of a mixed run, then back ----------------------
+# New packages for the cold requests of this part (the fake registry makes them).
+printf 'fleetx 1.0.0\nfleety 1.0.0\nfleetz 1.0.0\n' >"$NPM_STATE/publish"
+start_fleet flaky --redis-url "$REDIS_URL"
+turbo_writes() {  # 12 turbo PUTs over the nodes, each read back whole through the next node
+  local i pids=() code
+  for i in $(seq 0 11); do
+    (
+      head -c $((30000 + i * 5000)) /dev/urandom >"$IT_TMP/flaky-turbo-$i"
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X PUT --data-binary @"$IT_TMP/flaky-turbo-$i" \
+        -H 'Content-Type: application/octet-stream' "${ROUND_URLS[$((i % 3))]}/turbo/v8/artifacts/flaky$i")
+      [[ $code == 200 ]] || { echo "turbo PUT $i: HTTP $code" >&2; exit 1; }
+      curl -sf --max-time 60 -o "$IT_TMP/flaky-turbo-got-$i" "${ROUND_URLS[$(((i + 1) % 3))]}/turbo/v8/artifacts/flaky$i" ||
+        { echo "turbo GET $i through another node failed" >&2; exit 1; }
+      cmp -s "$IT_TMP/flaky-turbo-$i" "$IT_TMP/flaky-turbo-got-$i" || { echo "turbo artifact $i differs" >&2; exit 1; }
+    ) &
+    pids+=($!)
+    sleep 0.1
+  done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || exit 1; done
+}
+cold_round flaky-1 fleetx/fleetx-1.0.0.tgz "${ZIPS[2]}" >"$IT_TMP/flaky-1.out" 2>&1 &
+cold_pid=$!
+turbo_writes >"$IT_TMP/flaky-turbo.out" 2>&1 &
+turbo_pid=$!
+sleep 0.7  # the first fill holds its lease, the other requests wait on it
+kill -9 "$REDIS_PID"
+wait "$cold_pid" || fail "cold requests while Redis was killed: $(tail -n 5 "$IT_TMP/flaky-1.out")"
+wait "$turbo_pid" || fail "turbo writes while Redis was killed: $(tail -n 5 "$IT_TMP/flaky-turbo.out")"
+# Redis stays down: new cold files still come right, each node on its own.
+cold_round flaky-2 fleety/fleety-1.0.0.tgz "${ZIPS[3]}"
+(( NPM_FETCHES >= 1 && NPM_FETCHES <= 3 )) || fail "Redis down: $NPM_FETCHES tarball requests for 3 nodes, want 1 to 3"
+(( GO_FETCHES >= 1 && GO_FETCHES <= 3 )) || fail "Redis down: $GO_FETCHES zip requests for 3 nodes, want 1 to 3"
+for n in 0 1 2; do
+  CELLAR_URL=${ROUND_URLS[$n]}
+  [[ $(metric_at "$CELLAR_URL" cellar_redis_up) == 0 ]] || fail "node $n: cellar_redis_up is $(metric_at "$CELLAR_URL" cellar_redis_up) with Redis killed"
+  grep -q 'carrying on without it' "${ROUND_LOGS[$n]}" || fail "node $n logged no warning that Redis is gone"
+done
+pass "Redis killed mid-run: every tarball, zip and turbo answer right; with Redis down $NPM_FETCHES tarball and $GO_FETCHES zip requests for 3 nodes"
+# Redis back on the same socket. A node retries after a back-off (at most
+# 10 s); each node's next fills find it.
+rm -f "$REDIS_SOCK"
+start_redis
+next_zip=6
+for n in 0 1 2; do
+  CELLAR_URL=${ROUND_URLS[$n]}
+  for _ in $(seq 1 30); do
+    [[ $(metric_at "$CELLAR_URL" cellar_redis_up) == 1 ]] && break
+    (( next_zip < ${#ZIPS[@]} - 1 )) || fail "node $n did not reconnect to Redis before the test ran out of zips"
+    curl -sf --max-time 60 -o /dev/null "$CELLAR_URL/go/${ZIPS[$next_zip]}" || fail "probe zip ${ZIPS[$next_zip]} on node $n"
+    next_zip=$((next_zip + 1))
+    sleep 1
+  done
+  [[ $(metric_at "$CELLAR_URL" cellar_redis_up) == 1 ]] || fail "node $n does not see Redis again"
+done
+cold_round flaky-3 fleetz/fleetz-1.0.0.tgz "${ZIPS[4]}"
+[[ $NPM_FETCHES -eq 1 ]] || fail "Redis back: $NPM_FETCHES upstream tarball requests for 30 cold requests, want 1"
+[[ $GO_FETCHES -eq 1 ]] || fail "Redis back: $GO_FETCHES upstream zip requests for 30 cold requests, want 1"
+pass "Redis back: the nodes reconnect and 30 cold requests over 3 nodes make 1 upstream request each again"
+
+# --- 5. the filling node killed half-way -------------------------------------------
+echo 'fleetk 1.0.0' >>"$NPM_STATE/publish"
+echo '3 body' >"$NPM_STATE/delay"  # headers now, the body 3 s later
+KILLED_TGZ=fleetk/-/fleetk-1.0.0.tgz
+npm_mark=$(wc -l <"$NPM_LOG")
+curl -s --max-time 60 -o /dev/null "${ROUND_URLS[0]}/npm/$KILLED_TGZ" &
+doomed=$!
+for _ in $(seq 1 100); do  # node 0 is fetching: the upstream logged the request
+  tail -n +"$((npm_mark + 1))" "$NPM_LOG" | grep -q -- "/-/fleetk-1.0.0.tgz" && break
+  sleep 0.05
+done
+curl -sf --max-time 120 -o "$IT_TMP/killed-b" "${ROUND_URLS[1]}/npm/$KILLED_TGZ" &
+waiter=$!
+sleep 1  # node 1 waits on node 0's lease
+kill -9 "${ROUND_PIDS[0]}"
+wait "$doomed" || true
+wait "$waiter" || fail "the node waiting on a killed node's fill did not complete it"
+echo 0 >"$NPM_STATE/delay"
+curl -sf -o "$IT_TMP/killed-direct" "$NPM_URL/$KILLED_TGZ" || fail "direct fleetk tarball"
+cmp -s "$IT_TMP/killed-b" "$IT_TMP/killed-direct" || fail "node 1 took over the fill with other bytes than the upstream's"
+curl -sf --max-time 60 -o "$IT_TMP/killed-c" "${ROUND_URLS[2]}/npm/$KILLED_TGZ" || fail "node 2 cannot serve the tarball"
+cmp -s "$IT_TMP/killed-c" "$IT_TMP/killed-direct" || fail "node 2 serves other bytes than the upstream's"
+fetches=$(tail -n +"$((npm_mark + 1))" "$NPM_LOG" | grep -c -- "/-/fleetk-1.0.0.tgz" || true)
+# The killed fill, node 1's and the direct download above.
+[[ $fetches -eq 3 ]] || fail "expected 3 upstream requests for the tarball (killed fill, takeover, direct), got $fetches"
+pass "a node killed half-way through a fill: its lease expired, another node completed the fill, every node serves the upstream's bytes"
 echo "all fleet checks passed"
