@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "redis/fleet_stats.h"
 #include "redis/hiredis_client.h"
 #include "redis/leases.h"
 #include "redis/leases_conformance.h"
@@ -220,6 +221,45 @@ TEST_F(HiredisClientTest, TcpUrl) {
   }
   ASSERT_TRUE(client.Command({"SET", "tcp", "yes"}).ok());
   EXPECT_EQ(*client.Command({"GET", "tcp"})->AsString(), "yes");
+}
+
+TEST(FleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
+  env::SystemClock clock;
+  RedisServer server(TestDir(), {});
+  server.Start();
+  HiredisClient client(SocketUrl(server), FastOptions(), clock);
+  FleetStats a(client, "fleet-test:", milliseconds(600), clock);
+  FleetStats b(client, "fleet-test:", milliseconds(600), clock);
+  FleetStats other_fleet(client, "other:", milliseconds(600), clock);
+  ASSERT_TRUE(a.Publish({"node-a", 10, 8, 1000, 5000, 0}).ok());
+  ASSERT_TRUE(b.Publish({"node-b", 5, 5, 300, 5000, 0}).ok());
+  ASSERT_TRUE(b.Publish({"node-b", 6, 6, 400, 5000, 0}).ok());  // the newer snapshot replaces the older
+  ASSERT_TRUE(other_fleet.Publish({"node-x", 1, 1, 1, 1, 0}).ok());
+  auto nodes = a.Read();
+  ASSERT_TRUE(nodes.ok()) << nodes.status().ToString();
+  ASSERT_EQ(nodes->size(), 2u);
+  EXPECT_EQ((*nodes)[0].node, "node-a");
+  EXPECT_EQ((*nodes)[1].node, "node-b");
+  EXPECT_EQ((*nodes)[1].stored_bytes, 400u);
+  EXPECT_GT((*nodes)[0].at_ms, 0);
+  NodeTotals sum = SumOf(*nodes);
+  EXPECT_EQ(sum.node, "2 nodes");
+  EXPECT_EQ(sum.entries, 16u);
+  EXPECT_EQ(sum.blobs, 14u);
+  EXPECT_EQ(sum.stored_bytes, 1400u);
+  EXPECT_EQ(sum.max_bytes, 10000u);
+  // Only A keeps writing: B drops out once its snapshot is older than the TTL.
+  std::this_thread::sleep_for(milliseconds(400));
+  ASSERT_TRUE(a.Publish({"node-a", 11, 8, 1100, 5000, 0}).ok());
+  std::this_thread::sleep_for(milliseconds(300));
+  nodes = b.Read();
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].entries, 11u);
+  // Redis gone: an error value, not a hang.
+  server.Kill();
+  EXPECT_EQ(a.Read().status().code(), Code::kUnavailable);
+  EXPECT_EQ(a.Publish({"node-a", 1, 1, 1, 1, 0}).code(), Code::kUnavailable);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@
 #include "env/process_runner.h"
 #include "core/filler.h"
 #include "server/background_scrub.h"
+#include "server/fleet_stats_reporter.h"
 #include "server/ops_routes.h"
 #include "server/node_id.h"
 #include "server/reachability_probe.h"
@@ -104,6 +105,8 @@ struct App::Parts {
   std::unique_ptr<redis::RedisLeases> redis_leases;
   std::unique_ptr<redis::FleetLock> fleet_lock;
   std::unique_ptr<RedisFillLock> fill_lock;  // --storage s3 with --redis-url: fleet-wide fills
+  std::unique_ptr<redis::FleetStats> fleet_stats;  // --redis-url
+  std::unique_ptr<FleetStatsReporter> fleet_reporter;
   std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
   std::unique_ptr<git::MirrorStore> git_mirrors;
   std::unique_ptr<git::MirrorPublisher> git_publisher;  // stopped before the mirrors go
@@ -286,6 +289,17 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
     fill_options.max_wait = std::chrono::minutes(2);  // then fetch it too: a stuck holder must not stall builds
     p.fill_lock = std::make_unique<RedisFillLock>(*p.redis_leases, fill_options);
   }
+  // Every node's totals, for the fleet's in /api/v1/stats and /metrics.
+  const auto interval = std::chrono::milliseconds(std::max<int64_t>(config.fleet_stats_interval_ms, 100));
+  p.fleet_stats = std::make_unique<redis::FleetStats>(*p.redis, "cellar:" + fleet + ":", 3 * interval, p.clock);
+  p.fleet_reporter = std::make_unique<FleetStatsReporter>(
+      *p.fleet_stats,
+      [&p]() -> Result<redis::NodeTotals> {
+        CELLAR_ASSIGN_OR_RETURN(index::Totals totals, p.cache->index().GetTotals());
+        return redis::NodeTotals{p.node_id, totals.entries, totals.blobs, totals.stored_bytes,
+                                 p.cache->options().max_bytes, 0};
+      },
+      p.registry, interval);
   auto& up = p.registry.AddGauge("cellar_redis_up", "1 while Redis answers, 0 while this node works without it.", {});
   redis::HiredisClient* client = p.redis.get();
   p.registry.AddCollectHook([&up, client] { up.With({}).Set(client->is_up() ? 1 : 0); });
@@ -460,7 +474,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
   RegisterOpsRoutes(p->router, *p->ctx, p->registry,
-                    OpsOptions{[server] { return server->draining(); }, p->node_id, p->bucket_probe.get()});
+                    OpsOptions{[server] { return server->draining(); }, p->node_id, p->bucket_probe.get(),
+                               p->fleet_reporter.get()});
   return std::unique_ptr<App>(new App(std::move(p)));
 }
 
@@ -468,6 +483,7 @@ Status App::Start() {
   auto& p = *parts_;
   CELLAR_RETURN_IF_ERROR(p.server->Listen());
   if (p.scrub) p.scrub->Start();
+  if (p.fleet_reporter) p.fleet_reporter->Start();
   // Blobs committed just before a crash but never indexed are adopted so
   // GC can reclaim them; done in the background because it walks the store.
   asio::post(*p.workers, [&p] {
@@ -526,6 +542,7 @@ void App::Run() {
                  asio::detached);
   p.server->Run();
   if (p.scrub) p.scrub->Stop();
+  if (p.fleet_reporter) p.fleet_reporter->Stop();
   if (p.fleet_lock) p.fleet_lock->Stop();  // a worker waiting on another node's lease returns now
   if (p.fill_lock) p.fill_lock->Stop();
   p.workers->join();

@@ -209,6 +209,10 @@ const std::vector<OptionDef>& Options() {
        "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
        "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",
        "(none)", StringSetter(&Config::redis_url)},
+      {"fleet-stats-interval",
+       "Fleet mode: how often a node writes its totals to Redis and reads the fleet's back (/api/v1/stats "
+       "\"fleet\", cellar_fleet_* metrics); a node silent for three intervals drops out of the totals.",
+       "10s", DurationSetter("fleet-stats-interval", &Config::fleet_stats_interval_ms)},
       {"node-id",
        "Fleet mode: this node's name in log lines, /metrics (cellar_node_info) and /api/v1/stats; "
        "1-64 of [A-Za-z0-9._:-].",

@@ -35,6 +35,7 @@ struct Config {
   // Fleet mode: Redis for coordination between nodes (docs/redis.md);
   // empty: none. Checked when the server starts (it may hold a password).
   std::string redis_url;
+  int64_t fleet_stats_interval_ms = 10'000;
   // This node's name in logs, metrics and stats; empty: DefaultNodeId()
   // (server/node_id.h) at start-up.
   std::string node_id;

@@ -1,5 +1,7 @@
 #include "server/ops_routes.h"
 
+#include "server/fleet_stats_reporter.h"
+
 #include <atomic>
 #include <chrono>
 
@@ -93,13 +95,13 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
     std::string text = co_await http::RunBlocking(ctx.workers, [&registry] { return registry.RenderText(); });
     co_await ex.Respond(200, text, "text/plain; version=0.0.4; charset=utf-8");
   });
-  router.Add("/api/v1/stats", "api", [&ctx, node = options.node_id](http::Exchange& ex) -> awaitable<void> {
+  router.Add("/api/v1/stats", "api", [&ctx, node = options.node_id, fleet = options.fleet](http::Exchange& ex) -> awaitable<void> {
     if (!co_await Admit(ex, "/api/v1/stats")) co_return;
     if (auto a = protocols::Authorize(ctx, ex, auth::kScopeAdmin, "api"); !a.ok()) {
       co_await protocols::RespondAuthError(ex, a.error());
       co_return;
     }
-    auto body = co_await http::RunBlocking(ctx.workers, [&ctx, &node]() -> Result<std::string> {
+    auto body = co_await http::RunBlocking(ctx.workers, [&ctx, &node, fleet]() -> Result<std::string> {
       CELLAR_RETURN_IF_ERROR(ctx.cache.Flush());
       CELLAR_ASSIGN_OR_RETURN(auto totals, ctx.cache.index().GetTotals());
       CELLAR_ASSIGN_OR_RETURN(auto by_ns, ctx.cache.index().StatsByNamespace());
@@ -111,6 +113,9 @@ void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& c
       j["max_bytes"] = ctx.cache.options().max_bytes;
       auto& ns = j["namespaces"] = nlohmann::json::object();
       for (const auto& s : by_ns) ns[s.ns] = {{"entries", s.entries}, {"bytes", s.bytes}};
+      if (fleet != nullptr) {
+        if (nlohmann::json view = fleet->View(); !view.is_null()) j["fleet"] = std::move(view);
+      }
       return j.dump(2) + "\n";
     });
     if (!body.ok()) {

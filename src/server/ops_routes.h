@@ -14,6 +14,8 @@
 
 namespace cellar::server {
 
+class FleetStatsReporter;
+
 struct OpsOptions {
   std::function<bool()> draining;
   std::string node_id;  // reported by /api/v1/stats
@@ -21,6 +23,9 @@ struct OpsOptions {
   // it acknowledges no write and misses everything its disk lacks, so it is
   // not ready; the probe's checks run on ctx.workers. Null: no bucket.
   ReachabilityProbe* bucket = nullptr;
+  // With --redis-url: the fleet's totals, reported by /api/v1/stats as
+  // "fleet" (from memory; the reporter's own thread talks to Redis).
+  const FleetStatsReporter* fleet = nullptr;
 };
 
 void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& ctx, metrics::Registry& registry,

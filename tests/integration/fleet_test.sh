@@ -113,7 +113,7 @@ fleet_round() {
 }
 
 # --- 1. with Redis: one upstream request per file ---------------------------------
-fleet_round redis dep-b/dep-b-1.0.0.tgz "${ZIPS[0]}" --redis-url "$REDIS_URL"
+fleet_round redis dep-b/dep-b-1.0.0.tgz "${ZIPS[0]}" --redis-url "$REDIS_URL" --fleet-stats-interval 500ms
 [[ $NPM_FETCHES -eq 1 ]] || fail "3 nodes with Redis, 30 cold requests: $NPM_FETCHES upstream tarball requests, want 1"
 [[ $GO_FETCHES -eq 1 ]] || fail "3 nodes with Redis, 30 cold requests: $GO_FETCHES upstream zip requests, want 1"
 # Every node names itself in its log lines, and the names differ.
@@ -126,6 +126,25 @@ for CELLAR_URL in "${ROUND_URLS[@]}"; do
 done
 [[ $fleet -eq 2 ]] || fail "expected 2 npm fills served from another node's fill, metrics say $fleet"
 pass "Redis: 30 concurrent cold requests each for a tarball and a zip over 3 nodes -> 1 upstream request each"
+# Fleet totals: every node's stats name the three nodes and their sum.
+own_sum=0
+for n in 0 1 2; do
+  own_sum=$((own_sum + $(curl -sf "${ROUND_URLS[$n]}/api/v1/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored_bytes"])')))
+done
+for n in 0 1 2; do
+  for _ in $(seq 1 50); do
+    fleet=$(curl -sf "${ROUND_URLS[$n]}/api/v1/stats" | python3 -c '
+import json, sys
+f = json.load(sys.stdin).get("fleet", {})
+print(f.get("nodes", 0), f.get("stored_bytes", 0), len(f.get("per_node", [])))')
+    [[ $fleet == "3 $own_sum 3" ]] && break
+    sleep 0.2
+  done
+  [[ $fleet == "3 $own_sum 3" ]] || fail "node $n: /api/v1/stats fleet says '$fleet' (nodes, stored bytes, per-node rows), want '3 $own_sum 3'"
+  [[ $(metric_at "${ROUND_URLS[$n]}" cellar_fleet_nodes) == 3 ]] || fail "node $n: cellar_fleet_nodes is not 3"
+  [[ $(metric_at "${ROUND_URLS[$n]}" cellar_fleet_stored_bytes) == "$own_sum" ]] || fail "node $n: cellar_fleet_stored_bytes is not $own_sum"
+done
+pass "fleet totals: every node's /api/v1/stats and /metrics count 3 nodes and $own_sum stored bytes, the sum of theirs"
 
 # --- 2. without Redis: each node on its own ---------------------------------------
 fleet_round alone dep-a/dep-a-1.0.0.tgz "${ZIPS[1]}"
