@@ -256,6 +256,7 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
     CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
     if (reader) {
       index_.RecordAccess(ns, key, clock_.NowUnixMs());
+      if (options_.on_hit && entry->max_age_ms == 0) options_.on_hit(*entry);
       metrics_.lookups.With({ProtocolOf(ns), "hit"}).Inc();
       return std::optional<std::unique_ptr<Hit>>(
           std::unique_ptr<Hit>(new Hit(*this, std::move(*entry), std::move(*reader))));
@@ -279,7 +280,10 @@ Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
                                                          const std::string& key) {
   CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
   metrics_.lookups.With({ProtocolOf(ns), entry ? "hit" : "miss"}).Inc();
-  if (entry) index_.RecordAccess(ns, key, clock_.NowUnixMs());
+  if (entry) {
+    index_.RecordAccess(ns, key, clock_.NowUnixMs());
+    if (options_.on_hit && entry->max_age_ms == 0) options_.on_hit(*entry);
+  }
   return entry;
 }
 

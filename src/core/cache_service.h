@@ -64,6 +64,10 @@ struct CacheOptions {
   // docs/tiered-storage.md). Must outlive the service.
   index::SharedEntries* shared_entries = nullptr;
   SharedLookupOptions shared_lookup;
+  // Called with every hit of an immutable entry (Get, Lookup), on the
+  // calling thread: must be cheap and never block. Fleet mode tallies the
+  // hits with it for the bucket's eviction.
+  std::function<void(const index::Entry&)> on_hit;
 };
 
 class CacheService;

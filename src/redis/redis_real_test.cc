@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "redis/access_tally.h"
 #include "redis/fleet_stats.h"
 #include "redis/hiredis_client.h"
 #include "redis/leases.h"
@@ -260,6 +261,57 @@ TEST(FleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
   server.Kill();
   EXPECT_EQ(a.Read().status().code(), Code::kUnavailable);
   EXPECT_EQ(a.Publish({"node-a", 1, 1, 1, 1, 0}).code(), Code::kUnavailable);
+}
+
+TEST(RedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten) {
+  env::SystemClock clock;
+  RedisServer server(TestDir(), {});
+  server.Start();
+  HiredisClient client(SocketUrl(server), FastOptions(), clock);
+  RedisAccessTally node_a(client, "tally-test:");
+  RedisAccessTally node_b(client, "tally-test:");
+  node_a.Record("entries/ns/k1", 1000);
+  node_a.Record("entries/ns/k1", 3000);
+  node_a.Record("entries/ns/k1", 2000);
+  node_b.Record("entries/ns/k1", 2500);
+  node_b.Record("entries/ns/k2", 500);
+  ASSERT_TRUE(node_a.Flush().ok());
+  ASSERT_TRUE(node_b.Flush().ok());
+  ASSERT_TRUE(node_b.Flush().ok());  // nothing new: nothing sent twice
+  auto counts = node_a.Read({"entries/ns/k1", "entries/ns/k2", "entries/ns/never"});
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ(counts->at("entries/ns/k1").last_ms, 3000);  // the latest of every node's
+  EXPECT_EQ(counts->at("entries/ns/k1").hits, 4u);
+  EXPECT_EQ(counts->at("entries/ns/k2").hits, 1u);
+
+  // Redis down: the hits wait for the next flush.
+  server.Kill();
+  node_a.Record("entries/ns/k2", 9000);
+  EXPECT_FALSE(node_a.Flush().ok());
+  server.Start();
+  std::this_thread::sleep_for(milliseconds(500));  // the client's back-off
+  ASSERT_TRUE(node_a.Flush().ok());
+  counts = node_a.Read({"entries/ns/k2"});
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->at("entries/ns/k2").last_ms, 9000);
+  EXPECT_EQ(counts->at("entries/ns/k2").hits, 1u) << "a restarted Redis starts empty; the kept hit arrived";
+  ASSERT_TRUE(node_a.Forget({"entries/ns/k2"}).ok());
+  EXPECT_TRUE(node_a.Read({"entries/ns/k2"})->empty());
+  for (int i = 0; i < 2500; ++i) node_b.Record("entries/many/" + std::to_string(i), 1);
+  ASSERT_TRUE(node_b.Flush().ok());
+  ASSERT_TRUE(node_b.Prune([](const std::string& k) { return k.ends_with("7"); }).ok());
+  std::vector<std::string> probe = {"entries/many/7", "entries/many/8", "entries/many/2497", "entries/ns/k1"};
+  counts = node_b.Read(probe);
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->size(), 2u);
+  EXPECT_EQ(counts->count("entries/many/7"), 1u);
+  EXPECT_EQ(counts->count("entries/many/2497"), 1u);
+
+  RedisAccessTally small(client, "tally-test:", 1);
+  small.Record("a", 1);
+  small.Record("b", 1);
+  EXPECT_EQ(small.dropped(), 1u);
 }
 
 }  // namespace

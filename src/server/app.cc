@@ -49,6 +49,7 @@
 #include "env/process_runner.h"
 #include "core/filler.h"
 #include "server/background_scrub.h"
+#include "server/bucket_maintenance.h"
 #include "server/fleet_stats_reporter.h"
 #include "server/ops_routes.h"
 #include "server/node_id.h"
@@ -107,6 +108,10 @@ struct App::Parts {
   std::unique_ptr<RedisFillLock> fill_lock;  // --storage s3 with --redis-url: fleet-wide fills
   std::unique_ptr<redis::FleetStats> fleet_stats;  // --redis-url
   std::unique_ptr<FleetStatsReporter> fleet_reporter;
+  std::string redis_prefix;  // "cellar:<bucket>/<prefix>:" (or the data dir): one fleet's keys
+  std::unique_ptr<redis::RedisAccessTally> access_tally;  // --storage s3 with --redis-url
+  std::unique_ptr<index::BucketEvictor> bucket_evictor;   // --bucket-max-size / --bucket-ttl
+  std::unique_ptr<BucketMaintenance> bucket_maintenance;
   std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
   std::unique_ptr<git::MirrorStore> git_mirrors;
   std::unique_ptr<git::MirrorPublisher> git_publisher;  // stopped before the mirrors go
@@ -268,6 +273,42 @@ Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+// Fleet mode's bucket upkeep: hits tallied fleet-wide (with Redis) and the
+// bucket's own limits (index/s3/bucket_evictor.h).
+Status App::SetUpBucketUpkeep(const Config& config, Parts& p, core::CacheOptions& cache_options) {
+  const bool limits = config.bucket_max_bytes > 0 || config.bucket_ttl_ms > 0;
+  if (!p.s3) {
+    if (limits) return Status::InvalidArgument("--bucket-max-size and --bucket-ttl need --storage s3");
+    return Status();
+  }
+  if (p.redis) {
+    p.access_tally = std::make_unique<redis::RedisAccessTally>(*p.redis, p.redis_prefix);
+    cache_options.on_hit = [tally = p.access_tally.get(), manifests = &p.s3->manifests(),
+                            clock = &p.clock](const index::Entry& e) {
+      tally->Record(manifests->ObjectKey(e.ns, e.key), clock->NowUnixMs());
+    };
+  }
+  if (limits) {
+    index::BucketEvictionOptions options;
+    options.prefix = p.s3->prefix();
+    options.max_bytes = config.bucket_max_bytes;
+    options.ttl_ms = config.bucket_ttl_ms;
+    options.gc_grace_ms = config.bucket_gc_grace_ms;
+    options.policy = config.bucket_eviction == "size-and-age" ? index::BucketEvictionPolicy::kSizeAndAge
+                                                              : index::BucketEvictionPolicy::kLeastRecentlyUsed;
+    p.bucket_evictor =
+        std::make_unique<index::BucketEvictor>(p.s3->client(), p.access_tally.get(), p.clock, options);
+  }
+  if (p.access_tally || p.bucket_evictor) {
+    BucketMaintenanceOptions options;
+    options.flush_every = std::chrono::milliseconds(std::max<int64_t>(config.fleet_stats_interval_ms, 100));
+    options.evict_every = std::chrono::milliseconds(std::max<int64_t>(config.bucket_eviction_interval_ms, 100));
+    p.bucket_maintenance = std::make_unique<BucketMaintenance>(p.access_tally.get(), p.bucket_evictor.get(),
+                                                               p.redis_leases.get(), p.registry, options);
+  }
+  return Status();
+}
+
 // Redis is optional even when configured: a Redis that does not answer at
 // start-up is a warning (the node works alone until it does), a malformed
 // URL an error.
@@ -278,7 +319,8 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   // Keys of different fleets sharing one Redis stay apart: the bucket and
   // prefix name the fleet.
   std::string fleet = p.s3 ? config.s3_bucket + "/" + config.s3_prefix : config.data_dir;
-  p.redis_leases = std::make_unique<redis::RedisLeases>(*p.redis, "cellar:" + fleet + ":");
+  p.redis_prefix = "cellar:" + fleet + ":";
+  p.redis_leases = std::make_unique<redis::RedisLeases>(*p.redis, p.redis_prefix);
   redis::FleetLockOptions lock_options;
   lock_options.max_wait = std::chrono::milliseconds(config.git_fetch_timeout_ms);
   p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, lock_options);
@@ -291,7 +333,7 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   }
   // Every node's totals, for the fleet's in /api/v1/stats and /metrics.
   const auto interval = std::chrono::milliseconds(std::max<int64_t>(config.fleet_stats_interval_ms, 100));
-  p.fleet_stats = std::make_unique<redis::FleetStats>(*p.redis, "cellar:" + fleet + ":", 3 * interval, p.clock);
+  p.fleet_stats = std::make_unique<redis::FleetStats>(*p.redis, p.redis_prefix, 3 * interval, p.clock);
   p.fleet_reporter = std::make_unique<FleetStatsReporter>(
       *p.fleet_stats,
       [&p]() -> Result<redis::NodeTotals> {
@@ -419,6 +461,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.gc_grace_ms = config.gc_grace_ms;
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
   if (p->s3) cache_options.shared_entries = &p->s3->entries();
+  CELLAR_RETURN_IF_ERROR(SetUpBucketUpkeep(config, *p, cache_options));
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);
@@ -484,6 +527,7 @@ Status App::Start() {
   CELLAR_RETURN_IF_ERROR(p.server->Listen());
   if (p.scrub) p.scrub->Start();
   if (p.fleet_reporter) p.fleet_reporter->Start();
+  if (p.bucket_maintenance) p.bucket_maintenance->Start();
   // Blobs committed just before a crash but never indexed are adopted so
   // GC can reclaim them; done in the background because it walks the store.
   asio::post(*p.workers, [&p] {
@@ -543,6 +587,7 @@ void App::Run() {
   p.server->Run();
   if (p.scrub) p.scrub->Stop();
   if (p.fleet_reporter) p.fleet_reporter->Stop();
+  if (p.bucket_maintenance) p.bucket_maintenance->Stop();
   if (p.fleet_lock) p.fleet_lock->Stop();  // a worker waiting on another node's lease returns now
   if (p.fill_lock) p.fill_lock->Stop();
   p.workers->join();

@@ -10,6 +10,10 @@
 #include "base/status.h"
 #include "server/config.h"
 
+namespace cellar::core {
+struct CacheOptions;
+}
+
 namespace cellar::server {
 
 class App {
@@ -32,6 +36,7 @@ class App {
   static Status AddNegotiateAdapter(const Config& config, Parts& p);
   static Status AddGitAdapter(const Config& config, Parts& p);
   static Status ConnectRedis(const Config& config, Parts& p);
+  static Status SetUpBucketUpkeep(const Config& config, Parts& p, core::CacheOptions& cache_options);
   std::unique_ptr<Parts> parts_;
 };
 

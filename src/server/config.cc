@@ -49,6 +49,15 @@ Setter SizeSetter(const std::string& flag, uint64_t Config::*field) {
   };
 }
 
+// A flag that takes one of two words.
+Setter OneOfSetter(const std::string& flag, std::string Config::*field, std::string a, std::string b) {
+  return [flag, field, a, b](Config& c, const std::string& v) -> Status {
+    if (v != a && v != b) return Bad(flag, v, "expected " + a + " or " + b);
+    c.*field = v;
+    return Status();
+  };
+}
+
 Setter DurationSetter(const std::string& flag, int64_t Config::*field) {
   return [flag, field](Config& c, const std::string& v) -> Status {
     auto n = ParseDurationMs(v);
@@ -179,11 +188,7 @@ const std::vector<OptionDef>& Options() {
       {"storage",
        "Where blobs live: local (the data dir) or s3 (a bucket; credentials from AWS_ACCESS_KEY_ID, "
        "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).",
-       "local", [](Config& c, const std::string& v) {
-         if (v != "local" && v != "s3") return Bad("storage", v, "expected local or s3");
-         c.storage = v;
-         return Status();
-       }},
+       "local", OneOfSetter("storage", &Config::storage, "local", "s3")},
       {"s3-endpoint", "S3: endpoint URL, http(s)://host[:port] (RGW, MinIO, R2, AWS).",
        "AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com",
        [](Config& c, const std::string& v) {
@@ -200,15 +205,26 @@ const std::vector<OptionDef>& Options() {
        "S3: when uploads reach the bucket: sync (before the client is answered) or async (the client is "
        "answered once the blob is on local disk and recorded in a durable outbox under <data-dir>/outbox/, "
        "uploaded in the background with retries; implies --sync-dirs).",
-       "sync", [](Config& c, const std::string& v) {
-         if (v != "sync" && v != "async") return Bad("s3-upload", v, "expected sync or async");
-         c.s3_upload = v;
-         return Status();
-       }},
+       "sync", OneOfSetter("s3-upload", &Config::s3_upload, "sync", "async")},
       {"redis-url",
        "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
        "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",
        "(none)", StringSetter(&Config::redis_url)},
+      {"bucket-max-size",
+       "S3: the bucket's own size limit for the whole fleet (0 = none). Past 90% the least recently used "
+       "entries fleet-wide (hits from every node, through Redis) leave the bucket until it is under 80%; "
+       "each node's disk keeps its own --max-size.",
+       "0", SizeSetter("bucket-max-size", &Config::bucket_max_bytes)},
+      {"bucket-ttl", "S3: entries no node has used for this long leave the bucket (0 = never).", "0",
+       DurationSetter("bucket-ttl", &Config::bucket_ttl_ms)},
+      {"bucket-eviction",
+       "S3: which entries leave the bucket first once it passes --bucket-max-size: lru (least recently used) or "
+       "size-and-age (the most bytes per hit).",
+       "lru", OneOfSetter("bucket-eviction", &Config::bucket_eviction, "lru", "size-and-age")},
+      {"bucket-gc-grace", "S3: blobs no entry names are removed from the bucket once this old.", "1h",
+       DurationSetter("bucket-gc-grace", &Config::bucket_gc_grace_ms)},
+      {"bucket-eviction-interval", "S3: how often the bucket's limits are enforced (by one node at a time).", "1m",
+       DurationSetter("bucket-eviction-interval", &Config::bucket_eviction_interval_ms)},
       {"fleet-stats-interval",
        "Fleet mode: how often a node writes its totals to Redis and reads the fleet's back (/api/v1/stats "
        "\"fleet\", cellar_fleet_* metrics); a node silent for three intervals drops out of the totals.",
@@ -222,11 +238,7 @@ const std::vector<OptionDef>& Options() {
          return Status();
        }},
       {"s3-addressing", "S3: path (http://host/bucket/key) or virtual-host (http://bucket.host/key).", "path",
-       [](Config& c, const std::string& v) {
-         if (v != "path" && v != "virtual-host") return Bad("s3-addressing", v, "expected path or virtual-host");
-         c.s3_addressing = v;
-         return Status();
-       }},
+       OneOfSetter("s3-addressing", &Config::s3_addressing, "path", "virtual-host")},
       {"max-size", "Hard limit on bytes at rest; uploads beyond it are refused.", "20GiB",
        SizeSetter("max-size", &Config::max_size_bytes)},
       {"high-watermark", "Eviction starts when the store exceeds this fraction of max-size.", "0.9",
@@ -313,11 +325,7 @@ const std::vector<OptionDef>& Options() {
        DurationSetter("signed-url-ttl", &Config::signed_url_ttl_ms)},
       {"git-upstream-scheme", "git: scheme of upstream URLs (https; http only for tests and trusted networks).",
        "https",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "https" && v != "http") return Bad("git-upstream-scheme", v, "expected https or http");
-         c.git_upstream_scheme = v;
-         return Status();
-       }},
+       OneOfSetter("git-upstream-scheme", &Config::git_upstream_scheme, "https", "http")},
       {"git-allowed-hosts", "git: upstream hosts cellar proxies, comma-separated (host or host:port, as in the URL).",
        "github.com,gitlab.com,bitbucket.org,codeberg.org", StringSetter(&Config::git_allowed_hosts)},
       {"git-serve-stale",

@@ -36,6 +36,12 @@ struct Config {
   // empty: none. Checked when the server starts (it may hold a password).
   std::string redis_url;
   int64_t fleet_stats_interval_ms = 10'000;
+  // The bucket's own limits (--storage s3): see index/s3/bucket_evictor.h.
+  uint64_t bucket_max_bytes = 0;  // 0 = none
+  int64_t bucket_ttl_ms = 0;      // 0 = none
+  std::string bucket_eviction = "lru";  // or "size-and-age"
+  int64_t bucket_gc_grace_ms = 60 * 60'000;
+  int64_t bucket_eviction_interval_ms = 60'000;
   // This node's name in logs, metrics and stats; empty: DefaultNodeId()
   // (server/node_id.h) at start-up.
   std::string node_id;

@@ -98,6 +98,10 @@ store::BlobStore& S3Storage::store() { return *parts_->tiered; }
 store::BlobStore& S3Storage::bucket_blobs() { return *parts_->remote; }
 store::Documents& S3Storage::documents() { return *parts_->documents; }
 
+index::S3SharedEntries& S3Storage::manifests() { return *parts_->entries; }
+s3::S3Client& S3Storage::client() { return *parts_->client; }
+const std::string& S3Storage::prefix() const { return parts_->s3_config.prefix; }
+
 index::SharedEntries& S3Storage::entries() {
   if (parts_->outbox_entries) return *parts_->outbox_entries;
   return *parts_->entries;

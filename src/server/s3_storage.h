@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "env/clock.h"
 #include "protocols/negotiate/direct_storage.h"
+#include "index/s3/s3_shared_entries.h"
 #include "index/shared_entries.h"
 #include "metrics/metrics.h"
 #include "server/config.h"
@@ -50,6 +51,12 @@ class S3Storage {
   // CacheOptions::shared_entries. With --s3-upload=async, publishes go
   // through the outbox.
   index::SharedEntries& entries();
+  // The bucket's manifests themselves (never through the outbox), and the
+  // client every request to the bucket goes through: for the bucket's
+  // evictor (index/s3/bucket_evictor.h).
+  index::S3SharedEntries& manifests();
+  s3::S3Client& client();
+  const std::string& prefix() const;
   // With --s3-upload=async: starts the threads that drain the outbox
   // (`<data-dir>/outbox/`) to the bucket, records left by a previous run
   // first. `on_superseded` gets this node's entries whose create-only

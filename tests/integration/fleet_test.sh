@@ -27,7 +27,12 @@
 #      sent its headers and holds back the body): a node waiting for the
 #      fill takes over once the dead node's lease expires (30 s), and it and
 #      a third node, which reads the tarball back from the bucket, serve the
-#      upstream's bytes: nothing partial was published.
+#      upstream's bytes: nothing partial was published;
+#   6. fleet eviction: a bucket limit of 2 MiB (on one node; a new prefix),
+#      12 artifacts of 256 KiB written through a second node while a third
+#      keeps reading two of them: the bucket's blobs end under the limit,
+#      the two hot artifacts survive (a node with an empty disk serves them)
+#      and the coldest are gone from the bucket.
 # Usage: bash fleet_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
@@ -280,4 +285,58 @@ fetches=$(tail -n +"$((npm_mark + 1))" "$NPM_LOG" | grep -c -- "/-/fleetk-1.0.0.
 # The killed fill, node 1's and the direct download above.
 [[ $fetches -eq 3 ]] || fail "expected 3 upstream requests for the tarball (killed fill, takeover, direct), got $fetches"
 pass "a node killed half-way through a fill: its lease expired, another node completed the fill, every node serves the upstream's bytes"
+
+# --- 6. fleet eviction --------------------------------------------------------------
+S3_PREFIX="$S3_PREFIX-evict"
+S3_ARGS=(--storage s3 --s3-bucket "$CELLAR_S3_BUCKET" --s3-prefix "$S3_PREFIX")
+LIMIT=$((2 << 20))
+start_cellar "$IT_TMP/evict-a" "${S3_ARGS[@]}" --redis-url "$REDIS_URL" --fleet-stats-interval 300ms \
+  --bucket-max-size "$LIMIT" --bucket-eviction-interval 1s --bucket-gc-grace 1s
+EVICTOR_URL=$CELLAR_URL
+start_cellar "$IT_TMP/evict-b" "${S3_ARGS[@]}" --redis-url "$REDIS_URL" --fleet-stats-interval 300ms
+WRITER_URL=$CELLAR_URL
+start_cellar "$IT_TMP/evict-c" "${S3_ARGS[@]}" --redis-url "$REDIS_URL" --fleet-stats-interval 300ms
+READER_URL=$CELLAR_URL
+put_artifact() {  # put_artifact NAME: 256 KiB of random bytes through the writer node
+  head -c 262144 /dev/urandom >"$IT_TMP/evict-$1"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X PUT --data-binary @"$IT_TMP/evict-$1" \
+    -H 'Content-Type: application/octet-stream' "$WRITER_URL/turbo/v8/artifacts/$1") == 200 ]] || fail "PUT $1"
+}
+read_hot() {
+  local h
+  for h in hot0 hot1; do
+    curl -sf --max-time 60 -o /dev/null "$READER_URL/turbo/v8/artifacts/$h" || fail "reading $h through the reader node"
+  done
+}
+put_artifact hot0
+put_artifact hot1
+for i in $(seq 0 9); do
+  put_artifact "cold$i"
+  read_hot
+  sleep 0.4
+done
+read_hot
+converged=0
+for _ in $(seq 1 50); do
+  if (( $(s3_bytes blobs/) <= LIMIT )) && (( $(metric_at "$EVICTOR_URL" 'cellar_bucket_evicted_total{reason="size"}') > 0 )); then
+    converged=1
+    break
+  fi
+  sleep 0.3
+done
+(( converged )) || fail "the bucket holds $(s3_bytes blobs/) bytes of blobs, over its limit of $LIMIT (evictions: $(metric_at "$EVICTOR_URL" 'cellar_bucket_evicted_total{reason="size"}'))"
+start_cellar "$IT_TMP/evict-d" "${S3_ARGS[@]}"
+for h in hot0 hot1; do
+  curl -sf --max-time 60 -o "$IT_TMP/evict-got-$h" "$CELLAR_URL/turbo/v8/artifacts/$h" || fail "the hot artifact $h was evicted from the bucket"
+  cmp -s "$IT_TMP/evict-got-$h" "$IT_TMP/evict-$h" || fail "the hot artifact $h comes back with other bytes"
+done
+gone=0
+for i in $(seq 0 9); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$CELLAR_URL/turbo/v8/artifacts/cold$i")
+  [[ $code == 404 ]] && gone=$((gone + 1))
+done
+(( gone >= 4 )) || fail "only $gone of 10 cold artifacts left the bucket"
+# Every node's disk keeps its own copies: the writer still serves an evicted one.
+curl -sf --max-time 60 -o /dev/null "$WRITER_URL/turbo/v8/artifacts/cold0" || fail "the writer lost its own copy of cold0"
+pass "fleet eviction: bucket blobs $(s3_bytes blobs/) bytes under a limit of $LIMIT, the 2 hot artifacts kept, $gone of 10 cold ones evicted from the bucket"
 echo "all fleet checks passed"

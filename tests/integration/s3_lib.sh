@@ -70,6 +70,14 @@ s3_keys() {
   s3_request "?list-type=2&prefix=$S3_PREFIX%2F$sub" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'
 }
 
+# s3_bytes SUBPREFIX: the bytes of the objects under $S3_PREFIX/SUBPREFIX
+# (up to 1000 of them).
+s3_bytes() {
+  local sub="${1//\//%2F}"
+  s3_request "?list-type=2&prefix=$S3_PREFIX%2F$sub" | grep -o '<Size>[0-9]*</Size>' | sed 's/<[^>]*>//g' |
+    awk '{ s += $1 } END { print s + 0 }'
+}
+
 s3_remove_prefix() {
   local key
   for key in $(s3_keys ""); do s3_request -X DELETE "/$key" >/dev/null || true; done

@@ -1,0 +1,166 @@
+#include "index/s3/bucket_evictor.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/log.h"
+#include "index/s3/s3_shared_entries.h"
+#include "store/s3/s3_config.h"
+
+namespace cellar::index {
+namespace {
+
+constexpr size_t kMaxManifestBytes = 64 * 1024;
+
+// Every object under `prefix`, page by page.
+Result<std::vector<s3::ObjectInfo>> ListAll(s3::S3Client& client, const std::string& prefix) {
+  std::vector<s3::ObjectInfo> out;
+  std::optional<std::string> token;
+  do {
+    CELLAR_ASSIGN_OR_RETURN(s3::ListPage page, client.ListObjectsV2(prefix, token, 1000));
+    for (s3::ObjectInfo& o : page.objects) out.push_back(std::move(o));
+    token = std::move(page.next_token);
+  } while (token.has_value());
+  return out;
+}
+
+struct Candidate {
+  std::string object_key;
+  std::string digest_hex;
+  uint64_t size = 0;
+  int64_t last_ms = 0;
+  uint64_t hits = 0;
+};
+
+}  // namespace
+
+BucketEvictor::BucketEvictor(s3::S3Client& client, AccessTally* tally, const env::Clock& clock,
+                             BucketEvictionOptions options)
+    : client_(client),
+      tally_(tally),
+      clock_(clock),
+      options_(std::move(options)),
+      entries_prefix_(s3::KeyPrefix(options_.prefix) + "entries/"),
+      blobs_prefix_(s3::KeyPrefix(options_.prefix) + "blobs/") {}
+
+Result<BucketEvictionReport> BucketEvictor::RunOnce() {
+  BucketEvictionReport report;
+  const int64_t now = clock_.NowUnixMs();
+
+  // 1. Manifests (new ones read once) and blobs.
+  CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> listed, ListAll(client_, entries_prefix_));
+  std::unordered_map<std::string, Manifest> live;
+  for (const s3::ObjectInfo& object : listed) {
+    auto it = known_.find(object.key);
+    if (it != known_.end()) {
+      live.emplace(object.key, it->second);
+      continue;
+    }
+    CELLAR_ASSIGN_OR_RETURN(auto reader, client_.GetObject(object.key));
+    if (!reader) continue;  // withdrawn meanwhile
+    CELLAR_ASSIGN_OR_RETURN(std::string body, s3::ReadAllObject(**reader, kMaxManifestBytes));
+    Result<Entry> entry = DecodeManifest(body);
+    if (!entry.ok()) {
+      // Not ours to judge (another version, damage): left alone, and it
+      // keeps its blob.
+      Log(LogLevel::kWarn, "bucket eviction: unreadable manifest " + object.key + ": " + entry.error().message());
+      live.emplace(object.key, Manifest{"", 0, now});
+      continue;
+    }
+    live.emplace(object.key, Manifest{entry->digest.Hex(), entry->size, entry->created_ms});
+  }
+  known_ = live;
+  report.entries = live.size();
+  CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> blobs, ListAll(client_, blobs_prefix_));
+  std::unordered_map<std::string, const s3::ObjectInfo*> blob_by_digest;
+  for (const s3::ObjectInfo& b : blobs) {
+    blob_by_digest.emplace(b.key.substr(blobs_prefix_.size()), &b);
+    report.blob_bytes_before += b.size;
+  }
+
+  // 2. Rank the entries.
+  std::vector<std::string> keys;
+  keys.reserve(live.size());
+  for (const auto& [key, m] : live) keys.push_back(key);
+  std::unordered_map<std::string, AccessCount> counts;
+  if (tally_ != nullptr) {
+    auto read = tally_->Read(keys);
+    if (read.ok()) {
+      counts = std::move(*read);
+    } else {
+      Log(LogLevel::kWarn, "bucket eviction: no fleet access times (ranking by creation): " + read.error().message());
+    }
+  }
+  std::vector<Candidate> candidates;
+  std::unordered_map<std::string, int> refs;  // digest -> manifests naming it
+  for (const auto& [key, m] : live) {
+    if (m.digest_hex.empty()) continue;
+    Candidate c{key, m.digest_hex, m.size, m.created_ms, 0};
+    if (auto it = counts.find(key); it != counts.end()) {
+      c.last_ms = std::max(c.last_ms, it->second.last_ms);
+      c.hits = it->second.hits;
+    }
+    ++refs[m.digest_hex];
+    candidates.push_back(std::move(c));
+  }
+  if (options_.policy == BucketEvictionPolicy::kLeastRecentlyUsed) {
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidate& a, const Candidate& b) { return a.last_ms < b.last_ms; });
+  } else {
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+      // Most bytes per hit first; hits+1 so that unread entries rank by size.
+      return static_cast<double>(a.size) / static_cast<double>(a.hits + 1) >
+             static_cast<double>(b.size) / static_cast<double>(b.hits + 1);
+    });
+  }
+
+  // Bytes the bucket would hold once the blobs of evicted entries go.
+  uint64_t bytes = report.blob_bytes_before;
+  auto evict = [&](const Candidate& c) -> Status {
+    CELLAR_RETURN_IF_ERROR(client_.DeleteObject(c.object_key));
+    known_.erase(c.object_key);
+    if (--refs[c.digest_hex] == 0) {
+      if (auto b = blob_by_digest.find(c.digest_hex); b != blob_by_digest.end()) bytes -= b->second->size;
+    }
+    return Status::Ok();
+  };
+  std::vector<bool> gone(candidates.size(), false);
+  if (options_.ttl_ms > 0) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (now - candidates[i].last_ms <= options_.ttl_ms) continue;
+      CELLAR_RETURN_IF_ERROR(evict(candidates[i]));
+      gone[i] = true;
+      ++report.entries_expired;
+    }
+  }
+  if (options_.max_bytes > 0 &&
+      static_cast<double>(bytes) > static_cast<double>(options_.max_bytes) * options_.high_watermark) {
+    const double target = static_cast<double>(options_.max_bytes) * options_.low_watermark;
+    for (size_t i = 0; i < candidates.size() && static_cast<double>(bytes) > target; ++i) {
+      if (gone[i]) continue;
+      CELLAR_RETURN_IF_ERROR(evict(candidates[i]));
+      gone[i] = true;
+      ++report.entries_evicted;
+    }
+  }
+  if (tally_ != nullptr) {
+    // Evicted entries, and hits of keys the bucket never held (entries a
+    // node keeps to itself), leave the tally.
+    Status pruned = tally_->Prune([this](const std::string& key) { return known_.count(key) != 0; });
+    if (!pruned.ok()) Log(LogLevel::kWarn, "bucket eviction: access tally not pruned: " + pruned.message());
+  }
+
+  // 3. Blobs no manifest names, past the grace period.
+  for (const s3::ObjectInfo& b : blobs) {
+    const std::string digest = b.key.substr(blobs_prefix_.size());
+    if (auto r = refs.find(digest); r != refs.end() && r->second > 0) continue;
+    if (now - b.last_modified_unix_ms < options_.gc_grace_ms) continue;
+    CELLAR_RETURN_IF_ERROR(client_.DeleteObject(b.key));
+    ++report.blobs_removed;
+    report.bytes_removed += b.size;
+  }
+  report.blob_bytes_after = report.blob_bytes_before - report.bytes_removed;
+  return report;
+}
+
+}  // namespace cellar::index

@@ -1,0 +1,206 @@
+// BucketEvictor over the in-memory S3 client and an in-memory access tally:
+// the TTL, both policies, the watermarks, blob collection with its grace
+// period and shared blobs, and manifests read once.
+#include "index/s3/bucket_evictor.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+#include "index/s3/s3_shared_entries.h"
+#include "store/s3/fake_s3_client.h"
+
+namespace cellar::index {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class MapTally final : public AccessTally {
+ public:
+  Result<std::unordered_map<std::string, AccessCount>> Read(const std::vector<std::string>& keys) override {
+    std::lock_guard lock(mu_);
+    std::unordered_map<std::string, AccessCount> out;
+    for (const std::string& k : keys) {
+      if (auto it = counts.find(k); it != counts.end()) out.emplace(k, it->second);
+    }
+    return out;
+  }
+  Status Forget(const std::vector<std::string>& keys) override {
+    std::lock_guard lock(mu_);
+    for (const std::string& k : keys) counts.erase(k);
+    return Status::Ok();
+  }
+  Status Prune(const std::function<bool(const std::string&)>& keep) override {
+    std::lock_guard lock(mu_);
+    std::erase_if(counts, [&](const auto& kv) { return !keep(kv.first); });
+    return Status::Ok();
+  }
+  std::map<std::string, AccessCount> counts;
+
+ private:
+  std::mutex mu_;
+};
+
+class BucketEvictorTest : public ::testing::Test {
+ protected:
+  // An entry "k<i>" of `size` bytes whose blob holds byte `fill` (equal
+  // fills share a blob), created now.
+  void Store(int i, uint64_t size, char fill) {
+    Entry e;
+    e.ns = "turbo/t";
+    e.key = "k" + std::to_string(i);
+    e.digest.bytes.fill(static_cast<uint8_t>(fill));
+    e.size = size;
+    e.created_ms = clock_.NowUnixMs();
+    e.attributes = "{}";
+    s3::StringBody blob(std::string(size, fill));
+    ASSERT_TRUE(client_.PutObject("c/blobs/" + e.digest.Hex(), blob, {}).ok());
+    ASSERT_TRUE(entries_.Publish(e, PutMode::kIfAbsent).ok());
+  }
+  std::string Key(int i) { return entries_.ObjectKey("turbo/t", "k" + std::to_string(i)); }
+  bool Has(int i) { return entries_.Find("turbo/t", "k" + std::to_string(i))->has_value(); }
+  void Hit(int i, uint64_t hits = 1) { tally_.counts[Key(i)] = AccessCount{clock_.NowUnixMs(), hits}; }
+  BucketEvictionOptions Options() {
+    BucketEvictionOptions o;
+    o.prefix = "c";
+    o.gc_grace_ms = 1'000;
+    return o;
+  }
+  size_t Blobs() {
+    size_t n = 0;
+    for (const std::string& k : client_.KeysForTest()) n += k.starts_with("c/blobs/");
+    return n;
+  }
+
+  env::FakeClock clock_;
+  s3::FakeS3Client client_{clock_};
+  S3SharedEntries entries_{client_, "c"};
+  MapTally tally_;
+};
+
+TEST_F(BucketEvictorTest, LeastRecentlyUsedEntriesGoUntilTheBucketIsUnderTheLowWatermark) {
+  for (int i = 0; i < 8; ++i) {
+    Store(i, 2000, static_cast<char>('a' + i));
+    clock_.Advance(seconds(1));
+  }
+  clock_.Advance(seconds(100));
+  Hit(0);  // the two oldest are the hot ones
+  Hit(1);
+  tally_.counts["c/entries/turbo%2Ft/never-shared"] = AccessCount{clock_.NowUnixMs(), 9};
+  clock_.Advance(seconds(100));
+  BucketEvictionOptions o = Options();
+  o.max_bytes = 10'000;  // 16,000 stored: evict down to 8,000
+  BucketEvictor evictor(client_, &tally_, clock_, o);
+  auto report = evictor.RunOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->entries, 8u);
+  EXPECT_EQ(report->entries_evicted, 4u);
+  EXPECT_EQ(report->blobs_removed, 4u);
+  EXPECT_EQ(report->blob_bytes_before, 16'000u);
+  EXPECT_EQ(report->blob_bytes_after, 8'000u);
+  for (int i : {0, 1, 6, 7}) EXPECT_TRUE(Has(i)) << i;
+  for (int i : {2, 3, 4, 5}) EXPECT_FALSE(Has(i)) << i;
+  EXPECT_EQ(Blobs(), 4u);
+  EXPECT_EQ(tally_.counts.size(), 2u);
+  // Under the limit now: the next pass removes nothing.
+  auto again = evictor.RunOnce();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->entries_evicted + again->blobs_removed, 0u);
+}
+
+TEST_F(BucketEvictorTest, EntriesUnusedForLongerThanTheTtlExpire) {
+  for (int i = 0; i < 3; ++i) Store(i, 100, static_cast<char>('a' + i));
+  clock_.Advance(seconds(90));
+  Hit(1);
+  clock_.Advance(seconds(20));
+  BucketEvictionOptions o = Options();
+  o.ttl_ms = 60'000;
+  auto report = BucketEvictor(client_, &tally_, clock_, o).RunOnce();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries_expired, 2u);
+  EXPECT_FALSE(Has(0));
+  EXPECT_TRUE(Has(1));
+  EXPECT_FALSE(Has(2));
+  EXPECT_EQ(Blobs(), 1u);
+}
+
+TEST_F(BucketEvictorTest, SizeAndAgeEvictsTheMostBytesPerHitFirst) {
+  Store(0, 6000, 'a');  // 6000 bytes, 5 hits: 1000 per hit
+  Store(1, 3000, 'b');  // 3000 bytes, never hit: 3000
+  Store(2, 1000, 'c');  // 1000 bytes, never hit: 1000
+  Hit(0, 5);
+  clock_.Advance(seconds(10));
+  BucketEvictionOptions o = Options();
+  o.policy = BucketEvictionPolicy::kSizeAndAge;
+  o.max_bytes = 9'000;  // 10,000 stored: down to 7,200
+  auto report = BucketEvictor(client_, &tally_, clock_, o).RunOnce();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries_evicted, 1u);
+  EXPECT_TRUE(Has(0));
+  EXPECT_FALSE(Has(1));
+  EXPECT_TRUE(Has(2));
+}
+
+TEST_F(BucketEvictorTest, BlobsAreCollectedWhenUnreferencedAndPastTheGracePeriod) {
+  Store(0, 100, 'a');
+  Store(1, 100, 'a');  // the same blob under a second key
+  s3::StringBody orphan_old(std::string(50, 'o'));
+  ASSERT_TRUE(client_.PutObject("c/blobs/" + std::string(64, '0'), orphan_old, {}).ok());
+  clock_.Advance(seconds(5));
+  s3::StringBody orphan_young(std::string(50, 'y'));
+  ASSERT_TRUE(client_.PutObject("c/blobs/" + std::string(64, '1'), orphan_young, {}).ok());
+  s3::StringBody other(std::string(10, 'x'));
+  ASSERT_TRUE(client_.PutObject("c/git/some-bundle", other, {}).ok());
+  BucketEvictionOptions o = Options();
+  o.ttl_ms = 3'000;
+  Hit(1);  // k0 expires, k1 is in use: their blob stays
+  auto report = BucketEvictor(client_, &tally_, clock_, o).RunOnce();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries_expired, 1u);
+  EXPECT_EQ(report->blobs_removed, 1u);  // the old orphan only
+  EXPECT_EQ(Blobs(), 2u);
+  EXPECT_TRUE(Has(1));
+  EXPECT_EQ(client_.ObjectForTest("c/git/some-bundle"), "xxxxxxxxxx");  // not the evictor's
+  clock_.Advance(seconds(2));
+  ASSERT_TRUE(BucketEvictor(client_, &tally_, clock_, o).RunOnce().ok());
+  EXPECT_EQ(Blobs(), 1u);  // the young orphan's grace is over
+}
+
+TEST_F(BucketEvictorTest, ManifestsAreReadOnceAndWithoutATallyTheOldestGoFirst) {
+  for (int i = 0; i < 4; ++i) {
+    Store(i, 1000, static_cast<char>('a' + i));
+    clock_.Advance(seconds(1));
+  }
+  BucketEvictor evictor(client_, nullptr, clock_, Options());
+  client_.ClearCalls();
+  ASSERT_TRUE(evictor.RunOnce().ok());
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kGet), 4u);
+  client_.ClearCalls();
+  ASSERT_TRUE(evictor.RunOnce().ok());
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kGet), 0u);
+  // Without access times the oldest entries go first.
+  BucketEvictionOptions o = Options();
+  o.max_bytes = 3'000;  // 4,000 stored: down to 2,400
+  auto report = BucketEvictor(client_, nullptr, clock_, o).RunOnce();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries_evicted, 2u);
+  EXPECT_FALSE(Has(0));
+  EXPECT_FALSE(Has(1));
+  EXPECT_TRUE(Has(2));
+  EXPECT_TRUE(Has(3));
+}
+
+TEST_F(BucketEvictorTest, AnUnreachableBucketIsAnErrorAndChangesNothing) {
+  Store(0, 100, 'a');
+  client_.FailNext(s3::S3Op::kList, Status::Unavailable("down"));
+  BucketEvictionOptions o = Options();
+  o.ttl_ms = 1;
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(BucketEvictor(client_, &tally_, clock_, o).RunOnce().status().code(), Code::kUnavailable);
+  EXPECT_TRUE(Has(0));
+}
+
+}  // namespace
+}  // namespace cellar::index
