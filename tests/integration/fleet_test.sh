@@ -27,7 +27,11 @@
 #      sent its headers and holds back the body): a node waiting for the
 #      fill takes over once the dead node's lease expires (30 s), and it and
 #      a third node, which reads the tarball back from the bucket, serve the
-#      upstream's bytes: nothing partial was published;
+#      upstream's bytes: nothing partial was published; and a node killed
+#      half-way through receiving a 40 MiB turbo upload: no entry and no
+#      blob of it appear in the bucket (a blob goes up only once all its
+#      bytes are in and checked),
+#      and another node then stores the same key and every node serves it;
 #   6. fleet eviction: a bucket limit of 2 MiB (on one node; a new prefix),
 #      12 artifacts of 256 KiB written through a second node while a third
 #      keeps reading two of them: the bucket's blobs end under the limit,
@@ -285,6 +289,29 @@ fetches=$(tail -n +"$((npm_mark + 1))" "$NPM_LOG" | grep -c -- "/-/fleetk-1.0.0.
 # The killed fill, node 1's and the direct download above.
 [[ $fetches -eq 3 ]] || fail "expected 3 upstream requests for the tarball (killed fill, takeover, direct), got $fetches"
 pass "a node killed half-way through a fill: its lease expired, another node completed the fill, every node serves the upstream's bytes"
+# A node killed while an upload streams through it.
+start_cellar "$IT_TMP/killed-upload" "${S3_ARGS[@]}" "${UPSTREAM_ARGS[@]}" --redis-url "$REDIS_URL"
+doomed_pid=$CELLAR_PID
+head -c $((40 << 20)) /dev/urandom >"$IT_TMP/big-upload"
+blobs_before=$(s3_keys blobs/ | sort)
+curl -s -o /dev/null --max-time 60 --limit-rate 8M -X PUT -T "$IT_TMP/big-upload" \
+  -H 'Content-Type: application/octet-stream' "$CELLAR_URL/turbo/v8/artifacts/killedupload" &
+upload=$!
+sleep 2.5  # about half of it sent
+kill -9 "$doomed_pid"
+wait "$upload" || true
+blobs_after=$(s3_keys blobs/ | sort)
+[[ "$blobs_before" == "$blobs_after" ]] || fail "a blob appeared in the bucket from an upload killed half-way: $(comm -13 <(echo "$blobs_before") <(echo "$blobs_after"))"
+code=$(curl -s -o /dev/null -w '%{http_code}' "${ROUND_URLS[1]}/turbo/v8/artifacts/killedupload")
+[[ $code == 404 ]] || fail "the key of an upload killed half-way is served by another node: HTTP $code"
+[[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 120 -X PUT -T "$IT_TMP/big-upload" \
+  -H 'Content-Type: application/octet-stream' "${ROUND_URLS[1]}/turbo/v8/artifacts/killedupload") == 200 ]] ||
+  fail "the key of an upload killed half-way cannot be stored through another node"
+for n in 1 2; do
+  curl -sf --max-time 120 -o "$IT_TMP/big-got-$n" "${ROUND_URLS[$n]}/turbo/v8/artifacts/killedupload" || fail "node $n cannot GET killedupload"
+  cmp -s "$IT_TMP/big-got-$n" "$IT_TMP/big-upload" || fail "node $n serves other bytes for killedupload"
+done
+pass "a node killed half-way through a 40 MiB upload: nothing of it in the bucket, the key stored afterwards through another node and served whole"
 
 # --- 6. fleet eviction --------------------------------------------------------------
 S3_PREFIX="$S3_PREFIX-evict"
