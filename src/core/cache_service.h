@@ -36,6 +36,7 @@
 #include "core/space_budget.h"
 #include "core/verifier.h"
 #include "env/clock.h"
+#include "index/document_versions.h"
 #include "index/index.h"
 #include "index/shared_entries.h"
 #include "store/blob_store.h"
@@ -68,6 +69,10 @@ struct CacheOptions {
   // calling thread: must be cheap and never block. Fleet mode tallies the
   // hits with it for the bucket's eviction.
   std::function<void(const index::Entry&)> on_hit;
+  // Fleet mode with Redis: the version of each mutable document the fleet
+  // fetched last (protocols::MutableDocuments announces and checks them).
+  // Null: each node goes by its own copies' age. Must outlive the service.
+  index::DocumentVersions* document_versions = nullptr;
 };
 
 class CacheService;
@@ -198,6 +203,11 @@ class CacheService {
   // is unchanged), optionally replacing its attributes. kNotFound if absent.
   Status MarkFetched(const std::string& ns, const std::string& key, const std::string* attributes = nullptr);
 
+  // True when lookups may block on the network (shared entries, document
+  // versions): callers must then run them on worker threads. Never blocks.
+  bool ReachesTheNetwork() const {
+    return options_.shared_entries != nullptr || options_.document_versions != nullptr;
+  }
   // True when an entry stored with `options` is published to the shared
   // entries (there are some, and it is immutable and not local_only).
   bool Shares(const PutOptions& options) const;

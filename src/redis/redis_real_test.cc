@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "redis/access_tally.h"
+#include "redis/document_versions.h"
 #include "redis/fleet_stats.h"
 #include "redis/hiredis_client.h"
 #include "redis/leases.h"
@@ -224,11 +225,19 @@ TEST_F(HiredisClientTest, TcpUrl) {
   EXPECT_EQ(*client.Command({"GET", "tcp"})->AsString(), "yes");
 }
 
-TEST(FleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
+// A fresh redis-server per test, and a client of it.
+class RealRedisTest : public testing::Test {
+ protected:
+  void SetUp() override { server.Start(); }
   env::SystemClock clock;
-  RedisServer server(TestDir(), {});
-  server.Start();
-  HiredisClient client(SocketUrl(server), FastOptions(), clock);
+  RedisServer server{TestDir(), {}};
+  HiredisClient client{SocketUrl(server), FastOptions(), clock};
+};
+using RealFleetStatsTest = RealRedisTest;
+using RealRedisAccessTallyTest = RealRedisTest;
+using RealRedisDocumentVersionsTest = RealRedisTest;
+
+TEST_F(RealFleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
   FleetStats a(client, "fleet-test:", milliseconds(600), clock);
   FleetStats b(client, "fleet-test:", milliseconds(600), clock);
   FleetStats other_fleet(client, "other:", milliseconds(600), clock);
@@ -263,11 +272,7 @@ TEST(FleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
   EXPECT_EQ(a.Publish({"node-a", 1, 1, 1, 1, 0}).code(), Code::kUnavailable);
 }
 
-TEST(RedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten) {
-  env::SystemClock clock;
-  RedisServer server(TestDir(), {});
-  server.Start();
-  HiredisClient client(SocketUrl(server), FastOptions(), clock);
+TEST_F(RealRedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten) {
   RedisAccessTally node_a(client, "tally-test:");
   RedisAccessTally node_b(client, "tally-test:");
   node_a.Record("entries/ns/k1", 1000);
@@ -312,6 +317,24 @@ TEST(RedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten) {
   small.Record("a", 1);
   small.Record("b", 1);
   EXPECT_EQ(small.dropped(), 1u);
+}
+
+TEST_F(RealRedisDocumentVersionsTest, TheLastAnnouncementIsReadBackPerDocument) {
+  RedisDocumentVersions versions(client, "docs-test:");
+  Digest d1, d2;
+  d1.bytes.fill(1);
+  d2.bytes.fill(2);
+  EXPECT_FALSE(versions.Latest("npm/packuments", "left-pad")->has_value());
+  ASSERT_TRUE(versions.Announce("npm/packuments", "left-pad", {d1, 100}).ok());
+  ASSERT_TRUE(versions.Announce("npm/packuments", "left-pad", {d2, 200}).ok());
+  ASSERT_TRUE(versions.Announce("go/list", "left-pad", {d1, 300}).ok());
+  auto latest = versions.Latest("npm/packuments", "left-pad");
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->digest, d2);
+  EXPECT_EQ((*latest)->fetched_ms, 200);
+  EXPECT_EQ((*versions.Latest("go/list", "left-pad"))->fetched_ms, 300);
+  server.Kill();
+  EXPECT_EQ(versions.Latest("npm/packuments", "left-pad").status().code(), Code::kUnavailable);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "protocols/git/mirror_publisher.h"
 #include "protocols/git/mirror_store.h"
 #include "protocols/git/shared_tier.h"
+#include "redis/document_versions.h"
 #include "redis/fleet_lock.h"
 #include "redis/hiredis_client.h"
 #include "redis/leases.h"
@@ -110,6 +111,7 @@ struct App::Parts {
   std::unique_ptr<FleetStatsReporter> fleet_reporter;
   std::string redis_prefix;  // "cellar:<bucket>/<prefix>:" (or the data dir): one fleet's keys
   std::unique_ptr<redis::RedisAccessTally> access_tally;  // --storage s3 with --redis-url
+  std::unique_ptr<redis::RedisDocumentVersions> document_versions;  // --redis-url
   std::unique_ptr<index::BucketEvictor> bucket_evictor;   // --bucket-max-size / --bucket-ttl
   std::unique_ptr<BucketMaintenance> bucket_maintenance;
   std::unique_ptr<git::SharedGitTier> git_shared_tier;  // --storage s3
@@ -324,6 +326,8 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   redis::FleetLockOptions lock_options;
   lock_options.max_wait = std::chrono::milliseconds(config.git_fetch_timeout_ms);
   p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, lock_options);
+  // Revalidated mutable documents: the others stop serving an older copy.
+  p.document_versions = std::make_unique<redis::RedisDocumentVersions>(*p.redis, p.redis_prefix);
   if (p.s3) {
     // A waiting node serves what the holder published, which needs the
     // bucket's shared entries: fills take fleet leases only with S3.
@@ -461,6 +465,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.gc_grace_ms = config.gc_grace_ms;
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
   if (p->s3) cache_options.shared_entries = &p->s3->entries();
+  cache_options.document_versions = p->document_versions.get();
   CELLAR_RETURN_IF_ERROR(SetUpBucketUpkeep(config, *p, cache_options));
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,

@@ -36,7 +36,11 @@
 #      12 artifacts of 256 KiB written through a second node while a third
 #      keeps reading two of them: the bucket's blobs end under the limit,
 #      the two hot artifacts survive (a node with an empty disk serves them)
-#      and the coldest are gone from the bucket.
+#      and the coldest are gone from the bucket;
+#   7. invalidation: two nodes hold an npm packument; a new version is
+#      published upstream; the node with a short --npm-max-age revalidates
+#      and finds it, and the other node, whose copy is still young, serves
+#      the new version at once instead of when its own copy ages out.
 # Usage: bash fleet_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
@@ -366,4 +370,19 @@ done
 # Every node's disk keeps its own copies: the writer still serves an evicted one.
 curl -sf --max-time 60 -o /dev/null "$WRITER_URL/turbo/v8/artifacts/cold0" || fail "the writer lost its own copy of cold0"
 pass "fleet eviction: bucket blobs $(s3_bytes blobs/) bytes under a limit of $LIMIT, the 2 hot artifacts kept, $gone of 10 cold ones evicted from the bucket"
+
+# --- 7. a revalidated packument reaches the other nodes --------------------------------
+echo 'fleetinv 1.0.0' >>"$NPM_STATE/publish"
+start_cellar "$IT_TMP/inv-a" "${S3_ARGS[@]}" "${UPSTREAM_ARGS[@]}" --redis-url "$REDIS_URL" --npm-max-age 1s
+QUICK_URL=$CELLAR_URL
+start_cellar "$IT_TMP/inv-b" "${S3_ARGS[@]}" "${UPSTREAM_ARGS[@]}" --redis-url "$REDIS_URL" --npm-max-age 1h
+SLOW_URL=$CELLAR_URL
+latest_on() { curl -sf --max-time 30 "$1/npm/fleetinv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dist-tags"]["latest"])'; }
+[[ $(latest_on "$QUICK_URL") == 1.0.0 && $(latest_on "$SLOW_URL") == 1.0.0 ]] || fail "fleetinv 1.0.0 is not served by both nodes"
+echo 'fleetinv 1.1.0' >>"$NPM_STATE/publish"
+[[ $(latest_on "$SLOW_URL") == 1.0.0 ]] || fail "the node with a 1 h max age revalidated on its own"
+sleep 1.2
+[[ $(latest_on "$QUICK_URL") == 1.1.0 ]] || fail "the node with a 1 s max age did not find fleetinv 1.1.0"
+[[ $(latest_on "$SLOW_URL") == 1.1.0 ]] || fail "the other node still serves its older packument after the fleet found 1.1.0"
+pass "invalidation: a packument revalidated on one node is refreshed on the other at once, not after its 1 h max age"
 echo "all fleet checks passed"

@@ -46,13 +46,15 @@ class ProtocolAdapter {
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
                                   auth::Scope scope, const std::string& ns);
 
-// Runs a CacheService lookup (Get, Lookup, Contains) where it may block:
-// with shared entries (`--storage s3`) a local miss asks the bucket, so the
-// call goes to the worker pool; with local storage it is an index read and
-// a page-cache open, cheap enough to stay on the I/O thread.
+// Runs a CacheService lookup (Get, Lookup, Contains, a fresh mutable
+// document) where it may block: with shared entries (`--storage s3`) a local
+// miss asks the bucket, and with document versions (`--redis-url`) a fresh
+// document is checked in Redis, so the call goes to the worker pool; with
+// neither it is an index read and a page-cache open, cheap enough to stay
+// on the I/O thread.
 template <typename F>
 boost::asio::awaitable<std::invoke_result_t<F>> CacheCall(const ProtocolContext& ctx, F fn) {
-  if (ctx.cache.options().shared_entries == nullptr) co_return fn();
+  if (!ctx.cache.ReachesTheNetwork()) co_return fn();
   co_return co_await http::RunBlocking(ctx.workers, std::move(fn));
 }
 

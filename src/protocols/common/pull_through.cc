@@ -34,10 +34,25 @@ std::optional<index::Entry> MutableDocuments::Stored(const std::string& ns, cons
   return **entry;
 }
 
+bool MutableDocuments::Superseded(const index::Entry& cached) {
+  index::DocumentVersions* versions = cache_.options().document_versions;
+  if (versions == nullptr) return false;
+  auto latest = versions->Latest(cached.ns, cached.key);
+  if (!latest.ok() || !latest->has_value()) return false;  // nothing known: the copy's age decides
+  return (*latest)->digest != cached.digest && (*latest)->fetched_ms > cached.fetched_at_ms;
+}
+
+void MutableDocuments::Announce(const index::Entry& entry) {
+  if (index::DocumentVersions* versions = cache_.options().document_versions) {
+    (void)versions->Announce(entry.ns, entry.key, index::DocumentVersion{entry.digest, entry.fetched_at_ms});
+  }
+}
+
 std::optional<index::Entry> MutableDocuments::Fresh(const MutableDocumentSpec& spec, int64_t refresh_after_ms) {
   if (refresh_after_ms < 0) refresh_after_ms = spec.max_age_ms;
   auto entry = Stored(spec.ns, spec.key);
   if (!entry || cache_.clock().NowUnixMs() - entry->fetched_at_ms >= refresh_after_ms) return std::nullopt;
+  if (Superseded(*entry)) return std::nullopt;
   return entry;
 }
 
@@ -81,12 +96,15 @@ Result<index::Entry> MutableDocuments::Refresh(const MutableDocumentSpec& spec) 
       CELLAR_RETURN_IF_ERROR(cache_.MarkFetched(spec.ns, spec.key));
       auto entry = Stored(spec.ns, spec.key);
       if (!entry) return Status::Unavailable("revalidated document " + spec.key + " vanished");
+      Announce(*entry);
       return *entry;
     }
     if (status != 200) {
       return Status::Unavailable("upstream answered " + std::to_string(status) + " for " + spec.key);
     }
-    return Store(spec, *response);
+    CELLAR_ASSIGN_OR_RETURN(index::Entry stored, Store(spec, *response));
+    Announce(stored);
+    return stored;
   });
 }
 
@@ -94,7 +112,7 @@ Result<Document> MutableDocuments::Get(const MutableDocumentSpec& spec, int64_t 
   if (refresh_after_ms < 0) refresh_after_ms = spec.max_age_ms;
   Document doc;
   auto cached = Stored(spec.ns, spec.key);
-  if (cached && cache_.clock().NowUnixMs() - cached->fetched_at_ms < refresh_after_ms) {
+  if (cached && cache_.clock().NowUnixMs() - cached->fetched_at_ms < refresh_after_ms && !Superseded(*cached)) {
     doc.entry = std::move(*cached);
     return doc;
   }

@@ -133,6 +133,11 @@ class MutableDocuments {
 
  private:
   Result<index::Entry> Refresh(const MutableDocumentSpec& spec);
+  // True when another node announced a newer, different version of the
+  // document than `cached` (CacheOptions::document_versions).
+  bool Superseded(const index::Entry& cached);
+  // Tells the fleet this node now holds `entry` as the latest version.
+  void Announce(const index::Entry& entry);
   Result<index::Entry> Store(const MutableDocumentSpec& spec, env::HttpResponse& response);
 
   core::CacheService& cache_;

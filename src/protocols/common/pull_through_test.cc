@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "index/mem_index.h"
+#include "store/mem_blob_store.h"
 #include "testing/pull_through_fixture.h"
 
 namespace cellar::protocols {
@@ -175,6 +177,70 @@ TEST_F(PullThroughTest, RefreshesGoThroughTheInjectedFlight) {
   ASSERT_TRUE(docs.Get(Spec()).ok());
   ASSERT_TRUE(docs.Get(Spec()).ok());  // fresh: no refresh
   EXPECT_EQ(flight.keys, std::vector<std::string>{"test/doc\ndoc"});
+}
+
+// Two nodes that announce and check document versions (fleet mode).
+struct VersionedNode {
+  VersionedNode(env::FakeClock& clock, index::DocumentVersions& versions)
+      : index([&clock] { return clock.NowUnixMs(); }), metrics(registry) {
+    core::CacheOptions o;
+    o.document_versions = &versions;
+    cache = std::make_unique<core::CacheService>(blobs, index, clock, metrics, o);
+    docs = std::make_unique<MutableDocuments>(*cache);
+  }
+  std::string Body(const Document& doc) {
+    auto hit = cache->Get(doc.entry.ns, doc.entry.key);
+    return hit.ok() && *hit ? core::ReadAll(***hit) : "";
+  }
+  store::MemBlobStore blobs;
+  index::MemIndex index;
+  metrics::Registry registry;
+  core::CacheMetrics metrics;
+  std::unique_ptr<core::CacheService> cache;
+  std::unique_ptr<MutableDocuments> docs;
+};
+
+TEST_F(PullThroughTest, ACopyAnotherNodeFoundChangedIsNotServedAsFresh) {
+  index::MemDocumentVersions versions;
+  VersionedNode a(clock_, versions), b(clock_, versions);
+  upstream_.Set(kUrl, FakeReply::Ok("v1 body", {{"ETag", "\"v1\""}}));
+  ASSERT_TRUE(a.docs->Get(Spec()).ok());
+  ASSERT_TRUE(b.docs->Get(Spec()).ok());
+  // The document changes upstream; node A revalidates (its copy aged out
+  // first, or a client asked it to) and finds the change.
+  upstream_.Set(kUrl, FakeReply::Ok("v2 body", {{"ETag", "\"v2\""}}));
+  clock_.Advance(1s);
+  auto on_a = a.docs->Get(Spec(), /*refresh_after_ms=*/0);
+  ASSERT_TRUE(on_a.ok());
+  EXPECT_EQ(a.Body(*on_a), "v2 body");
+  // B's copy is still young, but the fleet knows a newer one: B refreshes
+  // instead of serving it, and Fresh() says so too.
+  clock_.Advance(1s);
+  EXPECT_FALSE(b.docs->Fresh(Spec()).has_value());
+  const size_t calls = upstream_.CallCount(kUrl);
+  auto on_b = b.docs->Get(Spec());
+  ASSERT_TRUE(on_b.ok());
+  EXPECT_EQ(b.Body(*on_b), "v2 body");
+  EXPECT_EQ(on_b->freshness, Freshness::kFetched);
+  EXPECT_EQ(upstream_.CallCount(kUrl), calls + 1);
+  // Both hold the latest now: served fresh, no upstream request.
+  EXPECT_EQ(a.docs->Get(Spec())->freshness, Freshness::kFresh);
+  EXPECT_EQ(b.docs->Get(Spec())->freshness, Freshness::kFresh);
+  EXPECT_EQ(upstream_.CallCount(kUrl), calls + 1);
+}
+
+TEST_F(PullThroughTest, ARevalidationThatFoundNoChangeSupersedesNobody) {
+  index::MemDocumentVersions versions;
+  VersionedNode a(clock_, versions), b(clock_, versions);
+  upstream_.Set(kUrl, FakeReply::Ok("same", {{"ETag", "\"v1\""}}));
+  ASSERT_TRUE(a.docs->Get(Spec()).ok());
+  ASSERT_TRUE(b.docs->Get(Spec()).ok());
+  upstream_.Set(kUrl, FakeReply::WithStatus(304));
+  clock_.Advance(1s);
+  ASSERT_TRUE(a.docs->Get(Spec(), /*refresh_after_ms=*/0).ok());
+  const size_t calls = upstream_.CallCount(kUrl);
+  EXPECT_EQ(b.docs->Get(Spec())->freshness, Freshness::kFresh);
+  EXPECT_EQ(upstream_.CallCount(kUrl), calls);
 }
 
 TEST_F(PullThroughTest, NegativeCacheRemembersForTheTtlOnly) {
