@@ -1,6 +1,8 @@
 #include "index/s3/bucket_evictor.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "base/log.h"
@@ -11,6 +13,7 @@ namespace cellar::index {
 namespace {
 
 constexpr size_t kMaxManifestBytes = 64 * 1024;
+constexpr size_t kMaxDocumentBytes = 16 << 20;
 
 // Every object under `prefix`, page by page.
 Result<std::vector<s3::ObjectInfo>> ListAll(s3::S3Client& client, const std::string& prefix) {
@@ -22,6 +25,25 @@ Result<std::vector<s3::ObjectInfo>> ListAll(s3::S3Client& client, const std::str
     token = std::move(page.next_token);
   } while (token.has_value());
   return out;
+}
+
+bool IsHexDigit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// Every run of exactly 64 lowercase hex digits in `text`: the blob digests a
+// document may name (the git tier's bundle lists), and some that are not
+// digests at all, which only keeps nothing from being collected.
+void AddDigestsNamedIn(std::string_view text, std::unordered_set<std::string>& out) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsHexDigit(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && IsHexDigit(text[j])) ++j;
+    if (j - i == 64) out.emplace(text.substr(i, 64));
+    i = j;
+  }
 }
 
 struct Candidate {
@@ -41,6 +63,7 @@ BucketEvictor::BucketEvictor(s3::S3Client& client, AccessTally* tally, const env
       clock_(clock),
       options_(std::move(options)),
       entries_prefix_(s3::KeyPrefix(options_.prefix) + "entries/"),
+      documents_prefix_(s3::KeyPrefix(options_.prefix) + "documents/"),
       blobs_prefix_(s3::KeyPrefix(options_.prefix) + "blobs/") {}
 
 Result<BucketEvictionReport> BucketEvictor::RunOnce() {
@@ -61,8 +84,8 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
     CELLAR_ASSIGN_OR_RETURN(std::string body, s3::ReadAllObject(**reader, kMaxManifestBytes));
     Result<Entry> entry = DecodeManifest(body);
     if (!entry.ok()) {
-      // Not ours to judge (another version, damage): left alone, and it
-      // keeps its blob.
+      // Not ours to judge (another version, damage): left alone. Its blob
+      // is unknown, so not protected: a reader of it fails the same way.
       Log(LogLevel::kWarn, "bucket eviction: unreadable manifest " + object.key + ": " + entry.error().message());
       live.emplace(object.key, Manifest{"", 0, now});
       continue;
@@ -71,6 +94,17 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   }
   known_ = live;
   report.entries = live.size();
+  // Blobs the bucket's documents name (the git tier's bundles) are not
+  // this evictor's: never collected. Documents are few (one per mirror) and
+  // read on every pass, since they change.
+  std::unordered_set<std::string> named_by_documents;
+  CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> documents, ListAll(client_, documents_prefix_));
+  for (const s3::ObjectInfo& object : documents) {
+    CELLAR_ASSIGN_OR_RETURN(auto reader, client_.GetObject(object.key));
+    if (!reader) continue;
+    CELLAR_ASSIGN_OR_RETURN(std::string body, s3::ReadAllObject(**reader, kMaxDocumentBytes));
+    AddDigestsNamedIn(body, named_by_documents);
+  }
   CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> blobs, ListAll(client_, blobs_prefix_));
   std::unordered_map<std::string, const s3::ObjectInfo*> blob_by_digest;
   for (const s3::ObjectInfo& b : blobs) {
@@ -154,6 +188,7 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   for (const s3::ObjectInfo& b : blobs) {
     const std::string digest = b.key.substr(blobs_prefix_.size());
     if (auto r = refs.find(digest); r != refs.end() && r->second > 0) continue;
+    if (named_by_documents.count(digest) != 0) continue;
     if (now - b.last_modified_unix_ms < options_.gc_grace_ms) continue;
     CELLAR_RETURN_IF_ERROR(client_.DeleteObject(b.key));
     ++report.blobs_removed;

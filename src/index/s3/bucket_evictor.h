@@ -12,7 +12,10 @@
 //      manifest its writer is about to publish).
 // Evicting removes an entry from the bucket only: nodes keep serving it from
 // their own disks (each local tier has its own LRU) and a node that lacks it
-// misses, as for a key never stored. Git mirrors' bundles are not touched.
+// misses, as for a key never stored. Git mirrors' bundles are not touched:
+// a blob whose digest appears in any of the bucket's documents
+// (`<prefix>documents/`, where the git tier lists its bundles) is never
+// collected, and counts towards the size like any blob.
 // A manifest published during a pass that names an old blob the pass finds
 // unreferenced can lose its blob; a node then treats the entry as a miss.
 //
@@ -77,6 +80,7 @@ class BucketEvictor {
   const env::Clock& clock_;
   const BucketEvictionOptions options_;
   const std::string entries_prefix_;
+  const std::string documents_prefix_;
   const std::string blobs_prefix_;
   std::unordered_map<std::string, Manifest> known_;  // object key -> manifest, across passes
 };

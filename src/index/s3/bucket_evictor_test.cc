@@ -168,6 +168,22 @@ TEST_F(BucketEvictorTest, BlobsAreCollectedWhenUnreferencedAndPastTheGracePeriod
   EXPECT_EQ(Blobs(), 1u);  // the young orphan's grace is over
 }
 
+TEST_F(BucketEvictorTest, BlobsTheBucketsDocumentsNameAreNeverCollected) {
+  // The git tier's manifest lists its bundles by BLAKE3 digest.
+  const std::string bundle(64, 'b');
+  s3::StringBody blob(std::string(500, 'g'));
+  ASSERT_TRUE(client_.PutObject("c/blobs/" + bundle, blob, {}).ok());
+  s3::StringBody manifest(R"({"version":1,"bundles":[{"blake3":")" + bundle + R"(","size":500}],"refs":{}})");
+  ASSERT_TRUE(client_.PutObject("c/documents/git/github.com/org/repo", manifest, {}).ok());
+  s3::StringBody orphan(std::string(50, 'o'));
+  ASSERT_TRUE(client_.PutObject("c/blobs/" + std::string(64, 'a'), orphan, {}).ok());
+  clock_.Advance(seconds(10));
+  auto report = BucketEvictor(client_, &tally_, clock_, Options()).RunOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->blobs_removed, 1u);  // the orphan only
+  EXPECT_EQ(client_.ObjectForTest("c/blobs/" + bundle), std::string(500, 'g'));
+}
+
 TEST_F(BucketEvictorTest, ManifestsAreReadOnceAndWithoutATallyTheOldestGoFirst) {
   for (int i = 0; i < 4; ++i) {
     Store(i, 1000, static_cast<char>('a' + i));
@@ -179,7 +195,7 @@ TEST_F(BucketEvictorTest, ManifestsAreReadOnceAndWithoutATallyTheOldestGoFirst) 
   EXPECT_EQ(client_.CountCalls(s3::S3Op::kGet), 4u);
   client_.ClearCalls();
   ASSERT_TRUE(evictor.RunOnce().ok());
-  EXPECT_EQ(client_.CountCalls(s3::S3Op::kGet), 0u);
+  EXPECT_EQ(client_.CountCalls(s3::S3Op::kGet), 0u);  // no new manifest, no document
   // Without access times the oldest entries go first.
   BucketEvictionOptions o = Options();
   o.max_bytes = 3'000;  // 4,000 stored: down to 2,400
