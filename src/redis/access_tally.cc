@@ -6,11 +6,19 @@
 namespace cellar::redis {
 namespace {
 
-// KEYS: last, hits; ARGV: member, last_ms, count, member, ...
+// KEYS: last, hits; ARGV: the oldest last hit kept (ms), then member,
+// last_ms, count, member, ... Keys not hit since the cutoff leave both sets
+// (1000 per flush at most), so the tally stays bounded even when no node
+// runs the evictor that prunes it.
 constexpr const char* kFlushScript = R"(
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   redis.call('ZADD', KEYS[1], 'GT', ARGV[i + 1], ARGV[i])
   redis.call('ZINCRBY', KEYS[2], ARGV[i + 2], ARGV[i])
+end
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000)
+if #old > 0 then
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('ZREM', KEYS[2], unpack(old))
 end
 return 1
 )";
@@ -19,10 +27,13 @@ constexpr size_t kChunk = 1000;  // members per command
 
 }  // namespace
 
-RedisAccessTally::RedisAccessTally(RedisClient& client, std::string prefix, size_t max_pending)
+RedisAccessTally::RedisAccessTally(RedisClient& client, std::string prefix, const env::Clock& clock,
+                                   std::chrono::milliseconds horizon, size_t max_pending)
     : client_(client),
+      clock_(clock),
       last_key_(prefix + "access:last"),
       hits_key_(prefix + "access:hits"),
+      horizon_(horizon),
       max_pending_(max_pending) {}
 
 void RedisAccessTally::Record(const std::string& object_key, int64_t now_ms) {
@@ -51,20 +62,24 @@ Status RedisAccessTally::Flush() {
     batch.swap(pending_);
   }
   std::vector<std::string> args;
+  constexpr size_t kHead = 6;  // EVAL, script, 2, the two keys, the cutoff
+  // A flush with nothing noted still trims the tally.
+  bool sent_once = false;
   auto send = [&]() -> Status {
-    if (args.size() <= 5) return Status::Ok();
+    if (args.size() <= kHead && sent_once) return Status::Ok();
+    sent_once = true;
     Result<Reply> r = client_.Command(args);
-    args.resize(5);
+    args.resize(kHead);
     return r.ok() ? Status::Ok() : r.error();
   };
-  args = {"EVAL", kFlushScript, "2", last_key_, hits_key_};
+  args = {"EVAL", kFlushScript, "2", last_key_, hits_key_, std::to_string(clock_.NowUnixMs() - horizon_.count())};
   Status status;
   for (auto it = batch.begin(); it != batch.end() && status.ok();) {
     args.push_back(it->first);
     args.push_back(std::to_string(it->second.last_ms));
     args.push_back(std::to_string(it->second.hits));
     ++it;
-    if (args.size() >= 5 + 3 * kChunk) {
+    if (args.size() >= kHead + 3 * kChunk) {
       status = send();
       if (status.ok()) batch.erase(batch.begin(), it);
     }

@@ -4,16 +4,20 @@
 // latest time, ZINCRBY of the count, into two sorted sets), so a hot entry
 // costs Redis one update per flush interval and node, not one per hit.
 // Hits noted while Redis is down wait for the next flush (at most
-// `max_pending` keys; more are dropped and counted).
+// `max_pending` keys; more are dropped and counted). Keys nobody hit for
+// `horizon` leave the tally at a flush, so it stays bounded even when no
+// node runs the evictor (which prunes it too).
 // Thread-safety: every method may be called concurrently; Record never
 // blocks on the network, the others do (background threads only).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "env/clock.h"
 #include "index/access_tally.h"
 #include "redis/redis_client.h"
 
@@ -22,7 +26,8 @@ namespace cellar::redis {
 class RedisAccessTally final : public index::AccessTally {
  public:
   // Keys are `<prefix>access:last` and `<prefix>access:hits`.
-  RedisAccessTally(RedisClient& client, std::string prefix, size_t max_pending = 100'000);
+  RedisAccessTally(RedisClient& client, std::string prefix, const env::Clock& clock,
+                   std::chrono::milliseconds horizon = std::chrono::hours(24 * 30), size_t max_pending = 100'000);
 
   void Record(const std::string& object_key, int64_t now_ms);
   Status Flush();
@@ -35,8 +40,10 @@ class RedisAccessTally final : public index::AccessTally {
 
  private:
   RedisClient& client_;
+  const env::Clock& clock_;
   const std::string last_key_;
   const std::string hits_key_;
+  const std::chrono::milliseconds horizon_;
   const size_t max_pending_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, index::AccessCount> pending_;  // GUARDED_BY(mu_)

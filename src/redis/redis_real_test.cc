@@ -273,8 +273,10 @@ TEST_F(RealFleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) 
 }
 
 TEST_F(RealRedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten) {
-  RedisAccessTally node_a(client, "tally-test:");
-  RedisAccessTally node_b(client, "tally-test:");
+  env::FakeClock fake_clock;
+  const auto forever = std::chrono::hours(24 * 365 * 100);  // the hits below (at 500..9000 ms) all stay
+  RedisAccessTally node_a(client, "tally-test:", fake_clock, forever);
+  RedisAccessTally node_b(client, "tally-test:", fake_clock, forever);
   node_a.Record("entries/ns/k1", 1000);
   node_a.Record("entries/ns/k1", 3000);
   node_a.Record("entries/ns/k1", 2000);
@@ -313,10 +315,26 @@ TEST_F(RealRedisAccessTallyTest, HitsAreBatchedKeptWhileRedisIsDownAndForgotten)
   EXPECT_EQ(counts->count("entries/many/7"), 1u);
   EXPECT_EQ(counts->count("entries/many/2497"), 1u);
 
-  RedisAccessTally small(client, "tally-test:", 1);
+  RedisAccessTally small(client, "tally-small:", fake_clock, forever, 1);
   small.Record("a", 1);
   small.Record("b", 1);
   EXPECT_EQ(small.dropped(), 1u);
+
+  // Keys nobody hit within the horizon (20 s here) leave at a flush, even
+  // one with nothing new to send.
+  RedisAccessTally trim_a(client, "tally-trim:", fake_clock, milliseconds(20'000));
+  RedisAccessTally trim_b(client, "tally-trim:", fake_clock, milliseconds(20'000));
+  const int64_t now = fake_clock.NowUnixMs();
+  trim_a.Record("old", now - 30'000);
+  trim_a.Record("fresh", now - 1'000);
+  ASSERT_TRUE(trim_a.Flush().ok());
+  counts = trim_a.Read({"old", "fresh"});
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->count("old"), 0u);
+  EXPECT_EQ(counts->count("fresh"), 1u);
+  fake_clock.Advance(milliseconds(30'000));
+  ASSERT_TRUE(trim_b.Flush().ok());  // nothing noted: still trims
+  EXPECT_TRUE(trim_b.Read({"fresh"})->empty());
 }
 
 TEST_F(RealRedisDocumentVersionsTest, TheLastAnnouncementIsReadBackPerDocument) {

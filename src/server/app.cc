@@ -284,7 +284,7 @@ Status App::SetUpBucketUpkeep(const Config& config, Parts& p, core::CacheOptions
     return Status();
   }
   if (p.redis) {
-    p.access_tally = std::make_unique<redis::RedisAccessTally>(*p.redis, p.redis_prefix);
+    p.access_tally = std::make_unique<redis::RedisAccessTally>(*p.redis, p.redis_prefix, p.clock);
     cache_options.on_hit = [tally = p.access_tally.get(), manifests = &p.s3->manifests(),
                             clock = &p.clock](const index::Entry& e) {
       tally->Record(manifests->ObjectKey(e.ns, e.key), clock->NowUnixMs());
