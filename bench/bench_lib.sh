@@ -42,3 +42,11 @@ build_loadgen() {
     go build -o turbo_loadgen .) >&2 || die "building the load generator failed"
   echo "$work/loadgen/turbo_loadgen"
 }
+
+# cpu_ticks PID...: the user+system CPU the processes have used so far, in
+# clock ticks (getconf CLK_TCK per second), summed.
+cpu_ticks() {
+  local p t=0
+  for p in "$@"; do t=$(( t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') )); done
+  echo "$t"
+}

@@ -74,7 +74,6 @@ for _ in $(seq 1 100); do [[ -S "$REDIS_SOCK" ]] && break; sleep 0.05; done
 LOADGEN=$(build_loadgen "$WORK")
 RUN_ID=$(date +%s)-$$
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { local p t=0; for p in "$@"; do t=$(( t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') )); done; echo "$t"; }
 redis_commands() { redis-cli -s "$REDIS_SOCK" INFO stats | awk -F: '/^total_commands_processed/ { print $2 + 0 }'; }
 s3_requests() {  # summed over the nodes in BASES
   local b t=0

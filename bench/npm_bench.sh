@@ -228,7 +228,6 @@ awk -v l="$LOAD0" -v n="$(nproc)" 'BEGIN { exit !(l > n / 4) }' &&
 TIMES="$WORK/times.txt"; : > "$TIMES"
 # CPU time (user + system) the server under test spends on one npm ci.
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 CELLAR_UPSTREAM=0; CELLAR_TARBALLS=0
 for kind in "${KINDS[@]}"; do
   [[ $kind == disk ]] && BASE="$WORK/npm" || BASE="$SHM/npm"

@@ -158,7 +158,6 @@ metric() { curl -s -H "Authorization: Bearer $TOKEN" "${BASE[$1]}/metrics" | awk
 
 # --- measurement ---------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { local p t=0; for p in "$@"; do t=$(( t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') )); done; echo "$t"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 check_alive() {
   local s=$1

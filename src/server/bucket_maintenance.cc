@@ -30,38 +30,30 @@ BucketMaintenance::BucketMaintenance(redis::RedisAccessTally* tally, index::Buck
                          .With({})),
       blob_bytes_(registry.AddGauge("cellar_bucket_blob_bytes",
                                     "Bytes of blobs in the bucket after this node's last eviction pass.", {})
-                      .With({})) {}
+                      .With({})),
+      next_eviction_(std::chrono::steady_clock::now() + options.evict_every),
+      ticker_(evictor != nullptr ? std::min(options.flush_every, options.evict_every) : options.flush_every,
+              Ticker::First::kAfterAnInterval, [this] { Tick(); }) {}
 
 BucketMaintenance::~BucketMaintenance() { Stop(); }
 
-void BucketMaintenance::Start() { thread_ = std::thread([this] { Loop(); }); }
+void BucketMaintenance::Start() { ticker_.Start(); }
 
 void BucketMaintenance::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (stopped_) return;
+  stopped_ = true;
+  ticker_.Stop();
   if (tally_ != nullptr) (void)tally_->Flush();
 }
 
-void BucketMaintenance::Loop() {
-  const auto tick = evictor_ != nullptr ? std::min(options_.flush_every, options_.evict_every) : options_.flush_every;
-  auto next_eviction = std::chrono::steady_clock::now() + options_.evict_every;
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, tick, [this] { return stop_; })) {
-    lock.unlock();
-    if (tally_ != nullptr) {
-      Status flushed = tally_->Flush();  // kept for the next flush when it fails
-      (void)flushed;
-    }
-    if (evictor_ != nullptr && std::chrono::steady_clock::now() >= next_eviction) {
-      EvictOnce();
-      next_eviction = std::chrono::steady_clock::now() + options_.evict_every;
-    }
-    lock.lock();
+void BucketMaintenance::Tick() {
+  if (tally_ != nullptr) {
+    Status flushed = tally_->Flush();  // kept for the next flush when it fails
+    (void)flushed;
+  }
+  if (evictor_ != nullptr && std::chrono::steady_clock::now() >= next_eviction_) {
+    EvictOnce();
+    next_eviction_ = std::chrono::steady_clock::now() + options_.evict_every;
   }
 }
 

@@ -10,14 +10,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "index/s3/bucket_evictor.h"
 #include "metrics/metrics.h"
 #include "redis/access_tally.h"
 #include "redis/leases.h"
+#include "server/ticker.h"
 
 namespace cellar::server {
 
@@ -34,14 +32,15 @@ class BucketMaintenance {
   ~BucketMaintenance();  // Stop()
 
   void Start();
-  void Stop();  // flushes the hits noted so far first
+  void Stop();  // then flushes the hits noted so far
 
   // One eviction pass now (under the lease when there are leases): for
   // tests and the thread.
   void EvictOnce();
 
  private:
-  void Loop();
+  // Flushes the tally; runs a pass when one is due.
+  void Tick();
 
   redis::RedisAccessTally* const tally_;
   index::BucketEvictor* const evictor_;
@@ -52,10 +51,9 @@ class BucketMaintenance {
   metrics::Counter& blobs_removed_;
   metrics::Counter& bytes_removed_;
   metrics::Gauge& blob_bytes_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;
+  std::chrono::steady_clock::time_point next_eviction_;  // the ticker's thread only
+  bool stopped_ = false;  // Start/Stop's thread only
+  Ticker ticker_;  // last: its thread uses the members above
 };
 
 }  // namespace cellar::server

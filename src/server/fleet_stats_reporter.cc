@@ -8,7 +8,6 @@ FleetStatsReporter::FleetStatsReporter(redis::FleetStats& stats, TotalsFn totals
                                        std::chrono::milliseconds interval)
     : stats_(stats),
       totals_(std::move(totals)),
-      interval_(interval),
       nodes_(registry.AddGauge("cellar_fleet_nodes",
                                "Nodes whose totals are in Redis (fleet mode); 0 while Redis does not answer.", {})
                  .With({})),
@@ -17,30 +16,14 @@ FleetStatsReporter::FleetStatsReporter(redis::FleetStats& stats, TotalsFn totals
       stored_bytes_(registry
                         .AddGauge("cellar_fleet_stored_bytes",
                                   "Bytes stored in the local tiers of every node, summed.", {})
-                        .With({})) {}
+                        .With({})),
+      ticker_(interval, Ticker::First::kAtOnce, [this] { ReportOnce(); }) {}
 
 FleetStatsReporter::~FleetStatsReporter() { Stop(); }
 
-void FleetStatsReporter::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      ReportOnce();
-      lock.lock();
-      cv_.wait_for(lock, interval_, [this] { return stop_; });
-    }
-  });
-}
+void FleetStatsReporter::Start() { ticker_.Start(); }
 
-void FleetStatsReporter::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void FleetStatsReporter::Stop() { ticker_.Stop(); }
 
 void FleetStatsReporter::ReportOnce() {
   Result<redis::NodeTotals> mine = totals_();

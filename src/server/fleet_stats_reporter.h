@@ -7,15 +7,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "metrics/metrics.h"
 #include "redis/fleet_stats.h"
+#include "server/ticker.h"
 
 namespace cellar::server {
 
@@ -43,15 +42,12 @@ class FleetStatsReporter {
  private:
   redis::FleetStats& stats_;
   const TotalsFn totals_;
-  const std::chrono::milliseconds interval_;
   metrics::Gauge& nodes_;
   metrics::Gauge& entries_;
   metrics::Gauge& stored_bytes_;
   mutable std::mutex mu_;
   nlohmann::json view_;  // GUARDED_BY(mu_)
-  bool stop_ = false;    // GUARDED_BY(mu_)
-  std::condition_variable cv_;
-  std::thread thread_;
+  Ticker ticker_;        // last: its thread uses the members above
 };
 
 }  // namespace cellar::server
