@@ -255,8 +255,7 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
     if (!entry) break;
     CELLAR_ASSIGN_OR_RETURN(auto reader, OpenBlob(*entry));
     if (reader) {
-      index_.RecordAccess(ns, key, clock_.NowUnixMs());
-      if (options_.on_hit && entry->max_age_ms == 0) options_.on_hit(*entry);
+      RecordHit(*entry);
       metrics_.lookups.With({ProtocolOf(ns), "hit"}).Inc();
       return std::optional<std::unique_ptr<Hit>>(
           std::unique_ptr<Hit>(new Hit(*this, std::move(*entry), std::move(*reader))));
@@ -276,14 +275,16 @@ Result<std::optional<std::unique_ptr<Hit>>> CacheService::Get(const std::string&
   return std::optional<std::unique_ptr<Hit>>();
 }
 
+void CacheService::RecordHit(const index::Entry& entry) {
+  index_.RecordAccess(entry.ns, entry.key, clock_.NowUnixMs());
+  if (options_.on_hit && entry.max_age_ms == 0) options_.on_hit(entry);
+}
+
 Result<std::optional<index::Entry>> CacheService::Lookup(const std::string& ns,
                                                          const std::string& key) {
   CELLAR_ASSIGN_OR_RETURN(auto entry, LoadEntry(ns, key));
   metrics_.lookups.With({ProtocolOf(ns), entry ? "hit" : "miss"}).Inc();
-  if (entry) {
-    index_.RecordAccess(ns, key, clock_.NowUnixMs());
-    if (options_.on_hit && entry->max_age_ms == 0) options_.on_hit(*entry);
-  }
+  if (entry) RecordHit(*entry);
   return entry;
 }
 

@@ -264,6 +264,9 @@ class CacheService {
   // blob then reads through the tiered store). nullopt when there is none,
   // or when it cannot be recovered now (logged).
   std::optional<index::Entry> RecoverShared(const std::string& ns, const std::string& key);
+  // Records an access of `entry` in the index, and hands immutable ones to
+  // CacheOptions::on_hit.
+  void RecordHit(const index::Entry& entry);
   // Hands a committed blob that no entry references to GC.
   void RecordOrphan(const store::BlobInfo& blob, int64_t now_ms);
   // Opens the entry's blob: from the small-blob cache when possible, and
