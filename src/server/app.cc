@@ -415,8 +415,11 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
                                                    *p.git_metrics, p.registry);
   if (!config.git_warmup_file.empty()) {
     CELLAR_ASSIGN_OR_RETURN(auto warmup, git::LoadWarmupConfig(config.git_warmup_file));
-    p.git_warmer = std::make_unique<git::Warmer>(*p.git_mirrors, options.allowed_hosts, std::move(warmup),
-                                                 [m](bool ok) { m->warmups.With({ok ? "ok" : "error"}).Inc(); });
+    // With Redis, the nodes' start-up and scheduled runs split the list.
+    p.git_warmer = std::make_unique<git::Warmer>(
+        *p.git_mirrors, options.allowed_hosts, std::move(warmup),
+        [m](const git::WarmupResult& r) { m->warmups.With({r.skipped ? "skipped" : r.ok ? "ok" : "error"}).Inc(); },
+        p.redis_leases.get());
     adapter->set_warmer(p.git_warmer.get());
     p.git_warmer->Start();
   }

@@ -16,8 +16,12 @@
 #      repository (it may be private), so the clone fails with a message;
 #   5. with Redis (redis-server on a unix socket): three nodes with empty data
 #      dirs, three concurrent cold clones of one repository (slow upstream
-#      packs): exactly one upstream pack; Redis killed: clones still work and
-#      cellar_redis_up reads 0.
+#      packs): exactly one upstream pack;
+#   6. three more nodes started one after another with one warm-up file (three
+#      repositories, slow upstream packs): the start-up runs split the list,
+#      each repository is fetched from the upstream once, by more than one
+#      node in all, and the others report it skipped;
+#   7. Redis killed: clones still work and cellar_redis_up reads 0.
 # Usage: bash git_shared_tier_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
@@ -137,7 +141,52 @@ packs=$(up_packs "$m" "$REPO")
 for i in 0 1 2; do same_as_direct "$IT_TMP/w5-$i"; done
 pass "Redis: 3 nodes, 3 concurrent cold clones, 1 upstream pack"
 
-# Redis gone: every clone still works, each node on its own.
+# --- 6. Redis: the nodes' warm-up runs split the work ------------------------------
+for r in w1 w2 w3; do make_small_repo "$IT_TMP/up/acme/$r.git" "$r"; done
+cat >"$IT_TMP/warmup.yaml" <<YAML
+parallelism: 1
+at_start: true
+repositories:
+  - url: $UP_URL/acme/w1.git
+    branches: [main]
+    priority: 3
+  - url: $UP_URL/acme/w2.git
+    branches: [main]
+    priority: 2
+  - url: $UP_URL/acme/w3.git
+    branches: [main]
+    priority: 1
+YAML
+up_fault slow_pack 3000  # a node is still on its first repository when the next node starts
+m=$(up_mark)
+WARM_URLS=()
+for n in h i j; do
+  start_cellar "$IT_TMP/$n" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL" --git-warmup "$IT_TMP/warmup.yaml"
+  WARM_URLS+=("$CELLAR_URL")
+done
+warm_total() {  # warm_total RESULT: the nodes' cellar_git_warmups_total{result=RESULT}, summed
+  local u sum=0
+  for u in "${WARM_URLS[@]}"; do sum=$((sum + $(metric_at "$u" "cellar_git_warmups_total{result=\"$1\"}"))); done
+  echo "$sum"
+}
+for _ in $(seq 1 300); do
+  [[ $(($(warm_total ok) + $(warm_total skipped) + $(warm_total error))) -ge 9 ]] && break
+  sleep 0.1
+done
+up_clear slow_pack
+[[ $(warm_total ok) -eq 3 && $(warm_total skipped) -eq 6 && $(warm_total error) -eq 0 ]] ||
+  fail "3 nodes x 3 repositories: expected 3 warmed and 6 skipped, got ok=$(warm_total ok) skipped=$(warm_total skipped) error=$(warm_total error)"
+for r in w1 w2 w3; do
+  [[ $(up_packs "$m" "acme/$r.git") -eq 1 ]] || fail "warm-up of acme/$r.git: $(up_packs "$m" "acme/$r.git") upstream packs, expected 1"
+done
+warming_nodes=0
+for u in "${WARM_URLS[@]}"; do
+  [[ $(metric_at "$u" 'cellar_git_warmups_total{result="ok"}') -gt 0 ]] && warming_nodes=$((warming_nodes + 1))
+done
+[[ $warming_nodes -ge 2 ]] || fail "one node warmed the whole list; the start-up runs did not split it"
+pass "Redis: 3 nodes' start-up warm-ups split 3 repositories ($warming_nodes nodes warmed), 1 upstream pack each"
+
+# --- 7. Redis gone: every clone still works, each node on its own ------------------
 kill -9 "$REDIS_PID"
 REPO=acme/never.git
 for i in 0 1 2; do

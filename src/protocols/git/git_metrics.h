@@ -31,7 +31,7 @@ struct GitMetrics {
         mirror_bytes(r.AddGauge("cellar_git_mirror_bytes", "Bytes on disk of all mirrors.", {})),
         mirrors(r.AddGauge("cellar_git_mirrors", "Mirrors on local disk.", {})),
         evictions(r.AddCounter("cellar_git_evictions_total", "Mirrors evicted to stay under the size limit.", {})),
-        warmups(r.AddCounter("cellar_git_warmups_total", "Repositories warmed (scheduled or on demand), by result.",
+        warmups(r.AddCounter("cellar_git_warmups_total", "Repositories warmed (scheduled or on demand), by result (ok, error; skipped: another node of the fleet claimed it).",
                              {"result"})),
         shared_tier(r.AddCounter("cellar_git_shared_tier_total",
                                  "Fleet mode: mirrors built from the bucket (op=restore) and published to it "

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <thread>
 
+#include "env/clock.h"
 #include "env/fake_process_runner.h"
 #include "protocols/git/fake_git_for_test.h"
 #include "protocols/git/warmup.h"
+#include "redis/leases.h"
 
 namespace cellar::git {
 namespace {
@@ -164,7 +166,7 @@ TEST_F(MirrorStoreTest, WarmupReportsUpstreamErrorsAndMissingBranches) {
   std::vector<bool> reported;
   WarmupConfig config;
   config.authorization = "Bearer warm";
-  Warmer warmer(Store(), {"example.com"}, config, [&](bool ok) { reported.push_back(ok); });
+  Warmer warmer(Store(), {"example.com"}, config, [&](const WarmupResult& r) { reported.push_back(r.ok); });
 
   git_.Set({"git", "fetch"}, FakeProcessScript::Exit(128, "", "fatal: repository 'x' not found\n"));
   auto results = warmer.Run({{std::string(kUrl) + ".git", {"main"}, 0}});
@@ -188,6 +190,59 @@ TEST_F(MirrorStoreTest, WarmupReportsUpstreamErrorsAndMissingBranches) {
 
   results = warmer.Run({{kUrl, {"main"}, 0}});
   EXPECT_TRUE(results[0].ok) << results[0].error;
+}
+
+TEST_F(MirrorStoreTest, FleetNodesSplitTheirWarmupRunsButWarmOnDemand) {
+  // Two nodes: this fixture's store and a second one beside it, with one
+  // set of fleet leases between them.
+  env::FakeClock clock;
+  redis::FakeLeases leases(clock);
+  MirrorOptions other_options = options_;
+  other_options.root = (root_ / "other").string();
+  MirrorStore other(other_options, git_);
+  ASSERT_TRUE(other.Init().ok());
+  std::vector<WarmupResult> reported;
+  auto report = [&](const WarmupResult& r) { reported.push_back(r); };
+  Warmer a(Store(), {"example.com"}, {}, report, &leases);
+  Warmer b(other, {"example.com"}, {}, report, &leases);
+  const std::vector<WarmupRepository> list = {{kUrl, {}, 0}, {"https://example.com/org/second", {}, 0}};
+
+  auto first = a.RunShared({list[0]}, 60s);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].ok && !first[0].skipped);
+  auto second = b.RunShared(list, 60s);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_TRUE(second[0].ok && second[0].skipped) << "claimed by node a";
+  EXPECT_FALSE(second[1].skipped);
+  EXPECT_FALSE(other.Exists(kKey));
+  EXPECT_TRUE(other.Exists("example.com/org/second"));
+  EXPECT_EQ(WarmupReportJson(second).find("\"skipped\":true") != std::string::npos, true);
+  ASSERT_EQ(reported.size(), 3u);
+  EXPECT_TRUE(reported[1].skipped);
+
+  // On demand, the operator asked this node: it warms whatever was claimed.
+  auto on_demand = b.Run({list[0]});
+  EXPECT_TRUE(on_demand[0].ok && !on_demand[0].skipped);
+  EXPECT_TRUE(other.Exists(kKey));
+
+  // The claim expires before the next run; with Redis down every node warms.
+  clock.Advance(61s);
+  EXPECT_FALSE(b.RunShared({list[0]}, 60s)[0].skipped);
+  leases.SetUnavailable(true);
+  EXPECT_FALSE(a.RunShared({list[0]}, 60s)[0].skipped);
+}
+
+TEST_F(MirrorStoreTest, WarmupClaimsLastUntilShortlyBeforeTheNextScheduledRun) {
+  WarmupConfig config;
+  config.schedule = *CronSchedule::Parse("*/30 * * * *");
+  Warmer scheduled(Store(), {}, config, nullptr);
+  const int64_t midnight = 1'767'225'600;  // 2026-01-01T00:00:00Z
+  // Period 30 min, margin 5% of it (90 s).
+  EXPECT_EQ(scheduled.ClaimTtl(midnight), std::chrono::milliseconds((1800 - 90) * 1000));
+  EXPECT_EQ(scheduled.ClaimTtl(midnight + 1700), std::chrono::milliseconds((100 - 90) * 1000));
+  EXPECT_EQ(scheduled.ClaimTtl(midnight + 1750), std::chrono::milliseconds(1000));
+  Warmer unscheduled(Store(), {}, {}, nullptr);
+  EXPECT_EQ(unscheduled.ClaimTtl(midnight), std::chrono::minutes(10));
 }
 
 }  // namespace

@@ -99,6 +99,7 @@ std::string WarmupReportJson(const std::vector<WarmupResult>& results) {
     nlohmann::json item = nlohmann::json::object();
     item["url"] = r.url;
     item["ok"] = r.ok;
+    if (r.skipped) item["skipped"] = true;
     item["seconds"] = r.seconds;
     if (!r.ok) item["error"] = r.error;
     list.push_back(item);
@@ -109,18 +110,37 @@ std::string WarmupReportJson(const std::vector<WarmupResult>& results) {
 }
 
 Warmer::Warmer(MirrorStore& mirrors, std::vector<std::string> allowed_hosts, WarmupConfig config,
-               std::function<void(bool)> on_result)
+               std::function<void(const WarmupResult&)> on_result, redis::Leases* fleet_claims)
     : mirrors_(mirrors), allowed_hosts_(std::move(allowed_hosts)), config_(std::move(config)),
-      on_result_(std::move(on_result)) {}
+      on_result_(std::move(on_result)), fleet_claims_(fleet_claims) {}
 
 Warmer::~Warmer() { Stop(); }
 
-WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
+bool Warmer::Claim(const std::string& repo_key, std::chrono::milliseconds ttl) {
+  auto claimed = fleet_claims_->TryAcquire("warm:" + repo_key, ttl);
+  if (!claimed.ok()) {
+    Log(LogLevel::kWarn, "git warm-up: fleet claim unavailable, warming here: " + claimed.error().message());
+    return true;
+  }
+  // The claim is never released: it keeps the other nodes from warming the
+  // repository again until shortly before the next run.
+  return claimed->has_value();
+}
+
+WarmupResult Warmer::WarmOne(const WarmupRepository& repo, std::chrono::milliseconds claim_ttl) {
   auto start = std::chrono::steady_clock::now();
   WarmupResult result;
   result.url = giturl::WithoutCredentials(repo.url);
   auto target = TargetOf(repo.url, allowed_hosts_);
   Status s = target.ok() ? Status() : target.error();
+  if (s.ok() && fleet_claims_ != nullptr && claim_ttl.count() > 0 && !Claim(target->repo_key, claim_ttl)) {
+    result.ok = true;
+    result.skipped = true;
+    if (on_result_) on_result_(result);
+    Log(LogLevel::kInfo, "git warm-up skipped: another node of the fleet warms it",
+        "\"url\":\"" + JsonEscape(result.url) + "\"");
+    return result;
+  }
   if (s.ok()) {
     std::string url = repo.url;
     while (url.ends_with("/")) url.pop_back();
@@ -138,7 +158,7 @@ WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
   result.ok = s.ok();
   result.error = s.ok() ? "" : s.message();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (on_result_) on_result_(result.ok);
+  if (on_result_) on_result_(result);
   Log(result.ok ? LogLevel::kInfo : LogLevel::kWarn, "git warm-up",
       "\"url\":\"" + JsonEscape(result.url) + "\",\"ok\":" + (result.ok ? "true" : "false") +
           (result.ok ? "" : ",\"error\":\"" + JsonEscape(result.error) + "\""));
@@ -146,12 +166,30 @@ WarmupResult Warmer::WarmOne(const WarmupRepository& repo) {
 }
 
 std::vector<WarmupResult> Warmer::Run(std::vector<WarmupRepository> repositories) {
+  return RunWithClaims(std::move(repositories), std::chrono::milliseconds(0));
+}
+
+std::vector<WarmupResult> Warmer::RunShared(std::vector<WarmupRepository> repositories,
+                                            std::chrono::milliseconds claim_ttl) {
+  return RunWithClaims(std::move(repositories), std::max(claim_ttl, std::chrono::milliseconds(1)));
+}
+
+std::chrono::milliseconds Warmer::ClaimTtl(int64_t now_s) const {
+  if (!config_.schedule) return std::chrono::minutes(10);
+  const int64_t next = config_.schedule->Next(now_s);
+  const int64_t period_ms = (config_.schedule->Next(next) - next) * 1000;
+  const int64_t margin_ms = std::max<int64_t>(1000, period_ms / 20);
+  return std::chrono::milliseconds(std::max<int64_t>(1000, (next - now_s) * 1000 - margin_ms));
+}
+
+std::vector<WarmupResult> Warmer::RunWithClaims(std::vector<WarmupRepository> repositories,
+                                                std::chrono::milliseconds claim_ttl) {
   std::stable_sort(repositories.begin(), repositories.end(),
                    [](const auto& a, const auto& b) { return a.priority > b.priority; });
   std::vector<WarmupResult> results(repositories.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t i = next++; i < repositories.size(); i = next++) results[i] = WarmOne(repositories[i]);
+    for (size_t i = next++; i < repositories.size(); i = next++) results[i] = WarmOne(repositories[i], claim_ttl);
   };
   size_t n = std::min<size_t>(static_cast<size_t>(std::max(1, config_.parallelism)), repositories.size());
   std::vector<std::thread> threads;
@@ -176,18 +214,20 @@ void Warmer::Stop() {
 }
 
 void Warmer::Loop() {
-  if (config_.at_start) Run(config_.repositories);
+  auto unix_now_s = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  if (config_.at_start) RunShared(config_.repositories, ClaimTtl(unix_now_s()));
   while (config_.schedule) {
-    auto now = std::chrono::system_clock::now();
-    int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    int64_t next = config_.schedule->Next(now_s);
+    int64_t next = config_.schedule->Next(unix_now_s());
     std::unique_lock lock(mu_);
     if (cv_.wait_until(lock, std::chrono::system_clock::time_point(std::chrono::seconds(next)),
                        [this] { return stopping_; })) {
       return;
     }
     lock.unlock();
-    Run(config_.repositories);
+    RunShared(config_.repositories, ClaimTtl(unix_now_s()));
   }
 }
 

@@ -5,6 +5,13 @@
 // Warm-up uses the service credential from the configuration, so only the
 // listed repositories are warmed; clients still pass the upstream's access
 // check before anything is served to them.
+// Fleet mode: the start-up and scheduled runs of all nodes share the work.
+// Before warming a repository a node claims it in Redis ("warm:<repo>", a
+// lease that is never released and lasts until shortly before the next
+// scheduled run); a repository another node claimed is skipped, and that
+// node publishes it to the shared tier. Runs on demand always warm (the
+// operator asked this node). With Redis down every node warms everything,
+// as a single node does.
 // Thread-safety: Run() may be called from any thread; Start()/Stop() once.
 #pragma once
 
@@ -19,6 +26,7 @@
 #include "base/status.h"
 #include "protocols/git/cron.h"
 #include "protocols/git/mirror_store.h"
+#include "redis/leases.h"
 
 namespace cellar::git {
 
@@ -53,6 +61,7 @@ Result<std::vector<WarmupRepository>> ParseWarmupJson(std::string_view body);
 struct WarmupResult {
   std::string url;
   bool ok = false;
+  bool skipped = false;  // another node of the fleet claimed it (ok stays true)
   std::string error;
   double seconds = 0;
 };
@@ -60,14 +69,23 @@ std::string WarmupReportJson(const std::vector<WarmupResult>& results);
 
 class Warmer {
  public:
-  // `allowed_hosts` as for the proxy: other hosts are refused.
+  // `allowed_hosts` as for the proxy: other hosts are refused. `fleet_claims`
+  // (may be null: no fleet) must outlive this.
   Warmer(MirrorStore& mirrors, std::vector<std::string> allowed_hosts, WarmupConfig config,
-         std::function<void(bool ok)> on_result);
+         std::function<void(const WarmupResult&)> on_result, redis::Leases* fleet_claims = nullptr);
   ~Warmer();
 
   // Warms `repositories` (highest priority first, `parallelism` at a time)
   // and reports each. Blocks.
   std::vector<WarmupResult> Run(std::vector<WarmupRepository> repositories);
+  // The same, skipping repositories another node claimed; those this node
+  // warms it claims for `claim_ttl`. What Start() runs.
+  std::vector<WarmupResult> RunShared(std::vector<WarmupRepository> repositories,
+                                      std::chrono::milliseconds claim_ttl);
+  // How long a claim made at `now_s` (unix seconds) lasts: until 5% of the
+  // schedule's period (at least a second) before the next scheduled run;
+  // 10 minutes without a schedule.
+  std::chrono::milliseconds ClaimTtl(int64_t now_s) const;
   const WarmupConfig& config() const { return config_; }
 
   // Runs at start (if configured) and on the schedule, on a thread.
@@ -75,13 +93,20 @@ class Warmer {
   void Stop();
 
  private:
-  WarmupResult WarmOne(const WarmupRepository& repo);
+  // claim_ttl 0: no claim (runs on demand).
+  std::vector<WarmupResult> RunWithClaims(std::vector<WarmupRepository> repositories,
+                                          std::chrono::milliseconds claim_ttl);
+  WarmupResult WarmOne(const WarmupRepository& repo, std::chrono::milliseconds claim_ttl);
+  // False when another node holds the claim; true otherwise (also when
+  // Redis cannot answer: then this node warms, as without a fleet).
+  bool Claim(const std::string& repo_key, std::chrono::milliseconds ttl);
   void Loop();
 
   MirrorStore& mirrors_;
   std::vector<std::string> allowed_hosts_;
   WarmupConfig config_;
-  std::function<void(bool)> on_result_;
+  std::function<void(const WarmupResult&)> on_result_;
+  redis::Leases* const fleet_claims_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
