@@ -364,6 +364,9 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
   mirror_options.root = config.data_dir + "/git";
   mirror_options.fetch_timeout = std::chrono::milliseconds(config.git_fetch_timeout_ms);
   mirror_options.max_bytes = config.git_max_size_bytes;
+  mirror_options.eviction_policy = config.git_eviction == "size-and-age" ? git::MirrorEvictionPolicy::kSizeAndAge
+                                                                         : git::MirrorEvictionPolicy::kLeastRecentlyUsed;
+  mirror_options.max_age_ms = config.git_max_age_ms;
   p.git_metrics = std::make_unique<git::GitMetrics>(p.registry);
   git::GitMetrics* m = p.git_metrics.get();
   mirror_options.on_upstream_run = [m](bool ok, double seconds, uint64_t grown_bytes) {

@@ -81,6 +81,8 @@ struct Config {
   int64_t git_auth_ttl_ms = 60'000;
   int git_max_packs = 32;
   uint64_t git_max_size_bytes = 0;
+  std::string git_eviction = "lru";  // or "size-and-age"
+  int64_t git_max_age_ms = 7LL * 24 * 3600'000;
   int64_t git_fetch_timeout_ms = 30 * 60'000;
   std::string git_warmup_file;  // YAML list of repositories to keep warm
   int io_threads = 0;      // 0 = number of cores

@@ -32,9 +32,23 @@ constexpr const char* kMirrorConfig =
     "[transfer]\n\tunpackLimit = 1\n"
     "[gc]\n\tauto = 0\n\tautoDetach = false\n";
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+struct EvictionCandidate {
+  std::string key;
+  int64_t last_use_ms;
+  bool old;       // created longer than max_age ago
+  double weight;  // bytes per use
+};
+
+// Sorts `idle` so that the first mirror is the first to go.
+void OrderForEviction(std::vector<EvictionCandidate>& idle, MirrorEvictionPolicy policy) {
+  if (policy == MirrorEvictionPolicy::kLeastRecentlyUsed) {
+    std::sort(idle.begin(), idle.end(), [](const auto& a, const auto& b) { return a.last_use_ms < b.last_use_ms; });
+    return;
+  }
+  std::sort(idle.begin(), idle.end(), [](const auto& a, const auto& b) {
+    if (a.old != b.old) return a.old;
+    return a.weight > b.weight;
+  });
 }
 
 uint64_t DirectoryBytes(const fs::path& dir) {
@@ -147,9 +161,13 @@ Status MirrorStore::Init() {
     }
     std::string key = fs::relative(p, mirrors).string();
     key.resize(key.size() - 4);
+    // A mirror found at start-up counts as created and last used when its
+    // directory last changed (a fetch renames packs into it).
+    // (file_clock's epoch is not the unix epoch: convert.)
     state.last_use_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            fs::last_write_time(p, ec).time_since_epoch())
+                            std::chrono::file_clock::to_sys(fs::last_write_time(p, ec)).time_since_epoch())
                             .count();
+    state.created_ms = state.last_use_ms;
     total += state.bytes;
     mirrors_[key] = state;
   }
@@ -364,26 +382,37 @@ bool MirrorStore::PublicWithin(const std::string& repo_key, int64_t max_age_ms) 
   return fs::file_time_type::clock::now() - mtime <= std::chrono::milliseconds(max_age_ms);
 }
 
+int64_t MirrorStore::NowMs() const {
+  if (options_.clock != nullptr) return options_.clock->NowUnixMs();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void MirrorStore::Measure(const std::string& repo_key) {
   uint64_t bytes = DirectoryBytes(PathFor(repo_key));
+  const int64_t now = NowMs();
   std::lock_guard lock(mu_);
   auto& state = mirrors_[repo_key];
   total_bytes_ += bytes - state.bytes;
   state.bytes = bytes;
+  if (state.created_ms == 0) state.created_ms = now;
 }
 
 void MirrorStore::BeginUse(const std::string& repo_key) {
+  const int64_t now = NowMs();
   std::lock_guard lock(mu_);
   auto& state = mirrors_[repo_key];
   ++state.users;
-  state.last_use_ms = NowMs();
+  ++state.uses;
+  state.last_use_ms = now;
 }
 
 void MirrorStore::EndUse(const std::string& repo_key) {
+  const int64_t now = NowMs();
   std::lock_guard lock(mu_);
   auto& state = mirrors_[repo_key];
   --state.users;
-  state.last_use_ms = NowMs();
+  state.last_use_ms = now;
 }
 
 int MirrorStore::mirror_count() const {
@@ -398,15 +427,19 @@ EvictionResult MirrorStore::EvictIfNeeded() {
     return result;
   }
   const uint64_t low = options_.max_bytes / 10 * 9;
+  const int64_t now = NowMs();
   std::vector<std::string> trash;
   {
     std::lock_guard lock(mu_);
-    std::vector<std::pair<int64_t, std::string>> idle;
+    std::vector<EvictionCandidate> idle;
     for (const auto& [key, state] : mirrors_) {
-      if (state.users == 0 && state.bytes > 0) idle.emplace_back(state.last_use_ms, key);
+      if (state.users != 0 || state.bytes == 0) continue;
+      idle.push_back({key, state.last_use_ms, now - state.created_ms > options_.max_age_ms,
+                      static_cast<double>(state.bytes) / static_cast<double>(state.uses + 1)});
     }
-    std::sort(idle.begin(), idle.end());
-    for (const auto& [last_use, key] : idle) {
+    OrderForEviction(idle, options_.eviction_policy);
+    for (const EvictionCandidate& candidate : idle) {
+      const std::string& key = candidate.key;
       if (total_bytes_ <= low) break;
       // Renamed under the lock: a request arriving now sees no mirror and
       // rebuilds it; readers that already opened files keep them.

@@ -26,16 +26,29 @@
 
 #include "base/status.h"
 #include "core/single_flight.h"
+#include "env/clock.h"
 #include "env/process_runner.h"
 #include "protocols/git/shared_tier.h"
 #include "redis/fleet_lock.h"
 
 namespace cellar::git {
 
+// Which idle mirrors go first once the mirrors pass max_bytes (the two
+// policies of the git-cache design, docs/protocols/git.md section 9).
+enum class MirrorEvictionPolicy {
+  kLeastRecentlyUsed,
+  // Mirrors created longer than max_age ago first, then the rest; within
+  // each group, those with the most bytes per use first.
+  kSizeAndAge,
+};
+
 struct MirrorOptions {
   std::string root;  // <data-dir>/git
   std::chrono::milliseconds fetch_timeout{30 * 60 * 1000};
   uint64_t max_bytes = 0;  // high watermark of all mirrors together; 0 = unlimited
+  MirrorEvictionPolicy eviction_policy = MirrorEvictionPolicy::kLeastRecentlyUsed;
+  int64_t max_age_ms = 7LL * 24 * 3600 * 1000;  // kSizeAndAge only
+  const env::Clock* clock = nullptr;            // null: the system clock
   // Called after every upstream clone or fetch that actually ran (not for
   // callers that joined one in flight), and after every eviction.
   // `grown_bytes`: how much the mirror grew (what came from the upstream).
@@ -114,8 +127,8 @@ class MirrorStore {
   // Serving a mirror holds a use so eviction passes it by.
   void BeginUse(const std::string& repo_key);
   void EndUse(const std::string& repo_key);
-  // Evicts least-recently-used idle mirrors until the total is below 90% of
-  // max_bytes (only when it is above max_bytes).
+  // Evicts idle mirrors, in the order of the eviction policy, until the
+  // total is below 90% of max_bytes (only when it is above max_bytes).
   EvictionResult EvictIfNeeded();
   uint64_t total_bytes() const { return total_bytes_.load(); }
   int mirror_count() const;
@@ -132,12 +145,15 @@ class MirrorStore {
   Result<env::RunResult> RunGit(std::vector<std::string> args, const std::string& authorization,
                                 const std::string& input = "");
   void Measure(const std::string& repo_key);
+  int64_t NowMs() const;
   void Maintain(const std::string& repo_key);
   static constexpr int kMaxPacks = 8;
 
   struct MirrorState {
     uint64_t bytes = 0;
     int64_t last_use_ms = 0;
+    int64_t created_ms = 0;  // when this node built it (for kSizeAndAge)
+    uint64_t uses = 0;       // clients served since start-up (for kSizeAndAge)
     int users = 0;
   };
 

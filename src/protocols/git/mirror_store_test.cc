@@ -192,6 +192,50 @@ TEST_F(MirrorStoreTest, WarmupReportsUpstreamErrorsAndMissingBranches) {
   EXPECT_TRUE(results[0].ok) << results[0].error;
 }
 
+// Three mirrors: "old" (small, built 8 days ago), "popular" (10 kB, served
+// ten times, last a day ago) and "big" (10 kB, built last, served once).
+// Returns which of them are left after the limit is enforced.
+std::vector<std::string> MirrorsLeftAfterEviction(MirrorOptions options, env::FakeProcessRunner& git,
+                                                  MirrorEvictionPolicy policy) {
+  env::FakeClock clock;
+  options.clock = &clock;
+  options.eviction_policy = policy;
+  options.max_age_ms = 7LL * 24 * 3600 * 1000;
+  options.max_bytes = 20'000;  // evicts down to 18,000
+  MirrorStore store(options, git);
+  EXPECT_TRUE(store.Init().ok());
+  auto make = [&](const std::string& name, size_t bytes) {
+    const std::string key = "example.com/org/" + name;
+    EXPECT_TRUE(store.Update(key, "https://" + key, "").ok());
+    std::ofstream(store.PathFor(key) + "/objects/pack/pack-x.pack") << std::string(bytes, 'x');
+    EXPECT_TRUE(store.Update(key, "https://" + key, "").ok());  // measures it
+  };
+  make("old", 1'000);
+  clock.Advance(std::chrono::hours(24 * 7));
+  make("popular", 10'000);
+  for (int i = 0; i < 10; ++i) {
+    store.BeginUse("example.com/org/popular");
+    store.EndUse("example.com/org/popular");
+  }
+  clock.Advance(std::chrono::hours(24));
+  make("big", 10'000);  // 21 kB in all: past the limit
+  std::vector<std::string> left;
+  for (const char* name : {"old", "popular", "big"}) {
+    if (store.Exists(std::string("example.com/org/") + name)) left.push_back(name);
+  }
+  return left;
+}
+
+TEST_F(MirrorStoreTest, LeastRecentlyUsedEvictionKeepsTheMirrorsUsedLast) {
+  EXPECT_EQ(MirrorsLeftAfterEviction(options_, git_, MirrorEvictionPolicy::kLeastRecentlyUsed),
+            (std::vector<std::string>{"big"}));
+}
+
+TEST_F(MirrorStoreTest, SizeAndAgeEvictionTakesOldMirrorsThenTheMostBytesPerUse) {
+  EXPECT_EQ(MirrorsLeftAfterEviction(options_, git_, MirrorEvictionPolicy::kSizeAndAge),
+            (std::vector<std::string>{"popular"}));
+}
+
 TEST_F(MirrorStoreTest, FleetNodesSplitTheirWarmupRunsButWarmOnDemand) {
   // Two nodes: this fixture's store and a second one beside it, with one
   // set of fleet leases between them.
