@@ -57,6 +57,7 @@
 #include "server/reachability_probe.h"
 #include "server/s3_storage.h"
 #include "store/fs_blob_store.h"
+#include "store/s3/s3_config.h"
 
 namespace cellar::server {
 
@@ -388,6 +389,14 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
     mirror_options.on_changed = [parts](const std::string& repo_key, std::shared_ptr<void> keep) {
       if (parts->git_publisher) parts->git_publisher->Schedule(repo_key, std::move(keep));
     };
+    if (p.access_tally) {
+      // The bucket's eviction ranks a mirror's copy by the clones every node
+      // serves from its own mirror of the repository.
+      mirror_options.on_use = [tally = p.access_tally.get(), documents = s3::KeyPrefix(p.s3->prefix()) + "documents/",
+                               clock = &p.clock](const std::string& repo_key) {
+        tally->Record(documents + git::SharedGitTier::ManifestName(repo_key), clock->NowUnixMs());
+      };
+    }
     mirror_options.on_restored = [m](bool ok, uint64_t bytes) {
       m->shared_tier.With({"restore", ok ? "ok" : "error"}).Inc();
       m->shared_tier_bytes.With({"restore"}).Inc(bytes);

@@ -21,7 +21,11 @@ BucketMaintenance::BucketMaintenance(redis::RedisAccessTally* tally, index::Buck
                                 "Bucket eviction passes by result (ok, error, skipped: another node held the lease).",
                                 {"result"})),
       evicted_(registry.AddCounter("cellar_bucket_evicted_total",
-                                   "Entries removed from the bucket, by reason (ttl, size).", {"reason"})),
+                                   "Entries and git mirrors' copies removed from the bucket, by reason (ttl, size).",
+                                   {"reason"})),
+      mirrors_evicted_(registry.AddCounter("cellar_bucket_git_mirrors_evicted_total",
+                                           "Git mirrors' copies (manifest and bundles) removed from the bucket.", {})
+                           .With({})),
       blobs_removed_(registry.AddCounter("cellar_bucket_blobs_removed_total",
                                          "Blobs no entry named, removed from the bucket.", {})
                          .With({})),
@@ -79,6 +83,7 @@ void BucketMaintenance::EvictOnce() {
   runs_.With({"ok"}).Inc();
   evicted_.With({"ttl"}).Inc(report->entries_expired);
   evicted_.With({"size"}).Inc(report->entries_evicted);
+  mirrors_evicted_.Inc(report->mirrors_evicted);
   blobs_removed_.Inc(report->blobs_removed);
   bytes_removed_.Inc(report->bytes_removed);
   blob_bytes_.Set(static_cast<double>(report->blob_bytes_after));
@@ -86,6 +91,8 @@ void BucketMaintenance::EvictOnce() {
     Log(LogLevel::kInfo, "bucket eviction",
         "\"entries\":" + std::to_string(report->entries) + ",\"expired\":" + std::to_string(report->entries_expired) +
             ",\"evicted\":" + std::to_string(report->entries_evicted) +
+            ",\"git_mirrors\":" + std::to_string(report->mirrors) +
+            ",\"git_mirrors_evicted\":" + std::to_string(report->mirrors_evicted) +
             ",\"blobs_removed\":" + std::to_string(report->blobs_removed) +
             ",\"bytes_before\":" + std::to_string(report->blob_bytes_before) +
             ",\"bytes_after\":" + std::to_string(report->blob_bytes_after));

@@ -48,6 +48,7 @@ class BucketMaintenance {
   const BucketMaintenanceOptions options_;
   metrics::Family<metrics::Counter>& runs_;
   metrics::Family<metrics::Counter>& evicted_;
+  metrics::Counter& mirrors_evicted_;
   metrics::Counter& blobs_removed_;
   metrics::Counter& bytes_removed_;
   metrics::Gauge& blob_bytes_;

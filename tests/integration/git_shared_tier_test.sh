@@ -21,7 +21,11 @@
 #      repositories, slow upstream packs): the start-up runs split the list,
 #      each repository is fetched from the upstream once, by more than one
 #      node in all, and the others report it skipped;
-#   7. Redis killed: clones still work and cellar_redis_up reads 0.
+#   7. fleet-wide eviction of mirrors' copies: a node with a bucket TTL of 6 s
+#      evicts every mirror's copy nobody cloned (manifest, then its bundles),
+#      and keeps the one it keeps serving; a fresh node then clones an evicted
+#      repository from the upstream, whole;
+#   8. Redis killed: clones still work and cellar_redis_up reads 0.
 # Usage: bash git_shared_tier_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
@@ -186,7 +190,37 @@ done
 [[ $warming_nodes -ge 2 ]] || fail "one node warmed the whole list; the start-up runs did not split it"
 pass "Redis: 3 nodes' start-up warm-ups split 3 repositories ($warming_nodes nodes warmed), 1 upstream pack each"
 
-# --- 7. Redis gone: every clone still works, each node on its own ------------------
+# --- 7. the bucket's TTL evicts mirrors' copies nobody clones ---------------------
+mirror_docs() { s3_keys documents/git/ | grep -c '/manifest.json$' || true; }
+[[ $(mirror_docs) -ge 5 ]] || fail "expected 5 mirrors' copies in the bucket, found: $(s3_keys documents/git/)"
+bundles_before=$(s3_bytes blobs/)
+start_cellar "$IT_TMP/k" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL" --bucket-ttl 6s \
+  --bucket-eviction-interval 3s --bucket-gc-grace 1s --fleet-stats-interval 1s  # its first clone is tallied before the first pass
+REPO=acme/small.git
+for _ in $(seq 1 40); do
+  clone_via "$IT_TMP/w7"  # node k serves acme/small over and over: the fleet's tally keeps it fresh
+  [[ $(mirror_docs) -eq 1 ]] && break
+  sleep 0.5
+done
+[[ $(mirror_docs) -eq 1 ]] || fail "bucket TTL: $(mirror_docs) mirrors' copies left, expected 1: $(s3_keys documents/git/)"
+s3_keys documents/git/ | grep -q '/acme/small[^/]*/manifest.json$' ||
+  fail "bucket TTL evicted the mirror node k keeps serving: $(s3_keys documents/git/)"
+[[ $(metric cellar_bucket_git_mirrors_evicted_total) -ge 4 ]] ||
+  fail "cellar_bucket_git_mirrors_evicted_total is $(metric cellar_bucket_git_mirrors_evicted_total), expected >= 4"
+for _ in $(seq 1 40); do
+  [[ $(s3_bytes blobs/) -lt $bundles_before ]] && break
+  sleep 0.25
+done
+[[ $(s3_bytes blobs/) -lt $bundles_before ]] || fail "the evicted mirrors' bundles were not collected ($bundles_before bytes before)"
+start_cellar "$IT_TMP/l" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL"
+REPO=acme/w1.git
+m=$(up_mark)
+clone_via "$IT_TMP/w7b"
+[[ $(up_packs "$m" "$REPO") -eq 1 ]] || fail "an evicted mirror's copy: expected 1 upstream pack, got $(up_packs "$m" "$REPO")"
+same_as_direct "$IT_TMP/w7b"
+pass "bucket TTL: 4 mirrors' copies nobody cloned evicted with their bundles, the one in use kept; an evicted repository clones from the upstream"
+
+# --- 8. Redis gone: every clone still works, each node on its own ------------------
 kill -9 "$REDIS_PID"
 REPO=acme/never.git
 for i in 0 1 2; do

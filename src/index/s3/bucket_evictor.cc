@@ -46,13 +46,22 @@ void AddDigestsNamedIn(std::string_view text, std::unordered_set<std::string>& o
   }
 }
 
+// An entry manifest, or a git mirror's manifest document: what eviction
+// removes, with the blobs it names.
 struct Candidate {
   std::string object_key;
-  std::string digest_hex;
+  std::vector<std::string> digests;
   uint64_t size = 0;
   int64_t last_ms = 0;
   uint64_t hits = 0;
+  bool mirror = false;
 };
+
+// A git mirror's manifest in the shared tier: documents/git/<repo>/manifest.json.
+bool IsMirrorManifest(std::string_view key, std::string_view documents_prefix) {
+  return key.starts_with(documents_prefix) && key.substr(documents_prefix.size()).starts_with("git/") &&
+         key.ends_with("/manifest.json");
+}
 
 }  // namespace
 
@@ -94,17 +103,6 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   }
   known_ = live;
   report.entries = live.size();
-  // Blobs the bucket's documents name (the git tier's bundles) are not
-  // this evictor's: never collected. Documents are few (one per mirror) and
-  // read on every pass, since they change.
-  std::unordered_set<std::string> named_by_documents;
-  CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> documents, ListAll(client_, documents_prefix_));
-  for (const s3::ObjectInfo& object : documents) {
-    CELLAR_ASSIGN_OR_RETURN(auto reader, client_.GetObject(object.key));
-    if (!reader) continue;
-    CELLAR_ASSIGN_OR_RETURN(std::string body, s3::ReadAllObject(**reader, kMaxDocumentBytes));
-    AddDigestsNamedIn(body, named_by_documents);
-  }
   CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> blobs, ListAll(client_, blobs_prefix_));
   std::unordered_map<std::string, const s3::ObjectInfo*> blob_by_digest;
   for (const s3::ObjectInfo& b : blobs) {
@@ -112,10 +110,40 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
     report.blob_bytes_before += b.size;
   }
 
-  // 2. Rank the entries.
+  std::vector<Candidate> candidates;
+  for (const auto& [key, m] : live) {
+    if (!m.digest_hex.empty()) candidates.push_back(Candidate{key, {m.digest_hex}, m.size, m.created_ms, 0, false});
+  }
+  // Documents are few (one per mirror) and read on every pass, since they
+  // change. A git mirror's manifest is a candidate like an entry: its size
+  // is its bundles', and evicting it leaves them to be collected. Blobs any
+  // other document names are never collected.
+  std::unordered_set<std::string> named_by_documents;
+  CELLAR_ASSIGN_OR_RETURN(std::vector<s3::ObjectInfo> documents, ListAll(client_, documents_prefix_));
+  mirror_manifests_.clear();
+  for (const s3::ObjectInfo& object : documents) {
+    CELLAR_ASSIGN_OR_RETURN(auto reader, client_.GetObject(object.key));
+    if (!reader) continue;
+    CELLAR_ASSIGN_OR_RETURN(std::string body, s3::ReadAllObject(**reader, kMaxDocumentBytes));
+    if (!IsMirrorManifest(object.key, documents_prefix_)) {
+      AddDigestsNamedIn(body, named_by_documents);
+      continue;
+    }
+    std::unordered_set<std::string> bundles;
+    AddDigestsNamedIn(body, bundles);
+    Candidate c{object.key, {bundles.begin(), bundles.end()}, 0, object.last_modified_unix_ms, 0, true};
+    for (const std::string& d : c.digests) {
+      if (auto b = blob_by_digest.find(d); b != blob_by_digest.end()) c.size += b->second->size;
+    }
+    mirror_manifests_.insert(object.key);
+    ++report.mirrors;
+    candidates.push_back(std::move(c));
+  }
+
+  // 2. Rank the candidates by the fleet's hits.
   std::vector<std::string> keys;
-  keys.reserve(live.size());
-  for (const auto& [key, m] : live) keys.push_back(key);
+  keys.reserve(candidates.size());
+  for (const Candidate& c : candidates) keys.push_back(c.object_key);
   std::unordered_map<std::string, AccessCount> counts;
   if (tally_ != nullptr) {
     auto read = tally_->Read(keys);
@@ -125,17 +153,13 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
       Log(LogLevel::kWarn, "bucket eviction: no fleet access times (ranking by creation): " + read.error().message());
     }
   }
-  std::vector<Candidate> candidates;
-  std::unordered_map<std::string, int> refs;  // digest -> manifests naming it
-  for (const auto& [key, m] : live) {
-    if (m.digest_hex.empty()) continue;
-    Candidate c{key, m.digest_hex, m.size, m.created_ms, 0};
-    if (auto it = counts.find(key); it != counts.end()) {
+  std::unordered_map<std::string, int> refs;  // digest -> candidates naming it
+  for (Candidate& c : candidates) {
+    if (auto it = counts.find(c.object_key); it != counts.end()) {
       c.last_ms = std::max(c.last_ms, it->second.last_ms);
       c.hits = it->second.hits;
     }
-    ++refs[m.digest_hex];
-    candidates.push_back(std::move(c));
+    for (const std::string& d : c.digests) ++refs[d];
   }
   if (options_.policy == BucketEvictionPolicy::kLeastRecentlyUsed) {
     std::sort(candidates.begin(), candidates.end(),
@@ -153,8 +177,11 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   auto evict = [&](const Candidate& c) -> Status {
     CELLAR_RETURN_IF_ERROR(client_.DeleteObject(c.object_key));
     known_.erase(c.object_key);
-    if (--refs[c.digest_hex] == 0) {
-      if (auto b = blob_by_digest.find(c.digest_hex); b != blob_by_digest.end()) bytes -= b->second->size;
+    mirror_manifests_.erase(c.object_key);
+    if (c.mirror) ++report.mirrors_evicted;
+    for (const std::string& d : c.digests) {
+      if (--refs[d] != 0 || named_by_documents.count(d) != 0) continue;
+      if (auto b = blob_by_digest.find(d); b != blob_by_digest.end()) bytes -= b->second->size;
     }
     return Status::Ok();
   };
@@ -180,7 +207,8 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   if (tally_ != nullptr) {
     // Evicted entries, and hits of keys the bucket never held (entries a
     // node keeps to itself), leave the tally.
-    Status pruned = tally_->Prune([this](const std::string& key) { return known_.count(key) != 0; });
+    Status pruned = tally_->Prune(
+        [this](const std::string& key) { return known_.count(key) != 0 || mirror_manifests_.count(key) != 0; });
     if (!pruned.ok()) Log(LogLevel::kWarn, "bucket eviction: access tally not pruned: " + pruned.message());
   }
 

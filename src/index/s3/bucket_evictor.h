@@ -12,10 +12,14 @@
 //      manifest its writer is about to publish).
 // Evicting removes an entry from the bucket only: nodes keep serving it from
 // their own disks (each local tier has its own LRU) and a node that lacks it
-// misses, as for a key never stored. Git mirrors' bundles are not touched:
-// a blob whose digest appears in any of the bucket's documents
-// (`<prefix>documents/`, where the git tier lists its bundles) is never
-// collected, and counts towards the size like any blob.
+// misses, as for a key never stored.
+// Git mirrors' copies (`<prefix>documents/git/<repo>/manifest.json` and the
+// bundles it names) are candidates like entries, under the same TTL and
+// policy: their size is their bundles', their hits are the clones nodes
+// serve from their own mirrors of the repository (recorded under the
+// manifest's object key), and evicting one deletes the manifest, leaving
+// its bundles to be collected. A node then builds that mirror from the
+// upstream again. A blob any other document names is never collected.
 // A manifest published during a pass that names an old blob the pass finds
 // unreferenced can lose its blob; a node then treats the entry as a miss.
 //
@@ -26,6 +30,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/status.h"
 #include "env/clock.h"
@@ -53,6 +58,8 @@ struct BucketEvictionOptions {
 
 struct BucketEvictionReport {
   uint64_t entries = 0;            // manifests found
+  uint64_t mirrors = 0;            // git mirrors' manifests found
+  uint64_t mirrors_evicted = 0;    // of those, evicted (also counted as expired or evicted)
   uint64_t blob_bytes_before = 0;  // all blobs listed
   uint64_t blob_bytes_after = 0;
   uint64_t entries_expired = 0;
@@ -83,6 +90,7 @@ class BucketEvictor {
   const std::string documents_prefix_;
   const std::string blobs_prefix_;
   std::unordered_map<std::string, Manifest> known_;  // object key -> manifest, across passes
+  std::unordered_set<std::string> mirror_manifests_;  // git mirrors' manifests in the last pass
 };
 
 }  // namespace cellar::index

@@ -184,6 +184,60 @@ TEST_F(BucketEvictorTest, BlobsTheBucketsDocumentsNameAreNeverCollected) {
   EXPECT_EQ(client_.ObjectForTest("c/blobs/" + bundle), std::string(500, 'g'));
 }
 
+TEST_F(BucketEvictorTest, GitMirrorsCopiesAreEvictedLikeEntriesAndTheirBundlesCollected) {
+  // Two mirrors in the shared tier, as the git tier writes them: bundles
+  // under blobs/, then documents/git/<repo>/manifest.json naming them.
+  auto publish_mirror = [&](const std::string& repo, char fill, std::vector<uint64_t> bundle_sizes) {
+    std::string list;
+    for (size_t i = 0; i < bundle_sizes.size(); ++i) {
+      const std::string digest(63, fill);
+      s3::StringBody bundle(std::string(bundle_sizes[i], fill));
+      ASSERT_TRUE(client_.PutObject("c/blobs/" + digest + std::to_string(i), bundle, {}).ok());
+      list += std::string(list.empty() ? "" : ",") + R"({"blake3":")" + digest + std::to_string(i) + R"("})";
+    }
+    s3::StringBody manifest(R"({"version":1,"bundles":[)" + list + R"(],"refs":{"refs/heads/main":")" +
+                            std::string(40, '1') + R"("}})");
+    ASSERT_TRUE(client_.PutObject("c/documents/git/example.com/" + repo + "/manifest.json", manifest, {}).ok());
+  };
+  const std::string cold_key = "c/documents/git/example.com/cold/manifest.json";
+  const std::string hot_key = "c/documents/git/example.com/hot/manifest.json";
+  publish_mirror("cold", 'c', {3'000, 1'000});  // a full bundle and an incremental
+  publish_mirror("hot", 'd', {3'000});
+  Store(1, 1'000, 'e');
+  tally_.counts[cold_key] = AccessCount{clock_.NowUnixMs(), 1};
+  clock_.Advance(seconds(10));
+  // Nodes serve clones of "hot" and read entry 1; nobody clones "cold" since.
+  tally_.counts[hot_key] = AccessCount{clock_.NowUnixMs(), 5};
+  Hit(1);
+  BucketEvictionOptions options = Options();
+  options.max_bytes = 6'000;  // 8,000 stored: past the high watermark (5,400)
+  auto report = BucketEvictor(client_, &tally_, clock_, options).RunOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->mirrors, 2u);
+  EXPECT_EQ(report->mirrors_evicted, 1u);
+  EXPECT_EQ(report->entries_evicted, 1u);
+  EXPECT_EQ(report->blobs_removed, 2u);  // both of cold's bundles
+  EXPECT_EQ(report->blob_bytes_after, 4'000u);
+  EXPECT_FALSE(client_.ObjectForTest(cold_key).has_value());
+  EXPECT_TRUE(client_.ObjectForTest(hot_key).has_value());
+  EXPECT_TRUE(Has(1));
+  // The tally keeps the mirror that stays, and forgets the one that went.
+  EXPECT_EQ(tally_.counts.count(hot_key), 1u);
+  EXPECT_EQ(tally_.counts.count(cold_key), 0u);
+
+  // Unused for longer than the TTL, a mirror's copy expires like an entry.
+  clock_.Advance(std::chrono::hours(2));
+  Hit(1);
+  options.max_bytes = 0;
+  options.ttl_ms = 3600'000;
+  report = BucketEvictor(client_, &tally_, clock_, options).RunOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->mirrors_evicted, 1u);
+  EXPECT_EQ(report->entries_expired, 1u);
+  EXPECT_FALSE(client_.ObjectForTest(hot_key).has_value());
+  EXPECT_TRUE(Has(1));
+}
+
 TEST_F(BucketEvictorTest, ManifestsAreReadOnceAndWithoutATallyTheOldestGoFirst) {
   for (int i = 0; i < 4; ++i) {
     Store(i, 1000, static_cast<char>('a' + i));

@@ -400,11 +400,14 @@ void MirrorStore::Measure(const std::string& repo_key) {
 
 void MirrorStore::BeginUse(const std::string& repo_key) {
   const int64_t now = NowMs();
-  std::lock_guard lock(mu_);
-  auto& state = mirrors_[repo_key];
-  ++state.users;
-  ++state.uses;
-  state.last_use_ms = now;
+  {
+    std::lock_guard lock(mu_);
+    auto& state = mirrors_[repo_key];
+    ++state.users;
+    ++state.uses;
+    state.last_use_ms = now;
+  }
+  if (options_.on_use) options_.on_use(repo_key);
 }
 
 void MirrorStore::EndUse(const std::string& repo_key) {

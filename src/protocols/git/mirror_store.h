@@ -54,6 +54,9 @@ struct MirrorOptions {
   // `grown_bytes`: how much the mirror grew (what came from the upstream).
   std::function<void(bool ok, double seconds, uint64_t grown_bytes)> on_upstream_run;
   std::function<void()> on_evicted;
+  // Called (outside any lock, must not block) each time a client is served
+  // from a mirror: fleet mode tallies it for the bucket's eviction.
+  std::function<void(const std::string& repo_key)> on_use;
   // Fleet mode (docs/protocols/git.md, "Shared tier"): a new mirror is
   // first built from the bucket's copy, then fetched from the upstream for
   // what changed since; after every upstream run that changed a mirror,
