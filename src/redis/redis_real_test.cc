@@ -19,6 +19,7 @@
 #include "redis/document_versions.h"
 #include "redis/fleet_stats.h"
 #include "redis/hiredis_client.h"
+#include "redis/hot_entries.h"
 #include "redis/leases.h"
 #include "redis/leases_conformance.h"
 
@@ -236,6 +237,7 @@ class RealRedisTest : public testing::Test {
 using RealFleetStatsTest = RealRedisTest;
 using RealRedisAccessTallyTest = RealRedisTest;
 using RealRedisDocumentVersionsTest = RealRedisTest;
+using RealRedisHotEntriesTest = RealRedisTest;
 
 TEST_F(RealFleetStatsTest, EveryLiveNodesSnapshotIsReadBackAndStaleOnesDropOut) {
   FleetStats a(client, "fleet-test:", milliseconds(600), clock);
@@ -353,6 +355,24 @@ TEST_F(RealRedisDocumentVersionsTest, TheLastAnnouncementIsReadBackPerDocument) 
   EXPECT_EQ((*versions.Latest("go/list", "left-pad"))->fetched_ms, 300);
   server.Kill();
   EXPECT_EQ(versions.Latest("npm/packuments", "left-pad").status().code(), Code::kUnavailable);
+}
+
+TEST_F(RealRedisHotEntriesTest, CopiesAreBinarySafeExpireAndCanBeDropped) {
+  RedisHotEntries hot(client, "hot-test:", milliseconds(300));
+  const std::string manifest = std::string("{\"v\":1}\0\n\xff", 11);
+  EXPECT_FALSE(hot.Get("c/entries/turbo%2Ft/aa")->has_value());
+  ASSERT_TRUE(hot.Put("c/entries/turbo%2Ft/aa", manifest).ok());
+  ASSERT_TRUE(hot.Put("c/entries/turbo%2Ft/bb", "other").ok());
+  EXPECT_EQ(**hot.Get("c/entries/turbo%2Ft/aa"), manifest);
+  EXPECT_EQ(*client.Command({"EXISTS", "hot-test:entry:c/entries/turbo%2Ft/aa"})->AsInteger(), 1);
+  ASSERT_TRUE(hot.Drop("c/entries/turbo%2Ft/aa").ok());
+  ASSERT_TRUE(hot.Drop("c/entries/turbo%2Ft/never").ok());
+  EXPECT_FALSE(hot.Get("c/entries/turbo%2Ft/aa")->has_value());
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_FALSE(hot.Get("c/entries/turbo%2Ft/bb")->has_value()) << "expired";
+  server.Kill();
+  EXPECT_EQ(hot.Get("c/entries/turbo%2Ft/bb").status().code(), Code::kUnavailable);
+  EXPECT_EQ(hot.Put("c/entries/turbo%2Ft/bb", "x").code(), Code::kUnavailable);
 }
 
 }  // namespace

@@ -37,6 +37,7 @@
 #include "redis/document_versions.h"
 #include "redis/fleet_lock.h"
 #include "redis/hiredis_client.h"
+#include "redis/hot_entries.h"
 #include "redis/leases.h"
 #include "protocols/goproxy/checksum_db.h"
 #include "protocols/goproxy/goproxy_adapter.h"
@@ -87,6 +88,11 @@ struct App::Parts {
   env::SystemProcessRunner process_runner;  // git; outlives everything that runs it
   metrics::Registry registry;
   std::unique_ptr<store::FsBlobStore> blobs;  // the data dir; with --storage s3 its local tier
+  // Redis before the bucket: the bucket's shared entries keep copies in it.
+  std::unique_ptr<redis::HiredisClient> redis;  // --redis-url
+  std::unique_ptr<redis::RedisLeases> redis_leases;
+  std::unique_ptr<redis::FleetLock> fleet_lock;
+  std::unique_ptr<redis::RedisHotEntries> hot_entries;  // --storage s3 with --redis-url
   std::unique_ptr<S3Storage> s3;              // --storage s3: the bucket behind `blobs`
   std::unique_ptr<ReachabilityProbe> bucket_probe;  // --storage s3: for /readyz
   std::string node_id;
@@ -104,9 +110,6 @@ struct App::Parts {
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
   std::unique_ptr<git::GitMetrics> git_metrics;
-  std::unique_ptr<redis::HiredisClient> redis;  // --redis-url
-  std::unique_ptr<redis::RedisLeases> redis_leases;
-  std::unique_ptr<redis::FleetLock> fleet_lock;
   std::unique_ptr<RedisFillLock> fill_lock;  // --storage s3 with --redis-url: fleet-wide fills
   std::unique_ptr<redis::FleetStats> fleet_stats;  // --redis-url
   std::unique_ptr<FleetStatsReporter> fleet_reporter;
@@ -300,7 +303,8 @@ Status App::SetUpBucketUpkeep(const Config& config, Parts& p, core::CacheOptions
     options.policy = config.bucket_eviction == "size-and-age" ? index::BucketEvictionPolicy::kSizeAndAge
                                                               : index::BucketEvictionPolicy::kLeastRecentlyUsed;
     p.bucket_evictor =
-        std::make_unique<index::BucketEvictor>(p.s3->client(), p.access_tally.get(), p.clock, options);
+        std::make_unique<index::BucketEvictor>(p.s3->client(), p.access_tally.get(), p.clock, options,
+                                               p.hot_entries.get());
   }
   if (p.access_tally || p.bucket_evictor) {
     BucketMaintenanceOptions options;
@@ -321,7 +325,8 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   p.redis = std::make_unique<redis::HiredisClient>(std::move(url), redis::HiredisOptions{}, p.clock);
   // Keys of different fleets sharing one Redis stay apart: the bucket and
   // prefix name the fleet.
-  std::string fleet = p.s3 ? config.s3_bucket + "/" + config.s3_prefix : config.data_dir;
+  const bool shared_bucket = config.storage == "s3";  // ConnectRedis runs before the bucket is opened
+  std::string fleet = shared_bucket ? config.s3_bucket + "/" + config.s3_prefix : config.data_dir;
   p.redis_prefix = "cellar:" + fleet + ":";
   p.redis_leases = std::make_unique<redis::RedisLeases>(*p.redis, p.redis_prefix);
   redis::FleetLockOptions lock_options;
@@ -329,7 +334,11 @@ Status App::ConnectRedis(const Config& config, Parts& p) {
   p.fleet_lock = std::make_unique<redis::FleetLock>(*p.redis_leases, lock_options);
   // Revalidated mutable documents: the others stop serving an older copy.
   p.document_versions = std::make_unique<redis::RedisDocumentVersions>(*p.redis, p.redis_prefix);
-  if (p.s3) {
+  if (shared_bucket && config.redis_entry_ttl_ms > 0) {
+    p.hot_entries = std::make_unique<redis::RedisHotEntries>(*p.redis, p.redis_prefix,
+                                                             std::chrono::milliseconds(config.redis_entry_ttl_ms));
+  }
+  if (shared_bucket) {
     // A waiting node serves what the holder published, which needs the
     // bucket's shared entries: fills take fleet leases only with S3.
     redis::FleetLockOptions fill_options;
@@ -464,13 +473,15 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   // blob's name must be as durable as the record naming it.
   store_options.sync_directories = config.sync_dirs || config.s3_upload == "async";
   CELLAR_ASSIGN_OR_RETURN(p->blobs, store::FsBlobStore::Open(store_options));
+  // Redis first: the bucket's shared entries keep copies of manifests in it.
+  if (!config.redis_url.empty()) CELLAR_RETURN_IF_ERROR(ConnectRedis(config, *p));
   if (config.storage == "s3") {
-    CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp", p->registry));
+    CELLAR_ASSIGN_OR_RETURN(p->s3, S3Storage::Open(config, *p->blobs, p->clock, config.data_dir + "/tmp", p->registry,
+                                                   p->hot_entries.get()));
     p->bucket_probe = std::make_unique<ReachabilityProbe>([s3 = p->s3.get()] { return s3->CheckReachable(); },
                                                           p->clock, std::chrono::seconds(5));
   }
   store::BlobStore& blob_store = p->s3 ? p->s3->store() : static_cast<store::BlobStore&>(*p->blobs);
-  if (!config.redis_url.empty()) CELLAR_RETURN_IF_ERROR(ConnectRedis(config, *p));
 
   core::CacheOptions cache_options;
   cache_options.max_bytes = config.max_size_bytes;

@@ -210,6 +210,10 @@ const std::vector<OptionDef>& Options() {
        "Fleet mode: Redis coordinating the nodes on one bucket, redis://[[user]:password@]host[:port][/db] or "
        "unix:///path.sock[?db=N]. Redis only saves work: with it down every request still succeeds.",
        "(none)", StringSetter(&Config::redis_url)},
+      {"redis-entry-ttl",
+       "Fleet mode with S3: how long Redis keeps a copy of an entry's manifest that a node wrote or read, so "
+       "the other nodes' first lookups skip the bucket (0: no copies).",
+       "30m", DurationSetter("redis-entry-ttl", &Config::redis_entry_ttl_ms)},
       {"bucket-max-size",
        "S3: the bucket's own size limit for the whole fleet (0 = none). Past 90% the least recently used "
        "entries fleet-wide (hits from every node, through Redis) leave the bucket until it is under 80%; "

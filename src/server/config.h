@@ -35,6 +35,7 @@ struct Config {
   // Fleet mode: Redis for coordination between nodes (docs/redis.md);
   // empty: none. Checked when the server starts (it may hold a password).
   std::string redis_url;
+  int64_t redis_entry_ttl_ms = 30 * 60'000;
   int64_t fleet_stats_interval_ms = 10'000;
   // The bucket's own limits (--storage s3): see index/s3/bucket_evictor.h.
   uint64_t bucket_max_bytes = 0;  // 0 = none

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "index/outbox/outbox_shared_entries.h"
+#include "index/s3/hot_cached_entries.h"
 #include "index/s3/s3_shared_entries.h"
 #include "store/outbox/outbox.h"
 #include "store/outbox/outbox_drainer.h"
@@ -33,6 +34,7 @@ struct S3Storage::Parts {
   std::unique_ptr<S3DirectStorage> direct;
   std::unique_ptr<s3::S3Documents> documents;
   std::unique_ptr<index::S3SharedEntries> entries;
+  std::unique_ptr<index::HotCachedEntries> hot_cached;  // with Redis: entries, with copies in it
   std::unique_ptr<index::OutboxSharedEntries> outbox_entries;  // --s3-upload=async
   // Last: its threads use everything above, so it is destroyed (stopped) first.
   std::unique_ptr<outbox::OutboxDrainer> drainer;
@@ -43,7 +45,7 @@ S3Storage::~S3Storage() = default;
 
 Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::BlobStore& local,
                                                    const env::Clock& clock, const std::string& spool_dir,
-                                                   metrics::Registry& registry) {
+                                                   metrics::Registry& registry, index::HotEntries* hot_entries) {
   auto p = std::make_unique<Parts>();
   s3::S3Config& s3 = p->s3_config;
   s3::ApplyEnvironment(s3);  // credentials; the rest is settled by config
@@ -77,8 +79,22 @@ Result<std::unique_ptr<S3Storage>> S3Storage::Open(const Config& config, store::
   }
   p->tiered = std::make_unique<store::TieredBlobStore>(local, *p->remote, tiered);
   p->entries = std::make_unique<index::S3SharedEntries>(*p->client, s3.prefix);
+  index::SharedEntries* shared = p->entries.get();
+  if (hot_entries != nullptr) {
+    auto& lookups = registry.AddCounter("cellar_hot_entries_total",
+                                        "Fleet mode: lookups of the bucket's entries answered from Redis's copies "
+                                        "(hot), from the bucket (cold), or from the bucket with Redis down "
+                                        "(unavailable).",
+                                        {"result"});
+    p->hot_cached = std::make_unique<index::HotCachedEntries>(
+        *p->entries, *hot_entries, [&lookups](index::HotCachedEntries::Lookup l) {
+          using L = index::HotCachedEntries::Lookup;
+          lookups.With({l == L::kHot ? "hot" : l == L::kCold ? "cold" : "unavailable"}).Inc();
+        });
+    shared = p->hot_cached.get();
+  }
   if (p->outbox) {
-    p->outbox_entries = std::make_unique<index::OutboxSharedEntries>(*p->entries, *p->outbox);
+    p->outbox_entries = std::make_unique<index::OutboxSharedEntries>(*shared, *p->outbox);
     outbox::OutboxDrainer::Options drainer;
     drainer.registry = &registry;
     p->drainer = std::make_unique<outbox::OutboxDrainer>(*p->outbox, clock, drainer);
@@ -104,6 +120,7 @@ const std::string& S3Storage::prefix() const { return parts_->s3_config.prefix; 
 
 index::SharedEntries& S3Storage::entries() {
   if (parts_->outbox_entries) return *parts_->outbox_entries;
+  if (parts_->hot_cached) return *parts_->hot_cached;
   return *parts_->entries;
 }
 

@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "env/clock.h"
 #include "protocols/negotiate/direct_storage.h"
+#include "index/hot_entries.h"
 #include "index/s3/s3_shared_entries.h"
 #include "index/shared_entries.h"
 #include "metrics/metrics.h"
@@ -37,9 +38,12 @@ class S3Storage {
   // outlive this object; spool files go to `spool_dir`. Reports S3 requests,
   // bytes and latency (MeteredS3Client) and where reads came from
   // (cellar_tiered_reads_total) in `registry`.
+  // With `hot_entries` (Redis in fleet mode; may be null, else must outlive
+  // this), entries() keeps copies of manifests there (HotCachedEntries) and
+  // reports where lookups were answered (cellar_hot_entries_total).
   static Result<std::unique_ptr<S3Storage>> Open(const Config& config, store::BlobStore& local,
                                                  const env::Clock& clock, const std::string& spool_dir,
-                                                 metrics::Registry& registry);
+                                                 metrics::Registry& registry, index::HotEntries* hot_entries = nullptr);
   ~S3Storage();
 
   store::BlobStore& store();

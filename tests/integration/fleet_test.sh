@@ -8,6 +8,8 @@
 #      module zip, 10 on each node: every answer is the upstream's bytes, and
 #      with Redis the upstream was asked once for each (one node filled it,
 #      the other two waited for its lease and read it from the bucket);
+#      and a turbo artifact written through one node is found by the other
+#      two from Redis's copy of its manifest: one bucket GET each, the blob;
 #   2. the same for a new tarball and zip with three nodes without Redis:
 #      each node fills on its own, so at most three upstream requests each
 #      (and every answer still right);
@@ -158,6 +160,23 @@ print(f.get("nodes", 0), f.get("stored_bytes", 0), len(f.get("per_node", [])))')
   [[ $(metric_at "${ROUND_URLS[$n]}" cellar_fleet_stored_bytes) == "$own_sum" ]] || fail "node $n: cellar_fleet_stored_bytes is not $own_sum"
 done
 pass "fleet totals: every node's /api/v1/stats and /metrics count 3 nodes and $own_sum stored bytes, the sum of theirs"
+# Hot entries: an artifact written through node 0 is found by nodes 1 and 2
+# from Redis's copy of its manifest, so the blob is their only bucket GET.
+head -c 50000 /dev/urandom >"$IT_TMP/hot-artifact"
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$IT_TMP/hot-artifact" \
+  -H 'Content-Type: application/octet-stream' "${ROUND_URLS[0]}/turbo/v8/artifacts/hotentry01") == 200 ]] ||
+  fail "PUT of hotentry01 through node 0"
+for n in 1 2; do
+  gets=$(metric_at "${ROUND_URLS[$n]}" 'cellar_s3_requests_total{operation="get",result="ok"}')
+  hot=$(metric_at "${ROUND_URLS[$n]}" 'cellar_hot_entries_total{result="hot"}')
+  curl -sf -o "$IT_TMP/hot-got-$n" "${ROUND_URLS[$n]}/turbo/v8/artifacts/hotentry01" || fail "node $n: GET hotentry01"
+  cmp -s "$IT_TMP/hot-artifact" "$IT_TMP/hot-got-$n" || fail "node $n: hotentry01 differs"
+  gets=$(($(metric_at "${ROUND_URLS[$n]}" 'cellar_s3_requests_total{operation="get",result="ok"}') - gets))
+  hot=$(($(metric_at "${ROUND_URLS[$n]}" 'cellar_hot_entries_total{result="hot"}') - hot))
+  [[ $hot -eq 1 && $gets -eq 1 ]] ||
+    fail "node $n: a first read of another node's artifact made $gets bucket GETs and $hot Redis lookups, want 1 (the blob) and 1"
+done
+pass "hot entries: another node's new artifact is found through Redis, one bucket GET (its blob) per node"
 
 # --- 2. without Redis: each node on its own ---------------------------------------
 fleet_round alone dep-a/dep-a-1.0.0.tgz "${ZIPS[1]}"

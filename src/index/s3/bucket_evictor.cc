@@ -66,9 +66,10 @@ bool IsMirrorManifest(std::string_view key, std::string_view documents_prefix) {
 }  // namespace
 
 BucketEvictor::BucketEvictor(s3::S3Client& client, AccessTally* tally, const env::Clock& clock,
-                             BucketEvictionOptions options)
+                             BucketEvictionOptions options, HotEntries* hot)
     : client_(client),
       tally_(tally),
+      hot_(hot),
       clock_(clock),
       options_(std::move(options)),
       entries_prefix_(s3::KeyPrefix(options_.prefix) + "entries/"),
@@ -176,6 +177,9 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   uint64_t bytes = report.blob_bytes_before;
   auto evict = [&](const Candidate& c) -> Status {
     CELLAR_RETURN_IF_ERROR(client_.DeleteObject(c.object_key));
+    // A copy left behind would only name bytes that may be collected next;
+    // readers treat that as a miss, but there is no need to wait for it.
+    if (hot_ != nullptr && !c.mirror) (void)hot_->Drop(c.object_key);
     known_.erase(c.object_key);
     mirror_manifests_.erase(c.object_key);
     if (c.mirror) ++report.mirrors_evicted;

@@ -35,6 +35,7 @@
 #include "base/status.h"
 #include "env/clock.h"
 #include "index/access_tally.h"
+#include "index/hot_entries.h"
 #include "store/s3/s3_client.h"
 
 namespace cellar::index {
@@ -70,8 +71,10 @@ struct BucketEvictionReport {
 
 class BucketEvictor {
  public:
-  // `tally` may be null. The client, tally and clock must outlive this.
-  BucketEvictor(s3::S3Client& client, AccessTally* tally, const env::Clock& clock, BucketEvictionOptions options);
+  // `tally` and `hot` may be null; an evicted entry's copy in `hot` is
+  // dropped. The client, tally, clock and hot entries must outlive this.
+  BucketEvictor(s3::S3Client& client, AccessTally* tally, const env::Clock& clock, BucketEvictionOptions options,
+                HotEntries* hot = nullptr);
 
   Result<BucketEvictionReport> RunOnce();
 
@@ -84,6 +87,7 @@ class BucketEvictor {
 
   s3::S3Client& client_;
   AccessTally* const tally_;
+  HotEntries* const hot_;
   const env::Clock& clock_;
   const BucketEvictionOptions options_;
   const std::string entries_prefix_;

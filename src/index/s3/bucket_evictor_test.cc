@@ -110,6 +110,23 @@ TEST_F(BucketEvictorTest, LeastRecentlyUsedEntriesGoUntilTheBucketIsUnderTheLowW
   EXPECT_EQ(again->entries_evicted + again->blobs_removed, 0u);
 }
 
+TEST_F(BucketEvictorTest, EvictedEntriesLoseTheirHotCopies) {
+  Store(1, 100, 'a');
+  Store(2, 100, 'b');
+  MemHotEntries hot;
+  ASSERT_TRUE(hot.Put(Key(1), "copy").ok());
+  ASSERT_TRUE(hot.Put(Key(2), "copy").ok());
+  clock_.Advance(seconds(10));
+  Hit(2);
+  BucketEvictionOptions options = Options();
+  options.ttl_ms = 5'000;
+  auto report = BucketEvictor(client_, &tally_, clock_, options, &hot).RunOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->entries_expired, 1u);
+  EXPECT_EQ(hot.CopiesForTest().count(Key(1)), 0u);
+  EXPECT_EQ(hot.CopiesForTest().count(Key(2)), 1u);
+}
+
 TEST_F(BucketEvictorTest, EntriesUnusedForLongerThanTheTtlExpire) {
   for (int i = 0; i < 3; ++i) Store(i, 100, static_cast<char>('a' + i));
   clock_.Advance(seconds(90));
