@@ -412,6 +412,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
     };
   }
   mirror_options.fleet_lock = p.fleet_lock.get();
+  mirror_options.ref_versions = p.document_versions.get();  // --redis-url: refs another node fetched
   p.git_mirrors = std::make_unique<git::MirrorStore>(mirror_options, p.process_runner);
   CELLAR_RETURN_IF_ERROR(p.git_mirrors->Init());
   if (p.git_shared_tier) {

@@ -25,7 +25,12 @@
 #      evicts every mirror's copy nobody cloned (manifest, then its bundles),
 #      and keeps the one it keeps serving; a fresh node then clones an evicted
 #      repository from the upstream, whole;
-#   8. Redis killed: clones still work and cellar_redis_up reads 0.
+#   8. refs invalidation: a node serving refs from its mirror under
+#      --git-ref-ttl 1h; after an upstream push a clone through a node with
+#      strong freshness fetches and announces its new refs in Redis; the next
+#      clone through the TTL node gets the new commit at once, not an hour
+#      later;
+#   9. Redis killed: clones still work and cellar_redis_up reads 0.
 # Usage: bash git_shared_tier_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/git_lib.sh"
@@ -53,6 +58,14 @@ same_as_direct() {  # same_as_direct DIR
   [[ "$(git -C "$1" rev-parse HEAD^{tree})" == "$(git -C "$IT_TMP/direct" rev-parse HEAD^{tree})" ]] ||
     fail "$1: checkout differs from a direct clone"
   git -C "$1" fsck --no-progress >/dev/null 2>&1 || fail "$1: fsck"
+}
+push_upstream_commit() {  # push_upstream_commit FILE MESSAGE: a new commit on $REPO's main, upstream
+  rm -rf "$IT_TMP/push"
+  git clone -q "$UP_URL/$REPO" "$IT_TMP/push"
+  echo "$2" >"$IT_TMP/push/$1"
+  git -C "$IT_TMP/push" add "$1"
+  git -C "$IT_TMP/push" commit -q -m "$2"
+  git -C "$IT_TMP/push" push -q "$IT_TMP/up/$REPO" HEAD:main
 }
 wait_metric() {  # wait_metric SERIES MIN: until the series reaches MIN (30 s)
   local i
@@ -87,12 +100,7 @@ pass "node B (empty data dir): mirror from the bucket, no upstream pack"
 stop_cellar
 
 # --- 3. node C: bucket, then the delta from the upstream -------------------------
-rm -rf "$IT_TMP/push"
-git clone -q "$UP_URL/$REPO" "$IT_TMP/push"
-echo "after the publish" >"$IT_TMP/push/new-file"
-git -C "$IT_TMP/push" add new-file
-git -C "$IT_TMP/push" commit -q -m "new upstream commit"
-git -C "$IT_TMP/push" push -q "$IT_TMP/up/$REPO" HEAD:main
+push_upstream_commit new-file "new upstream commit"
 start_cellar "$IT_TMP/c" "${S3_ARGS[@]}" "${GIT_ARGS[@]}"
 m=$(up_mark)
 clone_via "$IT_TMP/wc"
@@ -220,7 +228,34 @@ clone_via "$IT_TMP/w7b"
 same_as_direct "$IT_TMP/w7b"
 pass "bucket TTL: 4 mirrors' copies nobody cloned evicted with their bundles, the one in use kept; an evicted repository clones from the upstream"
 
-# --- 8. Redis gone: every clone still works, each node on its own ------------------
+# --- 8. refs one node fetched supersede another node's within the ref TTL ----------
+# (Node n8 serves refs from its mirror for an hour; node m8 always asks.)
+REPO=acme/small.git
+start_cellar "$IT_TMP/m8" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL"  # strong freshness
+FETCHER_URL=$CELLAR_URL
+FETCHER_LOG=$CELLAR_LOG
+clone_via "$IT_TMP/w8a"
+start_cellar "$IT_TMP/n8" "${S3_ARGS[@]}" "${GIT_ARGS[@]}" --redis-url "$REDIS_URL" --git-ref-ttl 1h
+SERVER_URL=$CELLAR_URL
+SERVER_LOG=$CELLAR_LOG
+clone_via "$IT_TMP/w8b"
+clone_via "$IT_TMP/w8b"  # a second clone is answered from the mirror (TTL)
+push_upstream_commit ttl-file "upstream commit under the ref TTL"
+new_head=$(git -C "$IT_TMP/push" rev-parse HEAD)
+CELLAR_URL=$FETCHER_URL  # asks the upstream for refs, fetches the new commit, announces its refs
+CELLAR_LOG=$FETCHER_LOG
+clone_via "$IT_TMP/w8d"
+[[ $(git -C "$IT_TMP/w8d" rev-parse HEAD) == "$new_head" ]] || fail "the fetching node missed the push"
+CELLAR_URL=$SERVER_URL
+CELLAR_LOG=$SERVER_LOG
+clone_via "$IT_TMP/w8c"
+[[ $(git -C "$IT_TMP/w8c" rev-parse HEAD) == "$new_head" ]] ||
+  fail "the other node served its own refs for the ref TTL after another node fetched new ones: $(tail -3 "$SERVER_LOG")"
+same_as_direct "$IT_TMP/w8c"
+grep -q '"msg":"git refs superseded' "$SERVER_LOG" || fail "the serving node did not say why it asked the upstream"
+pass "refs invalidation: a push fetched by one node reaches clones through another node at once under --git-ref-ttl 1h"
+
+# --- 9. Redis gone: every clone still works, each node on its own ------------------
 kill -9 "$REDIS_PID"
 REPO=acme/never.git
 for i in 0 1 2; do

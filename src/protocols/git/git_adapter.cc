@@ -224,15 +224,27 @@ void GitAdapter::MarkStale(http::Exchange& ex, const GitTarget& target) {
   Log(LogLevel::kWarn, "git serving stale refs", "\"repo\":\"" + JsonEscape(target.repo_key) + "\"");
 }
 
-bool GitAdapter::RefsFromMirror(const GitTarget& target, const std::string& authorization) const {
-  return options_.ref_ttl_ms > 0 && mirrors_.FetchedWithin(target.repo_key, options_.ref_ttl_ms) &&
-         decisions_.AcceptedWithin(target.repo_key, authorization, NowMs(), options_.auth_ttl_ms);
+awaitable<bool> GitAdapter::RefsFromMirror(const GitTarget& target, const std::string& authorization) {
+  if (options_.ref_ttl_ms <= 0 || !mirrors_.FetchedWithin(target.repo_key, options_.ref_ttl_ms) ||
+      !decisions_.AcceptedWithin(target.repo_key, authorization, NowMs(), options_.auth_ttl_ms)) {
+    co_return false;
+  }
+  if (!mirrors_.TracksFleetRefs()) co_return true;
+  MirrorStore* mirrors = &mirrors_;
+  const std::string* key = &target.repo_key;
+  const bool superseded = co_await http::RunBlocking(
+      ctx_.upstream_pool(), [mirrors, key] { return mirrors->RefsSupersededElsewhere(*key); });
+  if (superseded) {
+    Log(LogLevel::kInfo, "git refs superseded: another node fetched newer ones, asking the upstream",
+        "\"repo\":\"" + JsonEscape(target.repo_key) + "\"");
+  }
+  co_return !superseded;
 }
 
 awaitable<void> GitAdapter::HandleInfoRefs(http::Exchange& ex, const GitTarget& target) {
   const bool v2 = IsV2(ex);
   const std::string auth = Authorization(ex);
-  if (RefsFromMirror(target, auth)) {
+  if (co_await RefsFromMirror(target, auth)) {
     std::string dir = mirrors_.PathFor(target.repo_key);
     auto ad = co_await http::RunBlocking(ctx_.upstream_pool(), [this, &dir, v2] { return LocalAdvertisement(dir, v2); });
     if (ad.ok()) {
@@ -332,7 +344,7 @@ awaitable<void> GitAdapter::HandleUploadPack(http::Exchange& ex, const GitTarget
 
 awaitable<void> GitAdapter::HandleLsRefs(http::Exchange& ex, const GitTarget& target, const std::string& body) {
   const std::string auth = Authorization(ex);
-  if (RefsFromMirror(target, auth)) {
+  if (co_await RefsFromMirror(target, auth)) {
     co_return co_await ServeFromMirror(ex, mirrors_.PathFor(target.repo_key), body, "ls_refs", "ttl");
   }
   UpstreamAnswer answer = co_await AskUpstream(ex, target, /*post=*/true, body, /*force_v2=*/false);

@@ -114,7 +114,9 @@ class GitAdapter : public protocols::ProtocolAdapter {
   // Marks an answer built from the mirror's refs (header and warning).
   void MarkStale(http::Exchange& ex, const GitTarget& target);
   // TTL mode: may ref listings be answered from the mirror right now?
-  bool RefsFromMirror(const GitTarget& target, const std::string& authorization) const;
+  // In fleet mode also asks (off the I/O thread) whether another node
+  // announced newer refs: then the upstream is asked instead.
+  boost::asio::awaitable<bool> RefsFromMirror(const GitTarget& target, const std::string& authorization);
 
   std::string UpstreamUrl(const GitTarget& target) const;
   std::string Authorization(const http::Exchange& ex) const;

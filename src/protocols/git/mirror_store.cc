@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/digest.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "hash/blake3.h"
 
 namespace cellar::git {
 
@@ -201,6 +203,7 @@ Status MirrorStore::Update(const std::string& repo_key, const std::string& url, 
     if (run.ok()) {
       Maintain(repo_key);
       std::ofstream(PathFor(repo_key) + "/cellar-fetched", std::ios::trunc) << "last upstream fetch\n";
+      AnnounceRefs(repo_key);
       Measure(repo_key);
       {
         std::lock_guard lock(mu_);
@@ -373,6 +376,41 @@ bool MirrorStore::FetchedWithin(const std::string& repo_key, int64_t max_age_ms)
   auto mtime = fs::last_write_time(PathFor(repo_key) + "/cellar-fetched", ec);
   if (ec) return false;
   return fs::file_time_type::clock::now() - mtime <= std::chrono::milliseconds(max_age_ms);
+}
+
+namespace {
+constexpr const char* kRefsDocumentNamespace = "git/refs";
+}  // namespace
+
+void MirrorStore::AnnounceRefs(const std::string& repo_key) {
+  if (options_.ref_versions == nullptr) return;
+  auto listed = RunGit({"-C", PathFor(repo_key), "for-each-ref", "--format=%(objectname) %(refname)"}, "");
+  if (!listed.ok() || listed->exit_code != 0) {
+    Log(LogLevel::kWarn, "git: cannot list a mirror's refs to announce them", "\"repo\":\"" + JsonEscape(repo_key) + "\"");
+    return;
+  }
+  hash::Blake3Hasher hasher;
+  hasher.Update(listed->out.data(), listed->out.size());
+  Digest digest;
+  hasher.Finalize(digest.bytes);
+  std::ofstream(PathFor(repo_key) + "/cellar-refs", std::ios::trunc) << digest.Hex();
+  Status announced = options_.ref_versions->Announce(kRefsDocumentNamespace, repo_key, {digest, NowMs()});
+  (void)announced;  // Redis down: the other nodes go by their mirrors' age
+}
+
+bool MirrorStore::RefsSupersededElsewhere(const std::string& repo_key) const {
+  if (options_.ref_versions == nullptr) return false;
+  std::error_code ec;
+  const auto fetched = fs::last_write_time(PathFor(repo_key) + "/cellar-fetched", ec);
+  if (ec) return false;
+  const int64_t fetched_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(fetched).time_since_epoch())
+          .count();
+  std::string own;
+  std::ifstream(PathFor(repo_key) + "/cellar-refs") >> own;
+  auto latest = options_.ref_versions->Latest(kRefsDocumentNamespace, repo_key);
+  if (!latest.ok() || !latest->has_value()) return false;
+  return (*latest)->digest.Hex() != own && (*latest)->fetched_ms > fetched_ms;
 }
 
 bool MirrorStore::PublicWithin(const std::string& repo_key, int64_t max_age_ms) const {

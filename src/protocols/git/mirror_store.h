@@ -28,6 +28,7 @@
 #include "core/single_flight.h"
 #include "env/clock.h"
 #include "env/process_runner.h"
+#include "index/document_versions.h"
 #include "protocols/git/shared_tier.h"
 #include "redis/fleet_lock.h"
 
@@ -70,6 +71,12 @@ struct MirrorOptions {
   // Fleet mode with Redis: one node at a time fetches a repository from its
   // upstream (lease "git:<repo_key>"); null: no fleet-wide lock.
   redis::FleetLock* fleet_lock = nullptr;
+  // Fleet mode with Redis: after every successful upstream run a node
+  // announces its mirror's refs (a digest of for-each-ref) as document
+  // ("git/refs", repo_key), so another node serving refs from its own
+  // mirror under --git-ref-ttl learns that they changed
+  // (RefsSupersededElsewhere). Null: no fleet.
+  index::DocumentVersions* ref_versions = nullptr;
   // After each attempt to build a mirror from the shared tier: ok, and the
   // bundle bytes read. Not called when the bucket has no copy.
   std::function<void(bool ok, uint64_t bytes)> on_restored;
@@ -120,6 +127,13 @@ class MirrorStore {
   // True when the mirror was brought up to date from the upstream within
   // the last `max_age_ms` (a marker file, so it survives restarts).
   bool FetchedWithin(const std::string& repo_key, int64_t max_age_ms) const;
+  // Fleet mode: true when another node announced different refs for the
+  // repository, fetched after this mirror was: its copy of the refs is old
+  // and must not be served as fresh. False without ref_versions, and when
+  // Redis cannot answer (the mirror's own age then decides). Blocks on
+  // Redis: never on an I/O thread.
+  bool RefsSupersededElsewhere(const std::string& repo_key) const;
+  bool TracksFleetRefs() const { return options_.ref_versions != nullptr; }
 
   // Remembers (in a marker file inside the mirror, so it survives restarts)
   // whether the upstream last let anonymous clients read the repository.
@@ -148,6 +162,8 @@ class MirrorStore {
   Result<env::RunResult> RunGit(std::vector<std::string> args, const std::string& authorization,
                                 const std::string& input = "");
   void Measure(const std::string& repo_key);
+  // Records the mirror's refs digest beside it and announces it (fleet mode).
+  void AnnounceRefs(const std::string& repo_key);
   int64_t NowMs() const;
   void Maintain(const std::string& repo_key);
   static constexpr int kMaxPacks = 8;

@@ -13,6 +13,7 @@
 #include "env/clock.h"
 #include "env/fake_process_runner.h"
 #include "protocols/git/fake_git_for_test.h"
+#include "index/document_versions.h"
 #include "protocols/git/warmup.h"
 #include "redis/leases.h"
 
@@ -234,6 +235,33 @@ TEST_F(MirrorStoreTest, LeastRecentlyUsedEvictionKeepsTheMirrorsUsedLast) {
 TEST_F(MirrorStoreTest, SizeAndAgeEvictionTakesOldMirrorsThenTheMostBytesPerUse) {
   EXPECT_EQ(MirrorsLeftAfterEviction(options_, git_, MirrorEvictionPolicy::kSizeAndAge),
             (std::vector<std::string>{"popular"}));
+}
+
+TEST_F(MirrorStoreTest, RefsAnotherNodeFetchedLaterSupersedeAMirrorsOwn) {
+  // Two nodes' stores on one set of announced versions; the upstream's refs
+  // are whatever `refs` says when a store lists them.
+  index::MemDocumentVersions versions;
+  std::string refs = "1111 refs/heads/main\n";
+  git_.SetHandler({"git", "for-each-ref"},
+                  [&refs](const env::SubprocessOptions&, const std::string&) { return FakeProcessScript::Exit(0, refs); });
+  options_.ref_versions = &versions;
+  MirrorOptions other_options = options_;
+  other_options.root = (root_ / "other").string();
+  MirrorStore other(other_options, git_);
+  ASSERT_TRUE(other.Init().ok());
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+  ASSERT_TRUE(other.Update(kKey, kUrl, "").ok());
+  EXPECT_FALSE(Store().RefsSupersededElsewhere(kKey)) << "the other node fetched later, but the same refs";
+  EXPECT_FALSE(other.RefsSupersededElsewhere(kKey));
+
+  std::this_thread::sleep_for(20ms);  // the announcement must be later than other's mirror
+  refs = "2222 refs/heads/main\n";
+  ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+  EXPECT_TRUE(other.RefsSupersededElsewhere(kKey));
+  EXPECT_FALSE(Store().RefsSupersededElsewhere(kKey)) << "its own announcement";
+  ASSERT_TRUE(other.Update(kKey, kUrl, "").ok());
+  EXPECT_FALSE(other.RefsSupersededElsewhere(kKey)) << "fetched: now it holds the same refs";
+  EXPECT_FALSE(other.RefsSupersededElsewhere("example.com/org/never-fetched"));
 }
 
 TEST_F(MirrorStoreTest, FleetNodesSplitTheirWarmupRunsButWarmOnDemand) {
