@@ -172,8 +172,7 @@ std::optional<index::Entry> CacheService::RecoverShared(const std::string& ns, c
   index::Entry entry = std::move(**found);
   const int64_t now = clock_.NowUnixMs();
   entry.last_access_ms = now;
-  entry.fetched_at_ms = now;
-  entry.max_age_ms = 0;
+  if (entry.max_age_ms == 0) entry.fetched_at_ms = now;  // a mutable document keeps its fetch time (and age)
   entry.hits = 0;
   // The blob will read through into this node's disk: count it like an
   // upload, making room first.
@@ -385,6 +384,21 @@ Result<index::Entry> CacheService::CommitPut(PutOptions& options, store::BlobWri
     }
     shared_->ForgetMiss(entry.ns, entry.key);
     metrics_.shared_entries.With({"published"}).Inc();
+  } else if (SharesDocument(options)) {
+    // A mutable document is shared so that another node can serve it while
+    // it is fresh without asking the upstream; the newest fetch replaces
+    // the copy. Failing to share it costs the other nodes an upstream
+    // request, not this client its answer.
+    Status published = shared_->shared().Publish(entry, index::PutMode::kOverwrite);
+    if (published.ok()) {
+      shared_->ForgetMiss(entry.ns, entry.key);
+      metrics_.shared_entries.With({"published"}).Inc();
+    } else {
+      metrics_.shared_entries.With({"publish_error"}).Inc();
+      Log(LogLevel::kWarn, "mutable document not shared",
+          "\"ns\":\"" + JsonEscape(entry.ns) + "\",\"key\":\"" + JsonEscape(entry.key) + "\",\"error\":\"" +
+              JsonEscape(published.ToString()) + "\"");
+    }
   }
   const uint64_t sequence = entries_.write_sequence(entry.ns, entry.key);
   auto put = index_.Put(entry, blob.stored_size, options.mode);
@@ -417,15 +431,12 @@ Status CacheService::MarkFetched(const std::string& ns, const std::string& key, 
 
 Status CacheService::Delete(const std::string& ns, const std::string& key) {
   if (shared_) {
-    // Mutable entries were never published; anything else may have been,
-    // here or by another node.
-    auto local = LoadEntry(ns, key, /*recover=*/false);
-    const bool mutable_entry = local.ok() && *local && (*local)->max_age_ms > 0;
-    if (!mutable_entry) {
-      Status withdrawn = shared_->shared().Withdraw(ns, key);
-      if (!withdrawn.ok()) return StorageError(withdrawn, "withdraw shared entry", ns, key);
-      shared_->RememberMiss(ns, key);
-    }
+    // Any entry may have been published, here or by another node (mutable
+    // documents too; local_only ones never were, and withdrawing what is
+    // absent is fine).
+    Status withdrawn = shared_->shared().Withdraw(ns, key);
+    if (!withdrawn.ok()) return StorageError(withdrawn, "withdraw shared entry", ns, key);
+    shared_->RememberMiss(ns, key);
   }
   Status s = index_.Delete(ns, key);
   entries_.Erase(ns, key);
@@ -619,6 +630,10 @@ Result<uint64_t> CacheService::AdoptOrphanBlobs() {
 
 bool CacheService::Shares(const PutOptions& options) const {
   return shared_ != nullptr && options.max_age_ms == 0 && !options.local_only;
+}
+
+bool CacheService::SharesDocument(const PutOptions& options) const {
+  return shared_ != nullptr && options.max_age_ms > 0 && !options.local_only;
 }
 
 void CacheService::ForgetSharedMiss(const std::string& ns, const std::string& key) {

@@ -209,8 +209,14 @@ class CacheService {
     return options_.shared_entries != nullptr || options_.document_versions != nullptr;
   }
   // True when an entry stored with `options` is published to the shared
-  // entries (there are some, and it is immutable and not local_only).
+  // entries (there are some, and it is immutable and not local_only): its
+  // commit fails when the publish does, and other nodes may wait for it.
   bool Shares(const PutOptions& options) const;
+  // True when a mutable document stored with `options` is shared as well
+  // (not local_only): published with its fetch time and max age, replacing
+  // the previous copy, so another node recovers it and serves it while it
+  // is fresh. Its commit does not depend on the publish.
+  bool SharesDocument(const PutOptions& options) const;
   // Another node may just have published (ns, key): the next lookup asks
   // the shared entries even if a miss of the key was remembered.
   void ForgetSharedMiss(const std::string& ns, const std::string& key);

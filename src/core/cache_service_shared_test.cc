@@ -1,6 +1,6 @@
 // CacheService with shared entries: nodes on one bucket (one blob store and
-// one MemSharedEntries, an index each) recover each other's immutable
-// entries on a local miss; misses are single-flight and remembered for a
+// one MemSharedEntries, an index each) recover each other's entries on a
+// local miss (mutable documents with their age); misses are single-flight and remembered for a
 // while; an unreachable bucket makes lookups misses and writes kUnavailable
 // with nothing left half-committed.
 #include <gtest/gtest.h>
@@ -106,16 +106,45 @@ TEST_F(CacheServiceSharedTest, DeferredPublishesMakeAWriterAskTheBucketFirst) {
   EXPECT_FALSE(*b_.cache->ContainsBeforeCreate("turbo/t", "free"));
 }
 
-TEST_F(CacheServiceSharedTest, MutableEntriesAreNotShared) {
+// A mutable document (npm packument) stored by A at `fetched_ms`.
+Status PutDocument(CacheService& cache, const std::string& bytes) {
   PutOptions o;
-  o.ns = "npm/dist";
-  o.key = "left-pad";
+  o.ns = "npm/upstream";
+  o.key = "full:left-pad";
   o.max_age_ms = 300'000;
-  auto put = *a_.cache->BeginPut(std::move(o));
-  ASSERT_TRUE(put->Write(std::as_bytes(std::span(std::string_view("{}")))).ok());
-  ASSERT_TRUE(put->Commit().ok());
+  o.attributes = R"({"etag":"\"v1\""})";
+  CELLAR_ASSIGN_OR_RETURN(auto put, cache.BeginPut(std::move(o)));
+  CELLAR_RETURN_IF_ERROR(put->Write(std::as_bytes(std::span(bytes))));
+  return put->Commit().status();
+}
+
+TEST_F(CacheServiceSharedTest, MutableDocumentsAreSharedWithTheirAge) {
+  const int64_t fetched = clock_.NowUnixMs();
+  ASSERT_TRUE(PutDocument(*a_.cache, "{\"v\":1}").ok());
+  clock_.Advance(milliseconds(10'000));
+  auto entry = b_.cache->Lookup("npm/upstream", "full:left-pad");
+  ASSERT_TRUE(entry.ok() && *entry);
+  // B's copy is exactly as old as A's: B serves it as fresh for the rest of
+  // its max age, then revalidates it (with A's ETag), as A would.
+  EXPECT_EQ((*entry)->fetched_at_ms, fetched);
+  EXPECT_EQ((*entry)->max_age_ms, 300'000);
+  EXPECT_EQ((*entry)->attributes, R"({"etag":"\"v1\""})");
+  EXPECT_EQ(GetBytes(*b_.cache, "npm/upstream", "full:left-pad"), "{\"v\":1}");
+
+  // A refetch that changed it replaces the shared copy.
+  ASSERT_TRUE(PutDocument(*a_.cache, "{\"v\":2}").ok());
+  auto shared = shared_.Find("npm/upstream", "full:left-pad");
+  ASSERT_TRUE(shared.ok() && *shared);
+  EXPECT_EQ((*shared)->fetched_at_ms, clock_.NowUnixMs());
+  EXPECT_EQ((*shared)->size, 7u);
+}
+
+TEST_F(CacheServiceSharedTest, AMutableDocumentThatCannotBeSharedIsStillStored) {
+  shared_.down = true;
+  ASSERT_TRUE(PutDocument(*a_.cache, "{\"v\":1}").ok());
+  EXPECT_EQ(GetBytes(*a_.cache, "npm/upstream", "full:left-pad"), "{\"v\":1}");
+  shared_.down = false;
   EXPECT_EQ(shared_.size(), 0u);
-  EXPECT_FALSE(GetBytes(*b_.cache, "npm/dist", "left-pad"));
 }
 
 TEST_F(CacheServiceSharedTest, LocalOnlyEntriesAreNotShared) {

@@ -7,9 +7,12 @@
 // or evicted.
 //
 // A cache, never the truth: a copy that cannot be read (Redis down) or is
-// damaged means "ask the bucket". Only immutable entries are shared, so a
-// copy that outlives its manifest names bytes that are still right; the
-// blob may be gone, which a reader treats as a miss (docs/redis.md).
+// damaged means "ask the bucket". An immutable entry's copy that outlives
+// its manifest names bytes that are still right; the blob may be gone,
+// which a reader treats as a miss (docs/redis.md). A mutable document's
+// copy is replaced with every publish; one left behind (a failed write)
+// carries its own fetch time, so it is served only while that copy would
+// be fresh anyway.
 //
 // Implementations: redis::RedisHotEntries; MemHotEntries below for tests.
 // Thread-safety: every method may be called concurrently. Calls may block on

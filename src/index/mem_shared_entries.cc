@@ -16,7 +16,7 @@ Status MemSharedEntries::Publish(const Entry& entry, PutMode mode) {
   Entry shared = entry;  // what a manifest keeps
   shared.hits = 0;
   shared.last_access_ms = 0;
-  shared.fetched_at_ms = 0;
+  if (shared.max_age_ms == 0) shared.fetched_at_ms = 0;  // a mutable document's manifest keeps its age
   entries_[id] = std::move(shared);
   return Status();
 }

@@ -3,10 +3,14 @@
 // a new machine) can recover the entry instead of answering a miss. Used by
 // core::CacheService when blobs live in a shared tier (`--storage s3`).
 //
-// Only immutable entries (max_age_ms == 0) are shared: build-cache artifacts
-// and package files, whose bytes never change under their key. Mutable
-// documents (npm packuments, Go lists) are refetched from their upstream by
-// each node. Why, and the object layout: docs/tiered-storage.md.
+// Immutable entries (max_age_ms == 0: build-cache artifacts and package
+// files, whose bytes never change under their key) are published once, and
+// a node's commit fails when its publish does. Mutable documents (npm
+// packuments, Go lists) are published too, with their fetch time and max
+// age, each fetch replacing the last copy, so a node that lacks one serves
+// another node's copy while it is fresh. Documents derived from a node's
+// own copy (PutOptions::local_only) are not. Why, and the object layout:
+// docs/tiered-storage.md.
 //
 // Implementations: S3SharedEntries (index/s3/s3_shared_entries.h).
 // Thread-safety: every method may be called concurrently. Calls block on the

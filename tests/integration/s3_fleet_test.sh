@@ -6,7 +6,8 @@
 #      registry; each is published as an entry manifest beside its blob;
 #   2. node B, an EMPTY data dir on the same bucket and no reachable npm
 #      registry, serves all of them byte for byte (entries recovered from
-#      the bucket, blobs read through); an unknown key is still a 404;
+#      the bucket, blobs read through), and the package's packument A
+#      fetched, as fresh; an unknown key is still a 404;
 #   3. RGW stopped: A's /readyz turns 503, its local hits keep answering 200, writes answer 503 with
 #      a clear message on every protocol, an entry only in the bucket is a
 #      miss (404) on B;
@@ -30,7 +31,8 @@ S3_ARGS=(--storage s3 --s3-bucket "$CELLAR_S3_BUCKET" --s3-prefix "fleet")
 
 # A fake npm registry for node A only.
 python3 "$IT_DIR/fake_npm_registry.py" "$IT_TMP/registry" "$IT_TMP/up.port" "$IT_TMP/up.log" >"$IT_TMP/up.err" 2>&1 &
-CELLAR_PIDS+=("$!")
+REGISTRY_PID=$!
+CELLAR_PIDS+=("$REGISTRY_PID")
 for _ in $(seq 1 600); do [[ -s "$IT_TMP/up.port" ]] && break; sleep 0.05; done
 [[ -s "$IT_TMP/up.port" ]] || { cat "$IT_TMP/up.err" >&2; fail "fake npm registry did not start"; }
 UP_URL="http://127.0.0.1:$(cat "$IT_TMP/up.port")"
@@ -94,8 +96,10 @@ published=$(metric 'cellar_cache_shared_entries_total{result="published"}')
 [[ "${published%.*}" -ge 6 ]] || fail "A published $published entries, want 6: $(curl -s "$A_URL/metrics" | grep shared_entries)"
 pass "A: 6 entries published to the bucket"
 
-# --- 2. node B: empty data dir, same bucket, no npm registry --------------------
-start_cellar "$IT_TMP/b" "${S3_ARGS[@]}" --npm-upstream "http://127.0.0.1:9"
+# --- 2. node B: empty data dir, same bucket, the npm registry gone --------------
+kill "$REGISTRY_PID"
+wait "$REGISTRY_PID" 2>/dev/null || true
+start_cellar "$IT_TMP/b" "${S3_ARGS[@]}" --npm-upstream "$UP_URL"
 B_URL=$CELLAR_URL
 [[ -z "$(ls -A "$IT_TMP/b/blobs" 2>/dev/null)" ]] || fail "B starts with blobs"
 expect_bytes "B: turbo artifact from the bucket" "$B_URL$TURBO" "$IT_TMP/turbo.bin"
@@ -107,6 +111,16 @@ expect_code 404 "B: a key nobody stored is still a miss" "$B_URL/turbo/v8/artifa
 recovered=$(curl -s "$B_URL/metrics" | awk '$1 == "cellar_cache_shared_entries_total{result=\"recovered\"}" { print $2 }')
 [[ "${recovered%.*}" == 5 ]] || fail "B recovered ${recovered:-0} entries, want 5"
 pass "B: 5 entries recovered from the bucket"
+# The packument A fetched for the tarball is shared too, with its age: B,
+# whose registry is unreachable, serves it as fresh (no stale marking),
+# its tarball URLs rewritten to B's own address.
+expect_code 200 "B: npm packument from A's fresh copy in the bucket (its registry is unreachable)" \
+  -H 'Accept: application/vnd.npm.install-v1+json' "$B_URL/npm/@acme%2fwidget"
+grep -q "\"$B_URL/npm/@acme/widget/-/widget-2.0.0.tgz\"" "$IT_TMP/body" ||
+  fail "B's packument does not point at B ($B_URL): $(grep -o '"tarball":"[^"]*"' "$IT_TMP/body" | head -2)"
+[[ -z "$(header Warning)" && -z "$(header X-Cellar-Stale)" ]] || fail "B marked A's fresh packument stale: $(cat "$IT_TMP/headers")"
+[[ $(metric_at "$B_URL" 'cellar_cache_shared_entries_total{result="recovered"}') -eq 6 ]] ||
+  fail "B did not recover the packument from the bucket"
 [[ $(metric_at "$B_URL" 'cellar_tiered_reads_total{source="remote"}') -ge 4 ]] ||
   fail "B's reads through the bucket are not counted: $(curl -s "$B_URL/metrics" | grep tiered_reads)"
 [[ $(metric_at "$A_URL" 'cellar_s3_requests_total{operation="put",result="ok"}') -ge 11 ]] ||

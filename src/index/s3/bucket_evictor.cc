@@ -85,7 +85,7 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
   std::unordered_map<std::string, Manifest> live;
   for (const s3::ObjectInfo& object : listed) {
     auto it = known_.find(object.key);
-    if (it != known_.end()) {
+    if (it != known_.end() && it->second.last_modified_ms == object.last_modified_unix_ms) {
       live.emplace(object.key, it->second);
       continue;
     }
@@ -97,10 +97,10 @@ Result<BucketEvictionReport> BucketEvictor::RunOnce() {
       // Not ours to judge (another version, damage): left alone. Its blob
       // is unknown, so not protected: a reader of it fails the same way.
       Log(LogLevel::kWarn, "bucket eviction: unreadable manifest " + object.key + ": " + entry.error().message());
-      live.emplace(object.key, Manifest{"", 0, now});
+      live.emplace(object.key, Manifest{"", 0, now, object.last_modified_unix_ms});
       continue;
     }
-    live.emplace(object.key, Manifest{entry->digest.Hex(), entry->size, entry->created_ms});
+    live.emplace(object.key, Manifest{entry->digest.Hex(), entry->size, entry->created_ms, object.last_modified_unix_ms});
   }
   known_ = live;
   report.entries = live.size();

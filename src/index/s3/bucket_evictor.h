@@ -1,7 +1,8 @@
 // BucketEvictor: keeps a shared bucket (`--storage s3`) under its own size
 // limit and age, for the whole fleet. One pass:
 //   1. lists the entry manifests (reading only those it has not seen
-//      before: their digest and size never change) and the blobs;
+//      before, or that changed since: an immutable entry's never does, a
+//      mutable document's is replaced when refetched) and the blobs;
 //   2. evicts entries: first those unused for longer than `ttl_ms`, then,
 //      while the blobs pass the high watermark, in `policy` order until they
 //      are under the low one. Access times and counts come from the fleet's
@@ -83,6 +84,9 @@ class BucketEvictor {
     std::string digest_hex;
     uint64_t size = 0;
     int64_t created_ms = 0;
+    // As listed when read: a mutable document's manifest is replaced on
+    // every fetch that changed it, and is read again when this changes.
+    int64_t last_modified_ms = 0;
   };
 
   s3::S3Client& client_;

@@ -94,6 +94,12 @@ std::string EncodeManifest(const Entry& entry) {
       {"created_ms", entry.created_ms},
       {"attributes", entry.attributes},
   };
+  if (entry.max_age_ms > 0) {
+    // A mutable document (packument, Go list): how old the copy is decides
+    // whether a node that recovers it may serve it as fresh.
+    j["max_age_ms"] = entry.max_age_ms;
+    j["fetched_ms"] = entry.fetched_at_ms;
+  }
   // Keys and attributes come from clients: never let bad UTF-8 throw.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -123,6 +129,16 @@ Result<Entry> DecodeManifest(std::string_view body) {
   e.content_type = j["content_type"].get<std::string>();
   e.created_ms = j["created_ms"].get<int64_t>();
   e.attributes = j["attributes"].get<std::string>();
+  auto max_age = j.find("max_age_ms");
+  auto fetched = j.find("fetched_ms");
+  if (max_age != j.end() || fetched != j.end()) {
+    if (max_age == j.end() || fetched == j.end() || !max_age->is_number_integer() || !fetched->is_number_integer() ||
+        max_age->get<int64_t>() <= 0) {
+      return bad("max_age_ms and fetched_ms must come together, as integers");
+    }
+    e.max_age_ms = max_age->get<int64_t>();
+    e.fetched_at_ms = fetched->get<int64_t>();
+  }
   return e;
 }
 

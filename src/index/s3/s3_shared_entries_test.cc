@@ -47,6 +47,29 @@ TEST_F(S3SharedEntriesTest, PublishedEntryIsFoundWithItsSharedFields) {
   EXPECT_EQ(got.last_access_ms, 0);
 }
 
+TEST_F(S3SharedEntriesTest, AMutableDocumentKeepsItsFetchTimeAndMaxAge) {
+  Entry e = MakeEntry("npm/upstream", "full:left-pad");
+  e.max_age_ms = 300'000;
+  e.fetched_at_ms = 1'700'000'000'999;
+  ASSERT_TRUE(entries_.Publish(e, PutMode::kOverwrite).ok());
+  auto found = entries_.Find(e.ns, e.key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->max_age_ms, 300'000);
+  EXPECT_EQ((*found)->fetched_at_ms, 1'700'000'000'999);
+  // An immutable entry's manifest carries neither.
+  Entry immutable = MakeEntry("turbo/t", "abc");
+  immutable.fetched_at_ms = 5;
+  EXPECT_EQ(EncodeManifest(immutable).find("fetched_ms"), std::string::npos);
+  // Half of the pair, or a non-positive max age, is a damaged manifest.
+  std::string half = EncodeManifest(e);
+  const size_t at = half.find("\"fetched_ms\":");
+  ASSERT_NE(at, std::string::npos);
+  half.erase(at, half.find(',', at) - at + 1);
+  ASSERT_EQ(half.find("fetched_ms"), std::string::npos);
+  ASSERT_NE(half.find("\"key\""), std::string::npos);
+  EXPECT_EQ(DecodeManifest(half).status().code(), Code::kCorruption) << half;
+}
+
 TEST_F(S3SharedEntriesTest, AbsentEntryIsAMiss) {
   auto found = entries_.Find("turbo/t", "abc");
   ASSERT_TRUE(found.ok());

@@ -21,6 +21,7 @@ void NegativeCache::Remember(const std::string& key) {
   o.ns = ns_;
   o.key = key;
   o.max_age_ms = ttl_ms_;
+  o.local_only = true;  // this node's memory of a 404: not worth a bucket write
   auto put = cache_.BeginPut(std::move(o));
   if (put.ok()) (void)(*put)->Commit();
 }

@@ -193,9 +193,16 @@ TEST_F(GitAdapterTest, PackFromTheMirrorStreamsUploadPackOutput) {
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body.size(), pack.size());
   EXPECT_TRUE(a.body == pack);
-  auto call = git_.LastCall({"upload-pack", "--stateless-rpc"});
+  // The request reached git's stdin. The fake records it once the child's
+  // stdin is closed, which may come a moment after the answer's last byte.
+  std::optional<env::FakeProcessRunner::Call> call;
+  for (int i = 0; i < 200; ++i) {
+    call = git_.LastCall({"upload-pack", "--stateless-rpc"});
+    if (call && !call->input.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ASSERT_TRUE(call);
-  EXPECT_EQ(call->input, WantRequest(oid));  // the request reached git's stdin
+  EXPECT_EQ(call->input, WantRequest(oid));
 }
 
 TEST_F(GitAdapterTest, UploadPackThatCannotStartIsA500) {
