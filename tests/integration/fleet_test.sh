@@ -48,6 +48,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3_lib.sh"
 source "$(dirname "$0")/redis_lib.sh"
 source "$(dirname "$0")/go_lib.sh"
+source "$(dirname "$0")/npm_lib.sh"
 IT_DIR="$(cd "$(dirname "$0")" && pwd)"
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
@@ -56,13 +57,7 @@ s3_setup fleet-fill
 start_redis
 
 # Upstreams: the fake npm registry and a Go module proxy over generated modules.
-NPM_STATE="$IT_TMP/registry"
-mkdir -p "$NPM_STATE"
-NPM_LOG="$IT_TMP/npm-upstream.log"
-python3 "$IT_DIR/fake_npm_registry.py" "$NPM_STATE" "$IT_TMP/npm.port" "$NPM_LOG" >"$IT_TMP/npm.err" 2>&1 &
-CELLAR_PIDS+=("$!")
-wait_for_file "$IT_TMP/npm.port" "fake npm registry" "$IT_TMP/npm.err"
-NPM_URL="http://127.0.0.1:$(cat "$IT_TMP/npm.port")"
+start_fake_npm_registry
 GEN="$IT_TMP/gen"
 python3 "$IT_DIR/make_go_modules.py" "$GEN" >/dev/null || fail "make_go_modules.py failed"
 start_fake_goproxy "$GEN/proxy" goproxy
