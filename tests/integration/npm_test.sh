@@ -260,7 +260,9 @@ expect_code 200 "abbreviated packument cached only in full form, registry stoppe
 [[ "$(header X-Cellar-Stale)" == 1 ]] || fail "the stand-in form lacks X-Cellar-Stale: 1"
 expect_code 200 "single-version document from the stored packument, registry stopped" "$REG/dep-a/1.0.0"
 grep -q '"version":"1.0.0"' "$IT_TMP/body" || fail "derived version document: $(head -c 300 "$IT_TMP/body")"
-expect_code 502 "a package never cached, registry stopped" -H "$CORGI" "$REG/left-pad-lite"
+# (A name no server of this run ever asked for: with --storage s3 the servers
+# share one bucket, and another one's copy would rightly be served.)
+expect_code 502 "a package never cached, registry stopped" -H "$CORGI" "$REG/never-cached-anywhere"
 pass "npm install, registry stopped, npm ci: served from the other packument form, marked stale"
 
 echo "npm test finished in ${SECONDS}s"
