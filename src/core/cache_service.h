@@ -32,6 +32,7 @@
 #include "core/blob_content_cache.h"
 #include "core/cache_metrics.h"
 #include "core/entry_cache.h"
+#include "core/fleet_fill_lock.h"
 #include "core/shared_lookup.h"
 #include "core/space_budget.h"
 #include "core/verifier.h"
@@ -73,6 +74,11 @@ struct CacheOptions {
   // fetched last (protocols::MutableDocuments announces and checks them).
   // Null: each node goes by its own copies' age. Must outlive the service.
   index::DocumentVersions* document_versions = nullptr;
+  // Fleet mode with S3 and Redis: a mutable document no node of the fleet
+  // holds is fetched by one node at a time (protocols::MutableDocuments);
+  // the others wait, then take its copy from the shared entries. Null: each
+  // node fetches on its own. Must outlive the service.
+  FleetFillLock* document_fill_lock = nullptr;
 };
 
 class CacheService;

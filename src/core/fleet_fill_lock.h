@@ -3,9 +3,10 @@
 // that fills a key first holds a lease on it while it fetches, verifies and
 // publishes the entry; a node asking for the same key meanwhile waits for
 // the lease, then finds the entry in the bucket instead of asking the
-// upstream again. Filler uses it for immutable, shared entries only (npm
-// tarballs, Go .info/.mod/.zip, checksum-database tiles): a mutable
-// document is revalidated by each node anyway.
+// upstream again. Filler uses it for immutable, shared entries (npm
+// tarballs, Go .info/.mod/.zip, checksum-database tiles), and
+// protocols::MutableDocuments for documents a node holds no copy of
+// (CacheOptions::document_fill_lock).
 //
 // The server implements it over Redis (redis::FleetLock); the interface
 // keeps core free of Redis and lets tests play the other node. Redis is an

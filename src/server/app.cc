@@ -490,6 +490,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   cache_options.low_watermark = config.low_watermark;
   cache_options.ttl_ms = config.ttl_ms;
   cache_options.gc_grace_ms = config.gc_grace_ms;
+  cache_options.document_fill_lock = p->fill_lock.get();  // --storage s3 with --redis-url
   cache_options.disk_space = [dir = config.data_dir] { return DiskSpaceOf(dir); };
   if (p->s3) cache_options.shared_entries = &p->s3->entries();
   cache_options.document_versions = p->document_versions.get();

@@ -69,6 +69,7 @@ Control files in STATE_DIR, read on every request:
   delay    seconds (float) to sleep before answering a tarball request (after
            logging it). "<seconds> body" sends the headers first and sleeps
            before the body.
+  doc_delay  seconds (float) to sleep before answering a packument request.
   publish  lines "<name> <version>" ("dep-b 1.0.1"): that version is added to
            the package (dependencies copied from its highest version, publish
            time 2024-06-01 + line number minutes), dist-tags.latest moves to it
@@ -505,6 +506,14 @@ def tamper(data):
     return bytes(b)
 
 
+def read_doc_delay():
+    try:
+        with open(os.path.join(STATE_DIR, "doc_delay")) as f:
+            return float(f.read().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0.0
+
+
 def read_delay():
     try:
         with open(os.path.join(STATE_DIR, "delay")) as f:
@@ -629,6 +638,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             accept = self.headers.get("Accept", "").lower()
             corgi = "application/vnd.npm.install-v1+json" in accept and \
                 query.get("write") != ["true"]
+            doc_delay = read_doc_delay()
+            if doc_delay > 0:
+                time.sleep(doc_delay)
             doc = get_packument(name, corgi)
             if doc is None:
                 self._error(404, "Not found", corgi=corgi)

@@ -10,6 +10,8 @@
 #      the other two waited for its lease and read it from the bucket);
 #      and a turbo artifact written through one node is found by the other
 #      two from Redis's copy of its manifest: one bucket GET each, the blob;
+#      30 concurrent cold requests for one packument (slow registry) make one
+#      upstream request;
 #   2. the same for a new tarball and zip with three nodes without Redis:
 #      each node fills on its own, so at most three upstream requests each
 #      (and every answer still right);
@@ -172,6 +174,25 @@ for n in 1 2; do
     fail "node $n: a first read of another node's artifact made $gets bucket GETs and $hot Redis lookups, want 1 (the blob) and 1"
 done
 pass "hot entries: another node's new artifact is found through Redis, one bucket GET (its blob) per node"
+# Packuments: 30 concurrent cold requests for one packument over the three
+# nodes, the registry slow to answer: one upstream request; the nodes that
+# waited for the lease take the holder's copy from the bucket.
+echo 1.5 >"$NPM_STATE/doc_delay"
+npm_mark=$(wc -l <"$NPM_LOG")
+pids=()
+for i in $(seq 0 29); do
+  curl -sf --max-time 120 -H 'Accept: application/vnd.npm.install-v1+json' -o "$IT_TMP/doc-$i" \
+    "${ROUND_URLS[$((i % 3))]}/npm/left-pad-lite" &
+  pids+=($!)
+done
+for i in "${!pids[@]}"; do wait "${pids[$i]}" || fail "cold packument request $i failed"; done
+rm -f "$NPM_STATE/doc_delay"
+for i in $(seq 0 29); do
+  grep -q '"name":"left-pad-lite"' "$IT_TMP/doc-$i" || fail "cold packument answer $i: $(head -c 200 "$IT_TMP/doc-$i")"
+done
+doc_fetches=$(tail -n +"$((npm_mark + 1))" "$NPM_LOG" | grep -c '^GET /left-pad-lite ' || true)
+[[ $doc_fetches -eq 1 ]] || fail "30 cold packument requests over 3 nodes: $doc_fetches upstream requests, want 1"
+pass "Redis: 30 concurrent cold requests for a packument over 3 nodes -> 1 upstream request"
 
 # --- 2. without Redis: each node on its own ---------------------------------------
 fleet_round alone dep-a/dep-a-1.0.0.tgz "${ZIPS[1]}"

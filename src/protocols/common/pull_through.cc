@@ -91,6 +91,12 @@ Result<index::Entry> MutableDocuments::Store(const MutableDocumentSpec& spec, en
 Result<index::Entry> MutableDocuments::Refresh(const MutableDocumentSpec& spec) {
   return flight_.Do(spec.ns + "\n" + spec.key, [&]() -> Result<index::Entry> {
     auto cached = Stored(spec.ns, spec.key);
+    // Held until the document is stored (and so shared): see FromFleetFill.
+    core::FleetFillLock::Hold hold;
+    if (!cached) {
+      if (auto fleet = FromFleetFill(spec, hold)) return *fleet;
+      cached = Stored(spec.ns, spec.key);  // an old copy the holder left, to revalidate
+    }
     CELLAR_ASSIGN_OR_RETURN(auto response, spec.fetch(cached ? &*cached : nullptr));
     const int status = response->head().status;
     if (status == 304 && cached) {
@@ -107,6 +113,21 @@ Result<index::Entry> MutableDocuments::Refresh(const MutableDocumentSpec& spec) 
     Announce(stored);
     return stored;
   });
+}
+
+std::optional<index::Entry> MutableDocuments::FromFleetFill(const MutableDocumentSpec& spec,
+                                                            core::FleetFillLock::Hold& hold) {
+  core::FleetFillLock* lock = cache_.options().document_fill_lock;
+  if (lock == nullptr) return std::nullopt;
+  // The same lease name as a Filler's fill of the key (namespaces differ).
+  hold = lock->Acquire("fill:" + spec.ns + "|" + spec.key);
+  if (!hold.waited) return std::nullopt;
+  // The node that held it has fetched and shared the document, unless its
+  // fetch failed: look again, past a miss remembered before it finished.
+  cache_.ForgetSharedMiss(spec.ns, spec.key);
+  auto shared = Stored(spec.ns, spec.key);
+  if (!shared || cache_.clock().NowUnixMs() - shared->fetched_at_ms >= spec.max_age_ms) return std::nullopt;
+  return shared;
 }
 
 Result<Document> MutableDocuments::Get(const MutableDocumentSpec& spec, int64_t refresh_after_ms) {

@@ -138,6 +138,11 @@ class MutableDocuments {
   bool Superseded(const index::Entry& cached);
   // Tells the fleet this node now holds `entry` as the latest version.
   void Announce(const index::Entry& entry);
+  // A document this node has no copy of, with CacheOptions::
+  // document_fill_lock: waits until this node may fetch it (`hold` keeps
+  // the lease until the caller has stored it), or, when another node held
+  // it meanwhile, returns that node's fresh copy from the shared entries.
+  std::optional<index::Entry> FromFleetFill(const MutableDocumentSpec& spec, core::FleetFillLock::Hold& hold);
   Result<index::Entry> Store(const MutableDocumentSpec& spec, env::HttpResponse& response);
 
   core::CacheService& cache_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "index/mem_index.h"
+#include "index/mem_shared_entries.h"
 #include "store/mem_blob_store.h"
 #include "testing/pull_through_fixture.h"
 
@@ -241,6 +242,90 @@ TEST_F(PullThroughTest, ARevalidationThatFoundNoChangeSupersedesNobody) {
   const size_t calls = upstream_.CallCount(kUrl);
   EXPECT_EQ(b.docs->Get(Spec())->freshness, Freshness::kFresh);
   EXPECT_EQ(upstream_.CallCount(kUrl), calls);
+}
+
+// Two nodes on one bucket (shared blobs and entries); B's fetches of a
+// document no node holds go through `lock` (fleet mode with Redis).
+struct SharedNode {
+  SharedNode(env::FakeClock& clock, store::BlobStore& bucket, index::SharedEntries& shared,
+             core::FleetFillLock* lock)
+      : index([&clock] { return clock.NowUnixMs(); }), metrics(registry) {
+    core::CacheOptions o;
+    o.shared_entries = &shared;
+    o.document_fill_lock = lock;
+    cache = std::make_unique<core::CacheService>(bucket, index, clock, metrics, o);
+    docs = std::make_unique<MutableDocuments>(*cache);
+  }
+  index::MemIndex index;
+  metrics::Registry registry;
+  core::CacheMetrics metrics;
+  std::unique_ptr<core::CacheService> cache;
+  std::unique_ptr<MutableDocuments> docs;
+};
+
+// A lease another node holds while `meanwhile` runs (it fetches), or none.
+class ScriptedFillLock final : public core::FleetFillLock {
+ public:
+  Hold Acquire(const std::string& key) override {
+    keys.push_back(key);
+    if (!held_elsewhere) return Hold{std::make_shared<int>(0), false};
+    if (meanwhile) meanwhile();
+    return Hold{std::make_shared<int>(0), true};
+  }
+  bool held_elsewhere = false;
+  std::function<void()> meanwhile;
+  std::vector<std::string> keys;
+};
+
+class SharedDocumentsTest : public PullThroughTest {
+ protected:
+  store::MemBlobStore bucket_;
+  index::MemSharedEntries shared_;
+  ScriptedFillLock lock_;
+  SharedNode a_{clock_, bucket_, shared_, nullptr};
+  SharedNode b_{clock_, bucket_, shared_, &lock_};
+};
+
+TEST_F(SharedDocumentsTest, AnotherNodesFreshCopyIsServedWithoutTheUpstream) {
+  upstream_.Set(kUrl, FakeReply::Ok("v1 body", {{"ETag", "\"v1\""}}));
+  ASSERT_TRUE(a_.docs->Get(Spec()).ok());
+  clock_.Advance(10s);
+  auto on_b = b_.docs->Get(Spec());
+  ASSERT_TRUE(on_b.ok());
+  EXPECT_EQ(on_b->freshness, Freshness::kFresh);
+  EXPECT_EQ(upstream_.CallCount(kUrl), 1u);
+  EXPECT_TRUE(lock_.keys.empty()) << "found without asking the fleet";
+  // It ages out on B when it does on A: then B revalidates with A's ETag.
+  clock_.Advance(std::chrono::milliseconds(kMaxAge));
+  upstream_.Set(kUrl, FakeReply::WithStatus(304));
+  auto later = b_.docs->Get(Spec());
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->freshness, Freshness::kRevalidated);
+  EXPECT_EQ(upstream_.LastCall(kUrl)->Header("If-None-Match"), "\"v1\"");
+}
+
+TEST_F(SharedDocumentsTest, AColdDocumentWaitsForTheNodeFetchingItThenTakesItsCopy) {
+  upstream_.Set(kUrl, FakeReply::Ok("v1 body", {{"ETag", "\"v1\""}}));
+  lock_.held_elsewhere = true;
+  lock_.meanwhile = [&] { ASSERT_TRUE(a_.docs->Get(Spec()).ok()); };
+  auto on_b = b_.docs->Get(Spec());
+  ASSERT_TRUE(on_b.ok());
+  EXPECT_EQ(upstream_.CallCount(kUrl), 1u) << "only the holder asked the upstream";
+  EXPECT_EQ(lock_.keys, std::vector<std::string>{"fill:test/doc|doc"});
+  auto hit = b_.cache->Get("test/doc", "doc");
+  ASSERT_TRUE(hit.ok() && *hit);
+  EXPECT_EQ(core::ReadAll(***hit), "v1 body");
+}
+
+TEST_F(SharedDocumentsTest, WhenTheHolderFailedOrRedisIsDownTheNodeFetchesItself) {
+  upstream_.Set(kUrl, FakeReply::Ok("v1 body"));
+  lock_.held_elsewhere = true;  // and shared nothing
+  ASSERT_TRUE(b_.docs->Get(Spec()).ok());
+  EXPECT_EQ(upstream_.CallCount(kUrl), 1u);
+  lock_.held_elsewhere = false;  // no lease to wait for
+  ASSERT_TRUE(b_.docs->Get(Spec(), /*refresh_after_ms=*/0).ok());
+  EXPECT_EQ(upstream_.CallCount(kUrl), 2u);
+  EXPECT_EQ(lock_.keys.size(), 1u) << "a node holding a copy revalidates it without the fleet lease";
 }
 
 TEST_F(PullThroughTest, NegativeCacheRemembersForTheTtlOnly) {
