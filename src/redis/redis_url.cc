@@ -64,6 +64,11 @@ Result<RedisUrl> ParseRedisUrl(std::string_view url) {
     out.socket_path = std::string(rest);
     return out;
   }
+  if (url.starts_with("rediss://")) {
+    // Debian 12's hiredis (0.14) has no TLS: say what to do instead.
+    return Invalid("rediss:// (TLS) is not supported by this build; reach a TLS Redis through a local "
+                   "TLS tunnel (e.g. stunnel) and give its redis:// or unix:// address");
+  }
   if (!url.starts_with("redis://")) return Invalid("it must start with redis:// or unix://");
   std::string_view rest = url.substr(8);
   // Credentials end at the last '@' before the path: a password may hold '@'

@@ -60,5 +60,14 @@ TEST(RedisUrlTest, MalformedUrlsAreRefusedWithoutShowingThePassword) {
   }
 }
 
+TEST(RedisUrlTest, TlsUrlsAreRefusedWithWhatToDoInstead) {
+  Result<RedisUrl> url = ParseRedisUrl("rediss://:topsecret@redis.internal:6380/0");
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(url.status().message().find("TLS"), std::string::npos) << url.status().message();
+  EXPECT_NE(url.status().message().find("stunnel"), std::string::npos);
+  EXPECT_EQ(url.status().message().find("topsecret"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cellar::redis
