@@ -53,6 +53,14 @@ void OrderForEviction(std::vector<EvictionCandidate>& idle, MirrorEvictionPolicy
   });
 }
 
+// A file time as unix milliseconds (file_clock's epoch is not the unix epoch).
+int64_t UnixMs(fs::file_time_type t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(t).time_since_epoch())
+      .count();
+}
+
+constexpr const char* kRefsDocumentNamespace = "git/refs";
+
 uint64_t DirectoryBytes(const fs::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -165,10 +173,7 @@ Status MirrorStore::Init() {
     key.resize(key.size() - 4);
     // A mirror found at start-up counts as created and last used when its
     // directory last changed (a fetch renames packs into it).
-    // (file_clock's epoch is not the unix epoch: convert.)
-    state.last_use_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::file_clock::to_sys(fs::last_write_time(p, ec)).time_since_epoch())
-                            .count();
+    state.last_use_ms = UnixMs(fs::last_write_time(p, ec));
     state.created_ms = state.last_use_ms;
     total += state.bytes;
     mirrors_[key] = state;
@@ -378,10 +383,6 @@ bool MirrorStore::FetchedWithin(const std::string& repo_key, int64_t max_age_ms)
   return fs::file_time_type::clock::now() - mtime <= std::chrono::milliseconds(max_age_ms);
 }
 
-namespace {
-constexpr const char* kRefsDocumentNamespace = "git/refs";
-}  // namespace
-
 void MirrorStore::AnnounceRefs(const std::string& repo_key) {
   if (options_.ref_versions == nullptr) return;
   auto listed = RunGit({"-C", PathFor(repo_key), "for-each-ref", "--format=%(objectname) %(refname)"}, "");
@@ -403,9 +404,7 @@ bool MirrorStore::RefsSupersededElsewhere(const std::string& repo_key) const {
   std::error_code ec;
   const auto fetched = fs::last_write_time(PathFor(repo_key) + "/cellar-fetched", ec);
   if (ec) return false;
-  const int64_t fetched_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(fetched).time_since_epoch())
-          .count();
+  const int64_t fetched_ms = UnixMs(fetched);
   std::string own;
   std::ifstream(PathFor(repo_key) + "/cellar-refs") >> own;
   auto latest = options_.ref_versions->Latest(kRefsDocumentNamespace, repo_key);
