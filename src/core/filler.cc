@@ -147,7 +147,7 @@ Filler::Filler(CacheService& cache, std::string spool_dir, FleetFillLock* fleet)
 
 std::optional<std::unique_ptr<Hit>> Filler::FillFromFleet(const PutOptions& put, FleetFillLock::Hold& hold) {
   if (fleet_ == nullptr || !cache_.Shares(put)) return std::nullopt;
-  hold = fleet_->Acquire("fill:" + put.ns + "|" + put.key);
+  hold = fleet_->Acquire(FleetFillLock::LeaseKey(put.ns, put.key));
   if (!hold.waited) return std::nullopt;
   // The node that held the key has published its entry, unless its fill
   // failed: look again, past a miss remembered before it did.

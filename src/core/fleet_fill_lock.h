@@ -27,9 +27,11 @@ class FleetFillLock {
     bool waited = false;          // another node held the key while this one waited
   };
   virtual ~FleetFillLock() = default;
-  // Waits until this node may fill `key` (namespace and key, made into one
-  // string by the caller) or gives up.
+  // Waits until this node may fill `key` (LeaseKey: namespace and key made
+  // into one string) or gives up.
   virtual Hold Acquire(const std::string& key) = 0;
+  // The lease name of a fill of (ns, key), the same for every node and user.
+  static std::string LeaseKey(const std::string& ns, const std::string& key) { return "fill:" + ns + "|" + key; }
 };
 
 }  // namespace cellar::core

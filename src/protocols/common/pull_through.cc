@@ -119,8 +119,7 @@ std::optional<index::Entry> MutableDocuments::FromFleetFill(const MutableDocumen
                                                             core::FleetFillLock::Hold& hold) {
   core::FleetFillLock* lock = cache_.options().document_fill_lock;
   if (lock == nullptr) return std::nullopt;
-  // The same lease name as a Filler's fill of the key (namespaces differ).
-  hold = lock->Acquire("fill:" + spec.ns + "|" + spec.key);
+  hold = lock->Acquire(core::FleetFillLock::LeaseKey(spec.ns, spec.key));
   if (!hold.waited) return std::nullopt;
   // The node that held it has fetched and shared the document, unless its
   // fetch failed: look again, past a miss remembered before it finished.
