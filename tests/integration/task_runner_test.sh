@@ -335,21 +335,37 @@ grep -q "lib-a:build: cache" "$IT_TMP/out" && grep -q "core:build: cache" "$IT_T
 grep -q "in package lib-a" "$IT_TMP/out" || { show; fail "scoping not announced"; }
 pass "a run inside packages/lib-a builds lib-a and core only"
 
-# 15. The digest memo never hides a change: once the sources are older than
-# its racy window, a full hit answers them from .cellar/file-digests; then a
-# same-size edit with the old mtime put back must still miss.
+# 15. Where a file's identity comes from never hides a change. In a git
+# checkout, git's index vouches for every clean tracked input: a run reads no
+# input file, so nothing goes into .cellar/file-digests. Outside git (a copy
+# without .git), once the sources are older than its racy window, a full hit
+# answers them from the digest memo. In both, a same-size edit with the old
+# mtime put back must still miss.
+same_size_edit() {  # same_size_edit DIR TEXT: rewrite core.txt with TEXT (as long as "core source"), old mtime
+  local f="$1/packages/core/src/core.txt"
+  touch -r "$f" "$IT_TMP/stamp"
+  printf '%s\n' "$2" >"$f"
+  touch -r "$IT_TMP/stamp" "$f"
+}
 sleep 3
 run "$S" "$RW"
-[[ $rc == 0 && -s "$S/.cellar/file-digests" ]] || { show; fail "no digest memo after a run"; }
-# 64 bytes of header and checksum, 80 per file: the 4 packages' sources, build.sh and package.json.
-(( $(stat -c %s "$S/.cellar/file-digests") == 64 + 80 * 12 )) || fail "memo does not hold exactly the 12 input files"
+[[ $rc == 0 && $(count "cache hit (") == 4 ]] || { show; fail "git checkout: expected 4 hits"; }
+[[ ! -e "$S/.cellar/file-digests" ]] || fail "a run in a clean git checkout read input files ($(stat -c %s "$S/.cellar/file-digests") bytes of memo)"
+same_size_edit "$S" "CORE SOURCE"
 run "$S" "$RW"
-[[ $rc == 0 && $(count "cache hit (local)") == 4 ]] || { show; fail "memo run: expected 4 local hits"; }
-f="$S/packages/core/src/core.txt"
-touch -r "$f" "$IT_TMP/stamp"
-printf 'CORE SOURCE\n' >"$f"   # same length as "core source\n"
-touch -r "$IT_TMP/stamp" "$f"
-run "$S" "$RW"
-[[ $rc == 0 ]] && grep -q "core:build: cache miss, executing" "$IT_TMP/out" || { show; fail "same-size edit with the old mtime was a hit"; }
+[[ $rc == 0 ]] && grep -q "core:build: cache miss, executing" "$IT_TMP/out" || { show; fail "git checkout: same-size edit with the old mtime was a hit"; }
 [[ "$(cat "$S/packages/core/dist/core.txt")" == "CORE SOURCE" ]] || fail "core not rebuilt from the edited source"
-pass "the digest memo answers unchanged files and still sees a same-size edit with the old mtime"
+N="$IT_TMP/no-git"
+make_repo "$N" && rm -rf "$N/.git"
+sleep 3
+run "$N" "$RW"
+[[ $rc == 0 && -s "$N/.cellar/file-digests" ]] || { show; fail "no digest memo after a run outside git"; }
+# 64 bytes of header and checksum, 72 per file: the 4 packages' sources, build.sh and package.json.
+(( $(stat -c %s "$N/.cellar/file-digests") == 64 + 72 * 12 )) || fail "memo does not hold exactly the 12 input files"
+run "$N" "$RW"
+[[ $rc == 0 && $(count "cache hit (local)") == 4 ]] || { show; fail "memo run: expected 4 local hits"; }
+same_size_edit "$N" "Core Source"   # content no run has built yet
+run "$N" "$RW"
+[[ $rc == 0 ]] && grep -q "core:build: cache miss, executing" "$IT_TMP/out" || { show; fail "outside git: same-size edit with the old mtime was a hit"; }
+[[ "$(cat "$N/packages/core/dist/core.txt")" == "Core Source" ]] || fail "core not rebuilt from the edited source outside git"
+pass "clean tracked inputs come from git's index unread, the memo answers unchanged files outside git, and neither hides a same-size edit with the old mtime"

@@ -26,7 +26,8 @@ struct Header {
 static_assert(sizeof(Header) == 32);
 
 constexpr char kMagic[12] = "cellar-memo";
-constexpr uint32_t kVersion = 2;
+// 3: records hold git blob ids (20 bytes) instead of BLAKE3 digests.
+constexpr uint32_t kVersion = 3;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr size_t kTrailerBytes = 32;
 // A bound on the file, far above any real workspace (160 MB at most).
@@ -128,16 +129,16 @@ const Record* DigestMemo::FindLoaded(uint64_t device, uint64_t inode) const {
   return it != end && SameKey(*it, key) ? it : nullptr;
 }
 
-std::optional<std::array<uint8_t, 32>> DigestMemo::Find(const FileStamp& stamp) const {
+std::optional<hash::GitBlobIdBytes> DigestMemo::Find(const FileStamp& stamp) const {
   const Record* r = FindLoaded(stamp.device, stamp.inode);
   if (r == nullptr || !Matches(*r, stamp)) return std::nullopt;
-  return std::to_array(r->blake3);
+  return std::to_array(r->id);
 }
 
-void DigestMemo::Remember(const FileStamp& stamp, const std::array<uint8_t, 32>& blake3) {
+void DigestMemo::Remember(const FileStamp& stamp, const hash::GitBlobIdBytes& id) {
   if (!Trusted(stamp)) return;
   if (const Record* r = FindLoaded(stamp.device, stamp.inode);
-      r != nullptr && Matches(*r, stamp) && std::memcmp(r->blake3, blake3.data(), 32) == 0) {
+      r != nullptr && Matches(*r, stamp) && std::memcmp(r->id, id.data(), id.size()) == 0) {
     return;
   }
   Record rec{};
@@ -147,7 +148,7 @@ void DigestMemo::Remember(const FileStamp& stamp, const std::array<uint8_t, 32>&
   rec.mtime_ns = stamp.mtime_ns;
   rec.ctime_ns = stamp.ctime_ns;
   rec.mode = stamp.mode;
-  std::memcpy(rec.blake3, blake3.data(), 32);
+  std::memcpy(rec.id, id.data(), id.size());
   std::lock_guard<std::mutex> lock(mu_);
   if (loaded_count_ + added_.size() >= kMaxEntries) return;
   added_.push_back(rec);

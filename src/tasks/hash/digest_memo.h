@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "hash/git_blob_id.h"
 
 namespace cellar::taskhash {
 
@@ -61,12 +62,12 @@ class DigestMemo {
   // other-version file leaves the memo empty: the memo only saves work.
   void Load(const std::string& path);
 
-  // The BLAKE3 digest recorded for the file with this stamp, if any.
-  std::optional<std::array<uint8_t, 32>> Find(const FileStamp& stamp) const;
+  // The git blob id recorded for the file with this stamp, if any.
+  std::optional<hash::GitBlobIdBytes> Find(const FileStamp& stamp) const;
 
   // Records the digest read from a file whose lstat gave `stamp` before the
   // read. Ignored when the stamp is too recent to be trusted.
-  void Remember(const FileStamp& stamp, const std::array<uint8_t, 32>& blake3);
+  void Remember(const FileStamp& stamp, const hash::GitBlobIdBytes& id);
 
   // Writes the memo to `path` (a temporary file renamed over it) when
   // anything was remembered since Load(); a no-op otherwise.
@@ -85,9 +86,10 @@ class DigestMemo {
     int64_t ctime_ns;
     uint32_t mode;
     uint32_t reserved;  // zero
-    uint8_t blake3[32];
+    uint8_t id[hash::kGitBlobIdLen];
+    uint8_t padding[4];  // zero
   };
-  static_assert(sizeof(Record) == 80);
+  static_assert(sizeof(Record) == 72);
 
  private:
   bool Trusted(const FileStamp& stamp) const;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "hash/blake3.h"
+#include "hash/git_blob_id.h"
 #include "tasks/hash/file_hasher.h"
 #include "testing/temp_tree.h"
 
@@ -16,8 +16,8 @@ namespace {
 
 using std::chrono::system_clock;
 
-std::array<uint8_t, 32> B3(const std::string& s) {
-  return hash::Blake3(std::as_bytes(std::span(s.data(), s.size())));
+hash::GitBlobIdBytes Id(const std::string& s) {
+  return hash::GitBlobId(std::as_bytes(std::span(s.data(), s.size())));
 }
 
 // A stamp an hour older than `now`: safely outside the racy window.
@@ -42,14 +42,14 @@ TEST(DigestMemoTest, DigestIsFoundOnlyForTheIdenticalStamp) {
   const auto now = system_clock::now();
   DigestMemo memo(now);
   const FileStamp stamp = OldStamp(now);
-  memo.Remember(stamp, B3("hello"));
+  memo.Remember(stamp, Id("hello"));
   // Found after a save and a load (the loaded form is what runs search).
   cellar::testing::TempTree tree;
   ASSERT_TRUE(memo.Save(tree.Path("memo")).ok());
   DigestMemo loaded(now);
   loaded.Load(tree.Path("memo"));
   ASSERT_TRUE(loaded.Find(stamp));
-  EXPECT_EQ(*loaded.Find(stamp), B3("hello"));
+  EXPECT_EQ(*loaded.Find(stamp), Id("hello"));
 
   // Every field of the stamp matters: a file rewritten with its old mtime
   // put back still has a new ctime, a replaced file a new inode.
@@ -72,8 +72,8 @@ TEST(DigestMemoTest, StampsInsideTheRacyWindowAreNotRemembered) {
   FileStamp recent_ctime = OldStamp(now);
   recent_ctime.ctime_ns = recent_mtime.mtime_ns;
   recent_ctime.inode++;
-  memo.Remember(recent_mtime, B3("m"));
-  memo.Remember(recent_ctime, B3("c"));
+  memo.Remember(recent_mtime, Id("m"));
+  memo.Remember(recent_ctime, Id("c"));
   EXPECT_EQ(memo.size(), 0u);
 }
 
@@ -85,32 +85,32 @@ TEST(DigestMemoTest, SavedMemoLoadsBackAndAnUnchangedMemoWritesNothing) {
   FileStamp a = OldStamp(now, 5);
   FileStamp c = OldStamp(now, 1);
   c.inode = 9;
-  memo.Remember(a, B3("hello"));
-  memo.Remember(c, B3("c"));
+  memo.Remember(a, Id("hello"));
+  memo.Remember(c, Id("c"));
   ASSERT_TRUE(memo.Save(path).ok());
 
   DigestMemo loaded(now);
   loaded.Load(path);
   EXPECT_EQ(loaded.size(), 2u);
   ASSERT_TRUE(loaded.Find(a));
-  EXPECT_EQ(*loaded.Find(a), B3("hello"));
-  EXPECT_EQ(*loaded.Find(c), B3("c"));
+  EXPECT_EQ(*loaded.Find(a), Id("hello"));
+  EXPECT_EQ(*loaded.Find(c), Id("c"));
 
   // A second generation: one entry replaced, one added, one kept.
   FileStamp a2 = a;
   a2.mtime_ns += 5;
   FileStamp d = OldStamp(now, 2);
   d.inode = 1;
-  loaded.Remember(a2, B3("hello again"));
-  loaded.Remember(d, B3("d"));
+  loaded.Remember(a2, Id("hello again"));
+  loaded.Remember(d, Id("d"));
   ASSERT_TRUE(loaded.Save(path).ok());
   DigestMemo third(now);
   third.Load(path);
   EXPECT_EQ(third.size(), 3u);
   EXPECT_FALSE(third.Find(a));
-  EXPECT_EQ(*third.Find(a2), B3("hello again"));
-  EXPECT_EQ(*third.Find(c), B3("c"));
-  EXPECT_EQ(*third.Find(d), B3("d"));
+  EXPECT_EQ(*third.Find(a2), Id("hello again"));
+  EXPECT_EQ(*third.Find(c), Id("c"));
+  EXPECT_EQ(*third.Find(d), Id("d"));
   loaded.Load(path);  // nothing remembered since: Save below writes nothing
 
   // Nothing new: Save leaves the file alone (a full hit writes nothing).
@@ -132,8 +132,8 @@ TEST(DigestMemoTest, MissingOrDamagedFileGivesAnEmptyMemo) {
   DigestMemo memo(now);
   FileStamp b = OldStamp(now);
   b.inode = 43;
-  memo.Remember(OldStamp(now), B3("a"));
-  memo.Remember(b, B3("b"));
+  memo.Remember(OldStamp(now), Id("a"));
+  memo.Remember(b, Id("b"));
   ASSERT_TRUE(memo.Save(tree.Path("memo")).ok());
   const std::string good = ReadFile(tree.Path("memo"));
   ASSERT_EQ(loaded_size(tree.Path("memo")), 2u);
@@ -146,7 +146,7 @@ TEST(DigestMemoTest, MissingOrDamagedFileGivesAnEmptyMemo) {
   const std::vector<std::string> damaged = {
       good.substr(0, good.size() - 3),         // cut short
       good + "x",                              // longer than its count says
-      with_byte(12, 3),                        // another version
+      with_byte(12, 99),                       // another version
       with_byte(40, static_cast<char>(good[40] ^ 1)),  // a flipped bit in a record
       with_byte(good.size() - 1, static_cast<char>(good.back() ^ 1)),  // in the checksum
       std::string(good.size(), '\0'),
@@ -225,7 +225,7 @@ TEST_F(MemoFileHasherTest, ContentChangedUnderTheOldMtimeAndSizeIsReadAgain) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(hits, 0u);
   ASSERT_TRUE((*again)[0]);
-  EXPECT_EQ((*again)[0]->blake3, B3("two"));
+  EXPECT_EQ((*again)[0]->id, Id("two"));
 }
 
 TEST_F(MemoFileHasherTest, FilesWrittenJustBeforeTheRunAreReadEveryTime) {

@@ -16,17 +16,19 @@ namespace cellar::taskhash {
 
 class FakeGitLister : public GitLister {
  public:
-  void SetFiles(const std::string& dir, std::vector<std::string> files);
+  // Paths only: git vouches for none of them (every file is read).
+  void SetFiles(const std::string& dir, const std::vector<std::string>& paths);
+  void SetListing(const std::string& dir, std::vector<GitFile> files);
   void SetError(const std::string& dir, Status status);
 
-  Result<std::optional<std::vector<std::string>>> ListFiles(const std::string& dir) override;
+  Result<std::optional<std::vector<GitFile>>> ListFiles(const std::string& dir) override;
 
   // Directories asked about, in call order.
   std::vector<std::string> calls() const;
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, Result<std::optional<std::vector<std::string>>>> answers_;  // GUARDED_BY(mu_)
+  std::map<std::string, Result<std::optional<std::vector<GitFile>>>> answers_;  // GUARDED_BY(mu_)
   std::vector<std::string> calls_;  // GUARDED_BY(mu_)
 };
 

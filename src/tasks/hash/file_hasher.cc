@@ -9,13 +9,12 @@
 #include <atomic>
 #include <thread>
 
-#include "hash/blake3.h"
 
 namespace cellar::taskhash {
 namespace {
 
 // Hashes everything readable from `fd` in buffer-sized reads.
-Status HashDescriptor(int fd, std::vector<uint8_t>& buffer, hash::Blake3Hasher& hasher) {
+Status HashDescriptor(int fd, std::vector<uint8_t>& buffer, hash::GitBlobHasher& hasher) {
   while (true) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n == 0) return Status::Ok();
@@ -27,15 +26,28 @@ Status HashDescriptor(int fd, std::vector<uint8_t>& buffer, hash::Blake3Hasher& 
   }
 }
 
-Result<std::array<uint8_t, 32>> HashOpenFile(const std::string& path,
-                                             std::vector<uint8_t>& buffer) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::FromErrno(errno, "cannot open " + path);
-  hash::Blake3Hasher hasher;
-  Status status = HashDescriptor(fd, buffer, hasher);
-  ::close(fd);
-  if (!status.ok()) return status.WithContext(path);
-  return hasher.Finalize();
+// A git blob id states the size before the content, so the size is taken
+// first and the read must come out at exactly that size; a file being
+// written meanwhile is read again, a few times at most.
+Result<hash::GitBlobIdBytes> HashOpenFile(const std::string& path, std::vector<uint8_t>& buffer) {
+  constexpr int kAttempts = 3;
+  hash::GitBlobHasher hasher;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Status::FromErrno(errno, "cannot open " + path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      Status status = Status::FromErrno(errno, "cannot stat " + path);
+      ::close(fd);
+      return status;
+    }
+    hasher.Begin(static_cast<uint64_t>(st.st_size));
+    Status status = HashDescriptor(fd, buffer, hasher);
+    ::close(fd);
+    if (!status.ok()) return status.WithContext(path);
+    if (hasher.content_bytes() == static_cast<uint64_t>(st.st_size)) return hasher.Finalize();
+  }
+  return Status::Aborted(path + " kept changing while it was hashed");
 }
 
 FileStamp StampOf(const struct stat& st) {
@@ -58,7 +70,7 @@ std::vector<std::string> Absolute(const std::string& root, const std::vector<std
 
 }  // namespace
 
-Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes) {
+Result<hash::GitBlobIdBytes> GitBlobIdOfFile(const std::string& path, size_t buffer_bytes) {
   std::vector<uint8_t> buffer(std::max<size_t>(buffer_bytes, 1));
   return HashOpenFile(path, buffer);
 }
@@ -94,13 +106,13 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
     }
     target.resize(static_cast<size_t>(n));
     digest.kind = FileKind::kSymlink;
-    digest.blake3 = hash::Blake3(std::as_bytes(std::span(target.data(), target.size())));
+    digest.id = hash::GitBlobId(std::as_bytes(std::span(target.data(), target.size())));
     digest.symlink_target = std::move(target);
     return std::optional<FileDigest>(std::move(digest));
   }
   if (S_ISDIR(st.st_mode)) {
     digest.kind = FileKind::kDirectory;
-    digest.blake3 = hash::Blake3({});
+    digest.id = hash::GitBlobId({});
     return std::optional<FileDigest>(std::move(digest));
   }
   if (!S_ISREG(st.st_mode)) return std::optional<FileDigest>();
@@ -109,21 +121,21 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
   if (memo_) {
     if (auto known = memo_->Find(stamp)) {
       memo_hits_++;
-      digest.blake3 = *known;
+      digest.id = *known;
       return std::optional<FileDigest>(std::move(digest));
     }
   }
-  Result<std::array<uint8_t, 32>> content = HashOpenFile(path, buffer);
+  Result<hash::GitBlobIdBytes> content = HashOpenFile(path, buffer);
   if (!content.ok()) {
     // Replaced by a symlink or removed since lstat: treat like a vanished file
     // only when it is really gone.
     if (content.status().IsNotFound()) return std::optional<FileDigest>();
     return content.status();
   }
-  digest.blake3 = *content;
+  digest.id = *content;
   // Remembered under the stamp taken before the read: a change during the
   // read moves the file's mtime and ctime, so this entry never matches it.
-  if (memo_) memo_->Remember(stamp, digest.blake3);
+  if (memo_) memo_->Remember(stamp, digest.id);
   return std::optional<FileDigest>(std::move(digest));
 }
 

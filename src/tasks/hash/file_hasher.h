@@ -1,8 +1,10 @@
-// FileHasher: BLAKE3 digests of input files for the task hash, computed in
-// parallel on a small set of threads and remembered for the hasher's
-// lifetime, so files shared by several tasks of a run are read once.
-// Files are read through a fixed-size buffer (never whole in memory);
-// symlinks are never followed: their digest is that of the target string.
+// FileHasher: the identities of input files for the task hash, git blob ids
+// (what `git hash-object` prints, so a file git's index vouches for needs no
+// read: docs/task-hash.md), computed in parallel on a small set of threads
+// and remembered for the hasher's lifetime, so files shared by several tasks
+// of a run are read once. Files are read through a fixed-size buffer (never
+// whole in memory); symlinks are never followed: their id is that of the
+// target string, as git stores a link.
 // Create one FileHasher per run: it assumes files do not change meanwhile.
 // Thread-safety: Hash() may be called concurrently.
 #pragma once
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "hash/git_blob_id.h"
 #include "tasks/hash/digest_memo.h"
 
 namespace cellar::taskhash {
@@ -24,13 +27,13 @@ namespace cellar::taskhash {
 enum class FileKind : uint8_t {
   kRegular = 1,
   kExecutable = 2,  // a regular file with any execute bit set
-  kSymlink = 3,     // digest of the link's target string
-  kDirectory = 4,   // listed by git (a submodule): no content, digest of ""
+  kSymlink = 3,     // id of the link's target string
+  kDirectory = 4,   // listed by git (a submodule): no content, id of ""
 };
 
 struct FileDigest {
   FileKind kind = FileKind::kRegular;
-  std::array<uint8_t, 32> blake3{};
+  hash::GitBlobIdBytes id{};  // git's blob id of the content
   std::string symlink_target;  // kSymlink only, for the manifest
 
   bool operator==(const FileDigest&) const = default;
@@ -85,7 +88,8 @@ class FileHasher {
   std::atomic<size_t> memo_hits_{0};
 };
 
-// Streams the file at `path` through BLAKE3 with `buffer_bytes` reads.
-Result<std::array<uint8_t, 32>> Blake3File(const std::string& path, size_t buffer_bytes);
+// The git blob id of the file at `path`, read with `buffer_bytes` reads.
+// Fails with kAborted when the file keeps changing size while it is read.
+Result<hash::GitBlobIdBytes> GitBlobIdOfFile(const std::string& path, size_t buffer_bytes);
 
 }  // namespace cellar::taskhash

@@ -9,14 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "hash/blake3.h"
+#include "hash/git_blob_id.h"
+#include "base/digest.h"
 #include "testing/temp_tree.h"
 
 namespace cellar::taskhash {
 namespace {
 
-std::array<uint8_t, 32> B3(const std::string& s) {
-  return hash::Blake3(std::as_bytes(std::span(s.data(), s.size())));
+// What `git hash-object` says of a file holding `s`.
+hash::GitBlobIdBytes Id(const std::string& s) {
+  return hash::GitBlobId(std::as_bytes(std::span(s.data(), s.size())));
 }
 
 class FileHasherTest : public ::testing::Test {
@@ -33,15 +35,23 @@ class FileHasherTest : public ::testing::Test {
   cellar::testing::TempTree tree_;
 };
 
-TEST_F(FileHasherTest, RegularFileIsTheBlake3OfItsContent) {
+TEST_F(FileHasherTest, RegularFileIsTheGitBlobIdOfItsContent) {
   ASSERT_TRUE(tree_.Write("a.txt", "hello"));
   ASSERT_TRUE(tree_.Write("empty", ""));
   FileHasher hasher;
   auto digests = MustHash(hasher, {"a.txt", "empty"});
   ASSERT_TRUE(digests[0] && digests[1]);
   EXPECT_EQ(digests[0]->kind, FileKind::kRegular);
-  EXPECT_EQ(digests[0]->blake3, B3("hello"));
-  EXPECT_EQ(digests[1]->blake3, B3(""));
+  EXPECT_EQ(digests[0]->id, Id("hello"));
+  EXPECT_EQ(digests[1]->id, Id(""));
+}
+
+TEST_F(FileHasherTest, IdIsWhatGitHashObjectPrints) {
+  ASSERT_TRUE(tree_.Write("hello", "hello\n"));
+  FileHasher hasher;
+  auto digests = MustHash(hasher, {"hello"});
+  ASSERT_TRUE(digests[0]);
+  EXPECT_EQ(ToHex(digests[0]->id), "ce013625030ba8dba906f756967f9e9ca394464a");
 }
 
 TEST_F(FileHasherTest, ExecutableBitIsPartOfTheDigest) {
@@ -51,7 +61,7 @@ TEST_F(FileHasherTest, ExecutableBitIsPartOfTheDigest) {
   auto digests = MustHash(hasher, {"run.sh"});
   ASSERT_TRUE(digests[0]);
   EXPECT_EQ(digests[0]->kind, FileKind::kExecutable);
-  EXPECT_EQ(digests[0]->blake3, B3("#!/bin/sh\n"));
+  EXPECT_EQ(digests[0]->id, Id("#!/bin/sh\n"));
 }
 
 TEST_F(FileHasherTest, SymlinkHashesItsTargetStringNotTheTargetContent) {
@@ -65,9 +75,9 @@ TEST_F(FileHasherTest, SymlinkHashesItsTargetStringNotTheTargetContent) {
     auto d = MustHash(hasher, {"link", "dangling", "dirlink"});
     ASSERT_TRUE(d[0] && d[1] && d[2]);
     EXPECT_EQ(d[0]->kind, FileKind::kSymlink);
-    EXPECT_EQ(d[0]->blake3, B3("target.txt"));
+    EXPECT_EQ(d[0]->id, Id("target.txt"));
     EXPECT_EQ(d[0]->symlink_target, "target.txt");
-    EXPECT_EQ(d[1]->blake3, B3("/does/not/exist"));
+    EXPECT_EQ(d[1]->id, Id("/does/not/exist"));
     EXPECT_EQ(d[2]->kind, FileKind::kSymlink);
   }
   // Changing what the link points at changes nothing; retargeting does.
@@ -75,13 +85,13 @@ TEST_F(FileHasherTest, SymlinkHashesItsTargetStringNotTheTargetContent) {
   FileHasher again;
   auto d = MustHash(again, {"link"});
   ASSERT_TRUE(d[0]);
-  EXPECT_EQ(d[0]->blake3, B3("target.txt"));
+  EXPECT_EQ(d[0]->id, Id("target.txt"));
   ASSERT_TRUE(tree_.Remove("link"));
   ASSERT_TRUE(tree_.Symlink("other.txt", "link"));
   FileHasher third;
   d = MustHash(third, {"link"});
   ASSERT_TRUE(d[0]);
-  EXPECT_EQ(d[0]->blake3, B3("other.txt"));
+  EXPECT_EQ(d[0]->id, Id("other.txt"));
 }
 
 TEST_F(FileHasherTest, MissingFilesAndSpecialFilesAreAbsent) {
@@ -127,7 +137,7 @@ TEST_F(FileHasherTest, ParallelHashingMatchesSerialAndKeepsOrder) {
   auto b = MustHash(parallel, paths);
   ASSERT_EQ(a.size(), paths.size());
   EXPECT_EQ(a, b);
-  EXPECT_EQ(a[5]->blake3, B3(std::string(5 * 37, 'a' + 5)));
+  EXPECT_EQ(a[5]->id, Id(std::string(5 * 37, 'a' + 5)));
 }
 
 TEST_F(FileHasherTest, EachFileIsReadOncePerHasher) {
@@ -162,7 +172,8 @@ TEST_F(FileHasherTest, LargeFileIsStreamedNotLoaded) {
   ASSERT_TRUE(d[0]);
   EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64 * 1024) << "peak RSS grew (KiB)";
 
-  hash::Blake3Hasher expected;
+  hash::GitBlobHasher expected;
+  expected.Begin(static_cast<uint64_t>(kSize));
   std::string zeros(1 << 20, '\0');
   expected.Update("head", 4);
   off_t done = 4;
@@ -172,7 +183,7 @@ TEST_F(FileHasherTest, LargeFileIsStreamedNotLoaded) {
     done += static_cast<off_t>(n);
   }
   expected.Update("tail", 4);
-  EXPECT_EQ(d[0]->blake3, expected.Finalize());
+  EXPECT_EQ(d[0]->id, expected.Finalize());
 }
 
 }  // namespace

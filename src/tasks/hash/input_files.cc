@@ -63,36 +63,59 @@ Status CheckPackageDir(std::string_view dir) {
 InputEnumerator::InputEnumerator(std::string workspace_root, GitLister& git)
     : root_(std::move(workspace_root)), git_(git) {}
 
-Result<const std::optional<std::vector<std::string>>*> InputEnumerator::GitFiles() {
+Result<const std::optional<std::vector<GitFile>>*> InputEnumerator::GitFiles() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!listed_) {
     listed_ = true;
-    Result<std::optional<std::vector<std::string>>> files = git_.ListFiles(root_);
+    Result<std::optional<std::vector<GitFile>>> files = git_.ListFiles(root_);
     if (!files.ok()) {
       list_error_ = files.status();
     } else {
       git_files_ = std::move(*files);
-      if (git_files_) std::sort(git_files_->begin(), git_files_->end());
+      if (git_files_) {
+        std::sort(git_files_->begin(), git_files_->end(),
+                  [](const GitFile& a, const GitFile& b) { return a.path < b.path; });
+      }
     }
   }
   if (!list_error_.ok()) return list_error_;
   return &git_files_;
 }
 
+Result<std::vector<std::optional<FileDigest>>> InputEnumerator::IndexDigests(
+    const std::vector<std::string>& paths) {
+  Result<const std::optional<std::vector<GitFile>>*> git = GitFiles();
+  if (!git.ok()) return git.error();
+  std::vector<std::optional<FileDigest>> out(paths.size());
+  const std::optional<std::vector<GitFile>>& all = **git;
+  if (!all) return out;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto it = std::lower_bound(all->begin(), all->end(), paths[i],
+                               [](const GitFile& f, const std::string& p) { return f.path < p; });
+    if (it == all->end() || it->path != paths[i] || !it->clean_id) continue;
+    FileDigest digest;
+    digest.kind = it->executable ? FileKind::kExecutable : FileKind::kRegular;
+    digest.id = *it->clean_id;
+    out[i] = std::move(digest);
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> InputEnumerator::DefaultFiles(const InputQuery& query,
                                                                const std::string& package_root,
                                                                InputSource* source) {
-  Result<const std::optional<std::vector<std::string>>*> git = GitFiles();
+  Result<const std::optional<std::vector<GitFile>>*> git = GitFiles();
   if (!git.ok()) return git.error();
   std::vector<std::string> files;
-  if (const std::optional<std::vector<std::string>>& all = **git; all.has_value()) {
+  if (const std::optional<std::vector<GitFile>>& all = **git; all.has_value()) {
     *source = InputSource::kGit;
     const std::string prefix = query.package_dir.empty() ? "" : query.package_dir + "/";
-    for (auto it = std::lower_bound(all->begin(), all->end(), prefix);
-         it != all->end() && it->starts_with(prefix); ++it) {
+    auto first = std::lower_bound(all->begin(), all->end(), prefix,
+                                  [](const GitFile& f, const std::string& p) { return f.path < p; });
+    for (auto it = first; it != all->end() && it->path.starts_with(prefix); ++it) {
       // The workspace's cache directory is never an input, ignored or not.
-      if (it->starts_with(".cellar/")) continue;
-      files.push_back(it->substr(prefix.size()));
+      if (it->path.starts_with(".cellar/")) continue;
+      files.push_back(it->path.substr(prefix.size()));
     }
   } else {
     *source = InputSource::kWalk;

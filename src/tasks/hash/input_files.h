@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "tasks/hash/file_hasher.h"
 #include "tasks/hash/git_lister.h"
 
 namespace cellar::taskhash {
@@ -52,12 +53,17 @@ class InputEnumerator {
   // from the work tree is still listed; hashing leaves it out.
   Result<InputListing> List(const InputQuery& query);
 
+  // For each of `paths` (relative to the workspace root), the identity
+  // git's index vouches for (GitFile::clean_id), else nullopt: the file
+  // must be read. All nullopt outside git. Fails when git fails.
+  Result<std::vector<std::optional<FileDigest>>> IndexDigests(const std::vector<std::string>& paths);
+
   const std::string& workspace_root() const { return root_; }
 
  private:
-  // The workspace's git listing, sorted; nullopt outside git. Runs git on
-  // the first call only.
-  Result<const std::optional<std::vector<std::string>>*> GitFiles();
+  // The workspace's git listing, sorted by path; nullopt outside git. Runs
+  // git on the first call only.
+  Result<const std::optional<std::vector<GitFile>>*> GitFiles();
   // The package's default inputs: what git tracks or would track (else
   // every file), minus nested packages; sets *source to where they came from.
   Result<std::vector<std::string>> DefaultFiles(const InputQuery& query, const std::string& package_root,
@@ -68,7 +74,7 @@ class InputEnumerator {
   std::mutex mu_;
   bool listed_ = false;                                 // GUARDED_BY(mu_)
   Status list_error_;                                   // GUARDED_BY(mu_)
-  std::optional<std::vector<std::string>> git_files_;  // GUARDED_BY(mu_), immutable once listed_
+  std::optional<std::vector<GitFile>> git_files_;  // GUARDED_BY(mu_), immutable once listed_
 };
 
 // kInvalidArgument unless `dir` is "" or a relative '/'-separated path

@@ -36,9 +36,9 @@ nlohmann::json StringList(const std::vector<std::string>& items) {
 std::string DescribeFile(const FileDigest& digest) {
   switch (digest.kind) {
     case FileKind::kRegular:
-      return ToHex(digest.blake3);
+      return ToHex(digest.id);
     case FileKind::kExecutable:
-      return ToHex(digest.blake3) + " executable";
+      return ToHex(digest.id) + " executable";
     case FileKind::kSymlink:
       return "symlink -> " + digest.symlink_target;
     case FileKind::kDirectory:

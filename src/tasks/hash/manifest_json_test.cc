@@ -17,7 +17,7 @@ TaskHash Sample() {
   m.env = {{"API_TOKEN", "super-secret-value"}, {"UNSET", std::nullopt}};
   m.dependencies = {{"ui#build", "ffff"}};
   FileDigest regular;
-  regular.blake3.fill(0xab);
+  regular.id.fill(0xab);
   FileDigest link;
   link.kind = FileKind::kSymlink;
   link.symlink_target = "../shared/x";
@@ -37,7 +37,7 @@ TEST(ManifestJsonTest, ListsEveryInput) {
   EXPECT_EQ(j["outputs"], nlohmann::json({".next/**", "!.next/cache/**"}));
   EXPECT_EQ(j["dependencies"]["ui#build"], "ffff");
   std::string abab;
-  for (int i = 0; i < 32; ++i) abab += "ab";
+  for (int i = 0; i < 20; ++i) abab += "ab";  // a 20-byte git blob id
   EXPECT_EQ(j["files"]["src/page.tsx"], abab);
   EXPECT_EQ(j["files"]["link"], "symlink -> ../shared/x");
   EXPECT_EQ(j["globalHash"], "global");
@@ -73,9 +73,9 @@ TEST(ManifestJsonTest, InvalidUtf8PathsPrintWithoutThrowing) {
 
 TEST(ManifestJsonTest, DescribesEachKind) {
   FileDigest d;
-  EXPECT_EQ(DescribeFile(d), std::string(64, '0'));
+  EXPECT_EQ(DescribeFile(d), std::string(40, '0'));
   d.kind = FileKind::kExecutable;
-  EXPECT_EQ(DescribeFile(d), std::string(64, '0') + " executable");
+  EXPECT_EQ(DescribeFile(d), std::string(40, '0') + " executable");
   d.kind = FileKind::kDirectory;
   EXPECT_EQ(DescribeFile(d), "directory");
 }

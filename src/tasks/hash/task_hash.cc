@@ -25,8 +25,8 @@ void WriteFiles(CanonicalHasher& h, std::vector<const InputFile*> files) {
   for (const InputFile* f : files) {
     h.String(f->path);
     h.Number(static_cast<uint64_t>(f->digest.kind));
-    h.String(std::string_view(reinterpret_cast<const char*>(f->digest.blake3.data()),
-                              f->digest.blake3.size()));
+    h.String(std::string_view(reinterpret_cast<const char*>(f->digest.id.data()),
+                              f->digest.id.size()));
   }
 }
 
@@ -86,6 +86,34 @@ std::string HashGlobalManifest(const GlobalManifest& m) {
 TaskHasher::TaskHasher(std::string workspace_root, GitLister& git, FileHasher& files)
     : enumerator_(std::move(workspace_root), git), files_(files) {}
 
+Result<std::vector<std::optional<FileDigest>>> TaskHasher::DigestsOf(const std::string& package_dir,
+                                                                     const std::vector<std::string>& paths) {
+  std::vector<std::string> from_root;  // the same paths, relative to the workspace root
+  from_root.reserve(paths.size());
+  for (const std::string& path : paths) from_root.push_back(package_dir.empty() ? path : package_dir + "/" + path);
+  return DigestsFromRoot(from_root, /*remember=*/true);
+}
+
+Result<std::vector<std::optional<FileDigest>>> TaskHasher::DigestsFromRoot(const std::vector<std::string>& paths,
+                                                                           bool remember) {
+  Result<std::vector<std::optional<FileDigest>>> digests = enumerator_.IndexDigests(paths);
+  if (!digests.ok()) return digests.error();
+  std::vector<std::string> to_read;
+  std::vector<size_t> to_read_at;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if ((*digests)[i]) continue;
+    to_read.push_back(paths[i]);
+    to_read_at.push_back(i);
+  }
+  if (to_read.empty()) return digests;
+  const std::string& root = enumerator_.workspace_root();
+  Result<std::vector<std::optional<FileDigest>>> read =
+      remember ? files_.Hash(root, to_read) : files_.HashOnce(root, to_read);
+  if (!read.ok()) return read.error();
+  for (size_t k = 0; k < to_read.size(); ++k) (*digests)[to_read_at[k]] = std::move((*read)[k]);
+  return digests;
+}
+
 Result<std::vector<InputFile>> TaskHasher::HashListed(const std::string& package_dir,
                                                       const std::vector<std::string>& paths) {
   std::vector<std::optional<FileDigest>> digests(paths.size());
@@ -108,9 +136,7 @@ Result<std::vector<InputFile>> TaskHasher::HashListed(const std::string& package
     }
   }
   if (!unseen.empty()) {
-    const std::string& root = enumerator_.workspace_root();
-    Result<std::vector<std::optional<FileDigest>>> read =
-        files_.Hash(package_dir.empty() ? root : root + "/" + package_dir, unseen);
+    Result<std::vector<std::optional<FileDigest>>> read = DigestsOf(package_dir, unseen);
     if (!read.ok()) return read.error();
     for (size_t k = 0; k < unseen.size(); ++k) digests[unseen_at[k]] = std::move((*read)[k]);
   }
@@ -163,7 +189,6 @@ Result<InputListing> TaskHasher::ListInputs(const TaskHashInput& input) {
 }
 
 Status TaskHasher::Prefetch(const std::vector<TaskHashInput>& tasks) {
-  const std::string& root = enumerator_.workspace_root();
   std::vector<std::string> all;  // relative to the workspace root
   std::map<std::string, InputListing> listings;
   for (const TaskHashInput& task : tasks) {
@@ -176,7 +201,9 @@ Status TaskHasher::Prefetch(const std::vector<TaskHashInput>& tasks) {
   }
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  Result<std::vector<std::optional<FileDigest>>> digests = files_.HashOnce(root, all);
+  // Files git's index vouches for are known without a read; the rest are
+  // read in one parallel pass, kept here rather than in the FileHasher.
+  Result<std::vector<std::optional<FileDigest>>> digests = DigestsFromRoot(all, /*remember=*/false);
   if (!digests.ok()) return digests.status();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [id, listing] : listings) prefetched_.insert_or_assign(id, std::move(listing));

@@ -1,6 +1,6 @@
 // The task hash of `cellar run` (issue 14 section 4): a BLAKE3 digest of
 // everything that can change a task's result: its command, the values of its
-// env_keys, the content of every input file, the hashes of the tasks it
+// env_keys, the content of every input file (named by its git blob id), the hashes of the tasks it
 // depends on, and a run-wide global hash (task definitions, root lockfiles,
 // globalDependencies, global env). Identical across machines and across
 // checkouts at different absolute paths; independent of the order files are
@@ -30,7 +30,8 @@ namespace cellar::taskhash {
 
 // Bumped whenever the canonical stream changes, so old cache entries miss
 // instead of being reused under a different meaning.
-inline constexpr int kTaskHashVersion = 1;
+// 2: files are named by git blob ids instead of BLAKE3 digests.
+inline constexpr int kTaskHashVersion = 2;
 // Hashes are the first 16 bytes of the BLAKE3 digest, as 32 hex characters.
 inline constexpr size_t kHashBytes = 16;
 
@@ -125,6 +126,14 @@ class TaskHasher {
   // workspace root), from Prefetch()'s pass where it saw them.
   Result<std::vector<InputFile>> HashListed(const std::string& package_dir,
                                             const std::vector<std::string>& paths);
+  // Digests of `paths` (relative to `package_dir`): from git's index where
+  // it vouches for the file, else read through the FileHasher.
+  Result<std::vector<std::optional<FileDigest>>> DigestsOf(const std::string& package_dir,
+                                                           const std::vector<std::string>& paths);
+  // The same for paths relative to the workspace root; `remember`: keep
+  // what is read in the FileHasher for later calls (Prefetch keeps its own).
+  Result<std::vector<std::optional<FileDigest>>> DigestsFromRoot(const std::vector<std::string>& paths,
+                                                                 bool remember);
   static InputQuery QueryOf(const TaskHashInput& input);
   // The task's input listing: the one Prefetch() made, else a fresh one.
   Result<InputListing> ListInputs(const TaskHashInput& input);

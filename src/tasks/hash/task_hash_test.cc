@@ -243,6 +243,58 @@ TEST_F(GitTaskHashTest, GitAndWalkAgreeOnACleanTree) {
   EXPECT_EQ(ws_.MustHash(WebBuild(), &git_), plain.MustHash(WebBuild()));
 }
 
+TEST_F(GitTaskHashTest, CleanTrackedFilesAreKnownFromTheIndexWithoutARead) {
+  FileHasher files;
+  TaskHasher hasher(root(), git_, files);
+  ASSERT_TRUE(hasher.Prefetch({WebBuild()}).ok());
+  Result<TaskHash> hash = hasher.Hash(WebBuild());
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  EXPECT_EQ(files.files_read(), 0u);
+  EXPECT_EQ(hash->manifest.files.size(), 3u);
+  // And the ids are the ones reading gives: the same tree without git.
+  Workspace plain(SampleFiles());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(hash->hex, plain.MustHash(WebBuild()));
+}
+
+TEST_F(GitTaskHashTest, AnEditGitHasNotSeenIsRead) {
+  const std::string base = ws_.MustHash(WebBuild(), &git_);
+  // Same size, right after the commit: only git's content check tells.
+  ASSERT_TRUE(ws_.tree().Write("apps/web/src/index.ts", "export const x = 9;\n"));
+  FileHasher files;
+  TaskHasher hasher(root(), git_, files);
+  Result<TaskHash> edited = hasher.Hash(WebBuild());
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString();
+  EXPECT_NE(edited->hex, base);
+  EXPECT_EQ(files.files_read(), 1u);
+  Files changed = SampleFiles();
+  for (auto& [path, content] : changed) {
+    if (path == "apps/web/src/index.ts") content = "export const x = 9;\n";
+  }
+  Workspace plain(changed);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(edited->hex, plain.MustHash(WebBuild()));
+  // Reverted: back to the committed hash.
+  ASSERT_TRUE(ws_.tree().Write("apps/web/src/index.ts", "export const x = 1;\n"));
+  EXPECT_EQ(ws_.MustHash(WebBuild(), &git_), base);
+}
+
+TEST_F(GitTaskHashTest, AssumeUnchangedDoesNotHideAnEdit) {
+  const std::string base = ws_.MustHash(WebBuild(), &git_);
+  ASSERT_TRUE(RunGit(root(), {"update-index", "--assume-unchanged", "apps/web/src/index.ts"}));
+  ASSERT_TRUE(ws_.tree().Write("apps/web/src/index.ts", "changed behind git's back"));
+  EXPECT_NE(ws_.MustHash(WebBuild(), &git_), base);
+}
+
+TEST_F(GitTaskHashTest, TheExecuteBitCountsFromTheIndexAndFromTheWorkTree) {
+  const std::string base = ws_.MustHash(WebBuild(), &git_);
+  ASSERT_EQ(::chmod((root() + "/apps/web/src/index.ts").c_str(), 0755), 0);
+  const std::string executable = ws_.MustHash(WebBuild(), &git_);  // read: the mode changed
+  EXPECT_NE(executable, base);
+  ASSERT_TRUE(RunGit(root(), {"commit", "-q", "-am", "chmod"}));
+  EXPECT_EQ(ws_.MustHash(WebBuild(), &git_), executable);  // from the index: 100755
+}
+
 TEST(TaskHasherTest, PrefetchHashesEveryFileOnceAndGivesTheSameHashes) {
   Workspace ws(SampleFiles());
   ASSERT_TRUE(ws.ok());
@@ -305,15 +357,15 @@ TEST(ManifestHashTest, CanonicalFormIsUnambiguous) {
   EXPECT_NE(HashTaskManifest(order1), HashTaskManifest(order2));
   // The version is part of the hash.
   TaskManifest v2 = m;
-  v2.version = 2;
+  v2.version = kTaskHashVersion + 1;
   EXPECT_NE(HashTaskManifest(v2), base);
 }
 
 TEST(ManifestHashTest, FileOrderDoesNotMatterButKindAndPathDo) {
   FileDigest d1;
-  d1.blake3[0] = 1;
+  d1.id[0] = 1;
   FileDigest d2;
-  d2.blake3[0] = 2;
+  d2.id[0] = 2;
   TaskManifest a;
   a.files = {{"x", d1}, {"y", d2}};
   TaskManifest b;
