@@ -369,3 +369,26 @@ run "$N" "$RW"
 [[ $rc == 0 ]] && grep -q "core:build: cache miss, executing" "$IT_TMP/out" || { show; fail "outside git: same-size edit with the old mtime was a hit"; }
 [[ "$(cat "$N/packages/core/dist/core.txt")" == "Core Source" ]] || fail "core not rebuilt from the edited source outside git"
 pass "clean tracked inputs come from git's index unread, the memo answers unchanged files outside git, and neither hides a same-size edit with the old mtime"
+
+# 16. A local hit whose outputs are untouched since they last matched the
+# artifact replays the log without extracting it; an edited or deleted output
+# is restored by the next hit all the same.
+T="$IT_TMP/t"
+make_repo "$T"
+run "$T" "$RW"
+[[ $rc == 0 ]] || { show; fail "stamp fixture: first run exited $rc"; }
+sleep 3   # past the racy window: the next hit compares, then stamps
+run "$T" "$RW"
+[[ $rc == 0 && $(count "cache hit (local)") == 4 ]] || { show; fail "stamp fixture: expected 4 local hits"; }
+(( $(ls "$T/.cellar/outputs" | wc -l) == 4 )) || fail "expected 4 output stamps, found $(ls "$T/.cellar/outputs" 2>/dev/null | wc -l)"
+cp "$T/apps/app/dist/app.txt" "$IT_TMP/app.txt.good"
+run "$T" "$RW"
+[[ $rc == 0 && $(count "cache hit (local), replaying logs") == 4 ]] || { show; fail "stamped run: expected 4 local hits"; }
+grep -q "app:build: app built" "$IT_TMP/out" || { show; fail "stamped hit did not replay the log"; }
+printf 'tampered\n' >"$T/apps/app/dist/app.txt"
+rm -f "$T/packages/core/dist/core.txt"
+run "$T" "$RW"
+[[ $rc == 0 && $(count "cache hit (local)") == 4 ]] || { show; fail "after edits: expected 4 local hits"; }
+cmp -s "$T/apps/app/dist/app.txt" "$IT_TMP/app.txt.good" || fail "an edited output was not restored by a stamped hit"
+[[ "$(cat "$T/packages/core/dist/core.txt" 2>/dev/null)" == "core source" ]] || fail "a deleted output was not restored by a stamped hit"
+pass "untouched outputs of local hits are not extracted again; edited and deleted ones are restored"

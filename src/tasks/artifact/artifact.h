@@ -91,4 +91,9 @@ Result<RestoreResult> RestoreArtifact(const std::string& archive_file,
 // Reads only the metadata entry (the first one), e.g. to report time saved.
 Result<ArtifactMetadata> ReadArtifactMetadata(const std::string& archive_file);
 
+// Reads the metadata and the log (the first two entries) and stops: what a
+// local hit needs when its outputs are known to be in place already
+// (output_stamp.h). The counts of the result stay zero.
+Result<RestoreResult> ReadArtifactHead(const std::string& archive_file, const RestoreOptions& options = {});
+
 }  // namespace cellar::artifact

@@ -437,9 +437,10 @@ Result<RestoreResult> RestoreArtifact(const std::string& archive_file,
   return restorer.Run(archive_file);
 }
 
-Result<ArtifactMetadata> ReadArtifactMetadata(const std::string& archive_file) {
-  ArchiveReader reader;
-  CELLAR_RETURN_IF_ERROR(reader.Open(archive_file));
+namespace {
+
+// The metadata entry, which must come first.
+Result<ArtifactMetadata> ReadMetadataEntry(ArchiveReader& reader) {
   CELLAR_ASSIGN_OR_RETURN(struct archive_entry * entry, reader.Next());
   if (entry == nullptr || archive_entry_pathname(entry) == nullptr ||
       archive_entry_pathname(entry) != kMetadataEntry ||
@@ -454,6 +455,34 @@ Result<ArtifactMetadata> ReadArtifactMetadata(const std::string& archive_file) {
     json.append(buffer, n);
   }
   return DecodeMetadata(json);
+}
+
+}  // namespace
+
+Result<ArtifactMetadata> ReadArtifactMetadata(const std::string& archive_file) {
+  ArchiveReader reader;
+  CELLAR_RETURN_IF_ERROR(reader.Open(archive_file));
+  return ReadMetadataEntry(reader);
+}
+
+Result<RestoreResult> ReadArtifactHead(const std::string& archive_file, const RestoreOptions& options) {
+  ArchiveReader reader;
+  CELLAR_RETURN_IF_ERROR(reader.Open(archive_file));
+  RestoreResult result;
+  CELLAR_ASSIGN_OR_RETURN(result.metadata, ReadMetadataEntry(reader));
+  CELLAR_ASSIGN_OR_RETURN(struct archive_entry * entry, reader.Next());
+  const char* name = entry != nullptr ? archive_entry_pathname(entry) : nullptr;
+  if (name == nullptr || name != kLogEntry) return result;  // no log stored
+  if (archive_entry_filetype(entry) != AE_IFREG) return Status::Corruption("artifact: bad log");
+  std::vector<char> buffer(kChunk);
+  for (;;) {
+    CELLAR_ASSIGN_OR_RETURN(size_t n, reader.Data(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    size_t room = options.max_log_bytes - std::min(options.max_log_bytes, result.log.size());
+    if (n > room) result.log_truncated = true;
+    result.log.append(buffer.data(), std::min(n, room));
+  }
+  return result;
 }
 
 }  // namespace cellar::artifact

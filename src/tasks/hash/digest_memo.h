@@ -29,22 +29,13 @@
 #include <string>
 #include <vector>
 
+#include "base/file_stamp.h"
 #include "base/status.h"
 #include "hash/git_blob_id.h"
 
 namespace cellar::taskhash {
 
-// What lstat says about a file, as far as its content is concerned.
-struct FileStamp {
-  uint64_t device = 0;
-  uint64_t inode = 0;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  uint32_t mode = 0;
-
-  bool operator==(const FileStamp&) const = default;
-};
+using ::cellar::FileStamp;
 
 class DigestMemo {
  public:

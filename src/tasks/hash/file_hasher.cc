@@ -50,17 +50,6 @@ Result<hash::GitBlobIdBytes> HashOpenFile(const std::string& path, std::vector<u
   return Status::Aborted(path + " kept changing while it was hashed");
 }
 
-FileStamp StampOf(const struct stat& st) {
-  FileStamp s;
-  s.size = static_cast<uint64_t>(st.st_size);
-  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-  s.inode = static_cast<uint64_t>(st.st_ino);
-  s.device = static_cast<uint64_t>(st.st_dev);
-  s.mode = static_cast<uint32_t>(st.st_mode);
-  return s;
-}
-
 std::vector<std::string> Absolute(const std::string& root, const std::vector<std::string>& paths) {
   std::vector<std::string> absolute;
   absolute.reserve(paths.size());
@@ -117,7 +106,7 @@ Result<std::optional<FileDigest>> FileHasher::HashOne(const std::string& path,
   }
   if (!S_ISREG(st.st_mode)) return std::optional<FileDigest>();
   digest.kind = (st.st_mode & 0111) != 0 ? FileKind::kExecutable : FileKind::kRegular;
-  const FileStamp stamp = StampOf(st);
+  const FileStamp stamp = FileStampOf(st);
   if (memo_) {
     if (auto known = memo_->Find(stamp)) {
       memo_hits_++;

@@ -2,8 +2,14 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <span>
+
+#include "base/digest.h"
 #include "glob/glob.h"
+#include "hash/blake3.h"
 #include "tasks/artifact/artifact.h"
+#include "tasks/artifact/output_stamp.h"
 
 namespace cellar::tasks {
 
@@ -38,6 +44,11 @@ void ArtifactTaskCache::Prepare(const std::vector<RunTask>& tasks) {
   }
 }
 
+std::string ArtifactTaskCache::StampPath(const RunTask& task) const {
+  const auto id = hash::Blake3(std::as_bytes(std::span(task.id.data(), task.id.size())));
+  return options_.output_stamp_dir + "/" + ToHex(std::span(id.data(), 16));
+}
+
 std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifact_path, const RunTask& task,
                                                       CacheSource source, std::string* warning) {
   auto outputs = glob::PatternSet::Parse(task.outputs);
@@ -45,11 +56,41 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
     *warning = "bad outputs: " + outputs.error().message();
     return std::nullopt;
   }
+  const bool stamps = !options_.output_stamp_dir.empty();
+  if (stamps && source == CacheSource::kLocal) {
+    // The outputs are exactly as they were when last found equal to this
+    // artifact: only the log needs reading.
+    auto stamp = artifact::LoadOutputStamp(StampPath(task));
+    if (stamp && artifact::OutputsIntact(*stamp, task.package_dir, *outputs, task.hash)) {
+      auto head = artifact::ReadArtifactHead(artifact_path);
+      if (head.ok()) {
+        Restored r;
+        r.source = source;
+        r.log = std::move(head->log);
+        r.recorded_duration = std::chrono::milliseconds(head->metadata.duration_ms);
+        r.outputs_untouched = true;
+        return r;
+      }
+      // An unreadable artifact: the full restore below reports it.
+    }
+  }
   auto restored = artifact::RestoreArtifact(artifact_path, task.package_dir, *outputs);
   if (!restored.ok()) {
     *warning = std::string(CacheSourceName(source)) + " artifact " + task.hash +
                " could not be restored, running the task: " + restored.error().message();
     return std::nullopt;
+  }
+  if (stamps) {
+    // Best effort: nothing is stamped while the outputs are too fresh to
+    // trust (a restore that wrote them); a later run stamps them.
+    auto stamp = artifact::TakeOutputStamp(task.package_dir, *outputs, task.hash, std::chrono::system_clock::now());
+    if (stamp.ok() && stamp->has_value()) {
+      std::error_code ec;
+      std::filesystem::create_directories(options_.output_stamp_dir, ec);
+      (void)artifact::SaveOutputStamp(StampPath(task), **stamp);
+    } else {
+      ::unlink(StampPath(task).c_str());  // an older stamp no longer describes the outputs
+    }
   }
   Restored r;
   r.source = source;

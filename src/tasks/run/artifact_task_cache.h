@@ -6,7 +6,9 @@
 //            then every remote hit starts downloading at once (into the
 //            local cache's temp dir, verified by the client, then inserted),
 //            so a chain of dependent hits does not pay one round trip each
-//   Restore  local hit: restore it. Remote hit: wait for its download and
+//   Restore  local hit: restore it, or only read its log when the outputs
+//            are stamped as untouched since they last matched it (see
+//            output_stamp.h). Remote hit: wait for its download and
 //            restore it.
 //            A restore that fails (corrupt, unsafe, cut short) is a miss.
 //   Save     write the artifact (outputs + log) to a temp file, insert it in
@@ -43,6 +45,10 @@ struct ArtifactTaskCacheOptions {
   size_t download_threads = 8;
   std::chrono::milliseconds upload_wait{120'000};       // at the end of a run
   std::chrono::milliseconds interrupted_wait{2'000};    // after SIGINT/SIGTERM
+  // Where the stamps of restored outputs go (tasks/artifact/output_stamp.h):
+  // a local hit whose outputs match its stamp reads only the log. Empty: no
+  // stamps, every hit is restored in full.
+  std::string output_stamp_dir;
 };
 
 class ArtifactTaskCache : public TaskCache {
@@ -77,6 +83,8 @@ class ArtifactTaskCache : public TaskCache {
     std::string warning;
   };
   Fetched Fetch(const taskcache::RemoteArtifact& artifact);
+  // The task's output stamp file (one per task id, whatever its hash).
+  std::string StampPath(const RunTask& task) const;
   void Upload(const std::string& hash, const std::string& path, const taskcache::FileDigest& digest,
               bool remove_after);
 

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "tasks/artifact/output_stamp.h"
 #include "tasks/cache/fake_remote_cache.h"
 
 namespace cellar::tasks {
@@ -82,6 +84,42 @@ TEST_F(ArtifactTaskCacheTest, SavedTaskIsRestoredLocallyAndUploaded) {
   EXPECT_EQ(hit->log, "compiling\ndone\n");
   EXPECT_EQ(hit->recorded_duration, std::chrono::milliseconds(1234));
   EXPECT_EQ(Read(root_ / "a/pkg/dist/out.txt"), "built\n");
+}
+
+TEST_F(ArtifactTaskCacheTest, UntouchedOutputsOfALocalHitAreNotExtractedAgain) {
+  taskcache::LocalCache local((root_ / "a/cache").string());
+  ArtifactTaskCacheOptions o = Options();
+  o.read_remote = o.write_remote = false;
+  o.output_stamp_dir = (root_ / "a/stamps").string();
+  ArtifactTaskCache cache(local, nullptr, o, nullptr);
+  RunTask task = Task("a");
+  ASSERT_TRUE(cache.Save(task, (root_ / "a/task.log").string(), std::chrono::milliseconds(7)).ok());
+  std::string warning;
+  // Outputs younger than the racy window are restored in full and not stamped.
+  auto fresh = cache.Restore(task, &warning);
+  ASSERT_TRUE(fresh) << warning;
+  EXPECT_FALSE(fresh->outputs_untouched);
+  EXPECT_FALSE(fs::exists(root_ / "a/stamps"));
+  std::this_thread::sleep_for(artifact::kOutputStampRacyWindow + std::chrono::milliseconds(200));
+  // Old enough: compared with the artifact (equal, left alone), then stamped.
+  auto compared = cache.Restore(task, &warning);
+  ASSERT_TRUE(compared) << warning;
+  EXPECT_FALSE(compared->outputs_untouched);
+  ASSERT_TRUE(fs::exists(root_ / "a/stamps"));
+  // Untouched since: only the log is read.
+  auto untouched = cache.Restore(task, &warning);
+  ASSERT_TRUE(untouched) << warning;
+  EXPECT_TRUE(untouched->outputs_untouched);
+  EXPECT_EQ(untouched->log, "compiling\ndone\n");
+  EXPECT_EQ(untouched->recorded_duration, std::chrono::milliseconds(7));
+  // Edited, or joined by a stale file: restored in full again.
+  Write(root_ / "a/pkg/dist/out.txt", "edited\n");
+  Write(root_ / "a/pkg/dist/stale.txt", "not in the artifact\n");
+  auto repaired = cache.Restore(task, &warning);
+  ASSERT_TRUE(repaired) << warning;
+  EXPECT_FALSE(repaired->outputs_untouched);
+  EXPECT_EQ(Read(root_ / "a/pkg/dist/out.txt"), "built\n");
+  EXPECT_FALSE(fs::exists(root_ / "a/pkg/dist/stale.txt"));
 }
 
 TEST_F(ArtifactTaskCacheTest, RemoteHitIsDownloadedKeptLocallyAndRestoredElsewhere) {

@@ -28,6 +28,8 @@ namespace fs = std::filesystem;
 
 // Under the workspace's .cellar/: the file digests of earlier runs.
 constexpr const char* kDigestMemoFile = "file-digests";
+// Output stamps of local hits (tasks/artifact/output_stamp.h), under .cellar/.
+constexpr const char* kOutputStampDir = "outputs";
 
 void Print(FILE* f, std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), f);
@@ -197,6 +199,7 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   cache_options.write_local = options.WritesLocal();
   cache_options.read_remote = options.ReadsRemote();
   cache_options.write_remote = options.WritesRemote();
+  cache_options.output_stamp_dir = (fs::path(root) / ".cellar" / kOutputStampDir).string();
   ArtifactTaskCache cache(local, remote.guarded.get(), cache_options,
                           [&reporter](const std::string& s) { reporter.Note(s); });
 
@@ -283,7 +286,9 @@ int CleanCommand(const std::vector<std::string>& args, const CommandContext& ctx
     return 1;
   }
   std::error_code ec;
-  for (const char* sub : {"runs", "logs", kDigestMemoFile}) fs::remove_all(fs::path(root) / ".cellar" / sub, ec);
+  for (const char* sub : {"runs", "logs", kDigestMemoFile, kOutputStampDir}) {
+    fs::remove_all(fs::path(root) / ".cellar" / sub, ec);
+  }
   fs::remove(fs::path(root) / ".cellar", ec);  // only when now empty
   Print(ctx.out, "removed " + local.dir() + " and the run summaries and logs under " +
                      (fs::path(root) / ".cellar").string() + "\n");

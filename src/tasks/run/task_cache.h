@@ -34,6 +34,7 @@ struct Restored {
   CacheSource source = CacheSource::kLocal;
   std::string log{};                         // the task's stored output, replayed
   std::chrono::milliseconds recorded_duration{0};  // how long the task took when it ran
+  bool outputs_untouched = false;  // a local hit whose outputs were already in place, unread
 };
 
 class TaskCache {
