@@ -100,6 +100,20 @@ class ArchiveReader {
   ArchivePtr archive_;
 };
 
+// Reads the log entry into `result`, keeping its first max_log_bytes bytes.
+Status ReadLogEntry(ArchiveReader& reader, struct archive_entry* entry, const RestoreOptions& options,
+                    std::vector<char>& buffer, RestoreResult& result) {
+  if (archive_entry_filetype(entry) != AE_IFREG) return Status::Corruption("artifact: bad log");
+  for (;;) {
+    CELLAR_ASSIGN_OR_RETURN(size_t n, reader.Data(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    size_t room = options.max_log_bytes - std::min(options.max_log_bytes, result.log.size());
+    if (n > room) result.log_truncated = true;
+    result.log.append(buffer.data(), std::min(n, room));
+  }
+  return Status::Ok();
+}
+
 Status Refuse(std::string_view path, std::string_view why) {
   return Status::PermissionDenied("artifact: refused entry '" + std::string(path) + "': " +
                                   std::string(why));
@@ -141,7 +155,7 @@ class Restorer {
         CELLAR_RETURN_IF_ERROR(ReadMetadata(reader, entry));
         seen_metadata = true;
       } else if (name == kLogEntry) {
-        CELLAR_RETURN_IF_ERROR(ReadLog(reader, entry));
+        CELLAR_RETURN_IF_ERROR(ReadLogEntry(reader, entry, options_, buffer_, result_));
       } else {
         CELLAR_RETURN_IF_ERROR(RestoreEntry(reader, entry, name));
       }
@@ -174,18 +188,6 @@ class Restorer {
       json.append(buffer_.data(), n);
     }
     CELLAR_ASSIGN_OR_RETURN(result_.metadata, DecodeMetadata(json));
-    return Status::Ok();
-  }
-
-  Status ReadLog(ArchiveReader& reader, struct archive_entry* entry) {
-    if (archive_entry_filetype(entry) != AE_IFREG) return Status::Corruption("artifact: bad log");
-    for (;;) {
-      CELLAR_ASSIGN_OR_RETURN(size_t n, reader.Data(buffer_.data(), buffer_.size()));
-      if (n == 0) break;
-      size_t room = options_.max_log_bytes - std::min(options_.max_log_bytes, result_.log.size());
-      if (n > room) result_.log_truncated = true;
-      result_.log.append(buffer_.data(), std::min(n, room));
-    }
     return Status::Ok();
   }
 
@@ -473,15 +475,8 @@ Result<RestoreResult> ReadArtifactHead(const std::string& archive_file, const Re
   CELLAR_ASSIGN_OR_RETURN(struct archive_entry * entry, reader.Next());
   const char* name = entry != nullptr ? archive_entry_pathname(entry) : nullptr;
   if (name == nullptr || name != kLogEntry) return result;  // no log stored
-  if (archive_entry_filetype(entry) != AE_IFREG) return Status::Corruption("artifact: bad log");
   std::vector<char> buffer(kChunk);
-  for (;;) {
-    CELLAR_ASSIGN_OR_RETURN(size_t n, reader.Data(buffer.data(), buffer.size()));
-    if (n == 0) break;
-    size_t room = options.max_log_bytes - std::min(options.max_log_bytes, result.log.size());
-    if (n > room) result.log_truncated = true;
-    result.log.append(buffer.data(), std::min(n, room));
-  }
+  CELLAR_RETURN_IF_ERROR(ReadLogEntry(reader, entry, options, buffer, result));
   return result;
 }
 

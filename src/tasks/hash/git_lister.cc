@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,12 +27,9 @@ bool InsideGitCheckout(std::string dir) {
   }
 }
 
-bool ByPath(const GitFile& a, const GitFile& b) { return a.path < b.path; }
-
 // The entry for `path` in `files` (sorted by path), or null.
 GitFile* Find(std::vector<GitFile>& files, std::string_view path) {
-  auto it = std::lower_bound(files.begin(), files.end(), path,
-                             [](const GitFile& f, std::string_view p) { return f.path < p; });
+  auto it = std::lower_bound(files.begin(), files.end(), path, GitFileByPath());
   return it != files.end() && it->path == path ? &*it : nullptr;
 }
 
@@ -57,29 +55,22 @@ std::optional<hash::GitBlobIdBytes> ParseObjectId(std::string_view hex) {
 
 }  // namespace
 
-std::vector<std::string> SplitNulSeparated(const std::string& out) {
-  std::vector<std::string> files;
+void ForEachNulSeparated(std::string_view out, const std::function<void(std::string_view)>& fn) {
   size_t start = 0;
   while (start < out.size()) {
     size_t end = out.find('\0', start);
-    if (end == std::string::npos) end = out.size();
-    if (end > start) files.emplace_back(out, start, end - start);
+    if (end == std::string_view::npos) end = out.size();
+    if (end > start) fn(out.substr(start, end - start));
     start = end + 1;
   }
-  return files;
 }
 
 Result<std::vector<GitFile>> ParseLsFilesStage(const std::string& out) {
   std::vector<GitFile> files;
   files.reserve(static_cast<size_t>(std::count(out.begin(), out.end(), '\0')));
-  const std::string_view all(out);
-  size_t start = 0;
-  while (start < all.size()) {
-    size_t end = all.find('\0', start);
-    if (end == std::string_view::npos) end = all.size();
-    const std::string_view record = all.substr(start, end - start);
-    start = end + 1;
-    if (record.empty()) continue;
+  Status malformed;
+  ForEachNulSeparated(out, [&](std::string_view record) {
+    if (!malformed.ok()) return;
     // "<tag> <mode> <id> <stage>\t<path>"; the path may hold anything but NUL.
     const size_t tab = record.find('\t');
     const std::string_view head = record.substr(0, tab);
@@ -87,7 +78,8 @@ Result<std::vector<GitFile>> ParseLsFilesStage(const std::string& out) {
     const size_t s2 = s1 == std::string_view::npos ? s1 : head.find(' ', s1 + 1);
     const size_t s3 = s2 == std::string_view::npos ? s2 : head.find(' ', s2 + 1);
     if (tab == std::string_view::npos || s3 == std::string_view::npos || s1 != 1) {
-      return Status::Internal("unexpected git ls-files output: " + std::string(record.substr(0, 200)));
+      malformed = Status::Internal("unexpected git ls-files output: " + std::string(record.substr(0, 200)));
+      return;
     }
     const char tag = head[0];
     const std::string_view mode = head.substr(s1 + 1, s2 - s1 - 1);
@@ -101,9 +93,12 @@ Result<std::vector<GitFile>> ParseLsFilesStage(const std::string& out) {
       file.clean_id = ParseObjectId(id);
       file.executable = mode == "100755";
     }
-  }
+  });
+  if (!malformed.ok()) return malformed;
   // git lists its index in path order already; sorting is for anything else.
-  if (!std::is_sorted(files.begin(), files.end(), ByPath)) std::stable_sort(files.begin(), files.end(), ByPath);
+  if (!std::is_sorted(files.begin(), files.end(), GitFileByPath())) {
+    std::stable_sort(files.begin(), files.end(), GitFileByPath());
+  }
   // A conflicted path is listed once per stage: keep one entry, with no id.
   size_t kept = 0;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -120,29 +115,29 @@ Result<std::vector<GitFile>> ParseLsFilesStage(const std::string& out) {
 
 void ApplyStatus(const std::string& out, const std::string& prefix, std::vector<GitFile>& files) {
   std::vector<GitFile> untracked;
-  for (const std::string& record : SplitNulSeparated(out)) {
-    if (record.size() < 4 || record[2] != ' ') continue;
+  ForEachNulSeparated(out, [&](std::string_view record) {
+    if (record.size() < 4 || record[2] != ' ') return;
     const char x = record[0];
     const char y = record[1];
-    std::string_view path = std::string_view(record).substr(3);
-    if (!path.starts_with(prefix)) continue;  // outside the listed directory
+    std::string_view path = record.substr(3);
+    if (!path.starts_with(prefix)) return;  // outside the listed directory
     path.remove_prefix(prefix.size());
     if (x == '?' && y == '?') {
       untracked.push_back(GitFile{std::string(path), std::nullopt, false});
-      continue;
+      return;
     }
     // Y: the work tree against the index. 'U' on either side, or "AA" /
     // "DD": a conflict. Anything else with Y blank is staged only: the index
     // holds exactly the work-tree content.
     const bool conflicted = x == 'U' || y == 'U' || (x == 'A' && y == 'A') || (x == 'D' && y == 'D');
-    if (y == ' ' && !conflicted) continue;
+    if (y == ' ' && !conflicted) return;
     if (GitFile* file = Find(files, path)) file->clean_id.reset();
-  }
+  });
   if (untracked.empty()) return;
   for (GitFile& file : untracked) {
     if (Find(files, file.path) == nullptr) files.push_back(std::move(file));
   }
-  std::sort(files.begin(), files.end(), ByPath);
+  std::sort(files.begin(), files.end(), GitFileByPath());
 }
 
 Result<env::RunResult> GitLsFilesLister::RunGit(const std::string& dir, std::vector<std::string> args) {

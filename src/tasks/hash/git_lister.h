@@ -10,10 +10,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -33,6 +35,12 @@ struct GitFile {
   bool executable = false;
 
   bool operator==(const GitFile&) const = default;
+};
+
+// Orders GitFiles by path, and finds one by path (std::lower_bound).
+struct GitFileByPath {
+  bool operator()(const GitFile& a, const GitFile& b) const { return a.path < b.path; }
+  bool operator()(const GitFile& a, std::string_view path) const { return a.path < path; }
 };
 
 class GitLister {
@@ -96,8 +104,9 @@ class EarlyGitLister : public GitLister {
   bool taken_ = false;  // GUARDED_BY(mu_): the early answer goes to one caller
 };
 
-// Splits NUL-separated `git ... -z` output (empty entries dropped).
-std::vector<std::string> SplitNulSeparated(const std::string& out);
+// Calls `fn` with each record of NUL-separated `git ... -z` output, in
+// order, empty records skipped.
+void ForEachNulSeparated(std::string_view out, const std::function<void(std::string_view)>& fn);
 
 // Parsers of the three outputs, exposed for tests.
 // `git ls-files -z -s -v`: "<tag> <mode> <object id> <stage>\t<path>" per

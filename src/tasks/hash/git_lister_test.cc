@@ -327,10 +327,15 @@ TEST_F(ScriptedGitTest, OutputAtTheCapIsRefusedNotTruncated) {
   EXPECT_EQ(files.status().code(), Code::kResourceExhausted);
 }
 
-TEST(SplitNulSeparated, DropsEmptyEntries) {
-  EXPECT_EQ(SplitNulSeparated(std::string("a\0b c\0\0d", 8)), (Paths{"a", "b c", "d"}));
-  EXPECT_EQ(SplitNulSeparated(""), Paths{});
-  EXPECT_EQ(SplitNulSeparated(std::string("x\0", 2)), Paths{"x"});
+TEST(ForEachNulSeparated, DropsEmptyEntries) {
+  auto split = [](std::string_view out) {
+    Paths records;
+    ForEachNulSeparated(out, [&](std::string_view r) { records.emplace_back(r); });
+    return records;
+  };
+  EXPECT_EQ(split(std::string_view("a\0b c\0\0d", 8)), (Paths{"a", "b c", "d"}));
+  EXPECT_EQ(split(""), Paths{});
+  EXPECT_EQ(split(std::string_view("x\0", 2)), Paths{"x"});
 }
 
 TEST(FakeGitLister, AnswersWhatItWasToldAndRecordsCalls) {

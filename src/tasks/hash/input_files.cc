@@ -73,8 +73,7 @@ Result<const std::optional<std::vector<GitFile>>*> InputEnumerator::GitFiles() {
     } else {
       git_files_ = std::move(*files);
       if (git_files_) {
-        std::sort(git_files_->begin(), git_files_->end(),
-                  [](const GitFile& a, const GitFile& b) { return a.path < b.path; });
+        std::sort(git_files_->begin(), git_files_->end(), GitFileByPath());
       }
     }
   }
@@ -90,8 +89,7 @@ Result<std::vector<std::optional<FileDigest>>> InputEnumerator::IndexDigests(
   const std::optional<std::vector<GitFile>>& all = **git;
   if (!all) return out;
   for (size_t i = 0; i < paths.size(); ++i) {
-    auto it = std::lower_bound(all->begin(), all->end(), paths[i],
-                               [](const GitFile& f, const std::string& p) { return f.path < p; });
+    auto it = std::lower_bound(all->begin(), all->end(), std::string_view(paths[i]), GitFileByPath());
     if (it == all->end() || it->path != paths[i] || !it->clean_id) continue;
     FileDigest digest;
     digest.kind = it->executable ? FileKind::kExecutable : FileKind::kRegular;
@@ -110,8 +108,7 @@ Result<std::vector<std::string>> InputEnumerator::DefaultFiles(const InputQuery&
   if (const std::optional<std::vector<GitFile>>& all = **git; all.has_value()) {
     *source = InputSource::kGit;
     const std::string prefix = query.package_dir.empty() ? "" : query.package_dir + "/";
-    auto first = std::lower_bound(all->begin(), all->end(), prefix,
-                                  [](const GitFile& f, const std::string& p) { return f.path < p; });
+    auto first = std::lower_bound(all->begin(), all->end(), std::string_view(prefix), GitFileByPath());
     for (auto it = first; it != all->end() && it->path.starts_with(prefix); ++it) {
       // The workspace's cache directory is never an input, ignored or not.
       if (it->path.starts_with(".cellar/")) continue;

@@ -56,21 +56,22 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
     *warning = "bad outputs: " + outputs.error().message();
     return std::nullopt;
   }
-  const bool stamps = !options_.output_stamp_dir.empty();
-  if (stamps && source == CacheSource::kLocal) {
+  auto restored_as = [source](artifact::RestoreResult&& result, bool outputs_untouched) {
+    Restored r;
+    r.source = source;
+    r.log = std::move(result.log);
+    r.recorded_duration = std::chrono::milliseconds(result.metadata.duration_ms);
+    r.outputs_untouched = outputs_untouched;
+    return r;
+  };
+  const std::string stamp_path = options_.output_stamp_dir.empty() ? "" : StampPath(task);
+  if (!stamp_path.empty() && source == CacheSource::kLocal) {
     // The outputs are exactly as they were when last found equal to this
     // artifact: only the log needs reading.
-    auto stamp = artifact::LoadOutputStamp(StampPath(task));
+    auto stamp = artifact::LoadOutputStamp(stamp_path);
     if (stamp && artifact::OutputsIntact(*stamp, task.package_dir, *outputs, task.hash)) {
       auto head = artifact::ReadArtifactHead(artifact_path);
-      if (head.ok()) {
-        Restored r;
-        r.source = source;
-        r.log = std::move(head->log);
-        r.recorded_duration = std::chrono::milliseconds(head->metadata.duration_ms);
-        r.outputs_untouched = true;
-        return r;
-      }
+      if (head.ok()) return restored_as(std::move(*head), true);
       // An unreadable artifact: the full restore below reports it.
     }
   }
@@ -80,23 +81,19 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
                " could not be restored, running the task: " + restored.error().message();
     return std::nullopt;
   }
-  if (stamps) {
+  if (!stamp_path.empty()) {
     // Best effort: nothing is stamped while the outputs are too fresh to
     // trust (a restore that wrote them); a later run stamps them.
     auto stamp = artifact::TakeOutputStamp(task.package_dir, *outputs, task.hash, std::chrono::system_clock::now());
     if (stamp.ok() && stamp->has_value()) {
       std::error_code ec;
       std::filesystem::create_directories(options_.output_stamp_dir, ec);
-      (void)artifact::SaveOutputStamp(StampPath(task), **stamp);
+      (void)artifact::SaveOutputStamp(stamp_path, **stamp);
     } else {
-      ::unlink(StampPath(task).c_str());  // an older stamp no longer describes the outputs
+      ::unlink(stamp_path.c_str());  // an older stamp no longer describes the outputs
     }
   }
-  Restored r;
-  r.source = source;
-  r.log = std::move(restored->log);
-  r.recorded_duration = std::chrono::milliseconds(restored->metadata.duration_ms);
-  return r;
+  return restored_as(std::move(*restored), false);
 }
 
 ArtifactTaskCache::Fetched ArtifactTaskCache::Fetch(const taskcache::RemoteArtifact& artifact) {
