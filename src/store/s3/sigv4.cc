@@ -2,12 +2,12 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <ctime>
 
 #include "base/digest.h"
+#include "hash/sha256.h"
 
 namespace cellar::s3 {
 namespace {
@@ -57,9 +57,8 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return HexOf(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+  const std::array<uint8_t, hash::kSha256OutLen> out = hash::Sha256(std::as_bytes(std::span(data.data(), data.size())));
+  return HexOf(std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
 }
 
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,

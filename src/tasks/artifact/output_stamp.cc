@@ -11,10 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
+
 namespace cellar::artifact {
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;
 
 int64_t UnixNs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -53,7 +55,8 @@ Result<std::vector<OutputEntryStamp>> ReadOutputEntries(const std::string& packa
 
 Result<std::optional<OutputStamp>> TakeOutputStamp(const std::string& package_dir, const glob::PatternSet& outputs,
                                                    const std::string& artifact_hash,
-                                                   std::chrono::system_clock::time_point now) {
+                                                   std::chrono::system_clock::time_point now,
+                                                   const RestoreResult* restored) {
   Result<std::vector<OutputEntryStamp>> entries = ReadOutputEntries(package_dir, outputs);
   if (!entries.ok()) return entries.error();
   OutputStamp stamp;
@@ -62,6 +65,13 @@ Result<std::optional<OutputStamp>> TakeOutputStamp(const std::string& package_di
   stamp.taken_ns = UnixNs(now);
   stamp.entries = std::move(*entries);
   if (!Trusted(stamp.entries, stamp.taken_ns)) return std::optional<OutputStamp>();
+  if (restored != nullptr && restored->log.size() <= kStampedLogLimit) {
+    RestoreResult head;
+    head.metadata = restored->metadata;
+    head.log = restored->log;
+    head.log_truncated = restored->log_truncated;
+    stamp.head = std::move(head);
+  }
   return std::optional<OutputStamp>(std::move(stamp));
 }
 
@@ -84,6 +94,13 @@ std::string EncodeOutputStamp(const OutputStamp& stamp) {
                    {"package_dir", stamp.package_dir},
                    {"taken_ns", stamp.taken_ns},
                    {"entries", std::move(entries)}};
+  if (stamp.head) {
+    const ArtifactMetadata& m = stamp.head->metadata;
+    // The log in base64: a task may print bytes that are not UTF-8.
+    j["head"] = {{"format_version", m.format_version}, {"task_id", m.task_id},
+                 {"duration_ms", m.duration_ms},       {"log_bytes", m.log_bytes},
+                 {"log", Base64Encode(stamp.head->log)}, {"log_truncated", stamp.head->log_truncated}};
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
@@ -105,6 +122,18 @@ std::optional<OutputStamp> DecodeOutputStamp(std::string_view text) {
       st.mtime_ns = e[5].get<int64_t>();
       st.ctime_ns = e[6].get<int64_t>();
       stamp.entries.push_back(OutputEntryStamp{e[0].get<std::string>(), st});
+    }
+    if (auto h = j.find("head"); h != j.end()) {
+      RestoreResult head;
+      head.metadata.format_version = h->at("format_version").get<int>();
+      head.metadata.task_id = h->at("task_id").get<std::string>();
+      head.metadata.duration_ms = h->at("duration_ms").get<int64_t>();
+      head.metadata.log_bytes = h->at("log_bytes").get<uint64_t>();
+      std::optional<std::string> log = Base64DecodeAny(h->at("log").get<std::string>());
+      if (!log) return std::nullopt;
+      head.log = std::move(*log);
+      head.log_truncated = h->at("log_truncated").get<bool>();
+      stamp.head = std::move(head);
     }
     return stamp;
   } catch (const nlohmann::json::exception&) {

@@ -13,6 +13,10 @@
 // more than kRacyWindow before the stamp was taken, so a change within the
 // same timestamp tick cannot hide. Files just written by a restore or a task
 // are therefore stamped by a later run, once they are old enough.
+//
+// A stamp also keeps the artifact's metadata and log (when the log is at most
+// kStampedLogLimit bytes), so such a hit does not open the artifact at all: no
+// decompression, and libarchive is never loaded (lazy_library.h).
 // Format and rules: docs/task-artifact.md, "Intact outputs".
 // Thread-safety: free functions; distinct paths may be used concurrently.
 #pragma once
@@ -27,6 +31,7 @@
 #include "base/file_stamp.h"
 #include "base/status.h"
 #include "glob/glob.h"
+#include "tasks/artifact/artifact.h"
 
 namespace cellar::artifact {
 
@@ -42,7 +47,12 @@ struct OutputStamp {
   std::string package_dir;  // absolute
   int64_t taken_ns = 0;     // wall clock (unix ns) when the entries were read
   std::vector<OutputEntryStamp> entries;  // bytewise by path
+  // The artifact's metadata and log as a restore returned them (the counts
+  // are not kept); absent when the log was too long to keep here.
+  std::optional<RestoreResult> head;
 };
+
+inline constexpr size_t kStampedLogLimit = 64u << 10;
 
 inline constexpr std::chrono::seconds kOutputStampRacyWindow{2};
 
@@ -53,10 +63,13 @@ Result<std::vector<OutputEntryStamp>> ReadOutputEntries(const std::string& packa
                                                         const glob::PatternSet& outputs);
 
 // A stamp of the outputs now, or nullopt when one could not be trusted (an
-// entry changed within kOutputStampRacyWindow of `now`).
+// entry changed within kOutputStampRacyWindow of `now`). `restored` is what
+// the restore that made the outputs equal to the artifact returned: its
+// metadata and log are kept when the log is short enough.
 Result<std::optional<OutputStamp>> TakeOutputStamp(const std::string& package_dir, const glob::PatternSet& outputs,
                                                    const std::string& artifact_hash,
-                                                   std::chrono::system_clock::time_point now);
+                                                   std::chrono::system_clock::time_point now,
+                                                   const RestoreResult* restored = nullptr);
 
 // True when `stamp` is for this artifact and package, is trustworthy, and the
 // outputs on disk are exactly what it recorded.

@@ -105,8 +105,42 @@ TEST_F(OutputStampTest, SavedAndLoadedAlikeAndDamageIsNoStamp) {
   EXPECT_FALSE(LoadOutputStamp(dir_ / "missing").has_value());
   WriteFile(path, "{\"format\":1,\"artifact\":");
   EXPECT_FALSE(LoadOutputStamp(path).has_value());
-  WriteFile(path, "{\"format\":2,\"artifact\":\"h1\",\"package_dir\":\"/x\",\"taken_ns\":1,\"entries\":[]}");
-  EXPECT_FALSE(LoadOutputStamp(path).has_value());
+  for (int other_format : {1, 3}) {  // older or newer cellar
+    WriteFile(path, "{\"format\":" + std::to_string(other_format) +
+                        ",\"artifact\":\"h1\",\"package_dir\":\"/x\",\"taken_ns\":1,\"entries\":[]}");
+    EXPECT_FALSE(LoadOutputStamp(path).has_value()) << other_format;
+  }
+}
+
+TEST_F(OutputStampTest, KeepsTheArtifactsMetadataAndAShortLogWhateverItsBytes) {
+  RestoreResult restored;
+  restored.metadata.format_version = 1;
+  restored.metadata.task_id = "pkg#build";
+  restored.metadata.duration_ms = 4321;
+  restored.log = std::string("colour \x1b[32mok\x1b[0m, latin-1 \xe9, NUL \0 end\n", 40);
+  restored.metadata.log_bytes = restored.log.size();
+  restored.files_written = 3;  // counts describe one restore: not kept
+  auto taken = TakeOutputStamp(Pkg(), outputs_, "h1", system_clock::now() + std::chrono::seconds(10), &restored);
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+  const std::string path = dir_ / "stamp";
+  ASSERT_TRUE(SaveOutputStamp(path, **taken).ok());
+  auto loaded = LoadOutputStamp(path);
+  ASSERT_TRUE(loaded && loaded->head);
+  EXPECT_EQ(loaded->head->log, restored.log);
+  EXPECT_EQ(loaded->head->metadata.task_id, "pkg#build");
+  EXPECT_EQ(loaded->head->metadata.duration_ms, 4321);
+  EXPECT_EQ(loaded->head->metadata.log_bytes, restored.log.size());
+  EXPECT_FALSE(loaded->head->log_truncated);
+  EXPECT_EQ(loaded->head->files_written, 0u);
+
+  restored.log.assign(kStampedLogLimit + 1, 'x');  // too long: read from the artifact instead
+  auto long_log = TakeOutputStamp(Pkg(), outputs_, "h1", system_clock::now() + std::chrono::seconds(10), &restored);
+  ASSERT_TRUE(long_log.ok() && long_log->has_value());
+  EXPECT_FALSE((*long_log)->head.has_value());
+  ASSERT_TRUE(SaveOutputStamp(path, **long_log).ok());
+  loaded = LoadOutputStamp(path);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_FALSE(loaded->head.has_value());
 }
 
 TEST(ArtifactHeadTest, ReadsTheMetadataAndTheLogOnly) {

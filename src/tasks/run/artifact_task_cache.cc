@@ -67,9 +67,10 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
   const std::string stamp_path = options_.output_stamp_dir.empty() ? "" : StampPath(task);
   if (!stamp_path.empty() && source == CacheSource::kLocal) {
     // The outputs are exactly as they were when last found equal to this
-    // artifact: only the log needs reading.
+    // artifact: only the log is needed, and the stamp usually holds it.
     auto stamp = artifact::LoadOutputStamp(stamp_path);
     if (stamp && artifact::OutputsIntact(*stamp, task.package_dir, *outputs, task.hash)) {
+      if (stamp->head) return restored_as(std::move(*stamp->head), true);
       auto head = artifact::ReadArtifactHead(artifact_path);
       if (head.ok()) return restored_as(std::move(*head), true);
       // An unreadable artifact: the full restore below reports it.
@@ -84,7 +85,8 @@ std::optional<Restored> ArtifactTaskCache::RestoreFrom(const std::string& artifa
   if (!stamp_path.empty()) {
     // Best effort: nothing is stamped while the outputs are too fresh to
     // trust (a restore that wrote them); a later run stamps them.
-    auto stamp = artifact::TakeOutputStamp(task.package_dir, *outputs, task.hash, std::chrono::system_clock::now());
+    auto stamp = artifact::TakeOutputStamp(task.package_dir, *outputs, task.hash, std::chrono::system_clock::now(),
+                                           &*restored);
     if (stamp.ok() && stamp->has_value()) {
       std::error_code ec;
       std::filesystem::create_directories(options_.output_stamp_dir, ec);

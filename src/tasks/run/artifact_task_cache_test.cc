@@ -106,12 +106,19 @@ TEST_F(ArtifactTaskCacheTest, UntouchedOutputsOfALocalHitAreNotExtractedAgain) {
   ASSERT_TRUE(compared) << warning;
   EXPECT_FALSE(compared->outputs_untouched);
   ASSERT_TRUE(fs::exists(root_ / "a/stamps"));
-  // Untouched since: only the log is read.
+  // Untouched since: the stamp holds the log, so the artifact is not even
+  // opened (damaged in place, same size, it still gives the same hit).
+  auto entry = local.Lookup(task.hash);
+  ASSERT_TRUE(entry.ok() && *entry);
+  const std::string artifact = (*entry)->path;
+  const std::string intact = Read(artifact);
+  Write(artifact, std::string(intact.size(), 'z'));
   auto untouched = cache.Restore(task, &warning);
   ASSERT_TRUE(untouched) << warning;
   EXPECT_TRUE(untouched->outputs_untouched);
   EXPECT_EQ(untouched->log, "compiling\ndone\n");
   EXPECT_EQ(untouched->recorded_duration, std::chrono::milliseconds(7));
+  Write(artifact, intact);
   // Edited, or joined by a stale file: restored in full again.
   Write(root_ / "a/pkg/dist/out.txt", "edited\n");
   Write(root_ / "a/pkg/dist/stale.txt", "not in the artifact\n");
