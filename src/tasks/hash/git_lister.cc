@@ -140,24 +140,22 @@ void ApplyStatus(const std::string& out, const std::string& prefix, std::vector<
   std::sort(files.begin(), files.end(), GitFileByPath());
 }
 
-Result<env::RunResult> GitLsFilesLister::RunGit(const std::string& dir, std::vector<std::string> args) {
+Result<env::RunResult> RunGitIn(env::ProcessRunner& runner, const GitLsFilesOptions& git,
+                                const std::string& dir, std::vector<std::string> args) {
   const std::string what = "git " + args.front();
   env::SubprocessOptions options;
-  options.argv = {options_.git};
+  options.argv = {git.git};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
-  // A hook or a wrapper may point these at another repository; we ask about
-  // the work tree that holds `dir`.
   options.env = env::CurrentEnvironment({"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"}, {});
   options.cwd = dir;
   options.pipe_stdout = true;
   options.pipe_stderr = true;
-  Result<env::RunResult> run =
-      runner_.Run(std::move(options), "", options_.timeout, options_.max_output_bytes);
+  Result<env::RunResult> run = runner.Run(std::move(options), "", git.timeout, git.max_output_bytes);
   // kUnavailable: git could not be started at all (the caller decides
   // whether that means "outside git").
   if (!run.ok()) return Status::Unavailable("cannot run " + what + " in " + dir + ": " + run.status().message());
   if (run->timed_out) return Status::DeadlineExceeded(what + " timed out in " + dir);
-  if (run->out.size() >= options_.max_output_bytes) {
+  if (run->out.size() >= git.max_output_bytes) {
     return Status::ResourceExhausted(what + " output too large in " + dir);
   }
   return run;

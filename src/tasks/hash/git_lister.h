@@ -60,6 +60,16 @@ struct GitLsFilesOptions {
   size_t max_output_bytes = size_t{512} << 20;
 };
 
+// Runs `git <args>` in `dir` with `options`' program, timeout and output cap,
+// without the GIT_DIR, GIT_WORK_TREE and GIT_INDEX_FILE cellar inherited (a
+// hook or a wrapper may point them at another repository; the listers ask
+// about the work tree that holds `dir`). Errors name the git command and
+// `dir`: kUnavailable when git could not be started, kDeadlineExceeded,
+// kResourceExhausted when the output reached the cap. A non-zero exit is
+// the caller's to judge.
+Result<env::RunResult> RunGitIn(env::ProcessRunner& runner, const GitLsFilesOptions& options,
+                                const std::string& dir, std::vector<std::string> args);
+
 // Runs three git commands in `dir` at once: `git ls-files -z -s -v` (the
 // index: mode, object id, stage and state of every tracked file),
 // `git status --porcelain -z --untracked-files=all --no-renames
@@ -78,8 +88,9 @@ class GitLsFilesLister : public GitLister {
   Result<std::optional<std::vector<GitFile>>> ListFiles(const std::string& dir) override;
 
  private:
-  // Runs git with `args` in `dir`; errors name the git command and `dir`.
-  Result<env::RunResult> RunGit(const std::string& dir, std::vector<std::string> args);
+  Result<env::RunResult> RunGit(const std::string& dir, std::vector<std::string> args) {
+    return RunGitIn(runner_, options_, dir, std::move(args));
+  }
 
   env::ProcessRunner& runner_;
   GitLsFilesOptions options_;

@@ -34,43 +34,12 @@ Paths Sorted(Paths paths) {
 }
 
 const GitFile* FindFile(const std::vector<GitFile>& files, const std::string& path) {
-  for (const GitFile& f : files) {
-    if (f.path == path) return &f;
-  }
-  return nullptr;
+  return FindGitFile(files, path);
 }
 
 class GitLsFilesListerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(tree_.root().empty());
-    ASSERT_TRUE(tree_.Write(".gitignore", "dist/\n*.log\n"));
-    ASSERT_TRUE(tree_.Write("src/a.ts", "a"));
-    ASSERT_TRUE(tree_.Write("src/gone.ts", "deleted later"));
-    ASSERT_TRUE(tree_.Write("src/edited.ts", "before"));
-    ASSERT_TRUE(tree_.Write("src/staged.ts", "before"));
-    ASSERT_TRUE(tree_.Write("src/hidden.ts", "before"));
-    ASSERT_TRUE(tree_.Write("bin/run.sh", "#!/bin/sh\n"));
-    ASSERT_EQ(::chmod(tree_.Path("bin/run.sh").c_str(), 0755), 0);
-    ASSERT_TRUE(tree_.Write("pkg/b/index.js", "b"));
-    ASSERT_TRUE(tree_.Symlink("a.ts", "src/link.ts"));
-    ASSERT_TRUE(RunGit(tree_.root(), {"init", "-q"}));
-    ASSERT_TRUE(RunGit(tree_.root(), {"add", "."}));
-    ASSERT_TRUE(RunGit(tree_.root(), {"commit", "-q", "-m", "init"}));
-    // After the commit: untracked, ignored, deleted-but-indexed, edited
-    // (same size, at once: git must look at the content), staged, and
-    // edited behind assume-unchanged files.
-    ASSERT_TRUE(tree_.Write("src/new.ts", "untracked"));
-    ASSERT_TRUE(tree_.Write("dist/out.js", "ignored"));
-    ASSERT_TRUE(tree_.Write("debug.log", "ignored"));
-    ASSERT_TRUE(tree_.Write("name with\nnewline", "odd names survive -z"));
-    ASSERT_TRUE(tree_.Remove("src/gone.ts"));
-    ASSERT_TRUE(tree_.Write("src/edited.ts", "after!"));
-    ASSERT_TRUE(tree_.Write("src/staged.ts", "staged"));
-    ASSERT_TRUE(RunGit(tree_.root(), {"add", "src/staged.ts"}));
-    ASSERT_TRUE(RunGit(tree_.root(), {"update-index", "--assume-unchanged", "src/hidden.ts"}));
-    ASSERT_TRUE(tree_.Write("src/hidden.ts", "secret"));
-  }
+  void SetUp() override { MakeEveryKindOfEntryRepository(tree_); }
 
   cellar::testing::TempTree tree_;
   env::SystemProcessRunner runner_;
@@ -82,9 +51,9 @@ TEST_F(GitLsFilesListerTest, ListsTrackedAndUntrackedButNotIgnored) {
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   ASSERT_TRUE(files->has_value());
   EXPECT_EQ(PathsOf(**files),
-            Sorted({".gitignore", "bin/run.sh", "name with\nnewline", "pkg/b/index.js", "src/a.ts",
-                    "src/edited.ts", "src/gone.ts", "src/hidden.ts", "src/link.ts", "src/new.ts",
-                    "src/staged.ts"}));
+            Sorted({".gitignore", "bin/run.sh", "name with\nnewline", "pkg/b/deep/er/path/with a space.js",
+                    "pkg/b/index.js", "src/a.ts", "src/edited.ts", "src/gone.ts", "src/hidden.ts",
+                    "src/intent.ts", "src/link.ts", "src/new.ts", "src/sparse.ts", "src/staged.ts"}));
 }
 
 TEST_F(GitLsFilesListerTest, TheIndexVouchesOnlyForFilesThatAreExactlyWhatItRecords) {
@@ -110,14 +79,16 @@ TEST_F(GitLsFilesListerTest, TheIndexVouchesOnlyForFilesThatAreExactlyWhatItReco
   EXPECT_FALSE(clean("src/hidden.ts"));  // assume-unchanged: git would not look
   EXPECT_FALSE(clean("src/link.ts"));    // symlinks are read (cheap, and the target is shown)
   EXPECT_FALSE(clean("src/new.ts"));
+  EXPECT_FALSE(clean("src/intent.ts"));  // git add -N: the index holds no content yet
+  EXPECT_FALSE(clean("src/sparse.ts"));  // skip-worktree
 }
 
 TEST_F(GitLsFilesListerTest, SubdirectoryListingIsRelativeToIt) {
   auto files = lister_.ListFiles(tree_.Path("src"));
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   ASSERT_TRUE(files->has_value());
-  EXPECT_EQ(PathsOf(**files), Sorted({"a.ts", "edited.ts", "gone.ts", "hidden.ts", "link.ts",
-                                      "new.ts", "staged.ts"}));
+  EXPECT_EQ(PathsOf(**files), Sorted({"a.ts", "edited.ts", "gone.ts", "hidden.ts", "intent.ts", "link.ts",
+                                      "new.ts", "sparse.ts", "staged.ts"}));
   // git status names paths from the top; the edit is still seen here.
   const GitFile* edited = FindFile(**files, "edited.ts");
   ASSERT_NE(edited, nullptr);
@@ -127,17 +98,7 @@ TEST_F(GitLsFilesListerTest, SubdirectoryListingIsRelativeToIt) {
 
 TEST(GitLsFilesLister, ConflictedPathsAreListedOnceAndRead) {
   cellar::testing::TempTree tree;
-  ASSERT_TRUE(tree.Write("f.txt", "base\n"));
-  ASSERT_TRUE(RunGit(tree.root(), {"init", "-q"}));
-  ASSERT_TRUE(RunGit(tree.root(), {"add", "."}));
-  ASSERT_TRUE(RunGit(tree.root(), {"commit", "-q", "-m", "base"}));
-  ASSERT_TRUE(RunGit(tree.root(), {"checkout", "-q", "-b", "other"}));
-  ASSERT_TRUE(tree.Write("f.txt", "other\n"));
-  ASSERT_TRUE(RunGit(tree.root(), {"commit", "-q", "-am", "other"}));
-  ASSERT_TRUE(RunGit(tree.root(), {"checkout", "-q", "main"}));
-  ASSERT_TRUE(tree.Write("f.txt", "main\n"));
-  ASSERT_TRUE(RunGit(tree.root(), {"commit", "-q", "-am", "main"}));
-  EXPECT_FALSE(RunGit(tree.root(), {"merge", "-q", "other"}));  // conflicts
+  MakeConflictedRepository(tree);
   env::SystemProcessRunner runner;
   GitLsFilesLister lister(runner);
   auto files = lister.ListFiles(tree.root());

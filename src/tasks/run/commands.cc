@@ -13,6 +13,7 @@
 #include "tasks/graph/project.h"
 #include "tasks/hash/digest_memo.h"
 #include "tasks/hash/file_hasher.h"
+#include "tasks/hash/git_index_lister.h"
 #include "tasks/hash/git_lister.h"
 #include "tasks/init/init.h"
 #include "tasks/run/artifact_task_cache.h"
@@ -127,10 +128,13 @@ int RunCommand(const std::vector<std::string>& args, const CommandContext& ctx) 
   for (const auto& w : project->config.warnings) Print(ctx.err, "cellar: warning: " + w + "\n");
   const std::string& root = project->workspace.root;
   env::SystemProcessRunner processes;
-  taskhash::GitLsFilesLister git_ls_files(processes);
-  // git lists the workspace while the graph is built and the memo read.
+  // git's index, read in-process; git status answers what that reader
+  // leaves to git (git_index_lister.h).
+  taskhash::GitLsFilesLister git_status(processes);
+  taskhash::GitIndexLister git_index(processes, git_status);
+  // The workspace is listed while the graph is built and the memo read.
   std::optional<taskhash::EarlyGitLister> git;
-  if (!options.graph) git.emplace(git_ls_files, root);
+  if (!options.graph) git.emplace(git_index, root);
   TaskSelection selection{options.filters, options.package};
   // Run inside a package with no --filter or -p: that package and what it
   // needs, as turbo scopes a run to the current package.
