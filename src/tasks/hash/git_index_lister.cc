@@ -72,6 +72,11 @@ void CheckStats(int dir_fd, const GitIndex& index, const std::vector<size_t>& ca
   for (std::thread& w : workers) w.join();
 }
 
+// A cached regular or executable blob at stage 0 that git would look at.
+bool Plain(const GitIndexEntry& e) {
+  return e.stage == 0 && (e.mode == 0100644 || e.mode == 0100755) && !e.assume_valid && !e.skip_worktree;
+}
+
 }  // namespace
 
 std::optional<GitLayout> FindGitLayout(const std::string& start) {
@@ -164,32 +169,33 @@ Result<std::optional<std::vector<GitFile>>> GitIndexLister::ListFiles(const std:
     return ask_git();
   }
 
-  // One GitFile per path; a path in conflict has several stages.
+  // Which entries the stat data may vouch for: plain cached blobs, not in
+  // conflict (a path in conflict has several stages, listed together).
+  const std::vector<GitIndexEntry>& entries = index->entries;
+  std::vector<size_t> candidates;
+  candidates.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const bool conflict = (i > 0 && entries[i - 1].path == entries[i].path) ||
+                          (i + 1 < entries.size() && entries[i + 1].path == entries[i].path);
+    if (Plain(entries[i]) && !conflict && !entries[i].intent_to_add) candidates.push_back(i);
+  }
+  std::vector<char> vouched(entries.size(), 0);
+  CheckStats(dir_fd, *index, candidates, vouched);
+  ::close(dir_fd);
+
+  // One GitFile per path, its string moved from the entry.
   std::vector<GitFile> files;
-  files.reserve(index->entries.size());
-  std::vector<size_t> candidates;  // entries whose stat data may vouch for them
-  std::vector<size_t> file_of(index->entries.size());
-  for (size_t i = 0; i < index->entries.size(); ++i) {
-    const GitIndexEntry& e = index->entries[i];
+  files.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    GitIndexEntry& e = index->entries[i];
     if (!files.empty() && files.back().path == e.path) {
       files.back().clean_id.reset();
-      file_of[i] = files.size() - 1;
       continue;
     }
     // `executable` as `git ls-files -v` would give it to GitLsFilesLister:
     // the index's mode of a plain cached blob (it matters only with an id).
-    const bool plain = e.stage == 0 && (e.mode == 0100644 || e.mode == 0100755) && !e.assume_valid &&
-                       !e.skip_worktree;
-    files.push_back(GitFile{e.path, std::nullopt, plain && e.mode == 0100755});
-    file_of[i] = files.size() - 1;
-    const bool next_same = i + 1 < index->entries.size() && index->entries[i + 1].path == e.path;
-    if (plain && !next_same && !e.intent_to_add) candidates.push_back(i);
-  }
-  std::vector<char> vouched(index->entries.size(), 0);
-  CheckStats(dir_fd, *index, candidates, vouched);
-  ::close(dir_fd);
-  for (size_t i : candidates) {
-    if (vouched[i]) files[file_of[i]].clean_id = index->entries[i].id;
+    GitFile& f = files.emplace_back(GitFile{std::move(e.path), std::nullopt, Plain(e) && e.mode == 0100755});
+    if (vouched[i]) f.clean_id = e.id;
   }
 
   Result<env::RunResult> others = untracked.get();
@@ -204,7 +210,12 @@ Result<std::optional<std::vector<GitFile>>> GitIndexLister::ListFiles(const std:
     const auto at = std::lower_bound(files.begin(), end, path, GitFileByPath());
     if (at == end || at->path != path) files.push_back(GitFile{std::string(path), std::nullopt, false});
   });
-  std::sort(files.begin(), files.end(), GitFileByPath());
+  // Index order is path order; only untracked files need placing.
+  if (files.size() > tracked) {
+    std::sort(files.begin() + static_cast<std::ptrdiff_t>(tracked), files.end(), GitFileByPath());
+    std::inplace_merge(files.begin(), files.begin() + static_cast<std::ptrdiff_t>(tracked), files.end(),
+                       GitFileByPath());
+  }
   return std::optional<std::vector<GitFile>>(std::move(files));
 }
 
