@@ -452,6 +452,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
 Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(CheckExposure(config));
   SetMinLogLevel(ParseLevel(config.log_level));
+  for (const std::string& warning : config.warnings) Log(LogLevel::kWarn, warning, "");
   auto p = std::make_unique<Parts>();
   p->config = config;
   p->node_id = ResolveNodeId(config.node_id, config.data_dir);

@@ -152,12 +152,33 @@ Status SetListen(Config& c, const std::string& v) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   auto port = ParseUint64(v.substr(colon + 1));
   if (!port || *port > 65535) return Bad("listen", v, "port must be 0-65535");
+  c.listen_any_host = host.empty();
+  if (host.empty()) {
+    c.port = static_cast<uint16_t>(*port);
+    return Status();  // LoadConfig picks the host once tokens are known
+  }
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   if (ec) return Bad("listen", v, "host must be an IP address");
   c.host = host;
   c.port = static_cast<uint16_t>(*port);
   return Status();
+}
+
+// local, s3, or (content-cache's `--storage ./cache`) a directory: local
+// storage with that data dir. A path must contain a '/' or start with '.',
+// so that a mistyped backend name is an error, not a new directory.
+Status SetStorage(Config& c, const std::string& v) {
+  if (v == "local" || v == "s3") {
+    c.storage = v;
+    return Status();
+  }
+  if (v.find('/') != std::string::npos || v.starts_with(".")) {
+    c.storage = "local";
+    c.data_dir = v;
+    return Status();
+  }
+  return Bad("storage", v, "expected local, s3, or a directory such as ./cache");
 }
 
 Status AddToken(Config& c, const std::string& v) {
@@ -178,7 +199,10 @@ const std::vector<OptionDef>& Options() {
   static const std::vector<OptionDef> kOptions = {
       {"config", "YAML file with any of these options (keys use underscores).", "(none)",
        [](Config& c, const std::string& v) { c.config_file = v; return Status(); }},
-      {"listen", "Address and port to listen on; port 0 picks a free port.", "127.0.0.1:8080", SetListen},
+      {"listen",
+       "Address and port to listen on; port 0 picks a free port. :PORT listens on every interface when "
+       "tokens or --allow-anonymous are given, else on loopback.",
+       "127.0.0.1:8080", SetListen},
       {"data-dir", "Directory for blobs and the SQLite index.", "./cellar-data",
        [](Config& c, const std::string& v) {
          if (v.empty()) return Bad("data-dir", v, "must not be empty");
@@ -186,9 +210,9 @@ const std::vector<OptionDef>& Options() {
          return Status();
        }},
       {"storage",
-       "Where blobs live: local (the data dir) or s3 (a bucket; credentials from AWS_ACCESS_KEY_ID, "
-       "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).",
-       "local", OneOfSetter("storage", &Config::storage, "local", "s3")},
+       "Where blobs live: local (the data dir), s3 (a bucket; credentials from AWS_ACCESS_KEY_ID, "
+       "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN), or a directory (./cache: local, with that data dir).",
+       "local", SetStorage},
       {"s3-endpoint", "S3: endpoint URL, http(s)://host[:port] (RGW, MinIO, R2, AWS).",
        "AWS_ENDPOINT_URL, else https://s3.<region>.amazonaws.com",
        [](Config& c, const std::string& v) {
@@ -501,6 +525,16 @@ Result<Config> LoadConfig(const std::vector<std::string>& args,
     CELLAR_RETURN_IF_ERROR(def->set(c, value));
   }
   c.config_file = config_file;
+  if (c.listen_any_host) {
+    if (!c.tokens.empty() || c.allow_anonymous) {
+      c.host = "0.0.0.0";
+    } else {
+      c.host = "127.0.0.1";
+      c.warnings.push_back("--listen :" + std::to_string(c.port) +
+                           " without tokens: listening on 127.0.0.1 only; give --token (or --allow-anonymous) "
+                           "to serve other machines");
+    }
+  }
   CELLAR_RETURN_IF_ERROR(ResolveS3(c, env));
   if (c.low_watermark >= c.high_watermark) {
     return Status::InvalidArgument("low-watermark must be below high-watermark");

@@ -17,6 +17,11 @@ namespace cellar::server {
 struct Config {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  // --listen :PORT (no host, as Go servers such as content-cache take it):
+  // every interface when tokens or --allow-anonymous say who may connect,
+  // otherwise loopback only, with a warning (LoadConfig decides the host).
+  bool listen_any_host = false;
+  std::vector<std::string> warnings;  // for the log at start-up
   std::string data_dir = "./cellar-data";
   // Where blobs live: "local" (the data dir) or "s3" (a bucket, with the
   // data dir as a local tier in front of it). The s3_* settings matter only

@@ -76,6 +76,29 @@ TEST(ConfigTest, StorageIsLocalUnlessS3IsAsked) {
   EXPECT_FALSE(Load({"--storage", "tape"}).ok());
 }
 
+// content-cache's `serve --listen :8080 --storage ./cache`.
+TEST(ConfigTest, ContentCacheStyleListenAndStorageDirectory) {
+  auto c = Load({"--listen", ":8080", "--storage", "./cache"});
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->port, 8080);
+  EXPECT_EQ(c->host, "127.0.0.1");  // no tokens: not exposed to the network
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("127.0.0.1 only"), std::string::npos);
+  EXPECT_TRUE(CheckExposure(*c).ok());
+  EXPECT_EQ(c->storage, "local");
+  EXPECT_EQ(c->data_dir, "./cache");
+  auto t = Load({"--listen=:9090", "--token", "a:aaaaaaaaaa:read"});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->host, "0.0.0.0");
+  EXPECT_TRUE(t->warnings.empty());
+  EXPECT_EQ(Load({"--listen=:9090", "--allow-anonymous"})->host, "0.0.0.0");
+  EXPECT_EQ(Load({"--storage", "/var/cache/cellar"})->data_dir, "/var/cache/cellar");
+  auto typo = Load({"--storage", "S3"});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message().find("a directory such as ./cache"), std::string::npos);
+  EXPECT_FALSE(Load({"--listen", ":99999"}).ok());
+}
+
 TEST(ConfigTest, S3SettingsFromFlagsThenTheAwsEnvironment) {
   auto c = Load({"--storage=s3", "--s3-bucket", "cache", "--s3-prefix", "team/a"},
                 {{"AWS_ENDPOINT_URL", "http://127.0.0.1:7480"}, {"AWS_DEFAULT_REGION", "eu-west-1"},

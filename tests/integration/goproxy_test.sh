@@ -206,4 +206,19 @@ done
   fail "uncached zip fills not counted: $(curl -s "$CELLAR_URL/metrics" | grep cellar_cache_fills_total)"
 pass "a module zip larger than the store is passed through uncached (exact bytes, counted)"
 
+# --- 7. content-cache's usage, as its README writes it --------------------------
+# `serve --listen :8080 --storage ./cache`, GOPROXY=http://host:8080/goproxy,direct
+# and /health (issue 18: drop-in compatibility). Without a token, ":PORT"
+# listens on loopback only, and says so.
+stop_cellar
+start_cellar "$IT_TMP/data-unused" --go-upstream "$UP_URL" --go-nosumdb example.test --listen :0 \
+  --storage "$IT_TMP/cc-store"
+grep -q '127.0.0.1 only' "$CELLAR_LOG" || fail "--listen :PORT without tokens: no warning in the log"
+[[ -d "$IT_TMP/cc-store" && ! -e "$IT_TMP/data-unused" ]] || fail "--storage DIR did not become the data dir"
+expect_code 200 "GET /health" "$CELLAR_URL/health"
+GO_URL="$CELLAR_URL/goproxy,direct"
+go_build cc-build "$IT_TMP/modcache-cc"
+[[ -n "$(ls -A "$IT_TMP/cc-store")" ]] || fail "nothing was stored under --storage DIR"
+pass "content-cache's usage: serve --listen :PORT --storage DIR, GOPROXY=.../goproxy,direct, /health"
+
 echo "goproxy test finished in ${SECONDS}s"

@@ -77,7 +77,9 @@ GoproxyAdapter::GoproxyAdapter(protocols::ProtocolContext ctx, env::HttpClient& 
       options_(std::move(options)), missing_(ctx.cache, kMissingNamespace, options_.negative_ttl_ms) {}
 
 void GoproxyAdapter::RegisterRoutes(http::Router& router) {
+  // /goproxy/: content-cache's path (GOPROXY=http://host:8080/goproxy).
   router.Add("/go/", "goproxy", [this](http::Exchange& ex) { return Handle(ex); });
+  router.Add("/goproxy/", "goproxy", [this](http::Exchange& ex) { return Handle(ex); });
 }
 
 void GoproxyAdapter::Count(const GoRequest& req, const char* result) {
@@ -89,7 +91,7 @@ awaitable<void> GoproxyAdapter::Handle(http::Exchange& ex) {
   // element, which no module path has.
   std::string_view target = ex.target();
   std::string_view rest = target.substr(0, target.find('?'));
-  rest.remove_prefix(std::min(rest.size(), size_t{4}));  // "/go/"
+  rest.remove_prefix(rest.starts_with("/goproxy/") ? 9 : std::min(rest.size(), size_t{4}));  // "/go/"
   if (auto a = protocols::Authorize(ctx_, ex, auth::kScopeRead, "go"); !a.ok()) {
     co_await protocols::RespondAuthError(ex, a.error());
     co_return;

@@ -134,6 +134,23 @@ TEST_F(GoHandlerTest, EveryFileKindIsServedAndImmutableOnesOnlyFetchedOnce) {
   EXPECT_EQ(Head("/go/example.test/m/@v/v1.0.0.zip").Header("Content-Length"), std::to_string(zip_.size()));
 }
 
+// content-cache's path: GOPROXY=http://host:8080/goproxy serves the same
+// module files and checksum database as /go/.
+TEST_F(GoHandlerTest, TheGoproxyPathIsTheSameProxy) {
+  auto r = Get("/goproxy/example.test/m/@v/list");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.body, "v1.0.0\n");
+  r = Get("/goproxy/example.test/m/@v/v1.0.0.zip");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.body, zip_);
+  EXPECT_EQ(Get("/go/example.test/m/@v/v1.0.0.zip").cache_result, "hit");  // one cache behind both
+  EXPECT_EQ(UpstreamCalls("example.test/m/@v/v1.0.0.zip"), 1u);
+  r = Get("/goproxy/sumdb/sum.example.test/supported");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Get("/goproxy/sumdb/other.example/supported").status, Get("/go/sumdb/other.example/supported").status);
+  EXPECT_EQ(Get("/goproxy/example.test/m/@v/../x").status, 400u);
+}
+
 // With --storage s3 a cache lookup that misses locally asks the bucket, a
 // network call: every lookup, module files and checksum-database tiles
 // alike, must run on a worker thread, never on the I/O thread (here, the

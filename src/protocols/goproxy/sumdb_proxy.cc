@@ -39,6 +39,7 @@ SumdbProxy::SumdbProxy(protocols::ProtocolContext ctx, env::HttpClient& client, 
 
 void SumdbProxy::RegisterRoutes(http::Router& router) {
   router.Add("/go/sumdb/", "gosumdb", [this](http::Exchange& ex) { return Handle(ex); });
+  router.Add("/goproxy/sumdb/", "gosumdb", [this](http::Exchange& ex) { return Handle(ex); });
 }
 
 std::string SumdbProxy::verifying_database() const {
@@ -101,7 +102,7 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
   }
   std::string_view target = ex.target();  // raw: empty elements are refused
   target = target.substr(0, target.find('?'));
-  target.remove_prefix(std::min(target.size(), size_t{10}));  // "/go/sumdb/"
+  target.remove_prefix(target.starts_with("/goproxy/sumdb/") ? 15 : std::min(target.size(), size_t{10}));  // "/go/sumdb/"
   auto decoded = PercentDecode(target, /*allow_encoded_slash=*/false);
   auto req = decoded ? ParseSumdbPath(*decoded) : std::nullopt;
   if (!req) {
