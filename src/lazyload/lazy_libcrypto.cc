@@ -51,6 +51,11 @@ EVP_MD*(EVP_MD_fetch)(OSSL_LIB_CTX* ctx, const char* algorithm, const char* prop
   return fn != nullptr ? fn(ctx, algorithm, properties) : nullptr;
 }
 
+void(EVP_MD_free)(EVP_MD* md) {
+  CELLAR_LAZY_FUNCTION(Libcrypto(), EVP_MD_free);
+  if (fn != nullptr) fn(md);
+}
+
 int(EVP_MD_get_size)(const EVP_MD* md) {
   CELLAR_LAZY_FUNCTION(Libcrypto(), EVP_MD_get_size);
   return fn != nullptr ? fn(md) : 0;

@@ -67,6 +67,7 @@ TEST(LazyLibcryptoTest, LoadsOnFirstUseAndForwardsDigestsHmacAndRandomness) {
   ASSERT_EQ(EVP_DigestFinal_ex(ctx, md, &size), 1);
   EXPECT_EQ(Hex(md, size), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EVP_MD_CTX_free(ctx);
+  EVP_MD_free(sha1);
   EXPECT_EQ(EVP_MD_get_size(EVP_sha1()), 20);
   EXPECT_EQ(EVP_MD_get_size(EVP_sha384()), 48);
   EXPECT_EQ(EVP_MD_get_size(EVP_sha512()), 64);

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include <boost/asio/ip/address.hpp>
@@ -475,6 +476,46 @@ Status ApplyYaml(Config& c, const std::string& path) {
 
 }  // namespace
 
+// VelocityCache's server environment, so that its deployments change only
+// the binary. Applied after the config file and before CELLAR_* variables
+// and flags, which win. README, "Coming from VelocityCache".
+Status ApplyVelocityEnvironment(Config& c, const std::map<std::string, std::string>& env) {
+  auto get = [&env](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  auto flag = [&c](const char* name, const std::string& value, const char* from) -> Status {
+    const OptionDef* def = FindOption(name);
+    return def->set(c, value).WithContext(from);
+  };
+  if (auto port = get("VC_PORT")) CELLAR_RETURN_IF_ERROR(flag("listen", ":" + *port, "VC_PORT"));
+  if (auto token = get("VC_AUTH_TOKEN")) {
+    if (token->find_first_of(": \t;") != std::string::npos) {
+      return Status::InvalidArgument("VC_AUTH_TOKEN: cellar tokens cannot contain ':', ';' or spaces");
+    }
+    // One shared secret, as VelocityCache has: read and write.
+    CELLAR_RETURN_IF_ERROR(flag("token", "velocity:" + *token + ":read,write", "VC_AUTH_TOKEN"));
+  }
+  if (auto driver = get("VC_STORAGE_DRIVER")) {
+    if (*driver != "local" && *driver != "s3") {
+      return Status::InvalidArgument("VC_STORAGE_DRIVER: expected local or s3, got '" + *driver + "'");
+    }
+    CELLAR_RETURN_IF_ERROR(flag("storage", *driver, "VC_STORAGE_DRIVER"));
+  }
+  if (auto bucket = get("VC_S3_BUCKET")) CELLAR_RETURN_IF_ERROR(flag("s3-bucket", *bucket, "VC_S3_BUCKET"));
+  if (auto region = get("VC_S3_REGION")) CELLAR_RETURN_IF_ERROR(flag("s3-region", *region, "VC_S3_REGION"));
+  if (auto endpoint = get("VC_S3_ENDPOINT")) CELLAR_RETURN_IF_ERROR(flag("s3-endpoint", *endpoint, "VC_S3_ENDPOINT"));
+  if (auto root = get("VC_LOCAL_ROOT")) CELLAR_RETURN_IF_ERROR(flag("data-dir", *root, "VC_LOCAL_ROOT"));
+  if (auto base = get("VC_BASE_URL")) CELLAR_RETURN_IF_ERROR(flag("public-url", *base, "VC_BASE_URL"));
+  if (auto days = get("VC_RETENTION_DAYS")) {
+    auto n = ParseUint64(*days);
+    if (!n) return Status::InvalidArgument("VC_RETENTION_DAYS: expected a number of days, got '" + *days + "'");
+    CELLAR_RETURN_IF_ERROR(flag("ttl", std::to_string(*n) + "d", "VC_RETENTION_DAYS"));
+  }
+  return Status();
+}
+
 Result<Config> LoadConfig(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env, bool* help) {
   *help = false;
@@ -509,6 +550,7 @@ Result<Config> LoadConfig(const std::vector<std::string>& args,
   for (const auto& [def, value] : flags) if (def->flag == "config") config_file = value;
   if (!config_file.empty()) CELLAR_RETURN_IF_ERROR(ApplyYaml(c, config_file));
 
+  CELLAR_RETURN_IF_ERROR(ApplyVelocityEnvironment(c, env));
   for (const auto& def : Options()) {
     if (def.flag == "config") continue;
     if (auto it = env.find(EnvName(def.flag)); it != env.end()) {

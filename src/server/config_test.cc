@@ -99,6 +99,46 @@ TEST(ConfigTest, ContentCacheStyleListenAndStorageDirectory) {
   EXPECT_FALSE(Load({"--listen", ":99999"}).ok());
 }
 
+// VelocityCache's server environment, its README's docker-compose example.
+TEST(ConfigTest, VelocityCacheEnvironmentAndCellarsOwnSettingsWin) {
+  std::map<std::string, std::string> vc = {{"VC_PORT", "8080"},
+                                           {"VC_AUTH_TOKEN", "secret-token"},
+                                           {"VC_STORAGE_DRIVER", "s3"},
+                                           {"VC_S3_ENDPOINT", "http://minio:9000"},
+                                           {"VC_S3_BUCKET", "velocity-cache"},
+                                           {"VC_S3_REGION", "us-east-1"},
+                                           {"VC_BASE_URL", "http://cache.example:8080"},
+                                           {"VC_RETENTION_DAYS", "14"},
+                                           {"VC_LOCAL_ROOT", "/srv/velocity"}};
+  auto c = Load({}, vc);
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->host, "0.0.0.0");  // a token is configured
+  EXPECT_EQ(c->port, 8080);
+  ASSERT_EQ(c->tokens.size(), 1u);
+  EXPECT_EQ(c->storage, "s3");
+  EXPECT_EQ(c->s3_endpoint, "http://minio:9000");
+  EXPECT_EQ(c->s3_bucket, "velocity-cache");
+  EXPECT_EQ(c->s3_region, "us-east-1");
+  EXPECT_EQ(c->public_url, "http://cache.example:8080");
+  EXPECT_EQ(c->ttl_ms, 14LL * 24 * 3600 * 1000);
+  EXPECT_EQ(c->data_dir, "/srv/velocity");
+
+  // cellar's own environment and flags win.
+  vc["CELLAR_STORAGE"] = "local";
+  auto own = Load({"--listen", "127.0.0.1:9999", "--token", "ci:cccccccccc:read"}, vc);
+  ASSERT_TRUE(own.ok()) << own.error().ToString();
+  EXPECT_EQ(own->storage, "local");
+  EXPECT_EQ(own->host, "127.0.0.1");
+  EXPECT_EQ(own->port, 9999);
+  ASSERT_EQ(own->tokens.size(), 1u);
+
+  EXPECT_FALSE(Load({}, {{"VC_STORAGE_DRIVER", "gcs"}}).ok());
+  EXPECT_FALSE(Load({}, {{"VC_RETENTION_DAYS", "two weeks"}}).ok());
+  auto colon = Load({}, {{"VC_AUTH_TOKEN", "has:colon"}});
+  ASSERT_FALSE(colon.ok());
+  EXPECT_NE(colon.error().message().find("VC_AUTH_TOKEN"), std::string::npos);
+}
+
 TEST(ConfigTest, S3SettingsFromFlagsThenTheAwsEnvironment) {
   auto c = Load({"--storage=s3", "--s3-bucket", "cache", "--s3-prefix", "team/a"},
                 {{"AWS_ENDPOINT_URL", "http://127.0.0.1:7480"}, {"AWS_DEFAULT_REGION", "eu-west-1"},

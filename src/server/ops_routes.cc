@@ -61,13 +61,16 @@ awaitable<void> RespondIndexFailure(http::Exchange& ex, const Status& detail) {
 
 void RegisterOpsRoutes(http::Router& router, const protocols::ProtocolContext& ctx, metrics::Registry& registry,
                        OpsOptions options) {
-  // /health: the name content-cache and VelocityCache servers answer on.
-  for (const char* path : {"/healthz", "/health"}) {
-    router.Add(path, path + 1, [path](http::Exchange& ex) -> awaitable<void> {
-      if (!co_await Admit(ex, path)) co_return;
-      co_await ex.Respond(200, "ok\n");
-    });
-  }
+  router.Add("/healthz", "healthz", [](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/healthz")) co_return;
+    co_await ex.Respond(200, "ok\n");
+  });
+  // The path content-cache and VelocityCache servers answer on, with
+  // VelocityCache's body.
+  router.Add("/health", "health", [](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await Admit(ex, "/health")) co_return;
+    co_await ex.Respond(200, "{\"status\":\"up\"}", "application/json");
+  });
   router.Add("/readyz", "readyz",
              [draining = options.draining, bucket = options.bucket, &ctx](http::Exchange& ex) -> awaitable<void> {
                if (!co_await Admit(ex, "/readyz")) co_return;

@@ -216,6 +216,7 @@ start_cellar "$IT_TMP/data-unused" --go-upstream "$UP_URL" --go-nosumdb example.
 grep -q '127.0.0.1 only' "$CELLAR_LOG" || fail "--listen :PORT without tokens: no warning in the log"
 [[ -d "$IT_TMP/cc-store" && ! -e "$IT_TMP/data-unused" ]] || fail "--storage DIR did not become the data dir"
 expect_code 200 "GET /health" "$CELLAR_URL/health"
+[[ "$(cat "$IT_TMP/body")" == '{"status":"up"}' ]] || fail "/health body: $(cat "$IT_TMP/body")"
 GO_URL="$CELLAR_URL/goproxy,direct"
 go_build cc-build "$IT_TMP/modcache-cc"
 [[ -n "$(ls -A "$IT_TMP/cc-store")" ]] || fail "nothing was stored under --storage DIR"
