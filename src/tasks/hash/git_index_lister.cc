@@ -6,11 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
+
+#include "base/strings.h"
 
 namespace cellar::taskhash {
 namespace {
@@ -23,32 +24,17 @@ std::optional<std::string> ReadSmallFile(const std::string& path) {
   return text.str();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string TrimLineEnd(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string Parent(const std::string& dir) {
-  const size_t slash = dir.find_last_of('/');
-  return slash == 0 ? "/" : dir.substr(0, slash);
-}
-
 // Settings that change what the index or the work tree is (core.worktree,
 // a SHA-256 object format, per-worktree config) are left to git.
 bool ConfigFollowed(const std::string& config_path) {
   std::optional<std::string> text = ReadSmallFile(config_path);
   if (!text) return true;  // no config: git's defaults
-  const std::string lower = Lower(*text);
+  const std::string lower = ToLower(*text);
   return lower.find("worktree") == std::string::npos && lower.find("objectformat") == std::string::npos;
 }
 
 // lstat's `entries[i]` (relative to `dir_fd`) for every i in `candidates`
-// and clears the ones the index does not vouch for, on a few threads: most
+// and marks in `vouched` those the index vouches for, on a few threads: most
 // of a clean checkout's cost is these system calls.
 void CheckStats(int dir_fd, const GitIndex& index, const std::vector<size_t>& candidates,
                 std::vector<char>& vouched) {
@@ -80,35 +66,30 @@ bool Plain(const GitIndexEntry& e) {
 }  // namespace
 
 std::optional<GitLayout> FindGitLayout(const std::string& start) {
-  std::string dir = start;
-  while (!dir.empty() && dir.back() == '/' && dir.size() > 1) dir.pop_back();
-  while (true) {
-    const std::string dot_git = dir == "/" ? "/.git" : dir + "/.git";
-    struct stat st;
-    if (::stat(dot_git.c_str(), &st) == 0) {
-      GitLayout layout;
-      layout.top = dir;
-      if (S_ISDIR(st.st_mode)) {
-        layout.git_dir = dot_git;
-      } else {
-        // A linked worktree or a submodule: "gitdir: <path>".
-        std::optional<std::string> text = ReadSmallFile(dot_git);
-        if (!text || !text->starts_with("gitdir: ")) return std::nullopt;
-        std::string target = TrimLineEnd(text->substr(8));
-        if (target.empty()) return std::nullopt;
-        layout.git_dir = target.front() == '/' ? target : dir + "/" + target;
-      }
-      layout.common_dir = layout.git_dir;
-      if (std::optional<std::string> common = ReadSmallFile(layout.git_dir + "/commondir")) {
-        std::string c = TrimLineEnd(*common);
-        if (c.empty()) return std::nullopt;
-        layout.common_dir = c.front() == '/' ? c : layout.git_dir + "/" + c;
-      }
-      return layout;
-    }
-    if (dir == "/" || dir.empty()) return std::nullopt;
-    dir = Parent(dir);
+  std::optional<std::string> top = WorkTreeTop(start);
+  if (!top) return std::nullopt;
+  GitLayout layout;
+  layout.top = *top;
+  const std::string dot_git = *top == "/" ? "/.git" : *top + "/.git";
+  struct stat st;
+  if (::stat(dot_git.c_str(), &st) != 0) return std::nullopt;
+  if (S_ISDIR(st.st_mode)) {
+    layout.git_dir = dot_git;
+  } else {
+    // A linked worktree or a submodule: "gitdir: <path>".
+    std::optional<std::string> text = ReadSmallFile(dot_git);
+    if (!text || !text->starts_with("gitdir: ")) return std::nullopt;
+    const std::string target(TrimWhitespace(std::string_view(*text).substr(8)));
+    if (target.empty()) return std::nullopt;
+    layout.git_dir = target.front() == '/' ? target : *top + "/" + target;
   }
+  layout.common_dir = layout.git_dir;
+  if (std::optional<std::string> common = ReadSmallFile(layout.git_dir + "/commondir")) {
+    const std::string c(TrimWhitespace(*common));
+    if (c.empty()) return std::nullopt;
+    layout.common_dir = c.front() == '/' ? c : layout.git_dir + "/" + c;
+  }
+  return layout;
 }
 
 bool IndexVouchesFor(const GitIndexEntry& e, const struct stat& st, const GitIndex& index) {

@@ -10,23 +10,6 @@
 namespace cellar::taskhash {
 namespace {
 
-// True when `dir` or one of its parents holds a ".git" entry (a directory,
-// or a file for worktrees and submodules).
-bool InsideGitCheckout(std::string dir) {
-  while (true) {
-    struct stat st;
-    if (::stat((dir + "/.git").c_str(), &st) == 0) return true;
-    size_t slash = dir.find_last_of('/');
-    if (slash == std::string::npos || dir.empty()) return false;
-    if (slash == 0) {
-      if (dir == "/") return false;
-      dir = "/";
-    } else {
-      dir.resize(slash);
-    }
-  }
-}
-
 // The entry for `path` in `files` (sorted by path), or null.
 GitFile* Find(std::vector<GitFile>& files, std::string_view path) {
   auto it = std::lower_bound(files.begin(), files.end(), path, GitFileByPath());
@@ -54,6 +37,18 @@ std::optional<hash::GitBlobIdBytes> ParseObjectId(std::string_view hex) {
 }
 
 }  // namespace
+
+std::optional<std::string> WorkTreeTop(const std::string& start) {
+  std::string dir = start;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  while (true) {
+    struct stat st;
+    if (::stat((dir == "/" ? std::string("/.git") : dir + "/.git").c_str(), &st) == 0) return dir;
+    const size_t slash = dir.find_last_of('/');
+    if (dir == "/" || dir.empty() || slash == std::string::npos) return std::nullopt;
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
+  }
+}
 
 void ForEachNulSeparated(std::string_view out, const std::function<void(std::string_view)>& fn) {
   size_t start = 0;
@@ -181,7 +176,7 @@ Result<std::optional<std::vector<GitFile>>> GitLsFilesLister::ListFiles(const st
   Result<env::RunResult> prefix_run = prefix.get();
 
   if (!index.ok()) {
-    if (index.status().code() == Code::kUnavailable && !InsideGitCheckout(dir)) {
+    if (index.status().code() == Code::kUnavailable && !WorkTreeTop(dir)) {
       return std::optional<std::vector<GitFile>>();
     }
     return index.status();

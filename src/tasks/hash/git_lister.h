@@ -115,6 +115,11 @@ class EarlyGitLister : public GitLister {
   bool taken_ = false;  // GUARDED_BY(mu_): the early answer goes to one caller
 };
 
+// The nearest of `dir` (absolute) and its parents that holds a ".git"
+// entry (a directory, or a file for linked worktrees and submodules);
+// nullopt when none does.
+std::optional<std::string> WorkTreeTop(const std::string& dir);
+
 // Calls `fn` with each record of NUL-separated `git ... -z` output, in
 // order, empty records skipped.
 void ForEachNulSeparated(std::string_view out, const std::function<void(std::string_view)>& fn);
