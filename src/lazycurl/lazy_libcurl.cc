@@ -1,11 +1,12 @@
 #include "lazycurl/lazy_libcurl.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+
+#include "lazyload/lazy_library.h"
 
 // This file defines libcurl's own entry points; see the header. Each
 // definition's name is in parentheses so that the function-like macros
@@ -42,25 +43,19 @@ struct Libcurl {
 
 std::atomic<bool> g_loaded{false};
 
-// Looks `name` up in `handle` into `fn`; false (and `error` set) when absent.
+// Looks `name` up in libcurl into `fn`; false (and `error` set) when absent.
 template <typename Fn>
-bool Resolve(void* handle, const char* name, Fn& fn, std::string& error) {
-  fn = reinterpret_cast<Fn>(::dlsym(handle, name));
-  if (fn == nullptr && error.empty()) error = std::string("libcurl.so.4 has no ") + name;
+bool Resolve(lazyload::LazyLibrary& library, const char* name, Fn& fn, std::string& error) {
+  fn = library.Find<Fn>(name);
+  if (fn == nullptr && error.empty()) error = library.Error();
   return fn != nullptr;
 }
 
 Libcurl Load() {
   Libcurl lib;
-  // RTLD_LOCAL: libcurl's symbols must not be found in place of ours (or
-  // ours in place of its) through the global scope.
-  void* handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    lib.error = std::string("cannot load libcurl: ") + (why != nullptr ? why : "unknown error");
-    std::fprintf(stderr, "cellar: %s\n", lib.error.c_str());
-    return lib;
-  }
+  // Every function is looked up at once: libcurl is usable whole or not at
+  // all, and LibcurlLoadError() has one answer.
+  static lazyload::LazyLibrary handle("libcurl.so.4");
   std::string& e = lib.error;
   bool ok = Resolve(handle, "curl_global_init", lib.global_init, e) &&
             Resolve(handle, "curl_easy_init", lib.easy_init, e) &&
@@ -83,10 +78,7 @@ Libcurl Load() {
             Resolve(handle, "curl_multi_info_read", lib.multi_info_read, e) &&
             Resolve(handle, "curl_multi_cleanup", lib.multi_cleanup, e) &&
             Resolve(handle, "curl_multi_strerror", lib.multi_strerror, e);
-  if (!ok) {
-    std::fprintf(stderr, "cellar: %s\n", lib.error.c_str());
-    return Libcurl{lib.error};
-  }
+  if (!ok) return Libcurl{lib.error};  // LazyLibrary printed why
   g_loaded.store(true, std::memory_order_release);
   return lib;
 }
