@@ -11,10 +11,12 @@ BUILD_PACKAGES=(
 )
 # Real clients and peers used by the integration tests and benchmarks; clang
 # and its runtimes for the fuzz targets (scripts/fuzz.sh); Ceph's monitor,
-# OSD and S3 gateway for the S3 tests (scripts/s3-rgw.sh).
+# OSD and S3 gateway for the S3 tests (scripts/s3-rgw.sh); Prometheus' promtool
+# for the alert rules in deploy/.
 TEST_PACKAGES=(curl python3 zstd gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
   clang libclang-rt-14-dev
-  ceph-mon ceph-osd radosgw ceph-common uuid-runtime redis-server)
+  ceph-mon ceph-osd radosgw ceph-common uuid-runtime redis-server
+  prometheus)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi
@@ -28,6 +30,10 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Only its promtool is wanted: the package's own server stays off.
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 echo "install-deps: all packages present"
 # Node.js clients (pnpm, yarn) for the npm tests, pinned, into tools/node;

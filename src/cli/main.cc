@@ -39,9 +39,10 @@ constexpr const char* kUsage =
     "                             remove the task cache, run summaries and logs (.cellar/)\n"
     "  cellar version             print the version\n";
 
-// CELLAR_* settings, and the AWS variables `--storage s3` falls back to for
-// its endpoint and region (credentials are read where they are used, so they
-// never sit in the config).
+// CELLAR_* settings, VelocityCache's VC_* server variables (mapped onto
+// cellar's settings by LoadConfig), and the AWS variables `--storage s3`
+// falls back to for its endpoint and region (credentials are read where they
+// are used, so they never sit in the config).
 std::map<std::string, std::string> Environment() {
   static constexpr std::string_view kAws[] = {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"};
   std::map<std::string, std::string> env;
@@ -49,7 +50,7 @@ std::map<std::string, std::string> Environment() {
     const char* eq = std::strchr(*e, '=');
     if (!eq) continue;
     std::string name(*e, static_cast<size_t>(eq - *e));
-    if (name.starts_with("CELLAR_") || std::find(std::begin(kAws), std::end(kAws), name) != std::end(kAws)) {
+    if (name.starts_with("CELLAR_") || name.starts_with("VC_") || std::find(std::begin(kAws), std::end(kAws), name) != std::end(kAws)) {
       env[std::move(name)] = eq + 1;
     }
   }
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
     if (cmd == "git") return GitCommand(args);
     if (cmd == "run" || cmd == "init" || cmd == "clean") return cellar::cli::TaskCommand(cmd, args);
     if (cmd == "version" || cmd == "--version") {
-      std::puts("cellar 0.1.0");
+      std::puts("cellar " CELLAR_VERSION);
       return 0;
     }
     std::fprintf(stderr, "cellar: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);

@@ -43,6 +43,7 @@
 #include "protocols/goproxy/goproxy_adapter.h"
 #include "protocols/goproxy/sumdb_proxy.h"
 #include "protocols/negotiate/negotiate_adapter.h"
+#include "protocols/negotiate/velocity_proxy_adapter.h"
 #include "protocols/npm/npm_adapter.h"
 #include "protocols/nx/nx_adapter.h"
 #include "protocols/sccache/sccache_adapter.h"
@@ -273,9 +274,11 @@ Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
   negotiate::NegotiateOptions options;
   options.public_url = config.public_url;
   options.url_ttl_s = std::max<int64_t>(1, config.signed_url_ttl_ms / 1000);
+  if (config.negotiate_urls == "velocity") options.blob_url_path = "/v1/proxy/blob/";
   if (p.s3) options.direct = &p.s3->direct();
   p.adapters.push_back(
       std::make_unique<negotiate::NegotiateAdapter>(*p.ctx, *p.url_signer, std::move(options), p.registry));
+  p.adapters.push_back(std::make_unique<negotiate::VelocityProxyAdapter>(*p.ctx, *p.url_signer, p.registry));
   return Status();
 }
 

@@ -352,6 +352,10 @@ const std::vector<OptionDef>& Options() {
        "a random key in <data-dir>/signing.key", StringSetter(&Config::signing_key)},
       {"signed-url-ttl", "Lifetime of a signed URL handed out by the negotiate API.", "5m",
        DurationSetter("signed-url-ttl", &Config::signed_url_ttl_ms)},
+      {"negotiate-urls",
+       "Where the negotiate API's cellar URLs point: cellar (/v1/blobs/, 201 for a stored upload) or velocity "
+       "(/v1/proxy/blob/, 200 as VelocityCache's CLI requires; the default when a VC_* variable is set).",
+       "cellar", OneOfSetter("negotiate-urls", &Config::negotiate_urls, "cellar", "velocity")},
       {"git-upstream-scheme", "git: scheme of upstream URLs (https; http only for tests and trusted networks).",
        "https",
        OneOfSetter("git-upstream-scheme", &Config::git_upstream_scheme, "https", "http")},
@@ -489,6 +493,15 @@ Status ApplyVelocityEnvironment(Config& c, const std::map<std::string, std::stri
     const OptionDef* def = FindOption(name);
     return def->set(c, value).WithContext(from);
   };
+  // A server configured the VelocityCache way serves VelocityCache's CLI:
+  // its uploads need a 200, which /v1/proxy/blob/ URLs answer.
+  for (const char* name : {"VC_PORT", "VC_AUTH_TOKEN", "VC_STORAGE_DRIVER", "VC_S3_BUCKET", "VC_S3_REGION",
+                           "VC_S3_ENDPOINT", "VC_LOCAL_ROOT", "VC_BASE_URL", "VC_RETENTION_DAYS"}) {
+    if (get(name)) {
+      c.negotiate_urls = "velocity";
+      break;
+    }
+  }
   if (auto port = get("VC_PORT")) CELLAR_RETURN_IF_ERROR(flag("listen", ":" + *port, "VC_PORT"));
   if (auto token = get("VC_AUTH_TOKEN")) {
     if (token->find_first_of(": \t;") != std::string::npos) {

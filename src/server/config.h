@@ -79,6 +79,10 @@ struct Config {
   std::string turbo_default_team = "default";
   std::string signing_key;             // empty: <data-dir>/signing.key (created once)
   int64_t signed_url_ttl_ms = 5 * 60'000;
+  // Where the negotiate API's signed URLs point: "cellar" (/v1/blobs/) or
+  // "velocity" (/v1/proxy/blob/, answered as VelocityCache's server does;
+  // the default when VelocityCache's VC_* environment configures cellar).
+  std::string negotiate_urls = "cellar";
   std::string git_upstream_scheme = "https";
   std::string git_allowed_hosts = "github.com,gitlab.com,bitbucket.org,codeberg.org";
   bool git_serve_stale = false;

@@ -9,6 +9,8 @@
 #include "base/strings.h"
 #include "core/verifier.h"
 #include "http/offload.h"
+#include "protocols/negotiate/declared_content_verifier.h"
+#include "protocols/negotiate/granted_upload.h"
 
 namespace cellar::negotiate {
 
@@ -33,29 +35,6 @@ awaitable<void> RespondJsonError(http::Exchange& ex, unsigned status, std::strin
   if (status == 401) ex.SetHeader("WWW-Authenticate", "Bearer realm=\"cellar\"");
   co_await ex.Respond(status, ErrorJson(message), "application/json");
 }
-
-// The size and SHA-256 a signed upload URL promised, checked together.
-class DeclaredContentVerifier : public core::Verifier {
- public:
-  explicit DeclaredContentVerifier(const auth::SignedGrant& grant) {
-    if (grant.size) size_ = std::make_unique<core::SizeVerifier>(*grant.size);
-    if (grant.sha256) {
-      if (auto d = Digest::FromHex(*grant.sha256); d.ok()) sha_ = std::make_unique<core::Sha256Verifier>(d->bytes);
-    }
-  }
-  void Update(std::span<const std::byte> data) override {
-    if (sha_) sha_->Update(data);
-  }
-  Status Finish(uint64_t total_bytes) override {
-    if (size_) CELLAR_RETURN_IF_ERROR(size_->Finish(total_bytes));
-    if (sha_) CELLAR_RETURN_IF_ERROR(sha_->Finish(total_bytes));
-    return Status();
-  }
-
- private:
-  std::unique_ptr<core::SizeVerifier> size_;
-  std::unique_ptr<core::Sha256Verifier> sha_;
-};
 
 // 128 random bits, hex: names one negotiation's staging object, so no two
 // uploaders ever write the same object.
@@ -173,7 +152,7 @@ NegotiateAnswer NegotiateAdapter::Answer(const NegotiateItem& item, const Negoti
     if (present && answer.url.empty()) grant.method = "GET";
   }
   if (!grant.method.empty()) {
-    answer.url = base + std::string(kBlobsPrefix) + item.hash + "?" + signer_.SignQuery(grant);
+    answer.url = base + options_.blob_url_path + item.hash + "?" + signer_.SignQuery(grant);
     answer.expires_unix_s = grant.expires_unix_s;
   }
   if (answer.url.empty()) via = "none";
@@ -271,39 +250,15 @@ awaitable<void> NegotiateAdapter::HandleBlob(http::Exchange& ex) {
 }
 
 awaitable<void> NegotiateAdapter::HandleUpload(http::Exchange& ex, const auth::SignedGrant& grant) {
-  if (auto len = ex.content_length(); len && grant.size && *len != *grant.size) {
-    transfers_.With({"put", "refused"}).Inc();
-    ex.set_keep_alive(false);
-    co_return co_await RespondJsonError(ex, 400, "Content-Length " + std::to_string(*len) +
-                                                     " differs from the declared size " +
-                                                     std::to_string(*grant.size));
+  const GrantedUpload upload = co_await StoreGrantedUpload(ctx_, ex, grant, "application/octet-stream");
+  transfers_.With({"put", upload.answer.result}).Inc();
+  if (upload.error == UploadError::kNone) {
+    co_return (void)co_await ex.Respond(upload.answer.status, "{\"status\":\"stored\"}", "application/json");
   }
-  core::PutOptions options;
-  options.ns = grant.ns;
-  options.key = grant.key;
-  options.verifier = std::make_unique<DeclaredContentVerifier>(grant);
-  // A chunked body is cut off at the declared size, not after the server's
-  // limit has been written to disk.
-  const uint64_t limit = grant.size ? std::min(*grant.size, ctx_.max_entry_bytes) : ctx_.max_entry_bytes;
-  auto result = co_await protocols::StoreIfAbsent(ctx_, ex, std::move(options), limit);
-  const bool declared_below_limit = grant.size && *grant.size < ctx_.max_entry_bytes;
-  const UploadAnswer answer = UploadAnswerFor(result, declared_below_limit);
-  transfers_.With({"put", answer.result}).Inc();
-  std::string message;
-  switch (result.error) {
-    case UploadError::kNone: co_return (void)co_await ex.Respond(answer.status, "{\"status\":\"stored\"}", "application/json");
-    case UploadError::kExists:
-      co_return (void)co_await ex.Respond(answer.status, "{\"status\":\"skipped\"}", "application/json");
-    case UploadError::kClient: message = "upload refused, nothing stored: " + result.status.message(); break;
-    case UploadError::kTooLarge:
-      message = declared_below_limit ? "upload refused, nothing stored: body is longer than the declared size " +
-                                           std::to_string(*grant.size)
-                                     : result.status.message();
-      break;
-    case UploadError::kStoreFull: message = result.status.message(); break;
-    case UploadError::kStoreFailure: message = "storage failure: " + result.status.message(); break;
+  if (upload.error == UploadError::kExists) {
+    co_return (void)co_await ex.Respond(upload.answer.status, "{\"status\":\"skipped\"}", "application/json");
   }
-  co_await RespondJsonError(ex, answer.status, message);
+  co_await RespondJsonError(ex, upload.answer.status, upload.message);
 }
 
 awaitable<void> NegotiateAdapter::HandleCommit(http::Exchange& ex) {

@@ -36,6 +36,10 @@ namespace cellar::negotiate {
 struct NegotiateOptions {
   std::string public_url;         // base of the signed URLs; empty: from the Host header
   int64_t url_ttl_s = 300;        // lifetime of a signed URL
+  // Where signed cellar URLs point: "/v1/blobs/" (201 stored, 200 skipped),
+  // or VelocityCache's "/v1/proxy/blob/" (200 for both, which its CLI needs;
+  // protocols/negotiate/velocity_proxy_adapter.h).
+  std::string blob_url_path = "/v1/blobs/";
   size_t max_batch_items = 1000;
   // The object store to hand out presigned URLs of (`--storage s3`); null:
   // every URL points at this server (/v1/blobs/). Must outlive the adapter.
