@@ -39,8 +39,9 @@ constexpr const char* kUsage =
     "                             remove the task cache, run summaries and logs (.cellar/)\n"
     "  cellar version             print the version\n";
 
-// CELLAR_* settings, VelocityCache's VC_* server variables (mapped onto
-// cellar's settings by LoadConfig), and the AWS variables `--storage s3`
+// CELLAR_* settings, VelocityCache's VC_* server variables and
+// OpenTelemetry's OTEL_* exporter variables (mapped onto cellar's settings
+// by LoadConfig), and the AWS variables `--storage s3`
 // falls back to for its endpoint and region (credentials are read where they
 // are used, so they never sit in the config).
 std::map<std::string, std::string> Environment() {
@@ -50,7 +51,7 @@ std::map<std::string, std::string> Environment() {
     const char* eq = std::strchr(*e, '=');
     if (!eq) continue;
     std::string name(*e, static_cast<size_t>(eq - *e));
-    if (name.starts_with("CELLAR_") || name.starts_with("VC_") || std::find(std::begin(kAws), std::end(kAws), name) != std::end(kAws)) {
+    if (name.starts_with("CELLAR_") || name.starts_with("VC_") || name.starts_with("OTEL_") || std::find(std::begin(kAws), std::end(kAws), name) != std::end(kAws)) {
       env[std::move(name)] = eq + 1;
     }
   }

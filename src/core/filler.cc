@@ -6,11 +6,14 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "trace/current_span.h"
+#include "trace/tracer.h"
 
 namespace cellar::core {
 
@@ -199,8 +202,22 @@ Result<std::unique_ptr<FillReader>> Filler::GetOrFill(FillSpec spec) {
       in_flight_[{ns, key}] = state;
       ++fills_started_;
       ++running_;
-      std::thread([this, state, spec = std::move(spec)]() mutable {
-        RunFill(std::move(state), std::move(spec));
+      // The request that starts a fill owns its span; requests that join
+      // it wait inside their own spans.
+      std::optional<trace::CurrentSpan> requester;
+      if (const trace::CurrentSpan* current = trace::Current()) requester = *current;
+      std::thread([this, state, spec = std::move(spec), requester]() mutable {
+        {
+          trace::Tracer* tracer = requester ? requester->tracer : nullptr;
+          trace::ScopedSpan span(tracer, requester ? &requester->context : nullptr, "fill");
+          span.Set("cellar.namespace", spec.put.ns);
+          span.Set("cellar.key", spec.put.key);
+          trace::CurrentScope scope(tracer, span.context());
+          RunFill(state, std::move(spec));
+          std::lock_guard lock(state->mu);
+          if (state->phase == FillState::Phase::kFailed) span.SetError(state->error.message());
+          span.Set("cellar.fill_bytes", static_cast<int64_t>(state->written));
+        }
         // Every local of the fill (the pending put's destructor uses the
         // cache) is gone before the count that ~Filler waits for drops.
         std::lock_guard lock(mu_);

@@ -33,6 +33,11 @@
 
 #include "base/status.h"
 #include "http/transport.h"
+#include "trace/trace_context.h"
+
+namespace cellar::trace {
+class Tracer;
+}  // namespace cellar::trace
 
 namespace cellar::http {
 
@@ -131,6 +136,16 @@ class Exchange {
   void set_cache_result(std::string result) { cache_result_ = std::move(result); }
   const std::string& cache_result() const { return cache_result_; }
 
+  // The request's trace when tracing is on (docs/tracing.md): handlers start
+  // child spans under it (trace::ScopedSpan) and hand it to blocking work
+  // that calls upstreams (trace::CurrentScope). Null tracer: not traced.
+  void set_trace(trace::Tracer* tracer, trace::TraceContext context) {
+    tracer_ = tracer;
+    trace_context_ = context;
+  }
+  trace::Tracer* tracer() const { return tracer_; }
+  const trace::TraceContext* trace_context() const { return tracer_ ? &trace_context_ : nullptr; }
+
  private:
   using ResponseHeader = beast::http::response<beast::http::empty_body>;
   void ApplyCommonHeaders(ResponseHeader& res, unsigned status);
@@ -174,6 +189,8 @@ class Exchange {
   std::string route_ = "unmatched";
   std::string principal_;
   std::string cache_result_;
+  trace::Tracer* tracer_ = nullptr;
+  trace::TraceContext trace_context_;
 };
 
 }  // namespace cellar::http

@@ -235,6 +235,13 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     ExchangeLimits limits{server_.options_.max_body_bytes, server_.options_.idle_timeout,
                           server_.options_.min_body_rate, server_.options_.body_rate_window};
     Exchange ex(transport_, buffer, parser, limits, remote);
+    const int64_t start_unix_ns = server_.options_.tracer ? trace::NowUnixNs() : 0;
+    if (auto* tracer = server_.options_.tracer) {
+      std::optional<trace::TraceContext> parent;
+      if (auto header = ex.Header("traceparent")) parent = trace::ParseTraceparent(*header);
+      ex.set_trace(tracer, tracer->StartServerSpan(parent));
+      parent_span_ = parent ? std::optional(parent->span_id) : std::nullopt;
+    }
     co_await Dispatch(server_.router_, ex, server_.options_.max_body_bytes);
     bool keep = ex.keep_alive() && !server_.draining();
     if (keep && !ex.body_done()) keep = co_await DrainSmallBody(ex);
@@ -244,6 +251,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Record(ex, seconds);
+    if (ex.trace_context() && ex.trace_context()->sampled) RecordSpan(ex, start_unix_ns);
     co_return keep;
   }
 
@@ -303,8 +311,37 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     if (!ex.cache_result().empty()) line += ",\"cache\":\"" + JsonEscape(ex.cache_result()) + "\"";
     if (!ex.principal().empty()) line += ",\"principal\":\"" + JsonEscape(ex.principal()) + "\"";
     if (ex.cut_short()) line += ",\"cut_short\":true";
+    if (const auto* t = ex.trace_context(); t && t->sampled) {
+      line += ",\"trace_id\":\"" + trace::Hex(t->trace_id) + "\",\"span_id\":\"" + trace::Hex(t->span_id) + "\"";
+    }
     line += ",\"user_agent\":\"" + JsonEscape(ua) + "\"}\n";
     server_.access_log_->Append(line);
+  }
+
+  // The request's server span: what an operator filters on (OpenTelemetry's
+  // HTTP names where one exists, cellar.* for the cache's own).
+  void RecordSpan(Exchange& ex, int64_t start_unix_ns) {
+    trace::SpanData span;
+    span.context = *ex.trace_context();
+    span.parent = parent_span_;
+    span.name = std::string(ex.method_string()) + " " + ex.route();
+    span.kind = trace::SpanKind::kServer;
+    span.start_unix_ns = start_unix_ns;
+    span.end_unix_ns = trace::NowUnixNs();
+    span.attributes = {{"http.request.method", std::string(ex.method_string())},
+                       {"url.path", ex.path()},
+                       {"cellar.route", ex.route()},
+                       {"http.response.status_code", static_cast<int64_t>(ex.status())},
+                       {"client.address", ex.remote()},
+                       {"http.request.body.size", static_cast<int64_t>(ex.body_bytes_read())},
+                       {"http.response.body.size", static_cast<int64_t>(ex.bytes_out())}};
+    if (!ex.cache_result().empty()) span.attributes.push_back({"cellar.cache_result", ex.cache_result()});
+    if (!ex.principal().empty()) span.attributes.push_back({"enduser.id", ex.principal()});
+    if (ex.status() >= 500) {
+      span.error = true;
+      span.status_message = "HTTP " + std::to_string(ex.status());
+    }
+    server_.options_.tracer->Record(std::move(span));
   }
 
   Server& server_;
@@ -316,6 +353,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
   std::atomic<bool> reclaim_claimed_{false};
   // The last request's body was not read to its end (its answer came first).
   bool body_left_unread_ = false;
+  // The client's span the current request's span is a child of, if any.
+  std::optional<trace::SpanId> parent_span_;
 };
 
 namespace {

@@ -24,6 +24,7 @@
 #include "http/access_log.h"
 #include "http/router.h"
 #include "metrics/metrics.h"
+#include "trace/tracer.h"
 
 namespace cellar::http {
 
@@ -49,6 +50,9 @@ struct ServerOptions {
   // How often idle time is used to hand freed heap memory back to the
   // system (malloc_trim) after requests were served.
   std::chrono::milliseconds trim_interval{5'000};
+  // Records a server span per request and joins the client's trace
+  // (traceparent); null = tracing off. Must outlive the server.
+  trace::Tracer* tracer = nullptr;
 };
 
 // The connection cap that leaves file descriptors for the server's own

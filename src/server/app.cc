@@ -49,6 +49,9 @@
 #include "protocols/sccache/sccache_adapter.h"
 #include "protocols/turbo/turbo_adapter.h"
 #include "env/curl_http_client.h"
+#include "trace/otlp_exporter.h"
+#include "trace/traced_http_client.h"
+#include "trace/tracer.h"
 #include "env/process_runner.h"
 #include "core/filler.h"
 #include "server/background_scrub.h"
@@ -84,6 +87,10 @@ class RedisFillLock final : public core::FleetFillLock {
 // Declaration order is construction order; destruction runs in reverse, so
 // the server stops before the cache, index and store go away.
 struct App::Parts {
+  // --otlp-endpoint: declared first so they outlive everything that
+  // records spans (the server, adapters, fills).
+  std::unique_ptr<env::CurlHttpClient> otlp_client;
+  std::unique_ptr<trace::Tracer> tracer;
   Config config;
   env::SystemClock clock;
   env::SystemProcessRunner process_runner;  // git; outlives everything that runs it
@@ -107,6 +114,10 @@ struct App::Parts {
   std::unique_ptr<asio::thread_pool> upstream_waits;
   std::unique_ptr<protocols::ProtocolContext> ctx;
   std::unique_ptr<env::CurlHttpClient> http_client;
+  // What the adapters call upstreams through: http_client, or it wrapped to
+  // record spans and send traceparent when tracing is on.
+  env::HttpClient* upstream_client = nullptr;
+  std::unique_ptr<trace::TracedHttpClient> traced_client;
   std::unique_ptr<goproxy::GoMetrics> go_metrics;
   std::unique_ptr<goproxy::FreshDocuments> go_documents;
   std::unique_ptr<npm::NpmMetrics> npm_metrics;
@@ -240,9 +251,9 @@ Status App::AddGoAdapters(const Config& config, Parts& p) {
 
   p.go_metrics = std::make_unique<goproxy::GoMetrics>(p.registry);
   p.go_documents = std::make_unique<goproxy::FreshDocuments>(*p.ctx);
-  auto sumdb = std::make_unique<goproxy::SumdbProxy>(*p.ctx, *p.http_client, *p.filler, *p.go_documents,
+  auto sumdb = std::make_unique<goproxy::SumdbProxy>(*p.ctx, *p.upstream_client, *p.filler, *p.go_documents,
                                                      *p.go_metrics, std::move(sumdb_options));
-  auto go = std::make_unique<goproxy::GoproxyAdapter>(*p.ctx, *p.http_client, *p.filler, *p.go_documents, *sumdb,
+  auto go = std::make_unique<goproxy::GoproxyAdapter>(*p.ctx, *p.upstream_client, *p.filler, *p.go_documents, *sumdb,
                                                       *p.go_metrics, std::move(go_options));
   p.adapters.push_back(std::move(sumdb));
   p.adapters.push_back(std::move(go));
@@ -258,9 +269,37 @@ Status App::AddNpmAdapter(const Config& config, Parts& p) {
   options.audit = config.npm_audit;
   options.documents.max_age_ms = config.npm_max_age_ms;
   p.npm_metrics = std::make_unique<npm::NpmMetrics>(p.registry);
-  p.adapters.push_back(std::make_unique<npm::NpmAdapter>(*p.ctx, *p.http_client, *p.filler, *p.npm_metrics,
+  p.adapters.push_back(std::make_unique<npm::NpmAdapter>(*p.ctx, *p.upstream_client, *p.filler, *p.npm_metrics,
                                                          std::move(options)));
   return Status();
+}
+
+void App::SetUpTracing(const Config& config, Parts& p) {
+  if (config.otlp_endpoint.empty()) return;
+  trace::Resource resource;
+  resource.service_name = config.otlp_service_name;
+  resource.scope_version = CELLAR_VERSION;
+  resource.attributes.emplace_back("service.version", CELLAR_VERSION);
+  if (!p.node_id.empty()) resource.attributes.emplace_back("service.instance.id", p.node_id);
+  for (std::string_view item : SplitView(config.otlp_resource_attributes, ',')) {
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) continue;  // validated by the config
+    resource.attributes.emplace_back(std::string(TrimWhitespace(item.substr(0, eq))),
+                                     std::string(TrimWhitespace(item.substr(eq + 1))));
+  }
+  p.otlp_client = std::make_unique<env::CurlHttpClient>();
+  trace::TracerOptions options;
+  options.sampling_ratio = config.trace_sampling;
+  p.tracer = std::make_unique<trace::Tracer>(
+      options,
+      std::make_unique<trace::OtlpHttpExporter>(*p.otlp_client, trace::OtlpTracesUrl(config.otlp_endpoint),
+                                                std::move(resource)),
+      p.registry);
+  p.traced_client = std::make_unique<trace::TracedHttpClient>(*p.http_client);
+  p.upstream_client = p.traced_client.get();
+  Log(LogLevel::kInfo, "tracing on",
+      "\"otlp\":\"" + JsonEscape(env::RedactUrl(trace::OtlpTracesUrl(config.otlp_endpoint))) +
+          "\",\"sampling\":" + std::to_string(config.trace_sampling));
 }
 
 Status App::AddNegotiateAdapter(const Config& config, Parts& p) {
@@ -436,7 +475,7 @@ Status App::AddGitAdapter(const Config& config, Parts& p) {
   options.max_stale_ms = config.git_max_stale_ms;
   options.auth_ttl_ms = config.git_auth_ttl_ms;
   options.max_pack_generations = config.git_max_packs;
-  auto adapter = std::make_unique<git::GitAdapter>(*p.ctx, *p.http_client, p.process_runner, *p.git_mirrors, options,
+  auto adapter = std::make_unique<git::GitAdapter>(*p.ctx, *p.upstream_client, p.process_runner, *p.git_mirrors, options,
                                                    *p.git_metrics, p.registry);
   if (!config.git_warmup_file.empty()) {
     CELLAR_ASSIGN_OR_RETURN(auto warmup, git::LoadWarmupConfig(config.git_warmup_file));
@@ -531,6 +570,8 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   p->adapters.push_back(std::make_unique<sccache::SccacheAdapter>(*p->ctx));
   CELLAR_RETURN_IF_ERROR(AddNegotiateAdapter(config, *p));
   p->http_client = std::make_unique<env::CurlHttpClient>();
+  p->upstream_client = p->http_client.get();
+  SetUpTracing(config, *p);
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp", p->fill_lock.get());
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
   CELLAR_RETURN_IF_ERROR(AddNpmAdapter(config, *p));
@@ -551,6 +592,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   server_options.access_log = config.access_log;
   server_options.max_connections = static_cast<size_t>(config.max_connections);
   server_options.min_body_rate = config.min_body_rate_bytes;
+  server_options.tracer = p->tracer.get();
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
   RegisterOpsRoutes(p->router, *p->ctx, p->registry,

@@ -419,6 +419,45 @@ const std::vector<OptionDef>& Options() {
        }},
       {"allow-anonymous", "Allow listening on a non-loopback address without any token.", "false",
        BoolSetter("allow-anonymous", &Config::allow_anonymous), true},
+      {"otlp-endpoint",
+       "Traces: OpenTelemetry collector to send spans to over OTLP/HTTP (JSON), e.g. http://otel:4318 "
+       "(/v1/traces is added unless given). Off when empty.",
+       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT, else off",
+       [](Config& c, const std::string& v) -> Status {
+         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://")) {
+           return Bad("otlp-endpoint", v, "expected an http(s) URL");
+         }
+         c.otlp_endpoint = v;
+         return Status();
+       }},
+      {"otlp-service-name", "Traces: the service.name resource attribute.", "OTEL_SERVICE_NAME, else cellar",
+       StringSetter(&Config::otlp_service_name)},
+      {"otlp-resource-attributes",
+       "Traces: more resource attributes, key=value[,key=value...] (deployment.environment=ci,...).",
+       "OTEL_RESOURCE_ATTRIBUTES", [](Config& c, const std::string& v) -> Status {
+         for (std::string_view item : SplitView(v, ',')) {
+           if (item.empty()) continue;
+           if (item.find('=') == std::string_view::npos || item.front() == '=') {
+             return Bad("otlp-resource-attributes", v, "expected key=value[,key=value...]");
+           }
+         }
+         c.otlp_resource_attributes = v;
+         return Status();
+       }},
+      {"trace-sampling",
+       "Traces: share of requests without a sampled traceparent that are traced, 0..1 (a client's sampled "
+       "traceparent is always followed).",
+       "OTEL_TRACES_SAMPLER_ARG, else 1", [](Config& c, const std::string& v) -> Status {
+         try {
+           size_t used = 0;
+           double d = std::stod(v, &used);
+           if (used != v.size() || d < 0 || d > 1) return Bad("trace-sampling", v, "expected a ratio in [0, 1]");
+           c.trace_sampling = d;
+         } catch (const std::exception&) {
+           return Bad("trace-sampling", v, "expected a ratio in [0, 1]");
+         }
+         return Status();
+       }},
       {"access-log", "Write one JSON line per request to stderr.", "true",
        BoolSetter("access-log", &Config::access_log), true},
       {"log-level", "debug, info, warn or error.", "info",
@@ -529,6 +568,33 @@ Status ApplyVelocityEnvironment(Config& c, const std::map<std::string, std::stri
   return Status();
 }
 
+// OpenTelemetry's standard environment for the exporter, so a deployment
+// that configures every service that way configures cellar too. Applied
+// before CELLAR_* variables and flags, which win.
+Status ApplyOtelEnvironment(Config& c, const std::map<std::string, std::string>& env) {
+  auto get = [&env](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  auto flag = [&c](const char* name, const std::string& value, const char* from) -> Status {
+    return FindOption(name)->set(c, value).WithContext(from);
+  };
+  if (auto url = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    CELLAR_RETURN_IF_ERROR(flag("otlp-endpoint", *url, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+  } else if (auto base = get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+    CELLAR_RETURN_IF_ERROR(flag("otlp-endpoint", *base, "OTEL_EXPORTER_OTLP_ENDPOINT"));
+  }
+  if (auto name = get("OTEL_SERVICE_NAME")) CELLAR_RETURN_IF_ERROR(flag("otlp-service-name", *name, "OTEL_SERVICE_NAME"));
+  if (auto attrs = get("OTEL_RESOURCE_ATTRIBUTES")) {
+    CELLAR_RETURN_IF_ERROR(flag("otlp-resource-attributes", *attrs, "OTEL_RESOURCE_ATTRIBUTES"));
+  }
+  if (auto ratio = get("OTEL_TRACES_SAMPLER_ARG")) {
+    CELLAR_RETURN_IF_ERROR(flag("trace-sampling", *ratio, "OTEL_TRACES_SAMPLER_ARG"));
+  }
+  return Status();
+}
+
 Result<Config> LoadConfig(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env, bool* help) {
   *help = false;
@@ -564,6 +630,7 @@ Result<Config> LoadConfig(const std::vector<std::string>& args,
   if (!config_file.empty()) CELLAR_RETURN_IF_ERROR(ApplyYaml(c, config_file));
 
   CELLAR_RETURN_IF_ERROR(ApplyVelocityEnvironment(c, env));
+  CELLAR_RETURN_IF_ERROR(ApplyOtelEnvironment(c, env));
   for (const auto& def : Options()) {
     if (def.flag == "config") continue;
     if (auto it = env.find(EnvName(def.flag)); it != env.end()) {

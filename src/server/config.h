@@ -108,6 +108,11 @@ struct Config {
   uint32_t anonymous_scopes = 0;
   bool allow_anonymous = false;
   bool access_log = true;
+  // Traces (docs/tracing.md): off while otlp_endpoint is empty.
+  std::string otlp_endpoint;
+  std::string otlp_service_name = "cellar";
+  std::string otlp_resource_attributes;  // key=value,key=value
+  double trace_sampling = 1.0;
   std::string log_level = "info";
   std::string config_file;
 };

@@ -215,5 +215,37 @@ TEST(ConfigTest, HelpListsEveryOption) {
   }
 }
 
+// Tracing settings from OpenTelemetry's standard environment; cellar's own
+// flags win, and bad values are refused naming where they came from.
+TEST(ConfigTest, TracingFromOtelEnvironmentAndFlags) {
+  auto off = Load({});
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->otlp_endpoint.empty());
+  auto env = Load({}, {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318"},
+                       {"OTEL_SERVICE_NAME", "cache-eu"},
+                       {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=ci,team=build"},
+                       {"OTEL_TRACES_SAMPLER_ARG", "0.01"}});
+  ASSERT_TRUE(env.ok()) << env.error().ToString();
+  EXPECT_EQ(env->otlp_endpoint, "http://otel:4318");
+  EXPECT_EQ(env->otlp_service_name, "cache-eu");
+  EXPECT_EQ(env->otlp_resource_attributes, "deployment.environment=ci,team=build");
+  EXPECT_DOUBLE_EQ(env->trace_sampling, 0.01);
+  auto traces_url = Load({}, {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"},
+                              {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b:4318/v1/traces"}});
+  ASSERT_TRUE(traces_url.ok());
+  EXPECT_EQ(traces_url->otlp_endpoint, "http://b:4318/v1/traces");
+  auto flags = Load({"--otlp-endpoint", "http://c:4318", "--trace-sampling", "0"},
+                    {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318"}});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->otlp_endpoint, "http://c:4318");
+  EXPECT_DOUBLE_EQ(flags->trace_sampling, 0);
+  EXPECT_FALSE(Load({"--trace-sampling", "1.5"}).ok());
+  EXPECT_FALSE(Load({"--otlp-endpoint", "otel:4318"}).ok());
+  EXPECT_FALSE(Load({"--otlp-resource-attributes", "novalue"}).ok());
+  auto bad = Load({}, {{"OTEL_TRACES_SAMPLER_ARG", "often"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().ToString().find("OTEL_TRACES_SAMPLER_ARG"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cellar::server

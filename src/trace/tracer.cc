@@ -96,6 +96,13 @@ void Tracer::Run() {
       (status.ok() ? exported_ : failed_).Inc(n);
       lock.lock();
       handed_over_ += n;
+      if (!status.ok() && stop_) {
+        // Shutting down with the collector failing: one attempt, not one
+        // timeout per batch still queued.
+        failed_.Inc(queue_.size());
+        handed_over_ += queue_.size();
+        queue_.clear();
+      }
     }
     drained_.notify_all();
     if (stop_) return;

@@ -18,6 +18,7 @@ class RecordingExporter : public SpanExporter {
  public:
   Status Export(std::span<const SpanData> spans) override {
     gate_.wait();
+    if (calls_out_) ++*calls_out_;
     std::lock_guard lock(mu_);
     for (const auto& s : spans) spans_.push_back(s);
     ++batches_;
@@ -37,6 +38,7 @@ class RecordingExporter : public SpanExporter {
     return p.get_future().share();
   }();
   bool fail_ = false;
+  std::atomic<int>* calls_out_ = nullptr;  // outlives the exporter
 
  private:
   std::mutex mu_;
@@ -139,6 +141,29 @@ TEST(TracerTest, FailedExportsAreCounted) {
   tracer.Record(Finished(context, "b"));
   tracer.Flush();
   EXPECT_EQ(Metric(registry, "cellar_trace_spans_total{result=\"failed\"}"), 2);
+}
+
+TEST(TracerTest, ShutdownWithAFailingCollectorMakesOneAttempt) {
+  metrics::Registry registry;
+  auto owned = std::make_unique<RecordingExporter>();
+  std::atomic<int> calls{0};
+  owned->calls_out_ = &calls;
+  owned->fail_ = true;
+  std::promise<void> release;
+  owned->gate_ = release.get_future().share();
+  TracerOptions options;
+  options.max_batch = 10;
+  {
+    Tracer tracer(options, std::move(owned), registry);
+    TraceContext context = tracer.StartServerSpan(std::nullopt);
+    for (int i = 0; i < 100; ++i) tracer.Record(Finished(Tracer::StartChildSpan(context), "s"));
+    std::thread([&release] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      release.set_value();
+    }).detach();
+  }  // the destructor: the first batch fails, the rest is given up
+  EXPECT_LE(calls.load(), 2);  // the tracer and its exporter are gone
+  EXPECT_EQ(Metric(registry, "cellar_trace_spans_total{result=\"failed\"}"), 100);
 }
 
 TEST(TracerTest, ScopedSpansAreChildrenAndUntracedOnesCostNothing) {

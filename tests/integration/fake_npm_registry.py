@@ -58,7 +58,8 @@ Request log: LOG_FILE gets one line per request, appended and flushed as soon
 as the status is decided (before anything is sent):
   <METHOD> <raw request path> <status>[ inm][ corgi][ body=<n>]
 "inm": the request had If-None-Match; "corgi": a packument request asking for
-the abbreviated form; "body=<n>": decoded request-body size (POST).
+the abbreviated form; "body=<n>": decoded request-body size (POST); " tp=<traceparent>": the
+request's W3C traceparent header, when it had one.
 
 Control files in STATE_DIR, read on every request:
   down     exists -> every request gets 503 {"error":"fake upstream is down"}.
@@ -556,6 +557,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             line += " corgi"
         if body_size is not None:
             line += " body=%d" % body_size
+        if self.headers.get("traceparent") is not None:
+            line += " tp=" + self.headers.get("traceparent")
         with LOG_LOCK:
             with open(LOG_FILE, "a") as f:
                 f.write(line + "\n")

@@ -17,6 +17,7 @@
 #include "http/offload.h"
 #include "http/router.h"
 #include "protocols/common/keys.h"
+#include "trace/current_span.h"
 
 namespace cellar::protocols {
 
@@ -45,6 +46,18 @@ class ProtocolAdapter {
 // exchange. kUnauthenticated / kPermissionDenied on refusal.
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
                                   auth::Scope scope, const std::string& ns);
+
+// Runs blocking upstream work (a fill, a metadata fetch) on the upstream
+// pool with the request's trace current there, so the upstream calls in it
+// become child spans and carry traceparent (trace/current_span.h).
+template <typename F>
+boost::asio::awaitable<std::invoke_result_t<F>> RunUpstream(const ProtocolContext& ctx, const http::Exchange& ex,
+                                                            F fn) {
+  co_return co_await http::RunBlocking(ctx.upstream_pool(), [&ex, &fn] {
+    trace::CurrentScope scope(ex.tracer(), ex.trace_context());
+    return fn();
+  });
+}
 
 // Runs a CacheService lookup (Get, Lookup, Contains, a fresh mutable
 // document) where it may block: with shared entries (`--storage s3`) a local

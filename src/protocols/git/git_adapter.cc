@@ -158,7 +158,7 @@ awaitable<GitAdapter::UpstreamAnswer> GitAdapter::AskUpstream(http::Exchange& ex
                                                              bool post, const std::string& body, bool force_v2) {
   env::HttpRequest req = UpstreamRequest(ex, target, post, body, force_v2);
   env::HttpClient* http = &http_;
-  auto answer = co_await http::RunBlocking(ctx_.upstream_pool(), [http, &req]() -> UpstreamAnswer {
+  auto answer = co_await protocols::RunUpstream(ctx_, ex, [http, &req]() -> UpstreamAnswer {
     UpstreamAnswer a;
     auto resp = http->Send(req);
     if (!resp.ok()) {
@@ -504,7 +504,7 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
 awaitable<void> GitAdapter::ProxyUploadPack(http::Exchange& ex, const GitTarget& target, const std::string& body) {
   env::HttpRequest req = UpstreamRequest(ex, target, /*post=*/true, body, /*force_v2=*/false);
   env::HttpClient* http = &http_;
-  auto resp = co_await http::RunBlocking(ctx_.upstream_pool(), [http, &req] { return http->Send(req); });
+  auto resp = co_await protocols::RunUpstream(ctx_, ex, [http, &req] { return http->Send(req); });
   if (!resp.ok() || (*resp)->head().status >= 500) {
     Count("fetch", "error");
     std::string why = resp.ok() ? "HTTP " + std::to_string((*resp)->head().status) : resp.error().message();

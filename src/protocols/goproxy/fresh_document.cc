@@ -52,7 +52,7 @@ awaitable<DocumentOutcome> FreshDocuments::Serve(http::Exchange& ex, const Docum
     protocols::Document doc;
     std::unique_ptr<core::Hit> hit;
   };
-  auto got = co_await http::RunBlocking(ctx_.upstream_pool(), [&]() -> Result<Served> {
+  auto got = co_await protocols::RunUpstream(ctx_, ex, [&]() -> Result<Served> {
     CELLAR_ASSIGN_OR_RETURN(auto doc, Get(spec));
     CELLAR_ASSIGN_OR_RETURN(auto hit, ctx_.cache.Get(doc.entry.ns, doc.entry.key));
     if (!hit) return Status::Unavailable("cached " + spec.ns + " " + spec.key + " vanished");

@@ -214,7 +214,7 @@ awaitable<void> GoproxyAdapter::ServeImmutable(http::Exchange& ex, const GoReque
     };
   }
   protocols::FillResponse how{kind.ns, key, kind.content_type, options_.stream_threshold_bytes, AddChecksumHeader};
-  auto reader = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return filler_.GetOrFill(std::move(spec)); });
+  auto reader = co_await protocols::RunUpstream(ctx_, ex, [&] { return filler_.GetOrFill(std::move(spec)); });
   // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
   Status sent = reader.ok() ? Status() : reader.error();
   if (reader.ok()) sent = co_await protocols::SendFromFill(ex, ctx_, std::move(*reader), how);

@@ -165,7 +165,7 @@ awaitable<void> SumdbProxy::Handle(http::Exchange& ex) {
       return std::unique_ptr<core::UpstreamSource>(new protocols::HttpSource(std::move(resp)));
     };
     protocols::FillResponse how{spec.put.ns, spec.put.key, kBinary, 1 << 20, nullptr};
-    auto reader = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return filler_.GetOrFill(std::move(spec)); });
+    auto reader = co_await protocols::RunUpstream(ctx_, ex, [&] { return filler_.GetOrFill(std::move(spec)); });
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
   Status sent = reader.ok() ? Status() : reader.error();
   if (reader.ok()) sent = co_await protocols::SendFromFill(ex, ctx_, std::move(*reader), how);

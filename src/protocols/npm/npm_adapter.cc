@@ -168,7 +168,7 @@ awaitable<void> NpmAdapter::ServeDocument(http::Exchange& ex, const NpmRequest& 
   } else {
     const NpmUpstream& up = UpstreamFor(options_.scope_routes, options_.upstream, req.name);
     auto got =
-        co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return documents_.Get(doc, up, render_base); });
+        co_await protocols::RunUpstream(ctx_, ex, [&] { return documents_.Get(doc, up, render_base); });
     if (!got.ok()) {
       if (got.error().IsNotFound()) {
         // Only a missing package is remembered: one missing version or tag
@@ -250,7 +250,7 @@ awaitable<void> NpmAdapter::ServeTarball(http::Exchange& ex, const NpmRequest& r
     co_return;
   }
   const NpmUpstream& up = UpstreamFor(options_.scope_routes, options_.upstream, req.name);
-  auto dist = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return FindDist(req, up, RenderBase()); });
+  auto dist = co_await protocols::RunUpstream(ctx_, ex, [&] { return FindDist(req, up, RenderBase()); });
   if (!dist.ok()) {
     const bool missing = dist.error().IsNotFound();
     count(missing ? "not_found" : "error");
@@ -284,7 +284,7 @@ awaitable<void> NpmAdapter::ServeTarball(http::Exchange& ex, const NpmRequest& r
   };
   protocols::FillResponse how{kTarballNs, key, "application/octet-stream", options_.stream_threshold_bytes, nullptr};
   ex.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
-  auto reader = co_await http::RunBlocking(ctx_.upstream_pool(), [&] { return filler_.GetOrFill(std::move(spec)); });
+  auto reader = co_await protocols::RunUpstream(ctx_, ex, [&] { return filler_.GetOrFill(std::move(spec)); });
   Status sent = reader.ok() ? Status() : reader.error();
   if (reader.ok()) sent = co_await protocols::SendFromFill(ex, ctx_, std::move(*reader), how);
   if (sent.ok()) {
@@ -365,8 +365,8 @@ awaitable<void> NpmAdapter::PassThrough(http::Exchange& ex, const std::string& p
     if (req.body.empty()) req.body = " ";  // curl sends a body only when non-empty
   }
   metrics_.upstream_requests.With({kind}).Inc();
-  auto result = co_await http::RunBlocking(
-      ctx_.upstream_pool(), [&]() -> Result<std::pair<env::HttpResponseHead, std::string>> {
+  auto result = co_await protocols::RunUpstream(
+      ctx_, ex, [&]() -> Result<std::pair<env::HttpResponseHead, std::string>> {
         env::HttpRequest r = req;
         options_.upstream.Authorize(r);
         CELLAR_ASSIGN_OR_RETURN(auto resp, client_.Send(r));

@@ -1,0 +1,38 @@
+// CurrentScope: makes a request's trace the current one on this thread for
+// a block of blocking work (an upstream fill on the upstream pool), so the
+// traced HTTP client (traced_http_client.h) records its upstream call as a
+// child span and sends the traceparent, without threading the context
+// through every fetch function. Set it inside the blocking lambda, never on
+// an I/O thread: coroutines interleave there, so a thread-local would leak
+// from one request into another.
+// Thread-safety: thread-local; scopes nest.
+#pragma once
+
+#include "trace/trace_context.h"
+
+namespace cellar::trace {
+
+class Tracer;
+
+struct CurrentSpan {
+  Tracer* tracer = nullptr;
+  TraceContext context;
+};
+
+// The innermost scope's span on this thread, or null.
+const CurrentSpan* Current();
+
+class CurrentScope {
+ public:
+  // A null tracer or context makes no span current (and hides an outer one).
+  CurrentScope(Tracer* tracer, const TraceContext* context);
+  ~CurrentScope();
+  CurrentScope(const CurrentScope&) = delete;
+  CurrentScope& operator=(const CurrentScope&) = delete;
+
+ private:
+  CurrentSpan span_;
+  const CurrentSpan* outer_;
+};
+
+}  // namespace cellar::trace

@@ -1,0 +1,96 @@
+#include "trace/traced_http_client.h"
+
+#include <gtest/gtest.h>
+
+#include "env/fake_http_client.h"
+#include "trace/current_span.h"
+#include "trace/tracer.h"
+
+namespace cellar::trace {
+namespace {
+
+class CollectingExporter : public SpanExporter {
+ public:
+  explicit CollectingExporter(std::vector<SpanData>& out) : out_(out) {}
+  Status Export(std::span<const SpanData> spans) override {
+    out_.insert(out_.end(), spans.begin(), spans.end());
+    return Status();
+  }
+
+ private:
+  std::vector<SpanData>& out_;
+};
+
+const Attribute* Find(const SpanData& span, std::string_view key) {
+  for (const auto& a : span.attributes) {
+    if (a.key == key) return &a;
+  }
+  return nullptr;
+}
+
+TEST(TracedHttpClientTest, InAScopeTheUpstreamCallIsAChildSpanAndCarriesItsTraceparent) {
+  std::vector<SpanData> exported;
+  metrics::Registry registry;
+  Tracer tracer(TracerOptions{}, std::make_unique<CollectingExporter>(exported), registry);
+  env::FakeHttpClient upstream;
+  upstream.Set("http://registry.test/left-pad", env::FakeReply::Ok("{\"name\":\"left-pad\"}"));
+  upstream.Set("http://registry.test/down", env::FakeReply::WithStatus(503));
+  TracedHttpClient client(upstream);
+  const TraceContext request = tracer.StartServerSpan(std::nullopt);
+  {
+    CurrentScope scope(&tracer, &request);
+    auto response = client.Send({.url = "http://registry.test/left-pad"});
+    ASSERT_TRUE(response.ok());
+    ASSERT_TRUE(env::ReadAll(**response, 1024).ok());
+    response->reset();  // the span ends with the body
+    ASSERT_TRUE(client.Send({.url = "http://registry.test/down"}).ok());
+    EXPECT_FALSE(client.Send({.url = "http://registry.test/refused"}).ok());
+  }
+  tracer.Flush();
+  ASSERT_EQ(exported.size(), 3u);
+  const SpanData& fetch = exported[0];
+  EXPECT_EQ(fetch.name, "upstream GET");
+  EXPECT_EQ(fetch.kind, SpanKind::kClient);
+  EXPECT_EQ(fetch.context.trace_id, request.trace_id);
+  EXPECT_EQ(fetch.parent, request.span_id);
+  EXPECT_FALSE(fetch.error);
+  EXPECT_EQ(std::get<int64_t>(Find(fetch, "http.response.body.size")->value), 19);
+  auto sent = upstream.calls()[0].Header("traceparent");
+  ASSERT_TRUE(sent);
+  auto parsed = ParseTraceparent(*sent);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->trace_id, request.trace_id);
+  EXPECT_EQ(parsed->span_id, fetch.context.span_id);  // the upstream's parent is the client span
+  EXPECT_TRUE(parsed->sampled);
+  EXPECT_TRUE(exported[1].error);  // 503
+  EXPECT_EQ(std::get<int64_t>(Find(exported[1], "http.response.status_code")->value), 503);
+  EXPECT_TRUE(exported[2].error);  // refused
+}
+
+TEST(TracedHttpClientTest, OutsideAScopeNothingIsAddedAndUnsampledTracesStillPropagate) {
+  std::vector<SpanData> exported;
+  metrics::Registry registry;
+  Tracer tracer(TracerOptions{}, std::make_unique<CollectingExporter>(exported), registry);
+  env::FakeHttpClient upstream;
+  upstream.Set("http://registry.test/x", env::FakeReply::Ok("x"));
+  TracedHttpClient client(upstream);
+  ASSERT_TRUE(client.Send({.url = "http://registry.test/x"}).ok());
+  EXPECT_FALSE(upstream.calls()[0].Header("traceparent"));
+  TraceContext unsampled = tracer.StartServerSpan(std::nullopt);
+  unsampled.sampled = false;
+  {
+    CurrentScope scope(&tracer, &unsampled);
+    ASSERT_TRUE(client.Send({.url = "http://registry.test/x"}).ok());
+    CurrentScope hidden(nullptr, nullptr);
+    EXPECT_EQ(Current(), nullptr);
+  }
+  EXPECT_EQ(Current(), nullptr);
+  tracer.Flush();
+  EXPECT_TRUE(exported.empty());
+  auto sent = upstream.calls()[1].Header("traceparent");
+  ASSERT_TRUE(sent);
+  EXPECT_TRUE(sent->ends_with("-00"));
+}
+
+}  // namespace
+}  // namespace cellar::trace
