@@ -12,11 +12,11 @@ BUILD_PACKAGES=(
 # Real clients and peers used by the integration tests and benchmarks; clang
 # and its runtimes for the fuzz targets (scripts/fuzz.sh); Ceph's monitor,
 # OSD and S3 gateway for the S3 tests (scripts/s3-rgw.sh); Prometheus' promtool
-# for the alert rules in deploy/.
+# for the alert rules in deploy/; Chromium for the dashboard's browser test.
 TEST_PACKAGES=(curl python3 zstd gradle bazel-bootstrap golang-go golang-golang-x-mod-dev zip nginx-light wrk procps psmisc openssl iproute2
   clang libclang-rt-14-dev
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime redis-server
-  prometheus)
+  prometheus chromium)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then want+=("${TEST_PACKAGES[@]}"); fi

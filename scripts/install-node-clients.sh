@@ -27,6 +27,7 @@ NODE_CLIENT_PACKAGES=(
   @yarnpkg/cli-dist@4.18.1  # modern yarn (berry); bin: yarn -> bin/yarn.js (node >= 18.12)
   turbo@2.11.11             # bin: turbo (native binary from the optional @turbo/linux-64)
   nx@24.0.6                 # bin: nx (native module from the optional @nx/nx-linux-x64-gnu)
+  puppeteer-core@24.9.0     # no bin: drives Debian's chromium in the dashboard test (downloads no browser)
 )
 MIN_NODE_MAJOR=18
 MIN_NODE_MINOR=12
@@ -123,4 +124,6 @@ check_nx() {
   ' "$DIR" 2>&1)" || die "nx's native module does not load (optional @nx/nx-<platform> package missing?): $got"
 }
 check_nx
+got="$(cd / && node -e 'require(require.resolve("puppeteer-core", { paths: [process.argv[1]] }))' "$DIR" 2>&1)" ||
+  die "puppeteer-core does not load: $got"
 echo "$BIN"

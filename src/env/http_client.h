@@ -33,6 +33,13 @@ struct HttpRequest {
   std::string body;  // sent when non-empty (small bodies: audit requests and the like)
 };
 
+// A plain GET of `url` with the default timeouts.
+inline HttpRequest GetRequest(std::string url) {
+  HttpRequest request;
+  request.url = std::move(url);
+  return request;
+}
+
 struct HttpResponseHead {
   int status = 0;
   HeaderList headers;  // names as received

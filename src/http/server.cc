@@ -295,6 +295,9 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     m.latency.With({ex.route()}).Observe(seconds);
     m.bytes_in.With({ex.route()}).Inc(ex.body_bytes_read());
     m.bytes_out.With({ex.route()}).Inc(ex.bytes_out());
+    if (auto* observer = server_.options_.observer) {
+      observer->Observe({ex.route(), ex.cache_result(), ex.status(), ex.body_bytes_read(), ex.bytes_out(), seconds});
+    }
     if (!server_.options_.access_log) return;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())

@@ -28,6 +28,24 @@
 
 namespace cellar::http {
 
+// What the server knows of a request once it is answered, for observers
+// such as the dashboard's history (stats/history.h).
+struct RequestSummary {
+  std::string_view route;
+  std::string_view cache_result;  // "" when the handler set none
+  unsigned status = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  double seconds = 0;
+};
+
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  // Called on the I/O thread after every request: must not block.
+  virtual void Observe(const RequestSummary& request) = 0;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = pick a free port
@@ -53,6 +71,8 @@ struct ServerOptions {
   // Records a server span per request and joins the client's trace
   // (traceparent); null = tracing off. Must outlive the server.
   trace::Tracer* tracer = nullptr;
+  // Told about every answered request; null = none. Must outlive the server.
+  RequestObserver* observer = nullptr;
 };
 
 // The connection cap that leaves file descriptors for the server's own

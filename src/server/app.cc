@@ -49,6 +49,9 @@
 #include "protocols/sccache/sccache_adapter.h"
 #include "protocols/turbo/turbo_adapter.h"
 #include "env/curl_http_client.h"
+#include "server/dashboard_routes.h"
+#include "server/history_observer.h"
+#include "stats/history.h"
 #include "trace/otlp_exporter.h"
 #include "trace/traced_http_client.h"
 #include "trace/tracer.h"
@@ -91,6 +94,12 @@ struct App::Parts {
   // records spans (the server, adapters, fills).
   std::unique_ptr<env::CurlHttpClient> otlp_client;
   std::unique_ptr<trace::Tracer> tracer;
+  // The dashboard's history: fed by the server and the upstream client,
+  // so it outlives both.
+  std::unique_ptr<stats::History> history;
+  std::unique_ptr<HistoryObserver> history_observer;
+  std::unique_ptr<stats::HealthRecordingClient> recording_client;
+  std::unique_ptr<Ticker> history_flusher;  // moves finished minutes to <data-dir>/stats.db
   Config config;
   env::SystemClock clock;
   env::SystemProcessRunner process_runner;  // git; outlives everything that runs it
@@ -274,6 +283,27 @@ Status App::AddNpmAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+Status App::SetUpHistory(const Config& config, Parts& p) {
+  CELLAR_ASSIGN_OR_RETURN(auto db, stats::StatsDb::Open(config.data_dir + "/stats.db"));
+  p.history = std::make_unique<stats::History>(std::move(db), [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  });
+  p.history_observer = std::make_unique<HistoryObserver>(*p.history);
+  p.recording_client = std::make_unique<stats::HealthRecordingClient>(*p.upstream_client, p.history->upstreams(),
+                                                                      p.history->tally());
+  p.upstream_client = p.recording_client.get();
+  p.history_flusher = std::make_unique<Ticker>(std::chrono::seconds(60), Ticker::First::kAfterAnInterval,
+                                               [history = p.history.get()] {
+                                                 Status s = history->Flush(/*all=*/false);
+                                                 if (!s.ok()) {
+                                                   Log(LogLevel::kWarn, "stats history flush failed",
+                                                       "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
+                                                 }
+                                               });
+  return Status();
+}
+
 void App::SetUpTracing(const Config& config, Parts& p) {
   if (config.otlp_endpoint.empty()) return;
   trace::Resource resource;
@@ -295,7 +325,7 @@ void App::SetUpTracing(const Config& config, Parts& p) {
       std::make_unique<trace::OtlpHttpExporter>(*p.otlp_client, trace::OtlpTracesUrl(config.otlp_endpoint),
                                                 std::move(resource)),
       p.registry);
-  p.traced_client = std::make_unique<trace::TracedHttpClient>(*p.http_client);
+  p.traced_client = std::make_unique<trace::TracedHttpClient>(*p.upstream_client);
   p.upstream_client = p.traced_client.get();
   Log(LogLevel::kInfo, "tracing on",
       "\"otlp\":\"" + JsonEscape(env::RedactUrl(trace::OtlpTracesUrl(config.otlp_endpoint))) +
@@ -571,6 +601,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   CELLAR_RETURN_IF_ERROR(AddNegotiateAdapter(config, *p));
   p->http_client = std::make_unique<env::CurlHttpClient>();
   p->upstream_client = p->http_client.get();
+  CELLAR_RETURN_IF_ERROR(SetUpHistory(config, *p));
   SetUpTracing(config, *p);
   p->filler = std::make_unique<core::Filler>(*p->cache, config.data_dir + "/tmp", p->fill_lock.get());
   CELLAR_RETURN_IF_ERROR(AddGoAdapters(config, *p));
@@ -593,8 +624,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   server_options.max_connections = static_cast<size_t>(config.max_connections);
   server_options.min_body_rate = config.min_body_rate_bytes;
   server_options.tracer = p->tracer.get();
+  server_options.observer = p->history_observer.get();
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
+  RegisterDashboardRoutes(p->router, *p->ctx, *p->history);
   RegisterOpsRoutes(p->router, *p->ctx, p->registry,
                     OpsOptions{[server] { return server->draining(); }, p->node_id, p->bucket_probe.get(),
                                p->fleet_reporter.get()});
@@ -604,6 +637,7 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
 Status App::Start() {
   auto& p = *parts_;
   CELLAR_RETURN_IF_ERROR(p.server->Listen());
+  p.history_flusher->Start();
   if (p.scrub) p.scrub->Start();
   if (p.fleet_reporter) p.fleet_reporter->Start();
   if (p.bucket_maintenance) p.bucket_maintenance->Start();
@@ -675,6 +709,10 @@ void App::Run() {
   if (p.s3) p.s3->StopUploads();
   Status s = p.cache->Flush();
   if (!s.ok()) Log(LogLevel::kError, "final index flush failed", "\"error\":\"" + JsonEscape(s.ToString()) + "\"");
+  p.history_flusher->Stop();
+  if (Status h = p.history->Flush(/*all=*/true); !h.ok()) {
+    Log(LogLevel::kWarn, "final stats history flush failed", "\"error\":\"" + JsonEscape(h.ToString()) + "\"");
+  }
   Log(LogLevel::kInfo, "cellar stopped");
 }
 

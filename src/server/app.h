@@ -35,6 +35,7 @@ class App {
   static Status AddNpmAdapter(const Config& config, Parts& p);
   static Status AddNegotiateAdapter(const Config& config, Parts& p);
   static void SetUpTracing(const Config& config, Parts& p);
+  static Status SetUpHistory(const Config& config, Parts& p);
   static Status AddGitAdapter(const Config& config, Parts& p);
   static Status ConnectRedis(const Config& config, Parts& p);
   static Status SetUpBucketUpkeep(const Config& config, Parts& p, core::CacheOptions& cache_options);

@@ -39,12 +39,12 @@ TEST(TracedHttpClientTest, InAScopeTheUpstreamCallIsAChildSpanAndCarriesItsTrace
   const TraceContext request = tracer.StartServerSpan(std::nullopt);
   {
     CurrentScope scope(&tracer, &request);
-    auto response = client.Send({.url = "http://registry.test/left-pad"});
+    auto response = client.Send(env::GetRequest("http://registry.test/left-pad"));
     ASSERT_TRUE(response.ok());
     ASSERT_TRUE(env::ReadAll(**response, 1024).ok());
     response->reset();  // the span ends with the body
-    ASSERT_TRUE(client.Send({.url = "http://registry.test/down"}).ok());
-    EXPECT_FALSE(client.Send({.url = "http://registry.test/refused"}).ok());
+    ASSERT_TRUE(client.Send(env::GetRequest("http://registry.test/down")).ok());
+    EXPECT_FALSE(client.Send(env::GetRequest("http://registry.test/refused")).ok());
   }
   tracer.Flush();
   ASSERT_EQ(exported.size(), 3u);
@@ -74,13 +74,13 @@ TEST(TracedHttpClientTest, OutsideAScopeNothingIsAddedAndUnsampledTracesStillPro
   env::FakeHttpClient upstream;
   upstream.Set("http://registry.test/x", env::FakeReply::Ok("x"));
   TracedHttpClient client(upstream);
-  ASSERT_TRUE(client.Send({.url = "http://registry.test/x"}).ok());
+  ASSERT_TRUE(client.Send(env::GetRequest("http://registry.test/x")).ok());
   EXPECT_FALSE(upstream.calls()[0].Header("traceparent"));
   TraceContext unsampled = tracer.StartServerSpan(std::nullopt);
   unsampled.sampled = false;
   {
     CurrentScope scope(&tracer, &unsampled);
-    ASSERT_TRUE(client.Send({.url = "http://registry.test/x"}).ok());
+    ASSERT_TRUE(client.Send(env::GetRequest("http://registry.test/x")).ok());
     CurrentScope hidden(nullptr, nullptr);
     EXPECT_EQ(Current(), nullptr);
   }

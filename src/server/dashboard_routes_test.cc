@@ -1,0 +1,100 @@
+// The dashboard's routes in-process: the page's files (public, with their
+// security headers), the admin-only JSON, and which requests the history
+// counts. The page itself is driven in a real browser by
+// tests/integration/dashboard_test.sh.
+#include "server/dashboard_routes.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "server/history_observer.h"
+#include "testing/adapter_fixture.h"
+
+namespace cellar::server {
+namespace {
+
+using testing::kAdminToken;
+using testing::kReaderToken;
+
+std::string HeaderOf(const testing::TestResponse& r, std::string_view name) { return r.Header(name).value_or(""); }
+
+class DashboardRoutesTest : public testing::AdapterFixture {
+ protected:
+  DashboardRoutesTest() {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("dashboard-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    auto db = stats::StatsDb::Open((dir_ / "stats.db").string());
+    EXPECT_TRUE(db.ok());
+    history_ = std::make_unique<stats::History>(std::move(*db), [] { return int64_t{1'796'378'430'000}; });
+    RegisterDashboardRoutes(router_, ctx_, *history_);
+  }
+  ~DashboardRoutesTest() override { std::filesystem::remove_all(dir_); }
+  testing::TestResponse Anonymous(const std::string& target) { return harness_.Get(target, {}); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<stats::History> history_;
+};
+
+TEST_F(DashboardRoutesTest, ThePagesFilesArePublicAndSelfContained) {
+  auto page = Anonymous("/ui/");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(HeaderOf(page, "Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(HeaderOf(page, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("/ui/app.js"), std::string::npos);
+  EXPECT_EQ(page.body.find("http"), std::string::npos) << "the page names no other origin";
+  EXPECT_EQ(HeaderOf(Anonymous("/ui/app.js"), "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(HeaderOf(Anonymous("/ui/style.css"), "Content-Type"), "text/css; charset=utf-8");
+  auto bare = Anonymous("/ui");
+  EXPECT_EQ(bare.status, 308u);
+  EXPECT_EQ(HeaderOf(bare, "Location"), "/ui/");
+  EXPECT_EQ(Anonymous("/ui/../metrics").status, 404u);
+  EXPECT_EQ(Anonymous("/ui/nothing.js").status, 404u);
+  EXPECT_EQ(Post("/ui/", "x", kAdminToken).status, 405u);
+}
+
+TEST_F(DashboardRoutesTest, TheJsonNeedsTheAdminScope) {
+  EXPECT_EQ(Anonymous("/api/v1/history").status, 401u);
+  EXPECT_EQ(Get("/api/v1/history", kReaderToken).status, 403u);
+  EXPECT_EQ(Anonymous("/api/v1/upstreams").status, 401u);
+  auto ok = Get("/api/v1/history?range=24h", kAdminToken);
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(HeaderOf(ok, "Cache-Control"), "no-store");
+  auto j = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(j["range"], "24h");
+  EXPECT_EQ(j["series"].size(), 96u);
+  EXPECT_TRUE(j["totals"]["hit_rate"].is_null());
+  EXPECT_EQ(Get("/api/v1/history?range=2h", kAdminToken).status, 400u);
+  EXPECT_EQ(Get("/api/v1/history/more", kAdminToken).status, 404u);
+  EXPECT_EQ(Post("/api/v1/history", "", kAdminToken).status, 405u);
+  auto ups = Get("/api/v1/upstreams", kAdminToken);
+  ASSERT_EQ(ups.status, 200u);
+  EXPECT_TRUE(nlohmann::json::parse(ups.body)["upstreams"].is_array());
+}
+
+TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
+  HistoryObserver observer(*history_);
+  observer.Observe({"npm", "hit", 200, 0, 1000, 0.002});
+  observer.Observe({"npm", "fill", 502, 0, 20, 0.5});
+  observer.Observe({"api", "", 200, 0, 300, 0.001});
+  observer.Observe({"ui", "", 200, 0, 3000, 0.001});
+  observer.Observe({"metrics", "", 200, 0, 3000, 0.001});
+  auto rows = history_->tally().Peek();
+  uint64_t requests = 0, errors = 0;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.route, "npm");
+    requests += r.counts.requests;
+    errors += r.counts.errors;
+  }
+  EXPECT_EQ(requests, 2u);
+  EXPECT_EQ(errors, 1u);
+}
+
+}  // namespace
+}  // namespace cellar::server

@@ -1,0 +1,144 @@
+#include "stats/history.h"
+
+#include <map>
+
+namespace cellar::stats {
+
+using nlohmann::json;
+
+bool IsHit(std::string_view result) {
+  return result == "hit" || result == "stale" || result == "revalidated" || result == "negative";
+}
+
+bool IsMiss(std::string_view result) { return result == "miss" || result == "fill" || result == "uncached"; }
+
+std::optional<Range> ParseRange(std::string_view name) {
+  if (name.empty() || name == "1h") return Range{"1h", 60, 1};
+  if (name == "24h" || name == "1d") return Range{"24h", 24 * 60, 15};
+  if (name == "7d" || name == "1w") return Range{"7d", 7 * 24 * 60, 120};
+  return std::nullopt;
+}
+
+History::History(std::unique_ptr<StatsDb> db, std::function<int64_t()> now_ms)
+    : db_(std::move(db)), now_ms_(now_ms), upstreams_(std::move(now_ms)) {}
+
+Status History::Flush(bool all) {
+  const int64_t now_minute = now_ms_() / 60'000;
+  auto rows = tally_.TakeBefore(all ? INT64_MAX : now_minute);
+  Status appended = db_->Append(rows);
+  if (!appended.ok()) {
+    // Kept for the next flush rather than lost.
+    for (const auto& r : rows) tally_.Record(r.minute * 60'000, r.route, r.result, r.counts);
+    return appended;
+  }
+  return db_->Prune(now_minute - kRetentionMinutes).status();
+}
+
+namespace {
+
+struct Sums {
+  uint64_t requests = 0, hits = 0, misses = 0, errors = 0, bytes_served = 0, bytes_from_cache = 0,
+           bytes_received = 0, duration_ms = 0;
+  void Add(const MinuteRow& r) {
+    requests += r.counts.requests;
+    errors += r.counts.errors;
+    bytes_served += r.counts.bytes_out;
+    bytes_received += r.counts.bytes_in;
+    duration_ms += r.counts.duration_ms;
+    if (IsHit(r.result)) {
+      hits += r.counts.requests;
+      bytes_from_cache += r.counts.bytes_out;
+    } else if (IsMiss(r.result)) {
+      misses += r.counts.requests;
+    }
+  }
+  json Json() const {
+    json j = {{"requests", requests}, {"hits", hits},         {"misses", misses},
+              {"errors", errors},     {"bytes_served", bytes_served}, {"bytes_from_cache", bytes_from_cache},
+              {"bytes_received", bytes_received}};
+    j["hit_rate"] = hits + misses ? json(static_cast<double>(hits) / static_cast<double>(hits + misses)) : json();
+    j["mean_ms"] = requests ? json(static_cast<double>(duration_ms) / static_cast<double>(requests)) : json();
+    return j;
+  }
+};
+
+}  // namespace
+
+Result<json> History::Query(const Range& range) {
+  const int64_t now_ms = now_ms_();
+  const int64_t now_minute = now_ms / 60'000;
+  // Buckets end with the current minute's bucket.
+  const int64_t last_bucket = now_minute / range.bucket_minutes;
+  const int64_t buckets = range.minutes / range.bucket_minutes;
+  const int64_t from_minute = (last_bucket - buckets + 1) * range.bucket_minutes;
+  CELLAR_ASSIGN_OR_RETURN(auto rows, db_->Read(from_minute, INT64_MAX));
+  for (auto& r : tally_.Peek()) {
+    if (r.minute >= from_minute) rows.push_back(std::move(r));
+  }
+  Sums totals;
+  std::map<std::string, Sums> protocols;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> upstream;  // host -> requests, bytes
+  std::vector<Sums> series(static_cast<size_t>(buckets));
+  std::vector<uint64_t> upstream_series(static_cast<size_t>(buckets));
+  uint64_t upstream_bytes = 0;
+  for (const auto& r : rows) {
+    const int64_t index = r.minute / range.bucket_minutes - (last_bucket - buckets + 1);
+    if (index < 0 || index >= buckets) continue;
+    if (r.route == kUpstreamRoute) {
+      upstream[r.result].first += r.counts.requests;
+      upstream[r.result].second += r.counts.bytes_out;
+      upstream_bytes += r.counts.bytes_out;
+      upstream_series[static_cast<size_t>(index)] += r.counts.bytes_out;
+      continue;
+    }
+    totals.Add(r);
+    protocols[r.route].Add(r);
+    series[static_cast<size_t>(index)].Add(r);
+  }
+  json out;
+  out["range"] = std::string(range.name);
+  out["bucket_seconds"] = range.bucket_minutes * 60;
+  out["from_ms"] = from_minute * 60'000;
+  out["now_ms"] = now_ms;
+  json t = totals.Json();
+  t["bytes_from_upstreams"] = upstream_bytes;
+  out["totals"] = std::move(t);
+  json list = json::array();
+  for (const auto& [route, sums] : protocols) {
+    json p = sums.Json();
+    p["protocol"] = route;
+    list.push_back(std::move(p));
+  }
+  out["protocols"] = std::move(list);
+  json ups = json::array();
+  for (const auto& [host, v] : upstream) ups.push_back({{"host", host}, {"requests", v.first}, {"bytes", v.second}});
+  out["upstreams"] = std::move(ups);
+  json points = json::array();
+  for (int64_t i = 0; i < buckets; ++i) {
+    const Sums& s = series[static_cast<size_t>(i)];
+    points.push_back({{"t_ms", (last_bucket - buckets + 1 + i) * range.bucket_minutes * 60'000},
+                      {"requests", s.requests},
+                      {"hits", s.hits},
+                      {"misses", s.misses},
+                      {"bytes_served", s.bytes_served},
+                      {"bytes_from_cache", s.bytes_from_cache},
+                      {"bytes_from_upstreams", upstream_series[static_cast<size_t>(i)]}});
+  }
+  out["series"] = std::move(points);
+  return out;
+}
+
+json History::UpstreamsJson() const {
+  json list = json::array();
+  for (const auto& u : upstreams_.Snapshot()) {
+    json j = {{"host", u.host},     {"requests", u.requests}, {"errors", u.errors},
+              {"bytes", u.bytes},   {"p50_ms", u.p50_ms},     {"p99_ms", u.p99_ms}};
+    j["last_success_ms"] = u.last_success_ms ? json(u.last_success_ms) : json();
+    j["last_error_ms"] = u.last_error_ms ? json(u.last_error_ms) : json();
+    j["last_error"] = u.last_error.empty() ? json() : json(u.last_error);
+    list.push_back(std::move(j));
+  }
+  return {{"upstreams", std::move(list)}};
+}
+
+}  // namespace cellar::stats

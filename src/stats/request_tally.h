@@ -1,0 +1,54 @@
+// RequestTally: requests counted per minute, per route (protocol) and cache
+// result, in memory, until the history (history.h) moves finished minutes
+// to the stats database. Also counts bytes fetched from each upstream host,
+// as route "_upstream" with the host as the result, so "bandwidth saved" is
+// one query.
+// Thread-safety: every method may be called from any thread (one mutex; a
+// request holds it for one map update).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace cellar::stats {
+
+// The route name under which upstream bytes are counted.
+inline constexpr std::string_view kUpstreamRoute = "_upstream";
+
+struct Counts {
+  uint64_t requests = 0;
+  uint64_t errors = 0;      // answered 5xx (for upstream rows: failed fetches)
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;   // for upstream rows: bytes fetched
+  uint64_t duration_ms = 0; // summed
+  void Add(const Counts& other);
+};
+
+struct MinuteRow {
+  int64_t minute = 0;       // Unix time / 60
+  std::string route;
+  std::string result;       // cache result ("hit", "fill", ...), "" for none
+  Counts counts;
+};
+
+class RequestTally {
+ public:
+  void Record(int64_t unix_ms, std::string_view route, std::string_view result, const Counts& counts);
+  // Removes and returns the rows of minutes before `minute` (all rows when
+  // `minute` is INT64_MAX).
+  std::vector<MinuteRow> TakeBefore(int64_t minute);
+  // A copy of the rows still held (the current minute, usually).
+  std::vector<MinuteRow> Peek() const;
+
+ private:
+  using Key = std::tuple<int64_t, std::string, std::string>;
+  mutable std::mutex mu_;
+  std::map<Key, Counts, std::less<>> rows_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace cellar::stats

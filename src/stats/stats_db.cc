@@ -1,0 +1,100 @@
+#include "stats/stats_db.h"
+
+#include "index/sqlite_db.h"
+
+namespace cellar::stats {
+
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS minutes (
+  minute INTEGER NOT NULL,
+  route TEXT NOT NULL,
+  result TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  PRIMARY KEY (minute, route, result)
+) WITHOUT ROWID;
+)sql";
+
+}  // namespace
+
+StatsDb::StatsDb(std::unique_ptr<index::Connection> db) : db_(std::move(db)) {}
+StatsDb::~StatsDb() = default;
+
+Result<std::unique_ptr<StatsDb>> StatsDb::Open(const std::string& path) {
+  CELLAR_ASSIGN_OR_RETURN(auto db, index::Connection::Open(path));
+  CELLAR_RETURN_IF_ERROR(db->Exec(kSchema).WithContext("stats database " + path));
+  return std::unique_ptr<StatsDb>(new StatsDb(std::move(db)));
+}
+
+Status StatsDb::Append(const std::vector<MinuteRow>& rows) {
+  if (rows.empty()) return Status();
+  std::lock_guard lock(mu_);
+  CELLAR_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  for (const auto& row : rows) {
+    auto st = db_->Prepare(
+        "INSERT INTO minutes (minute, route, result, requests, errors, bytes_in, bytes_out, duration_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (minute, route, result) DO UPDATE SET "
+        "requests = requests + excluded.requests, errors = errors + excluded.errors, "
+        "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out, "
+        "duration_ms = duration_ms + excluded.duration_ms");
+    Status s = st.ok() ? Status() : st.error();
+    if (s.ok()) {
+      st->BindInt(1, row.minute);
+      st->BindText(2, row.route);
+      st->BindText(3, row.result);
+      st->BindInt(4, static_cast<int64_t>(row.counts.requests));
+      st->BindInt(5, static_cast<int64_t>(row.counts.errors));
+      st->BindInt(6, static_cast<int64_t>(row.counts.bytes_in));
+      st->BindInt(7, static_cast<int64_t>(row.counts.bytes_out));
+      st->BindInt(8, static_cast<int64_t>(row.counts.duration_ms));
+      s = st->Run();
+    }
+    if (!s.ok()) {
+      (void)db_->Exec("ROLLBACK");
+      return s.WithContext("stats database");
+    }
+  }
+  return db_->Exec("COMMIT");
+}
+
+Result<std::vector<MinuteRow>> StatsDb::Read(int64_t from_minute, int64_t to_minute) {
+  std::lock_guard lock(mu_);
+  CELLAR_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT minute, route, result, requests, errors, bytes_in, "
+                                                "bytes_out, duration_ms FROM minutes WHERE minute >= ?1 AND "
+                                                "minute < ?2 ORDER BY minute"));
+  st.BindInt(1, from_minute);
+  st.BindInt(2, to_minute);
+  std::vector<MinuteRow> out;
+  while (true) {
+    CELLAR_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    MinuteRow r;
+    r.minute = st.ColumnInt(0);
+    r.route = st.ColumnText(1);
+    r.result = st.ColumnText(2);
+    r.counts.requests = static_cast<uint64_t>(st.ColumnInt(3));
+    r.counts.errors = static_cast<uint64_t>(st.ColumnInt(4));
+    r.counts.bytes_in = static_cast<uint64_t>(st.ColumnInt(5));
+    r.counts.bytes_out = static_cast<uint64_t>(st.ColumnInt(6));
+    r.counts.duration_ms = static_cast<uint64_t>(st.ColumnInt(7));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<int64_t> StatsDb::Prune(int64_t before_minute) {
+  std::lock_guard lock(mu_);
+  CELLAR_ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM minutes WHERE minute < ?1"));
+  st.BindInt(1, before_minute);
+  CELLAR_RETURN_IF_ERROR(st.Run());
+  return db_->Changes();
+}
+
+}  // namespace cellar::stats
