@@ -85,11 +85,13 @@ constexpr std::string_view kHasBlob = "SELECT 1 FROM blobs WHERE digest = ?1";
 constexpr std::string_view kReferencedDigests =
     "SELECT DISTINCT digest FROM entries ORDER BY digest";
 
+// From the totals the schema's triggers keep (sqlite_schema.cc, version 2):
+// a few rows, however many entries there are.
 constexpr std::string_view kTotals =
-    "SELECT (SELECT count(*) FROM entries), count(*), coalesce(sum(stored_size), 0) FROM blobs";
+    "SELECT (SELECT coalesce(sum(entries), 0) FROM ns_totals), blobs, stored_bytes FROM blob_totals WHERE id = 0";
 
 constexpr std::string_view kStatsByNamespace =
-    "SELECT ns, count(*), coalesce(sum(size), 0) FROM entries GROUP BY ns ORDER BY ns";
+    "SELECT ns, entries, bytes FROM ns_totals WHERE entries > 0 ORDER BY ns";
 
 #undef CELLAR_ENTRY_COLUMNS
 

@@ -241,6 +241,67 @@ TEST_F(SqliteIndexTest, FreshDatabaseUsesWalAndCurrentSchemaVersion) {
   sqlite3_close(db);
 }
 
+// A version 1 index (no totals tables) is migrated with its totals counted
+// once; afterwards the triggers keep them, across puts, replacements with
+// other sizes, deletes and forgotten blobs.
+TEST_F(SqliteIndexTest, MigrationToVersion2CountsTotalsAndTriggersKeepThem) {
+  {
+    auto index = OpenOrDie();
+    ASSERT_NE(index, nullptr);
+    Entry a = MakeEntry("a", 1), b = MakeEntry("b", 2), c = MakeEntry("c", 3);
+    c.ns = "other";
+    c.size = 30;
+    for (const Entry& e : {a, b, c}) ASSERT_TRUE(index->Put(e, e.size + 1, PutMode::kOverwrite).ok());
+    ASSERT_TRUE(index->Flush().ok());
+  }
+  sqlite3* db = RawOpen();
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TRIGGER entries_totals_insert; DROP TRIGGER entries_totals_delete; "
+                         "DROP TRIGGER entries_totals_update; DROP TRIGGER blobs_totals_insert; "
+                         "DROP TRIGGER blobs_totals_delete; DROP TABLE ns_totals; DROP TABLE blob_totals; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto index = OpenOrDie();
+  ASSERT_NE(index, nullptr);
+  auto totals = index->GetTotals();
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->entries, 3u);
+  EXPECT_EQ(totals->blobs, 3u);
+  EXPECT_EQ(totals->stored_bytes, 11u + 11u + 31u);
+  auto by_ns = index->StatsByNamespace();
+  ASSERT_TRUE(by_ns.ok());
+  ASSERT_EQ(by_ns->size(), 2u);
+  EXPECT_EQ((*by_ns)[0].ns, "ns");
+  EXPECT_EQ((*by_ns)[0].entries, 2u);
+  EXPECT_EQ((*by_ns)[0].bytes, 20u);
+
+  Entry bigger = MakeEntry("a", 4);  // replaces "a" with other bytes
+  bigger.size = 100;
+  ASSERT_TRUE(index->Put(bigger, 101, PutMode::kOverwrite).ok());
+  ASSERT_TRUE(index->Delete("other", "c").ok());
+  ASSERT_TRUE(index->Flush().ok());
+  by_ns = index->StatsByNamespace();
+  ASSERT_TRUE(by_ns.ok());
+  ASSERT_EQ(by_ns->size(), 1u);  // "other" has no entries left: not listed
+  EXPECT_EQ((*by_ns)[0].entries, 2u);
+  EXPECT_EQ((*by_ns)[0].bytes, 110u);
+  totals = index->GetTotals();
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->entries, 2u);
+  EXPECT_EQ(totals->blobs, 4u);  // unreferenced blobs stay until garbage collection
+  sqlite3* check = RawOpen();
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(check, "SELECT count(*), sum(stored_size) FROM blobs", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)), totals->blobs);
+  EXPECT_EQ(static_cast<uint64_t>(sqlite3_column_int64(stmt, 1)), totals->stored_bytes);
+  sqlite3_finalize(stmt);
+  sqlite3_close(check);
+}
+
 TEST_F(SqliteIndexTest, OpenRefusesSchemaFromNewerVersion) {
   sqlite3* db = RawOpen();
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);

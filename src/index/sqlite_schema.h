@@ -21,7 +21,7 @@
 
 namespace cellar::index {
 
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 // Registers cellar_now_ms() on the connection. `now_ms` must outlive it.
 Status RegisterNowFunction(Connection& db, const std::function<int64_t()>* now_ms);

@@ -125,12 +125,12 @@ ScopedSpan::~ScopedSpan() {
   tracer_->Record(std::move(span_));
 }
 
-void ScopedSpan::Set(std::string key, std::string value) {
-  if (tracer_) span_.attributes.push_back({std::move(key), std::move(value)});
+void ScopedSpan::Set(std::string_view key, std::string_view value) {
+  if (tracer_) span_.attributes.push_back({std::string(key), std::string(value)});
 }
 
-void ScopedSpan::Set(std::string key, int64_t value) {
-  if (tracer_) span_.attributes.push_back({std::move(key), value});
+void ScopedSpan::Set(std::string_view key, int64_t value) {
+  if (tracer_) span_.attributes.push_back({std::string(key), value});
 }
 
 void ScopedSpan::SetError(std::string message) {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <thread>
 
 #include "base/status.h"
@@ -88,8 +89,9 @@ class ScopedSpan {
   ScopedSpan(const ScopedSpan&) = delete;
   ScopedSpan& operator=(const ScopedSpan&) = delete;
 
-  void Set(std::string key, std::string value);
-  void Set(std::string key, int64_t value);
+  // Copies only when traced: untraced requests pay no allocation.
+  void Set(std::string_view key, std::string_view value);
+  void Set(std::string_view key, int64_t value);
   void SetError(std::string message);
   // Null when not traced.
   const TraceContext* context() const { return tracer_ ? &span_.context : nullptr; }

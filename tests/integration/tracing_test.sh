@@ -83,6 +83,26 @@ $CHECK "$t3" tree >"$IT_TMP/tree3"
 grep -q "^upstream" "$IT_TMP/tree3" && fail "a hit went upstream"
 pass "hit: one server span, cache result hit, no upstream span"
 
+# A build-cache upload and hit (Bazel CAS): auth, blob commit, cache lookup.
+blob="$IT_TMP/blob"; head -c 5000 /dev/urandom >"$blob"
+sha=$(sha256sum "$blob" | cut -d' ' -f1)
+t5=$(new_trace)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$blob" -H "traceparent: 00-$t5-$caller_span-01" \
+  "$CELLAR_URL/bazel/cas/$sha")
+[[ "$code" == 200 ]] || fail "bazel PUT: HTTP $code"
+wait_trace "$t5"
+$CHECK "$t5" tree >"$IT_TMP/tree5"
+grep -q "^auth " "$IT_TMP/tree5" && grep -q "^blob commit " "$IT_TMP/tree5" ||
+  { cat "$IT_TMP/tree5"; fail "no auth or blob commit span for an upload"; }
+t6=$(new_trace)
+code=$(get -H "traceparent: 00-$t6-$caller_span-01" "$CELLAR_URL/bazel/cas/$sha")
+[[ "$code" == 200 ]] || fail "bazel GET: HTTP $code"
+wait_trace "$t6"
+$CHECK "$t6" server "$caller_span" 200 hit >/dev/null || fail "bazel hit's server span"
+$CHECK "$t6" tree >"$IT_TMP/tree6"
+grep -q "^cache lookup " "$IT_TMP/tree6" || { cat "$IT_TMP/tree6"; fail "no cache lookup span for a hit"; }
+pass "build cache: auth and blob commit spans for an upload, a cache lookup span for a hit"
+
 # --trace-sampling 0: a request without a traceparent is not traced, but
 # the traceparent still goes upstream (not sampled), so the upstream's trace
 # can continue.

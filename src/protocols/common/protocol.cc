@@ -1,11 +1,13 @@
 #include "protocols/common/protocol.h"
 
 #include <memory>
+#include <optional>
 
 #include "base/buffer_pool.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
+#include "trace/tracer.h"
 
 namespace cellar::protocols {
 
@@ -52,12 +54,21 @@ awaitable<Status> ReserveRoom(const ProtocolContext& ctx, core::PendingPut& put,
 
 Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex,
                                   auth::Scope scope, const std::string& ns) {
-  CELLAR_ASSIGN_OR_RETURN(auto principal, ctx.auth.Authenticate(ex.Header("Authorization")));
-  ex.set_principal(principal.name);
-  if (!principal.Can(scope, ns)) {
-    if (principal.anonymous) return Status::Unauthenticated("credentials required");
-    const char* what = scope == auth::kScopeRead ? "read" : scope == auth::kScopeWrite ? "write" : "admin";
-    return Status::PermissionDenied("token '" + principal.name + "' may not " + what + " " + ns);
+  trace::ScopedSpan span(ex.tracer(), ex.trace_context(), "auth");
+  const char* what = scope == auth::kScopeRead ? "read" : scope == auth::kScopeWrite ? "write" : "admin";
+  span.Set("cellar.scope", what);
+  span.Set("cellar.namespace", ns);
+  auto principal = ctx.auth.Authenticate(ex.Header("Authorization"));
+  if (!principal.ok()) {
+    span.SetError(principal.error().message());
+    return principal.error();
+  }
+  ex.set_principal(principal->name);
+  span.Set("enduser.id", principal->name);
+  if (!principal->Can(scope, ns)) {
+    span.SetError("refused");
+    if (principal->anonymous) return Status::Unauthenticated("credentials required");
+    return Status::PermissionDenied("token '" + principal->name + "' may not " + what + " " + ns);
   }
   return principal;
 }
@@ -121,7 +132,10 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
     if (!s.ok()) co_return StoreFailure(ex, s, (*put)->bytes_written());
   }
   auto* pending = put->get();
+  trace::ScopedSpan commit_span(ex.tracer(), ex.trace_context(), "blob commit");
+  commit_span.Set("cellar.bytes", static_cast<int64_t>(pending->bytes_written()));
   auto committed = co_await http::RunBlocking(ctx.workers, [pending] { return pending->Commit(); });
+  if (!committed.ok()) commit_span.SetError(committed.error().message());
   uint64_t bytes = pending->bytes_written();
   if (!committed.ok()) {
     const Status& s = committed.error();
@@ -208,7 +222,14 @@ awaitable<Status> ServeHit(http::Exchange& ex, core::Hit& hit, unsigned status) 
 awaitable<std::unique_ptr<core::Hit>> LookupOr404(const ProtocolContext& ctx, http::Exchange& ex,
                                                    const std::string& ns, const std::string& key,
                                                    bool serve) {
+  // The span covers the lookup only, not sending the hit.
+  std::optional<trace::ScopedSpan> lookup_span;
+  lookup_span.emplace(ex.tracer(), ex.trace_context(), "cache lookup");
+  lookup_span->Set("cellar.namespace", ns);
   auto hit = co_await CacheCall(ctx, [&] { return ctx.cache.Get(ns, key); });
+  lookup_span->Set("cellar.cache_result", !hit.ok() ? "error" : *hit ? "hit" : "miss");
+  if (!hit.ok()) lookup_span->SetError(hit.error().message());
+  lookup_span.reset();
   if (!hit.ok() || !*hit) {
     ex.set_cache_result(hit.ok() ? "miss" : "error");
     co_await RespondError(ex, 404, "not found");
