@@ -62,7 +62,7 @@ conn = http.client.HTTPConnection("127.0.0.1", port)
 print("| endpoint | p50 ms | p99 ms | max ms | bytes |")
 print("|---|---|---|---|---|")
 for path in ["/api/v1/stats", "/api/v1/history?range=1h", "/api/v1/history?range=24h",
-             "/api/v1/history?range=7d", "/api/v1/upstreams", "/api/v1/entries?namespace=npm/tarball&limit=100"]:
+             "/api/v1/history?range=7d", "/api/v1/top?limit=20", "/api/v1/upstreams", "/api/v1/entries?namespace=npm/tarball&limit=100"]:
     times, size = [], 0
     for _ in range(200):
         t = time.perf_counter()

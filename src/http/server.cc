@@ -296,7 +296,7 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     m.bytes_in.With({ex.route()}).Inc(ex.body_bytes_read());
     m.bytes_out.With({ex.route()}).Inc(ex.bytes_out());
     if (auto* observer = server_.options_.observer) {
-      observer->Observe({ex.route(), ex.cache_result(), ex.status(), ex.body_bytes_read(), ex.bytes_out(), seconds});
+      observer->Observe({ex.route(), ex.path(), ex.cache_result(), ex.status(), ex.body_bytes_read(), ex.bytes_out(), seconds});
     }
     if (!server_.options_.access_log) return;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -32,6 +32,7 @@ namespace cellar::http {
 // such as the dashboard's history (stats/history.h).
 struct RequestSummary {
   std::string_view route;
+  std::string_view path;
   std::string_view cache_result;  // "" when the handler set none
   unsigned status = 0;
   uint64_t bytes_in = 0;

@@ -128,6 +128,11 @@ class Index {
     uint64_t bytes = 0;
   };
   virtual Result<std::vector<NamespaceStats>> StatsByNamespace() = 0;
+
+  // The dashboard's top lists: up to `limit` entries with the most hits
+  // (ties by ns, key), or the largest (by size).
+  enum class TopOrder { kMostHit, kLargest };
+  virtual Result<std::vector<Entry>> TopEntries(TopOrder order, size_t limit) = 0;
 };
 
 }  // namespace cellar::index

@@ -188,6 +188,17 @@ Result<Totals> MemIndex::GetTotals() {
   return totals;
 }
 
+Result<std::vector<Entry>> MemIndex::TopEntries(TopOrder order, size_t limit) {
+  std::lock_guard lock(mu_);
+  std::vector<Entry> all;
+  all.reserve(entries_.size());
+  for (const auto& [key, entry] : entries_) all.push_back(entry);  // in (ns, key) order
+  auto value = [order](const Entry& e) { return order == TopOrder::kMostHit ? e.hits : e.size; };
+  std::stable_sort(all.begin(), all.end(), [&](const Entry& a, const Entry& b) { return value(a) > value(b); });
+  if (all.size() > limit) all.resize(limit);
+  return all;
+}
+
 Result<std::vector<Index::NamespaceStats>> MemIndex::StatsByNamespace() {
   std::lock_guard lock(mu_);
   std::vector<NamespaceStats> stats;  // entries_ is ordered by ns already

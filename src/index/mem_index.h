@@ -48,6 +48,7 @@ class MemIndex final : public Index {
 
   Result<Totals> GetTotals() override;
   Result<std::vector<NamespaceStats>> StatsByNamespace() override;
+  Result<std::vector<Entry>> TopEntries(TopOrder order, size_t limit) override;
 
  private:
   struct Blob {

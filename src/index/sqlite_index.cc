@@ -93,6 +93,12 @@ constexpr std::string_view kTotals =
 constexpr std::string_view kStatsByNamespace =
     "SELECT ns, entries, bytes FROM ns_totals WHERE entries > 0 ORDER BY ns";
 
+// Both walk an index (entries_by_hits, entries_by_size) from its top.
+constexpr std::string_view kMostHit =
+    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY hits DESC, ns, key LIMIT ?1";
+constexpr std::string_view kLargest =
+    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY size DESC, ns, key LIMIT ?1";
+
 #undef CELLAR_ENTRY_COLUMNS
 
 int64_t SystemNowMs() {
@@ -478,6 +484,12 @@ Result<Totals> SqliteIndex::GetTotals() {
   totals.blobs = static_cast<uint64_t>(stmt.ColumnInt(1));
   totals.stored_bytes = static_cast<uint64_t>(stmt.ColumnInt(2));
   return totals;
+}
+
+Result<std::vector<Entry>> SqliteIndex::TopEntries(TopOrder order, size_t limit) {
+  std::lock_guard lock(mu_);
+  return QueryEntries(order == TopOrder::kMostHit ? kMostHit : kLargest,
+                      [&](Statement& s) { s.BindInt(1, ClampLimit(limit)); });
 }
 
 Result<std::vector<Index::NamespaceStats>> SqliteIndex::StatsByNamespace() {

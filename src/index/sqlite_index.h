@@ -80,6 +80,7 @@ class SqliteIndex final : public Index {
 
   Result<Totals> GetTotals() override;
   Result<std::vector<NamespaceStats>> StatsByNamespace() override;
+  Result<std::vector<Entry>> TopEntries(TopOrder order, size_t limit) override;
 
   // Write transactions committed since Open (migration excluded).
   uint64_t TransactionsCommittedForTest() const;

@@ -259,6 +259,7 @@ TEST_F(SqliteIndexTest, MigrationToVersion2CountsTotalsAndTriggersKeepThem) {
                          "DROP TRIGGER entries_totals_insert; DROP TRIGGER entries_totals_delete; "
                          "DROP TRIGGER entries_totals_update; DROP TRIGGER blobs_totals_insert; "
                          "DROP TRIGGER blobs_totals_delete; DROP TABLE ns_totals; DROP TABLE blob_totals; "
+                         "DROP INDEX entries_by_hits; DROP INDEX entries_by_size; "
                          "PRAGMA user_version = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

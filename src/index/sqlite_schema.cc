@@ -117,6 +117,10 @@ CREATE TRIGGER blobs_totals_insert AFTER INSERT ON blobs BEGIN
   UPDATE blob_totals SET blobs = blobs + 1, stored_bytes = stored_bytes + NEW.stored_size WHERE id = 0;
 END;
 
+-- The dashboard's top lists (most hit, largest) read these from the top.
+CREATE INDEX entries_by_hits ON entries(hits);
+CREATE INDEX entries_by_size ON entries(size);
+
 CREATE TRIGGER blobs_totals_delete AFTER DELETE ON blobs BEGIN
   UPDATE blob_totals SET blobs = blobs - 1, stored_bytes = stored_bytes - OLD.stored_size WHERE id = 0;
 END;

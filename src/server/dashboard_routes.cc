@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
+#include "index/index.h"
 #include "ui/assets.h"
 
 namespace cellar::server {
@@ -70,6 +71,46 @@ void RegisterDashboardRoutes(http::Router& router, const protocols::ProtocolCont
     if (!body.ok()) {
       Log(LogLevel::kError, "stats history failure", "\"error\":\"" + JsonEscape(body.error().ToString()) + "\"");
       co_return co_await protocols::RespondError(ex, 500, "the server could not read its stats history (details in its log)");
+    }
+    co_await ex.Respond(200, *body, "application/json");
+  });
+  // Top lists: the entries with the most hits and the largest (from the
+  // index, which keeps both indexed), the most frequent misses since start.
+  router.Add("/api/v1/top", "api", [&ctx, &history](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await AdminGet(ctx, ex, "/api/v1/top")) co_return;
+    size_t limit = 20;
+    if (auto l = ex.QueryParam("limit")) {
+      auto n = ParseUint64(*l);
+      if (!n || *n == 0 || *n > 1000) co_return co_await protocols::RespondError(ex, 400, "limit must be 1..1000");
+      limit = *n;
+    }
+    auto body = co_await http::RunBlocking(ctx.workers, [&ctx, &history, limit]() -> Result<std::string> {
+      CELLAR_RETURN_IF_ERROR(ctx.cache.Flush());  // buffered hits count too
+      auto& index = ctx.cache.index();
+      CELLAR_ASSIGN_OR_RETURN(auto most_hit, index.TopEntries(index::Index::TopOrder::kMostHit, limit));
+      CELLAR_ASSIGN_OR_RETURN(auto largest, index.TopEntries(index::Index::TopOrder::kLargest, limit));
+      auto entries = [](const std::vector<index::Entry>& list) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& e : list) {
+          out.push_back({{"namespace", e.ns}, {"key", e.key}, {"size", e.size}, {"hits", e.hits},
+                         {"last_access_ms", e.last_access_ms}});
+        }
+        return out;
+      };
+      nlohmann::json missed = nlohmann::json::array();
+      for (const auto& item : history.misses().Top(limit)) {
+        const auto space = item.key.find(' ');
+        missed.push_back({{"protocol", item.key.substr(0, space)},
+                          {"path", space == std::string::npos ? "" : item.key.substr(space + 1)},
+                          {"count", item.count},
+                          {"error", item.error}});
+      }
+      nlohmann::json out = {{"most_hit", entries(most_hit)}, {"largest", entries(largest)}, {"most_missed", missed}};
+      return out.dump(1) + "\n";
+    });
+    if (!body.ok()) {
+      Log(LogLevel::kError, "top lists failure", "\"error\":\"" + JsonEscape(body.error().ToString()) + "\"");
+      co_return co_await protocols::RespondError(ex, 500, "the server could not read its index (details in its log)");
     }
     co_await ex.Respond(200, *body, "application/json");
   });

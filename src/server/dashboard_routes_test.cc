@@ -80,11 +80,11 @@ TEST_F(DashboardRoutesTest, TheJsonNeedsTheAdminScope) {
 
 TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
   HistoryObserver observer(*history_);
-  observer.Observe({"npm", "hit", 200, 0, 1000, 0.002});
-  observer.Observe({"npm", "fill", 502, 0, 20, 0.5});
-  observer.Observe({"api", "", 200, 0, 300, 0.001});
-  observer.Observe({"ui", "", 200, 0, 3000, 0.001});
-  observer.Observe({"metrics", "", 200, 0, 3000, 0.001});
+  observer.Observe({"npm", "/npm/a", "hit", 200, 0, 1000, 0.002});
+  observer.Observe({"npm", "/npm/b", "fill", 502, 0, 20, 0.5});
+  observer.Observe({"api", "/api/v1/stats", "", 200, 0, 300, 0.001});
+  observer.Observe({"ui", "/ui/", "", 200, 0, 3000, 0.001});
+  observer.Observe({"metrics", "/metrics", "", 200, 0, 3000, 0.001});
   auto rows = history_->tally().Peek();
   uint64_t requests = 0, errors = 0;
   for (const auto& r : rows) {
@@ -94,6 +94,9 @@ TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
   }
   EXPECT_EQ(requests, 2u);
   EXPECT_EQ(errors, 1u);
+  auto missed = history_->misses().Top(10);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].key, "npm /npm/b");
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class HistoryObserver : public http::RequestObserver {
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     history_.tally().Record(now_ms, r.route, r.cache_result, c);
+    if (stats::IsMiss(r.cache_result)) history_.misses().Add(std::string(r.route) + " " + std::string(r.path));
   }
 
  private:

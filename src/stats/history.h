@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "stats/request_tally.h"
 #include "stats/stats_db.h"
+#include "stats/top_counter.h"
 #include "stats/upstream_health.h"
 
 namespace cellar::stats {
@@ -41,6 +42,8 @@ class History {
 
   History(std::unique_ptr<StatsDb> db, std::function<int64_t()> now_ms);
   RequestTally& tally() { return tally_; }
+  // The most frequent misses since start, as "<protocol> <path>".
+  TopCounter& misses() { return misses_; }
   UpstreamHealth& upstreams() { return upstreams_; }
 
   // Moves finished minutes (every minute when `all`, as at shutdown) to the
@@ -54,6 +57,7 @@ class History {
   std::function<int64_t()> now_ms_;
   RequestTally tally_;
   UpstreamHealth upstreams_;
+  TopCounter misses_{1000};
 };
 
 }  // namespace cellar::stats

@@ -53,6 +53,9 @@ class ForwardingIndex : public index::Index {
   Result<std::vector<Digest>> ReferencedDigests() override { return base_.ReferencedDigests(); }
   Result<index::Totals> GetTotals() override { return base_.GetTotals(); }
   Result<std::vector<NamespaceStats>> StatsByNamespace() override { return base_.StatsByNamespace(); }
+  Result<std::vector<index::Entry>> TopEntries(TopOrder order, size_t limit) override {
+    return base_.TopEntries(order, limit);
+  }
 
  protected:
   index::Index& base_;

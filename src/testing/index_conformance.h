@@ -539,6 +539,25 @@ TEST_P(IndexConformanceTest, StatsByNamespaceSumsLogicalSizes) {
   EXPECT_EQ(stats[1].bytes, 200u);
 }
 
+TEST_P(IndexConformanceTest, TopEntriesByHitsAndBySize) {
+  MustPut(MakeEntry("npm/tarball", "a", D(1), 100));
+  MustPut(MakeEntry("npm/tarball", "b", D(2), 300));
+  MustPut(MakeEntry("bazel/cas", "c", D(3), 200));
+  for (int i = 0; i < 3; ++i) index_->RecordAccess("bazel/cas", "c", 1000 + i);
+  index_->RecordAccess("npm/tarball", "a", 1000);
+  ASSERT_TRUE(index_->Flush().ok());
+  auto hit = ValueOr(index_->TopEntries(index::Index::TopOrder::kMostHit, 2));
+  ASSERT_EQ(hit.size(), 2u);
+  EXPECT_EQ(hit[0].key, "c");
+  EXPECT_EQ(hit[0].hits, 3u);
+  EXPECT_EQ(hit[1].key, "a");
+  auto largest = ValueOr(index_->TopEntries(index::Index::TopOrder::kLargest, 10));
+  ASSERT_EQ(largest.size(), 3u);
+  EXPECT_EQ(largest[0].key, "b");
+  EXPECT_EQ(largest[1].key, "c");
+  EXPECT_EQ(largest[2].key, "a");
+}
+
 // --- Concurrency ---
 
 TEST_P(IndexConformanceTest, ConcurrentPutIfAbsentHasExactlyOneWinner) {

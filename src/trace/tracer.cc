@@ -92,7 +92,11 @@ void Tracer::Run() {
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
       lock.unlock();
       // The network call runs without the lock: requests keep queueing.
-      const Status status = exporter_->Export(batch);
+      // After a failed export the next second's batches are given up
+      // unsent: a dead collector then costs neither encoding nor connects.
+      const auto now = std::chrono::steady_clock::now();
+      const Status status = now < quiet_until_ ? Status::Unavailable("collector failing") : exporter_->Export(batch);
+      if (!status.ok() && now >= quiet_until_) quiet_until_ = now + std::chrono::seconds(1);
       (status.ok() ? exported_ : failed_).Inc(n);
       lock.lock();
       handed_over_ += n;

@@ -76,6 +76,9 @@ class Tracer {
   uint64_t handed_over_ = 0;          // GUARDED_BY(mu_): spans taken by the thread and exported or failed
   bool flush_requested_ = false;      // GUARDED_BY(mu_)
   bool stop_ = false;                 // GUARDED_BY(mu_)
+  // The exporter thread only: until when batches are dropped unsent after
+  // a failed export.
+  std::chrono::steady_clock::time_point quiet_until_{};
   std::thread thread_;
 };
 

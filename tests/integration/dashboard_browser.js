@@ -6,7 +6,7 @@
 // test, so a page that loads something from elsewhere fails the test.
 //
 // Usage: node dashboard_browser.js CLIENTS_DIR BASE_URL TOKEN SCREENSHOT_DIR
-// Prints one JSON object: {signin_error, overview, upstreams, storage, outside}.
+// Prints one JSON object: {signin_error, overview, top, upstreams, storage, outside, errors}.
 'use strict';
 
 const [clientsDir, base, token, shots] = process.argv.slice(2);
@@ -71,6 +71,15 @@ async function rows(page, table, key) {
     overview.bars = await page.$$eval('#chart rect', (r) => r.length);
     await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
 
+    await page.goto(base + '/ui/#top', { waitUntil: 'networkidle0' });
+    await page.waitForSelector('body[data-ready="top"]', { timeout: 10000 });
+    const top = {};
+    for (const id of ['most-hit', 'most-missed', 'largest']) {
+      top[id] = await page.$$eval(`#${id} tbody tr`, (trs) => trs.map((tr) =>
+        [...tr.querySelectorAll('td')].map((td) => (td.dataset.value !== undefined ? td.dataset.value : td.textContent))));
+    }
+    await page.screenshot({ path: `${shots}/top.png`, fullPage: true });
+
     await page.goto(base + '/ui/#upstreams', { waitUntil: 'networkidle0' });
     await page.waitForSelector('body[data-ready="upstreams"]', { timeout: 10000 });
     const upstreams = await rows(page, '#upstreams', 'host');
@@ -82,7 +91,7 @@ async function rows(page, table, key) {
     storage.namespaces = await rows(page, '#namespaces', 'namespace');
     await page.screenshot({ path: `${shots}/storage.png`, fullPage: true });
 
-    console.log(JSON.stringify({ signin_error: signinError, overview, upstreams, storage, outside, errors }));
+    console.log(JSON.stringify({ signin_error: signinError, overview, top, upstreams, storage, outside, errors }));
   } finally {
     await browser.close();
   }

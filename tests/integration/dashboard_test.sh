@@ -71,7 +71,7 @@ code=$(get "$CELLAR_URL/ui/")
 # --- 2. the page against the API and the workload --------------------------------
 node "$IT_DIR/dashboard_browser.js" "$CLIENTS_DIR" "$CELLAR_URL" "$ADMIN" "$SHOTS" >"$IT_TMP/page.json" \
   2>"$IT_TMP/browser.err" || { cat "$IT_TMP/browser.err"; fail "the browser run failed"; }
-for api in "history?range=1h" upstreams stats; do
+for api in "history?range=1h" upstreams stats "top?limit=20"; do
   curl -sf -H "Authorization: Bearer $ADMIN" "$CELLAR_URL/api/v1/$api" >"$IT_TMP/api-${api%%\?*}.json" ||
     fail "GET /api/v1/$api"
 done
@@ -81,6 +81,7 @@ tmp, log = sys.argv[1], sys.argv[2]
 page = json.load(open(tmp + "/page.json"))
 hist = json.load(open(tmp + "/api-history.json"))
 ups = json.load(open(tmp + "/api-upstreams.json"))
+top = json.load(open(tmp + "/api-top.json"))
 stats = json.load(open(tmp + "/api-stats.json"))
 def check(what, got, want):
     if str(got) != str(want):
@@ -147,6 +148,24 @@ for host, row in page["upstreams"].items():
     check(host + " last success", row[6], u["last_success_ms"])
     if int(u["requests"]) < 5 or int(u["errors"]) != 0:
         sys.exit("upstream numbers: %r" % u)
+# Top lists: the page shows the API's rows in the API's order.
+for testid, key, cols in [("most-hit", "most_hit", ["namespace", "key", "hits", "size"]),
+                          ("largest", "largest", ["namespace", "key", "size", "hits"]),
+                          ("most-missed", "most_missed", ["protocol", "path", "count"])]:
+    want_rows = [[str(r[c]) for c in cols] for r in top[key]]
+    if page["top"][testid] != want_rows:
+        sys.exit("%s: page %r, API %r" % (testid, page["top"][testid][:3], want_rows[:3]))
+# Every turbo artifact was hit once (the second run); the misses list names
+# the turbo GETs that missed in the first run.
+turbo_hits = [r for r in top["most_hit"] if r["namespace"].startswith("turbo/")]
+if len(turbo_hits) != 4 or any(r["hits"] != 1 for r in turbo_hits):
+    sys.exit("turbo entries in most_hit: %r" % turbo_hits)
+turbo_missed = [m for m in top["most_missed"] if m["protocol"] == "turbo"]
+if len(turbo_missed) != 4 or any(m["count"] != 1 for m in turbo_missed):
+    sys.exit("turbo misses: %r" % turbo_missed)
+sizes = [r["size"] for r in top["largest"]]
+if sizes != sorted(sizes, reverse=True) or not sizes:
+    sys.exit("largest is not by size: %r" % sizes)
 s = page["storage"]
 check("stored bytes", s["stored-bytes"]["value"], stats["stored_bytes"])
 check("max bytes", s["max-bytes"]["value"], 2 << 30)
@@ -160,7 +179,7 @@ for name, ns in stats["namespaces"].items():
 print("requests %s, hit rate %.3f, served %s, from cache %s, upstream %s" % (
     t["requests"], t["hit_rate"], t["bytes_served"], t["bytes_from_cache"], t["bytes_from_upstreams"]))
 PY
-for shot in signin overview upstreams storage; do
+for shot in signin overview top upstreams storage; do
   [[ -s "$SHOTS/$shot.png" ]] || fail "no screenshot of $shot"
 done
 pass "sign-in required; every number on the pages equals the API's and the workload's; nothing loaded from elsewhere; screenshots in $SHOTS"

@@ -92,6 +92,27 @@ async function renderOverview() {
   }
 }
 
+function fillRows(selector, items, columns) {
+  const body = document.querySelector(selector + ' tbody');
+  body.innerHTML = '';
+  items.forEach((item, i) => {
+    const tr = document.createElement('tr');
+    tr.dataset.rank = String(i + 1);
+    tr.append(...columns.map(([text, raw, cls]) => cell(text(item), raw ? raw(item) : undefined, cls)));
+    body.appendChild(tr);
+  });
+}
+
+async function renderTop() {
+  const t = await api('/api/v1/top?limit=20');
+  fillRows('#most-hit', t.most_hit, [[(e) => e.namespace], [(e) => e.key],
+    [(e) => count(e.hits), (e) => e.hits, 'num'], [(e) => bytes(e.size), (e) => e.size, 'num']]);
+  fillRows('#most-missed', t.most_missed, [[(m) => m.protocol], [(m) => m.path],
+    [(m) => count(m.count), (m) => m.count, 'num']]);
+  fillRows('#largest', t.largest, [[(e) => e.namespace], [(e) => e.key],
+    [(e) => bytes(e.size), (e) => e.size, 'num'], [(e) => count(e.hits), (e) => e.hits, 'num']]);
+}
+
 async function renderUpstreams() {
   const u = await api('/api/v1/upstreams');
   const body = $('#upstreams tbody');
@@ -125,7 +146,7 @@ async function renderStorage() {
   if (s.node) $('#node').textContent = 'node ' + s.node;
 }
 
-const pages = { overview: renderOverview, upstreams: renderUpstreams, storage: renderStorage };
+const pages = { overview: renderOverview, top: renderTop, upstreams: renderUpstreams, storage: renderStorage };
 
 function showSignIn(message) {
   clearInterval(state.timer);
