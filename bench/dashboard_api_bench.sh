@@ -51,6 +51,8 @@ for m in range(minute - 7 * 24 * 60, minute):
     for r in routes:
         for res in results:
             st.execute("INSERT INTO minutes VALUES (?,?,?,?,?,?,?,?)", (m, r, res, 10, 0, 100, 40000, 30))
+st.execute("INSERT INTO hours SELECT minute / 60, route, result, sum(requests), sum(errors), sum(bytes_in), "
+           "sum(bytes_out), sum(duration_ms) FROM minutes GROUP BY 1, 2, 3")
 st.execute("COMMIT")
 print("filled: %d entries, %d history rows" % (n, st.execute("select count(*) from minutes").fetchone()[0]))
 PY

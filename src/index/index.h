@@ -129,8 +129,8 @@ class Index {
   };
   virtual Result<std::vector<NamespaceStats>> StatsByNamespace() = 0;
 
-  // The dashboard's top lists: up to `limit` entries with the most hits
-  // (ties by ns, key), or the largest (by size).
+  // The dashboard's top lists: up to `limit` entries with the most hits, or
+  // the largest (by size); equal values in no particular order.
   enum class TopOrder { kMostHit, kLargest };
   virtual Result<std::vector<Entry>> TopEntries(TopOrder order, size_t limit) = 0;
 };

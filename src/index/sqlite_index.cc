@@ -93,11 +93,13 @@ constexpr std::string_view kTotals =
 constexpr std::string_view kStatsByNamespace =
     "SELECT ns, entries, bytes FROM ns_totals WHERE entries > 0 ORDER BY ns";
 
-// Both walk an index (entries_by_hits, entries_by_size) from its top.
+// Both walk an index (entries_by_hits, entries_by_size) from its top. No
+// tie-break column: one would make SQLite sort every entry (167 ms with a
+// million) instead of reading the first `limit` rows of the index.
 constexpr std::string_view kMostHit =
-    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY hits DESC, ns, key LIMIT ?1";
+    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY hits DESC LIMIT ?1";
 constexpr std::string_view kLargest =
-    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY size DESC, ns, key LIMIT ?1";
+    "SELECT " CELLAR_ENTRY_COLUMNS " FROM entries ORDER BY size DESC LIMIT ?1";
 
 #undef CELLAR_ENTRY_COLUMNS
 

@@ -14,7 +14,7 @@ bool IsMiss(std::string_view result) { return result == "miss" || result == "fil
 
 std::optional<Range> ParseRange(std::string_view name) {
   if (name.empty() || name == "1h") return Range{"1h", 60, 1};
-  if (name == "24h" || name == "1d") return Range{"24h", 24 * 60, 15};
+  if (name == "24h" || name == "1d") return Range{"24h", 24 * 60, 60};
   if (name == "7d" || name == "1w") return Range{"7d", 7 * 24 * 60, 120};
   return std::nullopt;
 }
@@ -71,7 +71,10 @@ Result<json> History::Query(const Range& range) {
   const int64_t last_bucket = now_minute / range.bucket_minutes;
   const int64_t buckets = range.minutes / range.bucket_minutes;
   const int64_t from_minute = (last_bucket - buckets + 1) * range.bucket_minutes;
-  CELLAR_ASSIGN_OR_RETURN(auto rows, db_->Read(from_minute, INT64_MAX));
+  // Buckets of whole hours read the hourly sums (168 rows a week per route
+  // and result rather than 10,080); from_minute is then hour-aligned.
+  CELLAR_ASSIGN_OR_RETURN(auto rows, range.bucket_minutes % 60 == 0 ? db_->ReadHours(from_minute / 60, INT64_MAX)
+                                                                    : db_->Read(from_minute, INT64_MAX));
   for (auto& r : tally_.Peek()) {
     if (r.minute >= from_minute) rows.push_back(std::move(r));
   }

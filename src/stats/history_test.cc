@@ -98,8 +98,8 @@ TEST_F(HistoryTest, RangesBucketAndRetentionPrunes) {
   ASSERT_TRUE(hour.ok() && day.ok() && week.ok());
   EXPECT_EQ((*hour)["totals"]["requests"], 0);
   EXPECT_EQ((*day)["totals"]["requests"], 1);
-  EXPECT_EQ((*day)["bucket_seconds"], 900);
-  EXPECT_EQ((*day)["series"].size(), 96u);
+  EXPECT_EQ((*day)["bucket_seconds"], 3600);
+  EXPECT_EQ((*day)["series"].size(), 24u);
   EXPECT_EQ((*week)["totals"]["requests"], 1);  // the 9-day-old minute was pruned
   EXPECT_EQ((*week)["series"].size(), 84u);
   EXPECT_FALSE(ParseRange("2h"));

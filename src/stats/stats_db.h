@@ -31,11 +31,15 @@ class StatsDb {
   Status Append(const std::vector<MinuteRow>& rows);
   // Rows with from_minute <= minute < to_minute, in minute order.
   Result<std::vector<MinuteRow>> Read(int64_t from_minute, int64_t to_minute);
+  // The same sums per hour (from_hour <= hour < to_hour), each row's
+  // `minute` the hour's first minute: for ranges bucketed by whole hours.
+  Result<std::vector<MinuteRow>> ReadHours(int64_t from_hour, int64_t to_hour);
   // Deletes minutes before `minute`; returns how many rows went.
   Result<int64_t> Prune(int64_t before_minute);
 
  private:
   explicit StatsDb(std::unique_ptr<index::Connection> db);
+  Result<std::vector<MinuteRow>> ReadTable(bool hours, int64_t from, int64_t to);
   std::mutex mu_;
   std::unique_ptr<index::Connection> db_;  // GUARDED_BY(mu_)
 };
