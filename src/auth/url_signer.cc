@@ -68,6 +68,8 @@ std::string UrlSigner::Signature(const SignedGrant& g) const {
                           std::to_string(g.expires_unix_s) + "\n" +
                           (g.size ? std::to_string(*g.size) : std::string("-")) + "\n" +
                           g.sha256.value_or("-");
+  // Appended only when present, so URLs signed without one keep their form.
+  if (g.duration_ms) canonical += "\nduration=" + std::to_string(*g.duration_ms);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
@@ -79,6 +81,7 @@ std::string UrlSigner::SignQuery(const SignedGrant& g) const {
   std::string q = "method=" + g.method + "&ns=" + Encode(g.ns) + "&expires=" + std::to_string(g.expires_unix_s);
   if (g.size) q += "&size=" + std::to_string(*g.size);
   if (g.sha256) q += "&sha256=" + *g.sha256;
+  if (g.duration_ms) q += "&duration=" + std::to_string(*g.duration_ms);
   q += "&sig=" + Signature(g);
   return q;
 }
@@ -104,6 +107,10 @@ Result<SignedGrant> UrlSigner::Verify(std::string_view query, std::string_view m
       uint64_t size = 0;
       if (!ParseNumber(*value, size)) return Status::PermissionDenied("malformed signed URL");
       g.size = size;
+    } else if (name == "duration") {
+      uint64_t ms = 0;
+      if (!ParseNumber(*value, ms)) return Status::PermissionDenied("malformed signed URL");
+      g.duration_ms = ms;
     } else if (name == "sha256") g.sha256 = *value;
     else if (name == "sig") sig = *value;
   }

@@ -24,6 +24,7 @@ struct SignedGrant {
   int64_t expires_unix_s = 0;
   std::optional<uint64_t> size;       // uploads: exact body size
   std::optional<std::string> sha256;  // uploads: lowercase hex digest of the body
+  std::optional<uint64_t> duration_ms;  // uploads: how long the build that made it took
 };
 
 class UrlSigner {

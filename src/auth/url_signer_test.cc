@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kNow = 1'800'000'000;
 
 SignedGrant Upload() {
-  return SignedGrant{"PUT", "artifacts/team-a", "abc123", kNow + 300, 42, std::string(64, 'a')};
+  return SignedGrant{"PUT", "artifacts/team-a", "abc123", kNow + 300, 42, std::string(64, 'a'), std::nullopt};
 }
 
 TEST(UrlSigner, SignedQueryVerifies) {
@@ -54,6 +54,24 @@ TEST(UrlSigner, AnyChangeBreaksTheSignature) {
   EXPECT_FALSE(signer.Verify(no_digest, "PUT", "artifacts/team-a", "abc123", kNow).ok());
   UrlSigner other("fedcba9876543210fedcba9876543210");
   EXPECT_FALSE(other.Verify(q, "PUT", "artifacts/team-a", "abc123", kNow).ok());
+}
+
+TEST(UrlSigner, ADeclaredDurationIsSignedToo) {
+  UrlSigner signer("0123456789abcdef0123456789abcdef");
+  SignedGrant grant = Upload();
+  grant.duration_ms = 7250;
+  std::string q = signer.SignQuery(grant);
+  auto g = signer.Verify(q, "PUT", "artifacts/team-a", "abc123", kNow);
+  ASSERT_TRUE(g.ok()) << g.error().message();
+  EXPECT_EQ(g->duration_ms, 7250u);
+  std::string longer = q;
+  longer.replace(longer.find("duration=7250"), 13, "duration=9999");
+  EXPECT_FALSE(signer.Verify(longer, "PUT", "artifacts/team-a", "abc123", kNow).ok());
+  std::string dropped = q;
+  dropped.erase(dropped.find("&duration=7250"), 14);
+  EXPECT_FALSE(signer.Verify(dropped, "PUT", "artifacts/team-a", "abc123", kNow).ok());
+  // A grant without one keeps the form it always had.
+  EXPECT_EQ(signer.SignQuery(Upload()).find("duration"), std::string::npos);
 }
 
 TEST(UrlSigner, MalformedQueriesAreRefused) {

@@ -34,6 +34,18 @@ void SetLogNode(std::string_view node) {
 
 std::string_view LogNodeField() { return g_node_field; }
 
+namespace {
+thread_local const std::string* t_scoped_fields = nullptr;
+}  // namespace
+
+ScopedLogFields::ScopedLogFields(std::string fields_json) : fields_(std::move(fields_json)), outer_(t_scoped_fields) {
+  t_scoped_fields = &fields_;
+}
+
+ScopedLogFields::~ScopedLogFields() { t_scoped_fields = outer_; }
+
+std::string_view CurrentLogFields() { return t_scoped_fields ? std::string_view(*t_scoped_fields) : std::string_view(); }
+
 void Log(LogLevel level, std::string_view msg, std::string_view fields_json) {
   if (static_cast<int>(level) < g_min_level.load()) return;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -44,6 +56,10 @@ void Log(LogLevel level, std::string_view msg, std::string_view fields_json) {
   if (!fields_json.empty()) {
     line += ",";
     line += fields_json;
+  }
+  if (t_scoped_fields != nullptr && !t_scoped_fields->empty()) {
+    line += ",";
+    line += *t_scoped_fields;
   }
   line += "}\n";
   WriteLogLine(line);

@@ -4,6 +4,7 @@
 // interleave.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace cellar {
@@ -23,5 +24,23 @@ std::string_view LogNodeField();
 void Log(LogLevel level, std::string_view msg, std::string_view fields_json = {});
 // Writes a preformatted JSON line (used by the access log).
 void WriteLogLine(std::string_view json_line);
+
+// Adds `fields_json` (JSON members, as for Log) to every line this thread
+// logs while the object lives: a traced request's trace and span ids during
+// its blocking work (trace::CurrentScope). Never on an I/O thread across a
+// co_await: coroutines interleave there. Scopes nest; the inner one wins.
+class ScopedLogFields {
+ public:
+  explicit ScopedLogFields(std::string fields_json);
+  ~ScopedLogFields();
+  ScopedLogFields(const ScopedLogFields&) = delete;
+  ScopedLogFields& operator=(const ScopedLogFields&) = delete;
+
+ private:
+  std::string fields_;
+  const std::string* outer_;
+};
+// The fields ScopedLogFields adds on this thread now ("" for none).
+std::string_view CurrentLogFields();
 
 }  // namespace cellar

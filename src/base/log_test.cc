@@ -41,5 +41,26 @@ TEST(Log, LinesNameTheNodeOnceOneIsSet) {
   EXPECT_TRUE(LogNodeField().empty());
 }
 
+TEST(Log, ScopedFieldsGoOnEveryLineOfTheirThreadWhileTheyLive) {
+  std::string lines = CaptureStderr([] {
+    Log(LogLevel::kInfo, "before");
+    {
+      ScopedLogFields outer("\"trace_id\":\"t1\"");
+      Log(LogLevel::kInfo, "outer", "\"k\":1");
+      {
+        ScopedLogFields inner("\"trace_id\":\"t2\"");
+        Log(LogLevel::kInfo, "inner");
+      }
+      Log(LogLevel::kInfo, "outer again");
+    }
+    Log(LogLevel::kInfo, "after");
+  });
+  EXPECT_NE(lines.find("\"msg\":\"before\"}"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("\"msg\":\"outer\",\"k\":1,\"trace_id\":\"t1\"}"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("\"msg\":\"inner\",\"trace_id\":\"t2\"}"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("\"msg\":\"outer again\",\"trace_id\":\"t1\"}"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("\"msg\":\"after\"}"), std::string::npos) << lines;
+}
+
 }  // namespace
 }  // namespace cellar

@@ -473,7 +473,7 @@ bool CacheService::IsPinned(const Digest& d) {
   return blobs_.Pinned(d);
 }
 
-Result<index::DeleteOutcome> CacheService::EvictEntry(const index::Entry& victim) {
+Result<index::DeleteOutcome> CacheService::EvictEntry(const index::Entry& victim, std::string_view reason) {
   auto outcome = index_.DeleteIfDigest(victim.ns, victim.key, victim.digest);
   if (!outcome.ok() && outcome.error().code() == Code::kResourceExhausted && !IsPinned(victim.digest)) {
     // The disk is too full for SQLite to write the delete. Remove the blob
@@ -486,6 +486,7 @@ Result<index::DeleteOutcome> CacheService::EvictEntry(const index::Entry& victim
     outcome = index_.DeleteIfDigest(victim.ns, victim.key, victim.digest);
   }
   entries_.Erase(victim.ns, victim.key);
+  if (outcome.ok() && outcome->deleted && options_.on_evict) options_.on_evict(victim, reason);
   return outcome;
 }
 
@@ -493,7 +494,7 @@ Result<uint64_t> CacheService::EvictEntries(const std::vector<index::Entry>& vic
                                             uint64_t* evicted) {
   uint64_t freed = 0;
   for (const auto& v : victims) {
-    CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v));
+    CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v, "ttl"));
     if (!outcome.deleted) continue;  // replaced or deleted since it was listed
     ++*evicted;
     if (outcome.unreferenced_blob) freed += outcome.unreferenced_blob->stored_size;
@@ -513,7 +514,7 @@ Result<uint64_t> CacheService::EvictLeastRecentlyUsed(uint64_t bytes, EvictionRe
     for (const auto& v : victims) {
       if (projected >= bytes) break;
       if (IsPinned(v.digest)) continue;
-      CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v));
+      CELLAR_ASSIGN_OR_RETURN(index::DeleteOutcome outcome, EvictEntry(v, "size"));
       if (!outcome.deleted) continue;
       ++deleted;
       if (outcome.unreferenced_blob) projected += outcome.unreferenced_blob->stored_size;

@@ -70,6 +70,10 @@ struct CacheOptions {
   // calling thread: must be cheap and never block. Fleet mode tallies the
   // hits with it for the bucket's eviction.
   std::function<void(const index::Entry&)> on_hit;
+  // Called with every entry an eviction removed and why ("size", "ttl"), on
+  // the evicting thread (a worker or the eviction ticker): must be cheap.
+  // The dashboard's evictions over time.
+  std::function<void(const index::Entry&, std::string_view reason)> on_evict;
   // Fleet mode with Redis: the version of each mutable document the fleet
   // fetched last (protocols::MutableDocuments announces and checks them).
   // Null: each node goes by its own copies' age. Must outlive the service.
@@ -263,7 +267,7 @@ class CacheService {
   Result<uint64_t> EvictEntries(const std::vector<index::Entry>& victims, uint64_t* evicted);
   // Deletes one victim; on a full disk removes its blob file first, so
   // SQLite gets room to delete the row.
-  Result<index::DeleteOutcome> EvictEntry(const index::Entry& victim);
+  Result<index::DeleteOutcome> EvictEntry(const index::Entry& victim, std::string_view reason);
   Result<uint64_t> CollectBlobs(int64_t cutoff_ms, EvictionReport& report);
   // The index's totals, and the budget's stored bytes set from them.
   // REQUIRES: eviction_mu_ held (nothing else subtracts stored bytes).

@@ -141,6 +141,10 @@ TEST_F(CacheServiceTest, EvictsLeastRecentlyUsedDownToLowWatermark) {
   o.high_watermark = 0.5;
   o.low_watermark = 0.3;
   o.gc_grace_ms = 60'000;
+  std::vector<std::string> evicted;
+  o.on_evict = [&](const index::Entry& e, std::string_view reason) {
+    evicted.push_back(e.key + " " + std::string(reason) + " " + std::to_string(e.size));
+  };
   auto cache = Make(o);
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(PutBytes(*cache, "ccache", "k" + std::to_string(i), std::string(100, 'a' + i)).ok());
@@ -152,6 +156,10 @@ TEST_F(CacheServiceTest, EvictsLeastRecentlyUsedDownToLowWatermark) {
   auto report = cache->RunEviction();
   ASSERT_TRUE(report.ok()) << report.error().ToString();
   EXPECT_LE(report->stored_bytes_after, 300u);
+  // Each evicted entry reported once, least recently used first.
+  ASSERT_EQ(evicted.size(), report->entries_evicted);
+  ASSERT_FALSE(evicted.empty());
+  EXPECT_EQ(evicted[0], "k1 size 100");
   EXPECT_TRUE(**cache->Get("ccache", "k0"));
   EXPECT_FALSE(*cache->Get("ccache", "k1"));
   EXPECT_TRUE(**cache->Get("ccache", "k5"));
@@ -161,6 +169,8 @@ TEST_F(CacheServiceTest, TtlExpiresUnusedEntriesAndGcWaitsForGrace) {
   CacheOptions o;
   o.ttl_ms = 60'000;
   o.gc_grace_ms = 120'000;
+  std::vector<std::string> evicted;
+  o.on_evict = [&](const index::Entry& e, std::string_view reason) { evicted.push_back(e.key + " " + std::string(reason)); };
   auto cache = Make(o);
   ASSERT_TRUE(PutBytes(*cache, "ccache", "old", "x").ok());
   clock_.Advance(2min);
@@ -168,6 +178,7 @@ TEST_F(CacheServiceTest, TtlExpiresUnusedEntriesAndGcWaitsForGrace) {
   auto report = cache->RunEviction();
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->entries_expired, 1u);
+  EXPECT_EQ(evicted, std::vector<std::string>{"old ttl"});
   EXPECT_EQ(report->blobs_removed, 0u);  // inside the grace period
   clock_.Advance(3min);
   report = cache->RunEviction();

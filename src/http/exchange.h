@@ -135,6 +135,14 @@ class Exchange {
   const std::string& principal() const { return principal_; }
   void set_cache_result(std::string result) { cache_result_ = std::move(result); }
   const std::string& cache_result() const { return cache_result_; }
+  // The cache namespace the request was for ("npm", "turbo/team_x", ...),
+  // set by authorization; the dashboard's per-namespace traffic.
+  void set_namespace(std::string ns) { namespace_ = std::move(ns); }
+  const std::string& cache_namespace() const { return namespace_; }
+  // A hit that spared a client this much work (turbo's x-artifact-duration,
+  // the task duration `cellar run` recorded): the dashboard's build time saved.
+  void set_time_saved_ms(uint64_t ms) { time_saved_ms_ = ms; }
+  uint64_t time_saved_ms() const { return time_saved_ms_; }
 
   // The request's trace when tracing is on (docs/tracing.md): handlers start
   // child spans under it (trace::ScopedSpan) and hand it to blocking work
@@ -189,6 +197,8 @@ class Exchange {
   std::string route_ = "unmatched";
   std::string principal_;
   std::string cache_result_;
+  std::string namespace_;
+  uint64_t time_saved_ms_ = 0;
   trace::Tracer* tracer_ = nullptr;
   trace::TraceContext trace_context_;
 };

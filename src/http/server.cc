@@ -296,7 +296,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     m.bytes_in.With({ex.route()}).Inc(ex.body_bytes_read());
     m.bytes_out.With({ex.route()}).Inc(ex.bytes_out());
     if (auto* observer = server_.options_.observer) {
-      observer->Observe({ex.route(), ex.path(), ex.cache_result(), ex.status(), ex.body_bytes_read(), ex.bytes_out(), seconds});
+      observer->Observe({ex.route(), ex.path(), ex.cache_result(), ex.status(), ex.body_bytes_read(), ex.bytes_out(),
+                         seconds, ex.cache_namespace(), ex.time_saved_ms()});
     }
     if (!server_.options_.access_log) return;
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -312,6 +313,8 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
                        ",\"bytes_out\":" + std::to_string(ex.bytes_out()) +
                        ",\"duration_ms\":" + FormatMillis(seconds);
     if (!ex.cache_result().empty()) line += ",\"cache\":\"" + JsonEscape(ex.cache_result()) + "\"";
+    if (!ex.cache_namespace().empty()) line += ",\"namespace\":\"" + JsonEscape(ex.cache_namespace()) + "\"";
+    if (ex.time_saved_ms() > 0) line += ",\"time_saved_ms\":" + std::to_string(ex.time_saved_ms());
     if (!ex.principal().empty()) line += ",\"principal\":\"" + JsonEscape(ex.principal()) + "\"";
     if (ex.cut_short()) line += ",\"cut_short\":true";
     if (const auto* t = ex.trace_context(); t && t->sampled) {

@@ -38,6 +38,8 @@ struct RequestSummary {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   double seconds = 0;
+  std::string_view ns;         // "" when the handler set none
+  uint64_t time_saved_ms = 0;  // build time a hit spared the client
 };
 
 class RequestObserver {

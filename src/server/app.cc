@@ -283,6 +283,21 @@ Status App::AddNpmAdapter(const Config& config, Parts& p) {
   return Status();
 }
 
+// The tiers beyond the local disk, for the dashboard's fleet page: where the
+// bucket and Redis are (credentials removed), never the secrets.
+static nlohmann::json StorageTiersJson(const Config& config) {
+  nlohmann::json tiers = nlohmann::json::object();
+  if (config.storage == "s3") {
+    tiers["shared"] = {{"kind", "s3"},
+                       {"endpoint", env::RedactUrl(config.s3_endpoint)},
+                       {"bucket", config.s3_bucket},
+                       {"prefix", config.s3_prefix},
+                       {"upload", config.s3_upload}};
+  }
+  if (!config.redis_url.empty()) tiers["coordination"] = {{"kind", "redis"}, {"url", env::RedactUrl(config.redis_url)}};
+  return tiers;
+}
+
 Status App::SetUpHistory(const Config& config, Parts& p) {
   CELLAR_ASSIGN_OR_RETURN(auto db, stats::StatsDb::Open(config.data_dir + "/stats.db"));
   p.history = std::make_unique<stats::History>(std::move(db), [] {
@@ -568,6 +583,18 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   if (p->s3) cache_options.shared_entries = &p->s3->entries();
   cache_options.document_versions = p->document_versions.get();
   CELLAR_RETURN_IF_ERROR(SetUpBucketUpkeep(config, *p, cache_options));
+  // The history is set up after the cache (it wraps the upstream client);
+  // evictions run on workers and tickers that start later still.
+  cache_options.on_evict = [history = &p->history](const index::Entry& e, std::string_view) {
+    if (!*history) return;
+    stats::Counts c;
+    c.requests = 1;
+    c.bytes_out = e.size;
+    (*history)->tally().Record(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count(),
+                               stats::kEvictionRoute, e.ns, c);
+  };
   p->cache_metrics = std::make_unique<core::CacheMetrics>(p->registry);
   p->cache = std::make_unique<core::CacheService>(blob_store, *p->index, p->clock,
                                                   *p->cache_metrics, cache_options);
@@ -627,7 +654,13 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   server_options.observer = p->history_observer.get();
   p->server = std::make_unique<http::Server>(server_options, p->router, p->registry);
   auto* server = p->server.get();
-  RegisterDashboardRoutes(p->router, *p->ctx, *p->history);
+  DashboardSources sources;
+  sources.mirrors = p->git_mirrors.get();
+  sources.warmer = p->git_warmer.get();
+  sources.fleet = p->fleet_reporter.get();
+  sources.node_id = p->node_id;
+  sources.tiers = StorageTiersJson(config);
+  RegisterDashboardRoutes(p->router, *p->ctx, *p->history, std::move(sources));
   RegisterOpsRoutes(p->router, *p->ctx, p->registry,
                     OpsOptions{[server] { return server->draining(); }, p->node_id, p->bucket_probe.get(),
                                p->fleet_reporter.get()});

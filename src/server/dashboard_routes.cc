@@ -58,7 +58,65 @@ awaitable<void> ServeAsset(http::Exchange& ex) {
 
 }  // namespace
 
-void RegisterDashboardRoutes(http::Router& router, const protocols::ProtocolContext& ctx, stats::History& history) {
+nlohmann::json GitJson(const git::MirrorStore* mirrors, const git::Warmer* warmer, int64_t now_ms) {
+  using nlohmann::json;
+  auto ms_or_null = [](int64_t ms) { return ms > 0 ? json(ms) : json(); };
+  json out;
+  out["enabled"] = mirrors != nullptr;
+  json list = json::array();
+  uint64_t total = 0;
+  if (mirrors != nullptr) {
+    for (const auto& m : mirrors->Snapshot()) {
+      total += m.bytes;
+      list.push_back({{"repo", m.repo},
+                      {"bytes", m.bytes},
+                      {"last_fetch_ms", ms_or_null(m.last_fetch_ms)},
+                      {"last_use_ms", ms_or_null(m.last_use_ms)},
+                      {"created_ms", ms_or_null(m.created_ms)},
+                      {"clones_served", m.clones_served}});
+    }
+    out["max_bytes"] = mirrors->max_bytes();
+  }
+  out["total_bytes"] = total;
+  out["mirrors"] = std::move(list);
+  if (warmer == nullptr) {
+    out["warmup"] = json();
+    return out;
+  }
+  const auto& config = warmer->config();
+  json w;
+  w["schedule"] = config.schedule ? json(config.schedule->expression()) : json();
+  auto next = warmer->NextScheduledRun(now_ms / 1000);
+  w["next_run_ms"] = next ? json(*next * 1000) : json();
+  w["parallelism"] = config.parallelism;
+  w["at_start"] = config.at_start;
+  json repos = json::array();
+  for (const auto& r : config.repositories) {
+    repos.push_back({{"url", r.url}, {"branches", r.branches}, {"priority", r.priority}});
+  }
+  w["repositories"] = std::move(repos);
+  if (auto run = warmer->LastRun()) {
+    json results = json::array();
+    for (const auto& r : run->results) {
+      results.push_back({{"url", r.url},
+                         {"ok", r.ok},
+                         {"skipped", r.skipped},
+                         {"error", r.error.empty() ? json() : json(r.error)},
+                         {"seconds", r.seconds}});
+    }
+    w["last_run"] = {{"started_ms", run->started_ms},
+                     {"finished_ms", run->finished_ms},
+                     {"on_demand", run->on_demand},
+                     {"results", std::move(results)}};
+  } else {
+    w["last_run"] = json();
+  }
+  out["warmup"] = std::move(w);
+  return out;
+}
+
+void RegisterDashboardRoutes(http::Router& router, const protocols::ProtocolContext& ctx, stats::History& history,
+                             DashboardSources sources) {
   router.Add("/ui", "ui", ServeAsset);
   router.Add("/api/v1/history", "api", [&ctx, &history](http::Exchange& ex) -> awaitable<void> {
     if (!co_await AdminGet(ctx, ex, "/api/v1/history")) co_return;
@@ -117,6 +175,38 @@ void RegisterDashboardRoutes(http::Router& router, const protocols::ProtocolCont
   router.Add("/api/v1/upstreams", "api", [&ctx, &history](http::Exchange& ex) -> awaitable<void> {
     if (!co_await AdminGet(ctx, ex, "/api/v1/upstreams")) co_return;
     co_await ex.Respond(200, history.UpstreamsJson().dump(1) + "\n", "application/json");
+  });
+  auto shared = std::make_shared<const DashboardSources>(std::move(sources));
+  router.Add("/api/v1/git", "api", [&ctx, shared](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await AdminGet(ctx, ex, "/api/v1/git")) co_return;
+    const int64_t now_ms = ctx.cache.clock().NowUnixMs();
+    std::string body = co_await http::RunBlocking(ctx.workers, [&shared, now_ms] {
+      return GitJson(shared->mirrors, shared->warmer, now_ms).dump(1) + "\n";
+    });
+    co_await ex.Respond(200, body, "application/json");
+  });
+  router.Add("/api/v1/fleet", "api", [&ctx, shared](http::Exchange& ex) -> awaitable<void> {
+    if (!co_await AdminGet(ctx, ex, "/api/v1/fleet")) co_return;
+    auto body = co_await http::RunBlocking(ctx.workers, [&ctx, &shared]() -> Result<std::string> {
+      CELLAR_ASSIGN_OR_RETURN(auto totals, ctx.cache.index().GetTotals());
+      nlohmann::json j;
+      j["node"] = shared->node_id.empty() ? nlohmann::json() : nlohmann::json(shared->node_id);
+      nlohmann::json tiers = shared->tiers;
+      tiers["local"] = {{"kind", "disk"},
+                        {"entries", totals.entries},
+                        {"stored_bytes", totals.stored_bytes},
+                        {"max_bytes", ctx.cache.options().max_bytes}};
+      if (!tiers.contains("shared")) tiers["shared"] = nullptr;
+      if (!tiers.contains("coordination")) tiers["coordination"] = nullptr;
+      j["tiers"] = std::move(tiers);
+      nlohmann::json view = shared->fleet != nullptr ? shared->fleet->View() : nlohmann::json();
+      j["fleet"] = std::move(view);
+      return j.dump(1) + "\n";
+    });
+    if (!body.ok()) {
+      co_return co_await protocols::RespondError(ex, 503, "the index did not answer: " + body.error().message());
+    }
+    co_await ex.Respond(200, *body, "application/json");
   });
 }
 

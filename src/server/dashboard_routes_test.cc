@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocols/git/fake_git_for_test.h"
 #include "server/history_observer.h"
 #include "testing/adapter_fixture.h"
 
@@ -78,16 +79,77 @@ TEST_F(DashboardRoutesTest, TheJsonNeedsTheAdminScope) {
   EXPECT_TRUE(nlohmann::json::parse(ups.body)["upstreams"].is_array());
 }
 
+TEST_F(DashboardRoutesTest, GitAndFleetPagesAnswerWithoutGitOrAFleet) {
+  EXPECT_EQ(Anonymous("/api/v1/git").status, 401u);
+  EXPECT_EQ(Get("/api/v1/fleet", kReaderToken).status, 403u);
+  auto git = Get("/api/v1/git", kAdminToken);
+  ASSERT_EQ(git.status, 200u) << git.body;
+  auto g = nlohmann::json::parse(git.body);
+  EXPECT_EQ(g["enabled"], false);
+  EXPECT_TRUE(g["mirrors"].empty());
+  EXPECT_TRUE(g["warmup"].is_null());
+  auto fleet = Get("/api/v1/fleet", kAdminToken);
+  ASSERT_EQ(fleet.status, 200u) << fleet.body;
+  auto f = nlohmann::json::parse(fleet.body);
+  EXPECT_EQ(f["tiers"]["local"]["kind"], "disk");
+  EXPECT_EQ(f["tiers"]["local"]["entries"], 0);
+  EXPECT_TRUE(f["tiers"]["shared"].is_null());
+  EXPECT_TRUE(f["tiers"]["coordination"].is_null());
+  EXPECT_TRUE(f["fleet"].is_null());
+  EXPECT_EQ(Get("/api/v1/git/other", kAdminToken).status, 404u);
+}
+
+TEST(GitJsonTest, MirrorsAndTheLastWarmupRun) {
+  env::FakeProcessRunner git;
+  git::ScriptWorkingGitForTest(git);
+  auto root = git::FreshTestDirForTest("dashboard-git");
+  git::MirrorOptions options;
+  options.root = root.string();
+  options.max_bytes = 1 << 30;
+  git::MirrorStore mirrors(options, git);
+  ASSERT_TRUE(mirrors.Init().ok());
+  git::WarmupConfig config;
+  config.schedule = *git::CronSchedule::Parse("*/30 * * * *");
+  config.repositories = {{"https://example.com/org/repo", {}, 3}};
+  git::Warmer warmer(mirrors, {"example.com"}, config, nullptr);
+  const int64_t now_ms = 1'767'225'600'000 + 60'000;  // 2026-01-01T00:01:00Z
+  auto before = GitJson(&mirrors, &warmer, now_ms);
+  EXPECT_TRUE(before["warmup"]["last_run"].is_null());
+  EXPECT_EQ(before["warmup"]["next_run_ms"], 1'767'225'600'000 + 30 * 60'000);
+  EXPECT_EQ(before["warmup"]["schedule"], "*/30 * * * *");
+  ASSERT_TRUE(warmer.Run(config.repositories)[0].ok);
+  mirrors.CountServed("example.com/org/repo");
+  auto j = GitJson(&mirrors, &warmer, now_ms);
+  EXPECT_EQ(j["enabled"], true);
+  EXPECT_EQ(j["max_bytes"], 1 << 30);
+  ASSERT_EQ(j["mirrors"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["mirrors"][0]["repo"], "example.com/org/repo");
+  EXPECT_EQ(j["mirrors"][0]["clones_served"], 1);
+  EXPECT_FALSE(j["mirrors"][0]["last_fetch_ms"].is_null());
+  EXPECT_EQ(j["total_bytes"], j["mirrors"][0]["bytes"]);
+  const auto& run = j["warmup"]["last_run"];
+  EXPECT_EQ(run["on_demand"], true);
+  ASSERT_EQ(run["results"].size(), 1u);
+  EXPECT_EQ(run["results"][0]["ok"], true);
+  EXPECT_TRUE(run["results"][0]["error"].is_null());
+  EXPECT_EQ(j["warmup"]["repositories"][0]["priority"], 3);
+  std::filesystem::remove_all(root);
+}
+
 TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
   HistoryObserver observer(*history_);
-  observer.Observe({"npm", "/npm/a", "hit", 200, 0, 1000, 0.002});
-  observer.Observe({"npm", "/npm/b", "fill", 502, 0, 20, 0.5});
-  observer.Observe({"api", "/api/v1/stats", "", 200, 0, 300, 0.001});
-  observer.Observe({"ui", "/ui/", "", 200, 0, 3000, 0.001});
-  observer.Observe({"metrics", "/metrics", "", 200, 0, 3000, 0.001});
+  observer.Observe({"npm", "/npm/a", "hit", 200, 0, 1000, 0.002, "npm/tarball", 0});
+  observer.Observe({"npm", "/npm/b", "fill", 502, 0, 20, 0.5, "npm/tarball", 0});
+  observer.Observe({"api", "/api/v1/stats", "", 200, 0, 300, 0.001, "", 0});
+  observer.Observe({"ui", "/ui/", "", 200, 0, 3000, 0.001, "", 0});
+  observer.Observe({"metrics", "/metrics", "", 200, 0, 3000, 0.001, "", 0});
   auto rows = history_->tally().Peek();
   uint64_t requests = 0, errors = 0;
   for (const auto& r : rows) {
+    if (r.route == stats::kNamespaceRoute) {
+      EXPECT_EQ(stats::SplitNamespaceResult(r.result).first, "npm/tarball");
+      continue;
+    }
     EXPECT_EQ(r.route, "npm");
     requests += r.counts.requests;
     errors += r.counts.errors;

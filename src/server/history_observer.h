@@ -29,7 +29,15 @@ class HistoryObserver : public http::RequestObserver {
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    history_.tally().Record(now_ms, r.route, r.cache_result, c);
+    auto& tally = history_.tally();
+    tally.Record(now_ms, r.route, r.cache_result, c);
+    if (!r.ns.empty()) tally.Record(now_ms, stats::kNamespaceRoute, stats::NamespaceResult(r.ns, r.cache_result), c);
+    if (r.time_saved_ms > 0) {
+      stats::Counts saved;
+      saved.requests = 1;
+      saved.duration_ms = r.time_saved_ms;
+      tally.Record(now_ms, stats::kTimeSavedRoute, r.route, saved);
+    }
     if (stats::IsMiss(r.cache_result)) history_.misses().Add(std::string(r.route) + " " + std::string(r.path));
   }
 

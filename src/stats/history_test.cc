@@ -67,6 +67,66 @@ TEST_F(HistoryTest, TotalsPerProtocolHitRateAndBandwidthSaved) {
   EXPECT_EQ((*j)["series"][58]["requests"], 0);
 }
 
+TEST_F(HistoryTest, NamespacesTimeSavedAndEvictionsAreTalliedBesideTheProtocols) {
+  auto history = Open();
+  auto& tally = history->tally();
+  const int64_t t = now_ms_;
+  tally.Record(t, "turbo", "hit", Request(100));
+  tally.Record(t, kNamespaceRoute, NamespaceResult("turbo/team_a", "hit"), Request(100));
+  tally.Record(t, "turbo", "miss", Request(0));
+  tally.Record(t, kNamespaceRoute, NamespaceResult("turbo/team_a", "miss"), Request(0));
+  tally.Record(t, "npm", "hit", Request(40));
+  tally.Record(t, kNamespaceRoute, NamespaceResult("npm/tarball", "hit"), Request(40));
+  Counts saved;
+  saved.requests = 1;
+  saved.duration_ms = 7500;
+  tally.Record(t, kTimeSavedRoute, "turbo", saved);
+  Counts evicted;
+  evicted.requests = 3;
+  evicted.bytes_out = 3000;
+  tally.Record(t - 120'000, kEvictionRoute, "bazel/cas", evicted);  // two minutes ago, flushed below
+  ASSERT_TRUE(history->Flush(false).ok());
+  for (const char* range : {"1h", "24h"}) {
+    auto j = history->Query(*ParseRange(range));
+    ASSERT_TRUE(j.ok()) << j.error().ToString();
+    const auto& totals = (*j)["totals"];
+    EXPECT_EQ(totals["requests"], 3) << range;  // the extra rows are not requests
+    EXPECT_EQ(totals["time_saved_ms"], 7500) << range;
+    EXPECT_EQ(totals["time_saved_hits"], 1) << range;
+    EXPECT_EQ(totals["evicted_entries"], 3) << range;
+    EXPECT_EQ(totals["evicted_bytes"], 3000) << range;
+    const auto& protocols = (*j)["protocols"];
+    ASSERT_EQ(protocols.size(), 2u) << range;  // npm, turbo: no "_" rows
+    EXPECT_EQ(protocols[1]["protocol"], "turbo");
+    EXPECT_EQ(protocols[1]["time_saved_ms"], 7500);
+    EXPECT_EQ(protocols[0]["time_saved_ms"], 0);
+    const auto& ns = (*j)["namespaces"];
+    ASSERT_EQ(ns.size(), 3u) << ns.dump();
+    EXPECT_EQ(ns[0]["namespace"], "bazel/cas");
+    EXPECT_EQ(ns[0]["requests"], 0);
+    EXPECT_EQ(ns[0]["evicted_entries"], 3);
+    EXPECT_EQ(ns[2]["namespace"], "turbo/team_a");
+    EXPECT_EQ(ns[2]["requests"], 2);
+    EXPECT_EQ(ns[2]["hits"], 1);
+    EXPECT_DOUBLE_EQ(ns[2]["hit_rate"].get<double>(), 0.5);
+    EXPECT_EQ(ns[2]["bytes_from_cache"], 100);
+    uint64_t series_saved = 0, series_evicted = 0;
+    for (const auto& p : (*j)["series"]) {
+      series_saved += p["time_saved_ms"].get<uint64_t>();
+      series_evicted += p["evicted_bytes"].get<uint64_t>();
+    }
+    EXPECT_EQ(series_saved, 7500u) << range;
+    EXPECT_EQ(series_evicted, 3000u) << range;
+  }
+}
+
+TEST(NamespaceResultTest, SplitsAtTheLastBar) {
+  EXPECT_EQ(SplitNamespaceResult(NamespaceResult("artifacts/a", "hit")).first, "artifacts/a");
+  EXPECT_EQ(SplitNamespaceResult(NamespaceResult("artifacts/a", "hit")).second, "hit");
+  EXPECT_EQ(SplitNamespaceResult(NamespaceResult("npm", "")).second, "");
+  EXPECT_EQ(SplitNamespaceResult("odd").first, "odd");
+}
+
 TEST_F(HistoryTest, HistorySurvivesARestartAndMinutesAddUp) {
   {
     auto history = Open();

@@ -10,6 +10,19 @@ void Counts::Add(const Counts& other) {
   duration_ms += other.duration_ms;
 }
 
+std::string NamespaceResult(std::string_view ns, std::string_view result) {
+  std::string out(ns);
+  out += '|';
+  out += result;
+  return out;
+}
+
+std::pair<std::string_view, std::string_view> SplitNamespaceResult(std::string_view both) {
+  const size_t bar = both.rfind('|');
+  if (bar == std::string_view::npos) return {both, {}};
+  return {both.substr(0, bar), both.substr(bar + 1)};
+}
+
 void RequestTally::Record(int64_t unix_ms, std::string_view route, std::string_view result, const Counts& counts) {
   const int64_t minute = unix_ms / 60'000;
   std::lock_guard lock(mu_);

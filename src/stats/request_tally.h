@@ -13,12 +13,29 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace cellar::stats {
 
-// The route name under which upstream bytes are counted.
+// Routes starting with '_' are not protocols but other tallies kept in the
+// same rows (so the stats database needs no table per kind):
+// bytes fetched from each upstream, result = the host, bytes_out = bytes;
 inline constexpr std::string_view kUpstreamRoute = "_upstream";
+// requests per namespace, result = NamespaceResult(namespace, cache result);
+inline constexpr std::string_view kNamespaceRoute = "_ns";
+// build time saved by hits, result = the protocol, requests = hits that
+// carried a duration, duration_ms = the time saved;
+inline constexpr std::string_view kTimeSavedRoute = "_saved";
+// entries evicted, result = the namespace, requests = entries, bytes_out =
+// their (logical) bytes.
+inline constexpr std::string_view kEvictionRoute = "_evicted";
+
+inline bool IsProtocolRoute(std::string_view route) { return !route.empty() && route.front() != '_'; }
+// "<namespace>|<cache result>": cache results never hold a '|'.
+std::string NamespaceResult(std::string_view ns, std::string_view result);
+// The inverse: {namespace, cache result}.
+std::pair<std::string_view, std::string_view> SplitNamespaceResult(std::string_view both);
 
 struct Counts {
   uint64_t requests = 0;

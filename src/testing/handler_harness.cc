@@ -176,6 +176,8 @@ TestResponse HandlerHarness::Run(const TestRequest& request) {
     r.route = ex.route();
     r.principal = ex.principal();
     r.cache_result = ex.cache_result();
+    r.ns = ex.cache_namespace();
+    r.time_saved_ms = ex.time_saved_ms();
     r.cut_short = ex.cut_short();
     r.body_bytes_read = ex.body_bytes_read();
   };

@@ -74,6 +74,8 @@ struct TestResponse {
   std::string route;
   std::string principal;
   std::string cache_result;
+  std::string ns;              // the namespace authorization saw
+  uint64_t time_saved_ms = 0;  // build time the answer spared the client
   bool cut_short = false;
   uint64_t body_bytes_read = 0;
   size_t transport_reads = 0;  // reads that returned request bytes, header included

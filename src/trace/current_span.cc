@@ -12,8 +12,13 @@ CurrentScope::CurrentScope(Tracer* tracer, const TraceContext* context) : outer_
   if (tracer && context) {
     span_ = {tracer, *context};
     current = &span_;
+    // An unsampled trace hides an outer scope's ids: they are not its own.
+    log_fields_.emplace(context->sampled ? "\"trace_id\":\"" + Hex(context->trace_id) + "\",\"span_id\":\"" +
+                                               Hex(context->span_id) + "\""
+                                         : std::string());
   } else {
     current = nullptr;
+    log_fields_.emplace("");  // hides an outer scope's ids too
   }
 }
 

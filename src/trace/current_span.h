@@ -5,9 +5,14 @@
 // through every fetch function. Set it inside the blocking lambda, never on
 // an I/O thread: coroutines interleave there, so a thread-local would leak
 // from one request into another.
+// While a sampled trace is current, every Log() line of the thread carries
+// its trace_id and span_id (base/log.h ScopedLogFields).
 // Thread-safety: thread-local; scopes nest.
 #pragma once
 
+#include <optional>
+
+#include "base/log.h"
 #include "trace/trace_context.h"
 
 namespace cellar::trace {
@@ -33,6 +38,7 @@ class CurrentScope {
  private:
   CurrentSpan span_;
   const CurrentSpan* outer_;
+  std::optional<ScopedLogFields> log_fields_;
 };
 
 }  // namespace cellar::trace

@@ -3,23 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "env/fake_http_client.h"
+#include "trace/collecting_exporter.h"
 #include "trace/current_span.h"
 #include "trace/tracer.h"
 
 namespace cellar::trace {
 namespace {
-
-class CollectingExporter : public SpanExporter {
- public:
-  explicit CollectingExporter(std::vector<SpanData>& out) : out_(out) {}
-  Status Export(std::span<const SpanData> spans) override {
-    out_.insert(out_.end(), spans.begin(), spans.end());
-    return Status();
-  }
-
- private:
-  std::vector<SpanData>& out_;
-};
 
 const Attribute* Find(const SpanData& span, std::string_view key) {
   for (const auto& a : span.attributes) {
@@ -65,6 +54,31 @@ TEST(TracedHttpClientTest, InAScopeTheUpstreamCallIsAChildSpanAndCarriesItsTrace
   EXPECT_TRUE(exported[1].error);  // 503
   EXPECT_EQ(std::get<int64_t>(Find(exported[1], "http.response.status_code")->value), 503);
   EXPECT_TRUE(exported[2].error);  // refused
+}
+
+TEST(CurrentScopeTest, LogLinesOfASampledTraceCarryItsIds) {
+  std::vector<SpanData> exported;
+  metrics::Registry registry;
+  Tracer tracer(TracerOptions{}, std::make_unique<CollectingExporter>(exported), registry);
+  TraceContext sampled = *ParseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  TraceContext unsampled = sampled;
+  unsampled.sampled = false;
+  EXPECT_EQ(CurrentLogFields(), "");
+  {
+    CurrentScope scope(&tracer, &sampled);
+    EXPECT_EQ(CurrentLogFields(),
+              "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":\"00f067aa0ba902b7\"");
+    {
+      CurrentScope inner(&tracer, &unsampled);
+      EXPECT_EQ(CurrentLogFields(), "");
+    }
+    {
+      CurrentScope hidden(nullptr, nullptr);
+      EXPECT_EQ(CurrentLogFields(), "");
+    }
+    EXPECT_NE(CurrentLogFields().find("4bf92f35"), std::string_view::npos);
+  }
+  EXPECT_EQ(CurrentLogFields(), "");
 }
 
 TEST(TracedHttpClientTest, OutsideAScopeNothingIsAddedAndUnsampledTracesStillPropagate) {

@@ -6,7 +6,8 @@
 // test, so a page that loads something from elsewhere fails the test.
 //
 // Usage: node dashboard_browser.js CLIENTS_DIR BASE_URL TOKEN SCREENSHOT_DIR
-// Prints one JSON object: {signin_error, overview, top, upstreams, storage, outside, errors}.
+// Prints one JSON object: {signin_error, overview, top, upstreams, storage,
+// git, fleet, outside, errors}.
 'use strict';
 
 const [clientsDir, base, token, shots] = process.argv.slice(2);
@@ -66,8 +67,10 @@ async function rows(page, table, key) {
     await page.type('#token', token);
     await page.click('#signin-form button');
     await page.waitForSelector('body[data-ready="overview"]', { timeout: 10000 });
-    const overview = await values(page, ['requests', 'hit-rate', 'bytes-served', 'bytes-from-cache', 'bytes-from-upstreams']);
+    const overview = await values(page, ['requests', 'hit-rate', 'bytes-served', 'bytes-from-cache', 'bytes-from-upstreams',
+      'time-saved', 'evicted-bytes', 'evicted-entries']);
     overview.protocols = await rows(page, '#protocols', 'protocol');
+    overview.namespaces = await rows(page, '#traffic-namespaces', 'namespace');
     overview.bars = await page.$$eval('#chart rect', (r) => r.length);
     await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
 
@@ -91,7 +94,21 @@ async function rows(page, table, key) {
     storage.namespaces = await rows(page, '#namespaces', 'namespace');
     await page.screenshot({ path: `${shots}/storage.png`, fullPage: true });
 
-    console.log(JSON.stringify({ signin_error: signinError, overview, top, upstreams, storage, outside, errors }));
+    await page.goto(base + '/ui/#git', { waitUntil: 'networkidle0' });
+    await page.waitForSelector('body[data-ready="git"]', { timeout: 10000 });
+    const git = await values(page, ['mirrors', 'mirror-bytes', 'mirror-max-bytes', 'warmup-schedule', 'warmup-next', 'warmup-last']);
+    git.rows = await rows(page, '#mirrors', 'repo');
+    git['warmup-results'] = await page.$$eval('#warmup-results tbody tr', (trs) => trs.map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => (td.dataset.value !== undefined ? td.dataset.value : td.textContent))));
+    await page.screenshot({ path: `${shots}/git.png`, fullPage: true });
+
+    await page.goto(base + '/ui/#fleet', { waitUntil: 'networkidle0' });
+    await page.waitForSelector('body[data-ready="fleet"]', { timeout: 10000 });
+    const fleet = await values(page, ['tier-local', 'tier-shared', 'tier-coordination', 'fleet-note']);
+    fleet.nodes = await rows(page, '#nodes', 'node');
+    await page.screenshot({ path: `${shots}/fleet.png`, fullPage: true });
+
+    console.log(JSON.stringify({ signin_error: signinError, overview, top, upstreams, storage, git, fleet, outside, errors }));
   } finally {
     await browser.close();
   }

@@ -18,7 +18,8 @@ source "$(dirname "$0")/lib.sh"
 
 RW=rw-secret-0123456789
 RO=ro-secret-0123456789
-start_cellar "$IT_TMP/data" --token "ci:$RW:read,write" --token "pr:$RO:read"
+ADMIN=admin-secret-0123456789
+start_cellar "$IT_TMP/data" --token "ci:$RW:read,write" --token "pr:$RO:read" --token "ops:$ADMIN:admin"
 export CELLAR_IT_COUNTER="$IT_TMP/core-runs"
 : >"$CELLAR_IT_COUNTER"
 unset CI || true
@@ -134,8 +135,19 @@ pass "second run: 4 local hits, logs replayed"
 # 3. A clean clone at another path: all remote hits, identical outputs.
 B="$IT_TMP/elsewhere/b"
 mkdir -p "$IT_TMP/elsewhere" && git_q clone "$A" "$B"
-run "$B" "$RW"
+run "$B" "$RW" --summarize
 [[ $rc == 0 && $(count "cache hit (remote), replaying logs") == 4 ]] || { show; fail "clone not all remote hits"; }
+# The uploads declared each task's duration, so the server's dashboard
+# counts the remote hits' build time saved: what the run itself reports.
+saved_run=$(python3 -c '
+import glob, json, sys
+runs = glob.glob(sys.argv[1] + "/.cellar/runs/*.json")
+assert len(runs) == 1, runs
+print(sum(t["cache"]["timeSavedMs"] for t in json.load(open(runs[0]))["tasks"]))' "$B") || fail "reading the run summary"
+saved_server=$(curl -sf -H "Authorization: Bearer $ADMIN" "$CELLAR_URL/api/v1/history" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"]["time_saved_ms"])') || fail "GET /api/v1/history"
+[[ "$saved_run" -gt 0 && "$saved_run" == "$saved_server" ]] || fail "build time saved: the run says $saved_run ms, the server $saved_server ms"
+rm -rf "$B/.cellar/runs"
 grep -q "core:build: core built" "$IT_TMP/out" || { show; fail "remote hit did not replay the log"; }
 [[ $(wc -l <"$CELLAR_IT_COUNTER") == 1 ]] || fail "a remote hit ran core#build"
 diff <(tree_of "$A") <(tree_of "$B") || fail "restored outputs differ from the originals"

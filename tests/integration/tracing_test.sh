@@ -9,13 +9,21 @@
 #   2. a hit: one server span, cache result hit, no upstream span;
 #   3. a failed upstream: the upstream span is an error;
 #   4. a collector that hangs: requests are answered at once, spans are
-#      dropped or counted as failed, never waited for.
+#      dropped or counted as failed, never waited for;
+#   5. a cold git clone through cellar: the git subprocesses that build the
+#      mirror and the upload-pack that serves it are spans of the client's
+#      trace.
 # Span encoding, sampling and the queue are unit-tested in src/trace/.
 # Usage: bash tracing_test.sh /path/to/cellar
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/go_lib.sh"
 source "$(dirname "$0")/npm_lib.sh"
+source "$(dirname "$0")/git_lib.sh"
 IT_DIR="$(cd "$(dirname "$0")" && pwd)"
+git_client_env
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+start_fake_git_upstream "$IT_TMP/upstream"
+make_small_repo "$UP_ROOT/acme/small.git"
 
 OTLP_DIR="$IT_TMP/otlp"
 python3 "$IT_DIR/fake_otlp_collector.py" "$IT_TMP/otlp.port" "$OTLP_DIR" >"$IT_TMP/otlp.err" 2>&1 &
@@ -26,7 +34,8 @@ OTLP_URL="http://127.0.0.1:$(cat "$IT_TMP/otlp.port")"
 start_fake_npm_registry
 
 OTEL_SERVICE_NAME=cellar-it OTEL_RESOURCE_ATTRIBUTES=deployment.environment=it \
-  start_cellar "$IT_TMP/data" --npm-upstream "$NPM_URL" --otlp-endpoint "$OTLP_URL" --trace-sampling 0
+  start_cellar "$IT_TMP/data" --npm-upstream "$NPM_URL" --otlp-endpoint "$OTLP_URL" --trace-sampling 0 \
+  --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT"
 REG="$CELLAR_URL/npm"
 CHECK="python3 $IT_DIR/check_traces.py $OTLP_DIR"
 
@@ -121,6 +130,22 @@ grep -q "^upstream GET [0-9a-f]* [0-9a-f]* error" "$IT_TMP/tree4" ||
   { cat "$IT_TMP/tree4"; fail "the failed upstream call is not an error span"; }
 rm -f "$NPM_STATE/down"
 pass "failed upstream: the upstream span is an error"
+
+# 5. A cold git clone: every request of the clone carries the same
+# traceparent, so the mirror's git runs and the pack's upload-pack join it.
+t7=$(new_trace)
+timeout -k 5 120 git -c "url.$CELLAR_URL/git/127.0.0.1:$UP_PORT/.insteadOf=$UP_URL/" \
+  -c "http.$UP_URL/.proxy=http://127.0.0.1:9" -c "http.extraHeader=traceparent: 00-$t7-$caller_span-01" \
+  clone -q "$UP_URL/acme/small.git" "$IT_TMP/clone" >"$IT_TMP/clone.out" 2>&1 || { cat "$IT_TMP/clone.out"; fail "git clone"; }
+wait_trace "$t7"
+for _ in $(seq 1 50); do
+  $CHECK "$t7" tree >"$IT_TMP/tree7"
+  grep -q "^git upload-pack " "$IT_TMP/tree7" && break
+  sleep 0.1
+done
+grep -Eq "^git (init|fetch|clone) " "$IT_TMP/tree7" && grep -q "^git upload-pack " "$IT_TMP/tree7" ||
+  { cat "$IT_TMP/tree7"; fail "no git subprocess spans in the clone's trace"; }
+pass "cold git clone: the mirror's git runs and the pack's upload-pack are spans of the client's trace"
 
 # 4. A collector that stops answering costs requests nothing.
 touch "$OTLP_DIR/hang"

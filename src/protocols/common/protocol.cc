@@ -58,6 +58,7 @@ Result<auth::Principal> Authorize(const ProtocolContext& ctx, http::Exchange& ex
   const char* what = scope == auth::kScopeRead ? "read" : scope == auth::kScopeWrite ? "write" : "admin";
   span.Set("cellar.scope", what);
   span.Set("cellar.namespace", ns);
+  ex.set_namespace(ns);
   auto principal = ctx.auth.Authenticate(ex.Header("Authorization"));
   if (!principal.ok()) {
     span.SetError(principal.error().message());
@@ -134,7 +135,14 @@ awaitable<UploadResult> StreamUpload(const ProtocolContext& ctx, http::Exchange&
   auto* pending = put->get();
   trace::ScopedSpan commit_span(ex.tracer(), ex.trace_context(), "blob commit");
   commit_span.Set("cellar.bytes", static_cast<int64_t>(pending->bytes_written()));
-  auto committed = co_await http::RunBlocking(ctx.workers, [pending] { return pending->Commit(); });
+  // The commit's own work (an S3 upload with --storage s3) is traced under
+  // the commit span, and what it logs carries the trace's ids.
+  trace::Tracer* tracer = ex.tracer();
+  const trace::TraceContext* commit_context = commit_span.context();
+  auto committed = co_await http::RunBlocking(ctx.workers, [pending, tracer, commit_context] {
+    trace::CurrentScope scope(tracer, commit_context);
+    return pending->Commit();
+  });
   if (!committed.ok()) commit_span.SetError(committed.error().message());
   uint64_t bytes = pending->bytes_written();
   if (!committed.ok()) {

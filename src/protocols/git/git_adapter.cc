@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "http/offload.h"
+#include "trace/tracer.h"
 
 // GCC 12 destroys the temporaries of a co_await expression twice, so every
 // lambda handed to RunBlocking below captures only pointers and references
@@ -363,32 +364,40 @@ awaitable<void> GitAdapter::HandleLsRefs(http::Exchange& ex, const GitTarget& ta
   // The upstream's refs are the answer. If the mirror lacks any of their
   // objects, start the repository's fetch now, while the client reads.
   auto exec = co_await asio::this_coro::executor;
-  asio::co_spawn(exec, RefreshIfBehind(target, OidsInLsRefs(answer.body), auth), asio::detached);
+  std::optional<trace::CurrentSpan> trace;
+  if (ex.trace_context()) trace = trace::CurrentSpan{ex.tracer(), *ex.trace_context()};
+  asio::co_spawn(exec, RefreshIfBehind(target, OidsInLsRefs(answer.body), auth, trace), asio::detached);
   std::string type = answer.content_type.empty() ? std::string(kResultType) : answer.content_type;
   co_await ex.Respond(200, answer.body, type);
 }
 
-awaitable<void> GitAdapter::RefreshIfBehind(GitTarget target, std::vector<std::string> oids, std::string auth) {
+awaitable<void> GitAdapter::RefreshIfBehind(GitTarget target, std::vector<std::string> oids, std::string auth,
+                                            std::optional<trace::CurrentSpan> trace) {
   MirrorStore* mirrors = &mirrors_;
   auto missing = co_await http::RunBlocking(ctx_.upstream_pool(), [mirrors, &target, &oids] {
     return mirrors->Missing(target.repo_key, oids);
   });
   if (missing.ok() && missing->empty()) co_return;
-  (void)co_await UpdateMirror(target, auth);
+  (void)co_await UpdateMirror(target, auth, trace ? &*trace : nullptr);
 }
 
-awaitable<Status> GitAdapter::UpdateMirror(const GitTarget& target, const std::string& authorization) {
+awaitable<Status> GitAdapter::UpdateMirror(const GitTarget& target, const std::string& authorization,
+                                            const trace::CurrentSpan* trace) {
   MirrorStore* mirrors = &mirrors_;
   std::string key = target.repo_key;
   std::string url = UpstreamUrl(target);
-  Status s = co_await http::RunBlocking(ctx_.upstream_pool(), [mirrors, &key, &url, &authorization] {
-    return mirrors->Update(key, url, authorization);
+  trace::Tracer* tracer = trace ? trace->tracer : nullptr;
+  const trace::TraceContext* context = trace ? &trace->context : nullptr;
+  co_return co_await http::RunBlocking(ctx_.upstream_pool(), [mirrors, &key, &url, &authorization, tracer, context] {
+    // In the scope, so the warning carries the request's trace ids too.
+    trace::CurrentScope scope(tracer, context);
+    Status s = mirrors->Update(key, url, authorization);
+    if (!s.ok()) {
+      Log(LogLevel::kWarn, "git mirror update failed",
+          "\"repo\":\"" + JsonEscape(key) + "\",\"error\":\"" + JsonEscape(s.message()) + "\"");
+    }
+    return s;
   });
-  if (!s.ok()) {
-    Log(LogLevel::kWarn, "git mirror update failed",
-        "\"repo\":\"" + JsonEscape(key) + "\",\"error\":\"" + JsonEscape(s.message()) + "\"");
-  }
-  co_return s;
 }
 
 awaitable<void> GitAdapter::HandleFetch(http::Exchange& ex, const GitTarget& target, const std::string& body,
@@ -412,7 +421,9 @@ awaitable<void> GitAdapter::HandleFetch(http::Exchange& ex, const GitTarget& tar
   // fetch (want-refs name refs, not objects: always fetch for those).
   const bool need_update = !mirrors_.Exists(key) || !missing.ok() || !missing->empty() || !request.want_refs.empty();
   if (need_update && !stale) {
-    Status updated = co_await UpdateMirror(target, auth);
+    std::optional<trace::CurrentSpan> trace;
+    if (ex.trace_context()) trace = trace::CurrentSpan{ex.tracer(), *ex.trace_context()};
+    Status updated = co_await UpdateMirror(target, auth, trace ? &*trace : nullptr);
     if (updated.ok()) result = "fetched";
     missing = co_await missing_now();
   }
@@ -420,14 +431,18 @@ awaitable<void> GitAdapter::HandleFetch(http::Exchange& ex, const GitTarget& tar
     // Commits no ref points at (a PR head asked for by id): fetch and pin.
     std::vector<std::string> ids = *missing;
     std::string url = UpstreamUrl(target);
-    (void)co_await http::RunBlocking(ctx_.upstream_pool(), [mirrors, &key, &url, &ids, &auth] {
+    (void)co_await protocols::RunUpstream(ctx_, ex, [mirrors, &key, &url, &ids, &auth] {
       return mirrors->FetchObjects(key, url, ids, auth);
     });
     result = "fetched";
     missing = co_await missing_now();
   }
+  // A client's fetch (its pack) is what the dashboard counts as a git hit
+  // or miss; ls-refs and the like are other requests.
+  const bool fetch = request.command == "fetch";
   if (!mirrors_.Exists(key) || !missing.ok() || !missing->empty()) {
     mirrors_.EndUse(key);
+    if (fetch) ex.set_cache_result("uncached");
     if (stale) {
       Count(kind, "error");
       co_return co_await protocols::RespondError(
@@ -438,6 +453,10 @@ awaitable<void> GitAdapter::HandleFetch(http::Exchange& ex, const GitTarget& tar
   if (stale) {
     result = "stale";
     ex.SetHeader("X-Cellar-Stale", "upstream unreachable");
+  }
+  if (fetch) {
+    mirrors_.CountServed(key);
+    ex.set_cache_result(result == "fetched" ? "fill" : result);
   }
   co_await ServeFromMirror(ex, mirrors_.PathFor(key), body, kind, result);
   mirrors_.EndUse(key);
@@ -451,6 +470,11 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
     ex.SetHeader("Retry-After", "5");
     co_return co_await protocols::RespondError(ex, 503, "too many pack generations in flight; retry shortly");
   }
+  // The pack generation, from spawning git to its exit, as a span of the
+  // request's trace.
+  trace::ScopedSpan span(ex.tracer(), ex.trace_context(), "git upload-pack");
+  span.Set("process.executable.name", "git");
+  span.Set("cellar.git.command", "upload-pack");
   env::SubprocessOptions o;
   o.argv = {"git", "upload-pack", "--stateless-rpc", "--timeout=" + std::to_string(options_.upload_pack_timeout_s), dir};
   auto proto = ex.Header("Git-Protocol");
@@ -461,6 +485,7 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
   if (!spawned.ok()) {
     packs_in_flight_.fetch_sub(1);
     Count(kind, "error");
+    span.SetError(spawned.error().message());
     Log(LogLevel::kError, "git upload-pack could not start", "\"error\":\"" + JsonEscape(spawned.error().ToString()) + "\"");
     co_return co_await protocols::RespondError(ex, 500, "cellar could not run git upload-pack (details in its log)");
   }
@@ -495,9 +520,12 @@ awaitable<void> GitAdapter::ServeFromMirror(http::Exchange& ex, const std::strin
   boost::system::error_code ignored;
   output.close(ignored);
   env::Process* p = proc.get();
-  (void)co_await http::RunBlocking(ctx_.upstream_pool(), [p] { return p->Wait(); });
+  const int exit_code = co_await http::RunBlocking(ctx_.upstream_pool(), [p] { return p->Wait(); });
   packs_in_flight_.fetch_sub(1);
   metrics_.bytes_served.With({"mirror"}).Inc(bytes);
+  span.Set("cellar.bytes", static_cast<int64_t>(bytes));
+  span.Set("process.exit.code", static_cast<int64_t>(exit_code));
+  if (!sent.ok()) span.SetError(sent.message());
   Count(kind, sent.ok() ? result : "error");
 }
 

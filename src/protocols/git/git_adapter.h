@@ -97,8 +97,14 @@ class GitAdapter : public protocols::ProtocolAdapter {
   boost::asio::awaitable<bool> PassGate(http::Exchange& ex, const GitTarget& target, const std::string& kind,
                                         bool* stale);
   // Fetches in the background when the mirror lacks any of `oids`.
-  boost::asio::awaitable<void> RefreshIfBehind(GitTarget target, std::vector<std::string> oids, std::string auth);
-  boost::asio::awaitable<Status> UpdateMirror(const GitTarget& target, const std::string& authorization);
+  // `trace`: the request that asked (its trace covers the refresh, which
+  // outlives it), or nullopt.
+  boost::asio::awaitable<void> RefreshIfBehind(GitTarget target, std::vector<std::string> oids, std::string auth,
+                                               std::optional<trace::CurrentSpan> trace);
+  // `trace`: the client request the update is for (the git subprocesses
+  // become spans of its trace), or null.
+  boost::asio::awaitable<Status> UpdateMirror(const GitTarget& target, const std::string& authorization,
+                                              const trace::CurrentSpan* trace);
   Result<std::string> LocalAdvertisement(const std::string& dir, bool v2);
   // Records the upstream's answer to `authorization` for the repository.
   void RecordDecision(const GitTarget& target, const std::string& authorization, bool accepted);

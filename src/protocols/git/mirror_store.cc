@@ -10,6 +10,8 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "hash/blake3.h"
+#include "trace/current_span.h"
+#include "trace/tracer.h"
 
 namespace cellar::git {
 
@@ -54,6 +56,19 @@ void OrderForEviction(std::vector<EvictionCandidate>& idle, MirrorEvictionPolicy
 }
 
 // A file time as unix milliseconds (file_clock's epoch is not the unix epoch).
+// The git subcommand of `args` ("fetch" of {"-C", dir, "fetch", ...}): the
+// first argument that is neither an option nor an option's value.
+std::string GitSubcommand(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-C" || args[i] == "-c") {
+      ++i;
+      continue;
+    }
+    if (!args[i].starts_with("-")) return args[i];
+  }
+  return "";
+}
+
 int64_t UnixMs(fs::file_time_type t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(t).time_since_epoch())
       .count();
@@ -118,11 +133,25 @@ Result<env::RunResult> MirrorStore::RunGit(std::vector<std::string> args, const 
   o.argv = {"git"};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.env = GitEnv(authorization, "");
-  CELLAR_ASSIGN_OR_RETURN(auto result, runner_.Run(std::move(o), input, options_.fetch_timeout));
+  // Within a traced request (trace/current_span.h) each git run is a span.
+  const trace::CurrentSpan* current = trace::Current();
+  const std::string command = GitSubcommand(args);
+  trace::ScopedSpan span(current ? current->tracer : nullptr, current ? &current->context : nullptr, "git " + command);
+  span.Set("process.executable.name", "git");
+  span.Set("cellar.git.command", command);
+  auto ran = runner_.Run(std::move(o), input, options_.fetch_timeout);
+  if (!ran.ok()) {
+    span.SetError(ran.error().message());
+    return ran.error();
+  }
+  env::RunResult result = std::move(*ran);
+  span.Set("process.exit.code", static_cast<int64_t>(result.exit_code));
   if (result.timed_out) {
+    span.SetError("timed out");
     return Status::DeadlineExceeded("git did not finish within " +
                                     std::to_string(options_.fetch_timeout.count() / 1000) + " s");
   }
+  if (result.exit_code != 0) span.SetError("git " + command + " exited " + std::to_string(result.exit_code));
   return result;
 }
 
@@ -435,6 +464,11 @@ void MirrorStore::Measure(const std::string& repo_key) {
   if (state.created_ms == 0) state.created_ms = now;
 }
 
+void MirrorStore::CountServed(const std::string& repo_key) {
+  std::lock_guard lock(mu_);
+  ++mirrors_[repo_key].served;
+}
+
 void MirrorStore::BeginUse(const std::string& repo_key) {
   const int64_t now = NowMs();
   {
@@ -453,6 +487,23 @@ void MirrorStore::EndUse(const std::string& repo_key) {
   auto& state = mirrors_[repo_key];
   --state.users;
   state.last_use_ms = now;
+}
+
+std::vector<MirrorStore::MirrorInfo> MirrorStore::Snapshot() const {
+  std::vector<MirrorInfo> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [repo, m] : mirrors_) {
+      if (m.bytes == 0) continue;  // being built or gone
+      out.push_back({repo, m.bytes, 0, m.last_use_ms, m.created_ms, m.served});
+    }
+  }
+  for (auto& info : out) {
+    std::error_code ec;
+    auto mtime = fs::last_write_time(PathFor(info.repo) + "/cellar-fetched", ec);
+    if (!ec) info.last_fetch_ms = UnixMs(mtime);
+  }
+  return out;
 }
 
 int MirrorStore::mirror_count() const {

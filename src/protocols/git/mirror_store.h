@@ -143,10 +143,25 @@ class MirrorStore {
 
   // Serving a mirror holds a use so eviction passes it by.
   void BeginUse(const std::string& repo_key);
+  // A client's fetch (a clone or a fetch's pack) was answered from the
+  // mirror: the dashboard's clones served.
+  void CountServed(const std::string& repo_key);
   void EndUse(const std::string& repo_key);
   // Evicts idle mirrors, in the order of the eviction policy, until the
   // total is below 90% of max_bytes (only when it is above max_bytes).
   EvictionResult EvictIfNeeded();
+  // Every mirror this node holds, by repository key, for the dashboard.
+  // Reads each mirror's fetch stamp from disk: worker threads only.
+  struct MirrorInfo {
+    std::string repo;
+    uint64_t bytes = 0;
+    int64_t last_fetch_ms = 0;  // 0: never fetched since it was built here
+    int64_t last_use_ms = 0;
+    int64_t created_ms = 0;
+    uint64_t clones_served = 0;  // client fetches answered since start-up
+  };
+  std::vector<MirrorInfo> Snapshot() const;
+  uint64_t max_bytes() const { return options_.max_bytes; }
   uint64_t total_bytes() const { return total_bytes_.load(); }
   int mirror_count() const;
 
@@ -172,7 +187,8 @@ class MirrorStore {
     uint64_t bytes = 0;
     int64_t last_use_ms = 0;
     int64_t created_ms = 0;  // when this node built it (for kSizeAndAge)
-    uint64_t uses = 0;       // clients served since start-up (for kSizeAndAge)
+    uint64_t uses = 0;       // uses since start-up, warm-ups included (for kSizeAndAge)
+    uint64_t served = 0;     // client fetches answered since start-up
     int users = 0;
   };
 

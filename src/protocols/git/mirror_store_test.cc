@@ -16,6 +16,8 @@
 #include "index/document_versions.h"
 #include "protocols/git/warmup.h"
 #include "redis/leases.h"
+#include "trace/collecting_exporter.h"
+#include "trace/current_span.h"
 
 namespace cellar::git {
 namespace {
@@ -315,6 +317,62 @@ TEST_F(MirrorStoreTest, WarmupClaimsLastUntilShortlyBeforeTheNextScheduledRun) {
   EXPECT_EQ(scheduled.ClaimTtl(midnight + 1750), std::chrono::milliseconds(1000));
   Warmer unscheduled(Store(), {}, {}, nullptr);
   EXPECT_EQ(unscheduled.ClaimTtl(midnight), std::chrono::minutes(10));
+}
+
+TEST_F(MirrorStoreTest, SnapshotAndLastWarmupRunForTheDashboard) {
+  EXPECT_TRUE(Store().Snapshot().empty());
+  WarmupConfig config;
+  config.schedule = *CronSchedule::Parse("0 * * * *");
+  Warmer warmer(Store(), {"example.com"}, config, nullptr);
+  EXPECT_FALSE(warmer.LastRun());
+  const int64_t midnight = 1'767'225'600;  // 2026-01-01T00:00:00Z
+  EXPECT_EQ(warmer.NextScheduledRun(midnight + 10), midnight + 3600);
+  auto results = warmer.RunShared({{kUrl, {}, 0}}, 60s);
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok) << results[0].error;
+  auto run = warmer.LastRun();
+  ASSERT_TRUE(run);
+  EXPECT_FALSE(run->on_demand);
+  ASSERT_EQ(run->results.size(), 1u);
+  EXPECT_EQ(run->results[0].url, kUrl);
+  EXPECT_LE(run->started_ms, run->finished_ms);
+  EXPECT_TRUE(warmer.Run({{kUrl, {}, 0}})[0].ok);
+  EXPECT_TRUE(warmer.LastRun()->on_demand);
+
+  Store().CountServed(kKey);
+  auto mirrors = Store().Snapshot();
+  ASSERT_EQ(mirrors.size(), 1u);
+  EXPECT_EQ(mirrors[0].repo, kKey);
+  EXPECT_GT(mirrors[0].bytes, 0u);
+  EXPECT_EQ(mirrors[0].clones_served, 1u);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>(mirrors[0].last_fetch_ms), static_cast<double>(now_ms), 120'000.0);
+}
+
+TEST_F(MirrorStoreTest, InATracedRequestEachGitRunIsASpan) {
+  std::vector<trace::SpanData> exported;
+  metrics::Registry registry;
+  trace::Tracer tracer(trace::TracerOptions{}, std::make_unique<trace::CollectingExporter>(exported), registry);
+  const trace::TraceContext request = tracer.StartServerSpan(std::nullopt);
+  {
+    trace::CurrentScope scope(&tracer, &request);
+    ASSERT_TRUE(Store().Update(kKey, kUrl, "").ok());
+    git_.Set({"git", "fetch"}, FakeProcessScript::Exit(128, "", "fatal: unreachable\n"));
+    EXPECT_FALSE(Store().Update(kKey, kUrl, "").ok());
+  }
+  tracer.Flush();
+  std::vector<std::string> names;
+  bool failed_fetch = false;
+  for (const auto& span : exported) {
+    names.push_back(span.name);
+    EXPECT_EQ(span.context.trace_id, request.trace_id);
+    EXPECT_EQ(span.parent, request.span_id);
+    if (span.name == "git fetch" && span.error) failed_fetch = true;
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "git init"), names.end()) << ::testing::PrintToString(names);
+  EXPECT_GE(std::count(names.begin(), names.end(), "git fetch"), 2);
+  EXPECT_TRUE(failed_fetch);
 }
 
 }  // namespace

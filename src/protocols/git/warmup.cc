@@ -184,6 +184,13 @@ std::chrono::milliseconds Warmer::ClaimTtl(int64_t now_s) const {
 
 std::vector<WarmupResult> Warmer::RunWithClaims(std::vector<WarmupRepository> repositories,
                                                 std::chrono::milliseconds claim_ttl) {
+  auto unix_now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  WarmupRun run;
+  run.started_ms = unix_now_ms();
+  run.on_demand = claim_ttl.count() == 0;
   std::stable_sort(repositories.begin(), repositories.end(),
                    [](const auto& a, const auto& b) { return a.priority > b.priority; });
   std::vector<WarmupResult> results(repositories.size());
@@ -196,7 +203,22 @@ std::vector<WarmupResult> Warmer::RunWithClaims(std::vector<WarmupRepository> re
   for (size_t i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
+  run.finished_ms = unix_now_ms();
+  run.results = results;
+  std::lock_guard lock(mu_);
+  last_run_ = std::move(run);
   return results;
+}
+
+std::optional<WarmupRun> Warmer::LastRun() const {
+  std::lock_guard lock(mu_);
+  return last_run_;
+}
+
+std::optional<int64_t> Warmer::NextScheduledRun(int64_t now_s) const {
+  std::lock_guard lock(mu_);
+  if (!config_.schedule || stopping_) return std::nullopt;
+  return config_.schedule->Next(now_s);
 }
 
 void Warmer::Start() {

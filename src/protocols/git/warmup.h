@@ -67,6 +67,14 @@ struct WarmupResult {
 };
 std::string WarmupReportJson(const std::vector<WarmupResult>& results);
 
+// One finished run, for the dashboard's git page.
+struct WarmupRun {
+  int64_t started_ms = 0;   // unix milliseconds
+  int64_t finished_ms = 0;
+  bool on_demand = false;   // asked through the admin API (else start-up or schedule)
+  std::vector<WarmupResult> results;
+};
+
 class Warmer {
  public:
   // `allowed_hosts` as for the proxy: other hosts are refused. `fleet_claims`
@@ -87,6 +95,11 @@ class Warmer {
   // 10 minutes without a schedule.
   std::chrono::milliseconds ClaimTtl(int64_t now_s) const;
   const WarmupConfig& config() const { return config_; }
+  // The last finished run, if any.
+  std::optional<WarmupRun> LastRun() const;
+  // When the schedule runs next after `now_s` (unix seconds); nullopt
+  // without a schedule or once stopped.
+  std::optional<int64_t> NextScheduledRun(int64_t now_s) const;
 
   // Runs at start (if configured) and on the schedule, on a thread.
   void Start();
@@ -107,9 +120,10 @@ class Warmer {
   WarmupConfig config_;
   std::function<void(const WarmupResult&)> on_result_;
   redis::Leases* const fleet_claims_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  std::optional<WarmupRun> last_run_;  // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

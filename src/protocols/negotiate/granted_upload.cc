@@ -24,6 +24,7 @@ awaitable<GrantedUpload> StoreGrantedUpload(const protocols::ProtocolContext& ct
   options.ns = grant.ns;
   options.key = grant.key;
   options.content_type = std::move(content_type);
+  options.attributes = EntryAttributes(grant.duration_ms);
   options.verifier = std::make_unique<DeclaredContentVerifier>(grant);
   const uint64_t limit = grant.size ? std::min(*grant.size, ctx.max_entry_bytes) : ctx.max_entry_bytes;
   auto result = co_await protocols::StoreIfAbsent(ctx, ex, std::move(options), limit);

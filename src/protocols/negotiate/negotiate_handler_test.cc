@@ -83,6 +83,34 @@ TEST_F(NegotiateHandlerTest, UploadThenDownloadThroughSignedUrls) {
   EXPECT_EQ(Ask({{"hash", "nothere"}, {"action", "download"}}).first, "missing");
 }
 
+TEST_F(NegotiateHandlerTest, ADeclaredBuildDurationIsCountedAsTimeSavedByDownloads) {
+  std::string data(5000, 't');
+  json item = UploadItem("timed1", data);
+  item["duration_ms"] = 4200;
+  auto [status, put_url] = Ask(item);
+  EXPECT_EQ(status, "upload_needed");
+  EXPECT_NE(put_url.find("duration=4200"), std::string::npos) << put_url;
+  auto r = harness_.Put(put_url, data);
+  ASSERT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(r.time_saved_ms, 0u);  // an upload saves nothing
+  auto [found, get_url] = Ask({{"hash", "timed1"}, {"action", "download"}});
+  EXPECT_EQ(found, "found");
+  r = harness_.Get(get_url);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.time_saved_ms, 4200u);
+  EXPECT_EQ(r.ns, "artifacts");
+  EXPECT_EQ(harness_.Head(get_url).time_saved_ms, 0u);
+  // Without a declared duration nothing is counted.
+  auto [s2, put2] = Ask(UploadItem("untimed1", data));
+  ASSERT_EQ(harness_.Put(put2, data).status, 201u);
+  EXPECT_EQ(harness_.Get(Ask({{"hash", "untimed1"}, {"action", "download"}}).second).time_saved_ms, 0u);
+  // A duration that is not a count of milliseconds is refused.
+  item["duration_ms"] = -1;
+  EXPECT_EQ(Negotiate(item).status, 400u);
+  item["duration_ms"] = "soon";
+  EXPECT_EQ(Negotiate(item).status, 400u);
+}
+
 TEST_F(NegotiateHandlerTest, BatchKeepsOrderAndNamespaces) {
   std::string data = "batch body";
   ASSERT_EQ(harness_.Put(Ask(UploadItem("single1", data)).second, data).status, 201u);

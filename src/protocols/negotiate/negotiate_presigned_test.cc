@@ -158,6 +158,19 @@ TEST_F(NegotiatePresignedTest, UploadGoesToStagingAndTheCommitStoresIt) {
   EXPECT_NE(metrics.find(R"(cellar_negotiate_transfers_total{op="commit",result="stored"} 1)"), std::string::npos);
 }
 
+TEST_F(NegotiatePresignedTest, TheCommitKeepsTheDeclaredDurationForPresignedDownloads) {
+  const std::string data(1000, 'q');
+  json item = UploadItem("timed", data);
+  item["duration_ms"] = 61000;
+  json answer = Ask(item);
+  store_.Stage(answer["url"], data);
+  ASSERT_EQ(Commit(PathOf(answer, "commit_url")).status, 201u);
+  json batch = {{"requests", {{{"hash", "timed"}, {"action", "download"}}, {{"hash", "timed"}, {"action", "download"}}}}};
+  auto r = Post("/v1/negotiate/batch", batch.dump(), testing::kWriterToken, {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(r.time_saved_ms, 2 * 61000u);  // each found download is a build not run
+}
+
 TEST_F(NegotiatePresignedTest, OfTwoStagedUploadsTheFirstCommitWins) {
   const std::string first(1000, 'a'), second(1000, 'b');
   json a = Ask(UploadItem("race1", first));

@@ -35,6 +35,12 @@ Result<NegotiateItem> ParseItem(const json& j) {
     }
     item.sha256 = digest->get<std::string>();
   }
+  if (auto duration = j.find("duration_ms"); duration != j.end()) {
+    if (!duration->is_number_unsigned() || duration->get<uint64_t>() > kMaxDurationMs) {
+      return Status::InvalidArgument("\"duration_ms\" must be a non-negative integer of milliseconds (at most 30 days)");
+    }
+    if (item.action == Action::kUpload) item.duration_ms = duration->get<uint64_t>();
+  }
   return item;
 }
 
@@ -94,6 +100,18 @@ Result<NegotiateRequest> ParseBatch(std::string_view body, size_t max_items) {
     request.items.push_back(std::move(item));
   }
   return request;
+}
+
+std::string EntryAttributes(std::optional<uint64_t> duration_ms) {
+  if (!duration_ms) return "{}";
+  return json{{"duration_ms", *duration_ms}}.dump();
+}
+
+uint64_t DurationOf(std::string_view attributes) {
+  auto j = json::parse(attributes, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return 0;
+  auto it = j.find("duration_ms");
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
 }
 
 UploadAnswer UploadAnswerFor(const protocols::UploadResult& upload, bool declared_size_below_limit) {

@@ -24,7 +24,11 @@ struct NegotiateItem {
   Action action = Action::kDownload;
   std::optional<uint64_t> size;       // uploads: exact size the upload must have
   std::optional<std::string> sha256;  // uploads: 64 lowercase hex the body must hash to
+  // uploads: how long the build that made the artifact took (`cellar run`
+  // sends it); a later download counts it as build time saved.
+  std::optional<uint64_t> duration_ms;
 };
+inline constexpr uint64_t kMaxDurationMs = 30ULL * 24 * 3600 * 1000;
 
 struct NegotiateRequest {
   std::string ns;  // "artifacts" or "artifacts/<namespace>"
@@ -35,7 +39,8 @@ struct NegotiateRequest {
   bool presigned_uploads = false;
 };
 
-// Parses a single request {"hash", "action", "size"?, "sha256"?, "namespace"?}.
+// Parses a single request {"hash", "action", "size"?, "sha256"?,
+// "duration_ms"?, "namespace"?}.
 Result<NegotiateRequest> ParseSingle(std::string_view body);
 // Parses a batch {"namespace"?, "requests": [{"hash", "action", ...}, ...]}
 // of at most `max_items` requests.
@@ -55,6 +60,9 @@ struct NegotiateAnswer {
   // to POST once the PUT succeeded.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string commit_url;
+  // Not sent: build time a found download spares the client (the entry's
+  // recorded duration), for the dashboard.
+  uint64_t time_saved_ms = 0;
 };
 std::string AnswerJson(const NegotiateAnswer& answer);
 std::string BatchJson(const std::vector<NegotiateAnswer>& answers);
@@ -70,6 +78,11 @@ struct UploadAnswer {
   std::string_view result;
 };
 UploadAnswer UploadAnswerFor(const protocols::UploadResult& upload, bool declared_size_below_limit);
+
+// An entry's attributes (JSON object text) recording the build's duration,
+// and the duration read back (0 when none was recorded).
+std::string EntryAttributes(std::optional<uint64_t> duration_ms);
+uint64_t DurationOf(std::string_view attributes);
 
 // RFC 3339 UTC ("2026-11-30T09:00:00Z").
 std::string FormatRfc3339(int64_t unix_s);

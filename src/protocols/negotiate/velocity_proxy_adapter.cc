@@ -73,6 +73,7 @@ awaitable<void> VelocityProxyAdapter::Handle(http::Exchange& ex) {
       co_return co_await protocols::RespondAuthError(ex, principal.error());
     }
   }
+  ex.set_namespace(grant.ns);
   if (upload) co_return co_await HandleUpload(ex, grant);
 
   auto hit = co_await protocols::CacheCall(ctx_, [&] { return ctx_.cache.Get(grant.ns, key); });

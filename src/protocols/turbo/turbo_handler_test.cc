@@ -94,8 +94,11 @@ TEST_F(TurboHandlerTest, FirstWriteWinsWithItsMetadata) {
   EXPECT_EQ(r.Header("x-artifact-duration"), "1234");
   EXPECT_EQ(r.Header("x-artifact-tag"), "Zmlyc3QtdGFn");
   EXPECT_EQ(r.cache_result, "hit");
+  EXPECT_EQ(r.time_saved_ms, 1234u);  // the dashboard's build time saved
+  EXPECT_FALSE(r.ns.empty());
   r = Head(Art("cellarcurl01?slug=curl"));
   EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.time_saved_ms, 0u);  // a HEAD downloads nothing
   EXPECT_EQ(r.Header("Content-Length"), "19");
   EXPECT_EQ(r.Header("x-artifact-tag"), "Zmlyc3QtdGFn");
   EXPECT_EQ(r.body, "");

@@ -7,7 +7,9 @@
 //       were accepted), download (object bytes read)
 //   cellar_s3_request_seconds{operation}          time to the answer (a GET's
 //       to its headers; the body streams afterwards)
-// Placed under RetryingS3Client, so every attempt is one request.
+// Placed under RetryingS3Client, so every attempt is one request. Within a
+// traced request's scope (trace/current_span.h) each request is also a
+// client span ("S3 put", ...) with the key and the result.
 // Thread-safety: as S3Client. `inner`, `registry` and `clock` must outlive
 // this object; readers it returns must not outlive it.
 #pragma once
@@ -40,9 +42,14 @@ class MeteredS3Client final : public S3Client {
 
  private:
   class Reader;
-  // Records one request of `op` that started at `start` and ended with
-  // `status` (`miss` when it found no object).
-  void Record(std::string_view op, std::chrono::steady_clock::time_point start, const Status& status,
+  struct Started {
+    std::chrono::steady_clock::time_point at;
+    int64_t unix_ns = 0;  // only when a trace is current
+  };
+  Started Begin() const;
+  // Records one request of `op` on `key` that started at `start` and ended
+  // with `status` (`miss` when it found no object).
+  void Record(std::string_view op, const std::string& key, const Started& start, const Status& status,
               bool miss = false);
 
   S3Client& inner_;

@@ -4,6 +4,8 @@
 
 #include "env/clock.h"
 #include "store/s3/fake_s3_client.h"
+#include "trace/collecting_exporter.h"
+#include "trace/current_span.h"
 
 namespace cellar::s3 {
 namespace {
@@ -38,6 +40,35 @@ TEST_F(MeteredS3ClientTest, CountsRequestsByOperationAndResult) {
   EXPECT_TRUE(Has(text, R"(cellar_s3_requests_total{operation="delete",result="ok"} 1)")) << text;
   EXPECT_TRUE(Has(text, R"(cellar_s3_request_seconds_count{operation="put"} 2)")) << text;
   EXPECT_TRUE(Has(text, R"(cellar_s3_request_seconds_count{operation="head"} 2)")) << text;
+}
+
+TEST_F(MeteredS3ClientTest, InATracedScopeEachRequestIsAClientSpan) {
+  std::vector<trace::SpanData> exported;
+  metrics::Registry trace_registry;
+  trace::Tracer tracer(trace::TracerOptions{}, std::make_unique<trace::CollectingExporter>(exported), trace_registry);
+  const trace::TraceContext request = tracer.StartServerSpan(std::nullopt);
+  StringBody outside("bytes");
+  ASSERT_TRUE(client_.PutObject("outside", outside, {}).ok());  // no scope: no span
+  {
+    trace::CurrentScope scope(&tracer, &request);
+    StringBody body("bytes");
+    ASSERT_TRUE(client_.PutObject("blobs/abc", body, {}).ok());
+    fake_.FailNext(S3Op::kHead, Status::Unavailable("connection refused"));
+    ASSERT_FALSE(client_.HeadObject("blobs/def").ok());
+  }
+  tracer.Flush();
+  ASSERT_EQ(exported.size(), 2u);
+  EXPECT_EQ(exported[0].name, "S3 put");
+  EXPECT_EQ(exported[0].kind, trace::SpanKind::kClient);
+  EXPECT_EQ(exported[0].context.trace_id, request.trace_id);
+  EXPECT_EQ(exported[0].parent, request.span_id);
+  EXPECT_FALSE(exported[0].error);
+  bool keyed = false;
+  for (const auto& a : exported[0].attributes) keyed |= a.key == "aws.s3.key";
+  EXPECT_TRUE(keyed);
+  EXPECT_EQ(exported[1].name, "S3 head");
+  EXPECT_TRUE(exported[1].error);
+  EXPECT_EQ(exported[1].status_message, "connection refused");
 }
 
 TEST_F(MeteredS3ClientTest, CountsBytesUploadedAndDownloaded) {

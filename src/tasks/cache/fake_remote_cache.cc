@@ -74,7 +74,8 @@ Result<std::optional<FileDigest>> FakeRemoteCache::Download(const RemoteArtifact
 }
 
 Result<UploadOutcome> FakeRemoteCache::Upload(const std::string& hash, const std::string& path,
-                                              const std::optional<FileDigest>& digest) {
+                                              const std::optional<FileDigest>& digest,
+                                              std::optional<uint64_t> duration_ms) {
   CELLAR_RETURN_IF_ERROR(CheckArtifactHash(hash));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("open " + path + " failed");
@@ -88,6 +89,7 @@ Result<UploadOutcome> FakeRemoteCache::Upload(const std::string& hash, const std
   if (!down_.ok()) return down_;
   if (!upload_error_.ok()) return upload_error_;
   uploaded_.push_back(hash);
+  if (duration_ms) durations_[hash] = *duration_ms;
   if (!blobs_.emplace(hash, std::move(bytes)).second) return UploadOutcome::kSkipped;
   return UploadOutcome::kStored;
 }
@@ -137,6 +139,13 @@ std::vector<std::string> FakeRemoteCache::downloaded() const {
 std::vector<std::string> FakeRemoteCache::uploaded() const {
   std::lock_guard lock(mu_);
   return uploaded_;
+}
+
+std::optional<uint64_t> FakeRemoteCache::duration_of(const std::string& hash) const {
+  std::lock_guard lock(mu_);
+  auto it = durations_.find(hash);
+  if (it == durations_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace cellar::taskcache

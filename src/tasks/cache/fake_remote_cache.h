@@ -21,7 +21,8 @@ class FakeRemoteCache : public RemoteCache {
   Result<std::optional<FileDigest>> Download(const RemoteArtifact& artifact, const std::string& dest_path,
                                              const std::optional<FileDigest>& expected = std::nullopt) override;
   Result<UploadOutcome> Upload(const std::string& hash, const std::string& path,
-                               const std::optional<FileDigest>& digest = std::nullopt) override;
+                               const std::optional<FileDigest>& digest = std::nullopt,
+                               std::optional<uint64_t> duration_ms = std::nullopt) override;
 
   // Scripting.
   void Put(const std::string& hash, std::string bytes);
@@ -39,6 +40,8 @@ class FakeRemoteCache : public RemoteCache {
   std::vector<std::string> looked_up() const;   // every hash asked, in order
   std::vector<std::string> downloaded() const;  // hashes whose download succeeded
   std::vector<std::string> uploaded() const;    // hashes uploaded (stored or skipped)
+  // The duration the last upload of `hash` declared, if any.
+  std::optional<uint64_t> duration_of(const std::string& hash) const;
 
  private:
   mutable std::mutex mu_;
@@ -50,6 +53,7 @@ class FakeRemoteCache : public RemoteCache {
   std::vector<std::string> looked_up_;                 // GUARDED_BY(mu_)
   std::vector<std::string> downloaded_;                // GUARDED_BY(mu_)
   std::vector<std::string> uploaded_;                  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> durations_;          // GUARDED_BY(mu_)
 };
 
 }  // namespace cellar::taskcache

@@ -54,9 +54,10 @@ Result<std::optional<FileDigest>> GuardedRemoteCache::Download(const RemoteArtif
 }
 
 Result<UploadOutcome> GuardedRemoteCache::Upload(const std::string& hash, const std::string& path,
-                                                 const std::optional<FileDigest>& digest) {
+                                                 const std::optional<FileDigest>& digest,
+                                                 std::optional<uint64_t> duration_ms) {
   if (Status off = UploadsDisabled(); !off.ok()) return off;
-  Result<UploadOutcome> result = inner_.Upload(hash, path, digest);
+  Result<UploadOutcome> result = inner_.Upload(hash, path, digest, duration_ms);
   if (!result.ok()) Observe(result.error(), /*from_upload=*/true);
   return result;
 }

@@ -28,7 +28,8 @@ class GuardedRemoteCache : public RemoteCache {
   Result<std::optional<FileDigest>> Download(const RemoteArtifact& artifact, const std::string& dest_path,
                                              const std::optional<FileDigest>& expected = std::nullopt) override;
   Result<UploadOutcome> Upload(const std::string& hash, const std::string& path,
-                               const std::optional<FileDigest>& digest = std::nullopt) override;
+                               const std::optional<FileDigest>& digest = std::nullopt,
+                               std::optional<uint64_t> duration_ms = std::nullopt) override;
 
   bool enabled() const;          // false once the remote is off for this run
   bool uploads_enabled() const;  // false once uploads are off (or the remote is)

@@ -382,7 +382,8 @@ NegotiateRemoteCache::Try<UploadOutcome> NegotiateRemoteCache::CommitOnce(const 
 }
 
 Result<UploadOutcome> NegotiateRemoteCache::Upload(const std::string& hash, const std::string& path,
-                                                   const std::optional<FileDigest>& known) {
+                                                   const std::optional<FileDigest>& known,
+                                                   std::optional<uint64_t> duration_ms) {
   CELLAR_RETURN_IF_ERROR(CheckArtifactHash(hash));
   FileDigest digest;
   if (known && !known->sha256.empty()) {
@@ -396,6 +397,7 @@ Result<UploadOutcome> NegotiateRemoteCache::Upload(const std::string& hash, cons
                {"size", digest.size},
                {"sha256", digest.sha256},
                {"presigned", true}};
+  if (duration_ms) body["duration_ms"] = *duration_ms;
   if (!options_.ns.empty()) body["namespace"] = options_.ns;
   const std::string request = body.dump();
   for (int attempt = 1;; ++attempt) {

@@ -43,7 +43,8 @@ class NegotiateRemoteCache : public RemoteCache {
   Result<std::optional<FileDigest>> Download(const RemoteArtifact& artifact, const std::string& dest_path,
                                              const std::optional<FileDigest>& expected = std::nullopt) override;
   Result<UploadOutcome> Upload(const std::string& hash, const std::string& path,
-                               const std::optional<FileDigest>& digest = std::nullopt) override;
+                               const std::optional<FileDigest>& digest = std::nullopt,
+                               std::optional<uint64_t> duration_ms = std::nullopt) override;
 
  private:
   template <typename T>

@@ -426,7 +426,7 @@ TEST_F(NegotiateRemoteCacheTest, UploadDeclaresSizeAndSha256ThenPutsTheFile) {
   NegotiateRemoteCache cache(options);
   const std::string content(1 << 20, 'u');
   const std::string file = WriteFile("art", content);
-  Result<UploadOutcome> first = cache.Upload("up1", file);
+  Result<UploadOutcome> first = cache.Upload("up1", file, std::nullopt, 2500);
   ASSERT_TRUE(first.ok()) << first.error().ToString();
   EXPECT_EQ(*first, UploadOutcome::kStored);
   EXPECT_EQ(logic.stored["up1"], content);
@@ -438,6 +438,7 @@ TEST_F(NegotiateRemoteCacheTest, UploadDeclaresSizeAndSha256ThenPutsTheFile) {
   EXPECT_EQ(negotiate["size"], content.size());
   EXPECT_EQ(negotiate["sha256"], DigestFile(file)->sha256);
   EXPECT_EQ(negotiate["namespace"], "proj");
+  EXPECT_EQ(negotiate["duration_ms"], 2500);
   EXPECT_EQ(requests[1].method, "PUT");
   EXPECT_EQ(requests[1].Header("Content-Length"), std::to_string(content.size()));
 

@@ -63,9 +63,12 @@ class RemoteCache {
                                                      const std::optional<FileDigest>& expected = std::nullopt) = 0;
 
   // Uploads the file at `path` as `hash`, declaring its size and SHA-256
-  // (`digest` when the caller knows them, computed otherwise).
+  // (`digest` when the caller knows them, computed otherwise) and, when
+  // given, how long the task that made it took (the server's dashboard
+  // counts it as build time saved when the artifact is downloaded).
   virtual Result<UploadOutcome> Upload(const std::string& hash, const std::string& path,
-                                       const std::optional<FileDigest>& digest = std::nullopt) = 0;
+                                       const std::optional<FileDigest>& digest = std::nullopt,
+                                       std::optional<uint64_t> duration_ms = std::nullopt) = 0;
 };
 
 // True for the codes that mean "stop using the remote for this run".

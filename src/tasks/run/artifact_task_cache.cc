@@ -178,14 +178,14 @@ Status ArtifactTaskCache::Save(const RunTask& task, const std::string& log_path,
     CELLAR_ASSIGN_OR_RETURN(taskcache::LocalArtifact entry, local_.Insert(task.hash, temp, digest));
     path = entry.path;
   }
-  if (upload) Upload(task.hash, path, digest, !options_.write_local);
+  if (upload) Upload(task.hash, path, digest, static_cast<uint64_t>(duration.count()), !options_.write_local);
   return Status::Ok();
 }
 
 void ArtifactTaskCache::Upload(const std::string& hash, const std::string& path, const taskcache::FileDigest& digest,
-                               bool remove_after) {
-  uploads_->Add([this, hash, path, digest, remove_after] {
-    auto outcome = remote_->Upload(hash, path, digest);
+                               uint64_t duration_ms, bool remove_after) {
+  uploads_->Add([this, hash, path, digest, duration_ms, remove_after] {
+    auto outcome = remote_->Upload(hash, path, digest, duration_ms);
     if (remove_after) taskcache::LocalCache::RemoveTemp(path);
     std::lock_guard<std::mutex> lock(mu_);
     if (outcome.ok()) {

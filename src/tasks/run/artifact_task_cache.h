@@ -85,7 +85,7 @@ class ArtifactTaskCache : public TaskCache {
   Fetched Fetch(const taskcache::RemoteArtifact& artifact);
   // The task's output stamp file (one per task id, whatever its hash).
   std::string StampPath(const RunTask& task) const;
-  void Upload(const std::string& hash, const std::string& path, const taskcache::FileDigest& digest,
+  void Upload(const std::string& hash, const std::string& path, const taskcache::FileDigest& digest, uint64_t duration_ms,
               bool remove_after);
 
   taskcache::LocalCache& local_;

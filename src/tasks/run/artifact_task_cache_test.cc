@@ -137,6 +137,8 @@ TEST_F(ArtifactTaskCacheTest, RemoteHitIsDownloadedKeptLocallyAndRestoredElsewhe
     ASSERT_TRUE(a.Save(Task("a"), (root_ / "a/task.log").string(), std::chrono::milliseconds(5)).ok());
     a.Finish(false);
   }
+  // The upload declared the task's duration (the server's build time saved).
+  EXPECT_EQ(fake_.duration_of(Task("a").hash), 5u);
   taskcache::LocalCache local_b((root_ / "b/cache").string());
   taskcache::GuardedRemoteCache remote_b(fake_, [this](const Status& s) { Warn(s); });
   ArtifactTaskCache b(local_b, &remote_b, Options(), nullptr);
