@@ -155,8 +155,21 @@ print(f.get("nodes", 0), f.get("stored_bytes", 0), len(f.get("per_node", [])))')
   [[ $fleet == "3 $own_sum 3" ]] || fail "node $n: /api/v1/stats fleet says '$fleet' (nodes, stored bytes, per-node rows), want '3 $own_sum 3'"
   [[ $(metric_at "${ROUND_URLS[$n]}" cellar_fleet_nodes) == 3 ]] || fail "node $n: cellar_fleet_nodes is not 3"
   [[ $(metric_at "${ROUND_URLS[$n]}" cellar_fleet_stored_bytes) == "$own_sum" ]] || fail "node $n: cellar_fleet_stored_bytes is not $own_sum"
+  # The dashboard's fleet page: this node's tiers (the bucket, Redis without
+  # its password) and the three nodes.
+  curl -sf "${ROUND_URLS[$n]}/api/v1/fleet" | python3 -c '
+import json, sys
+f = json.load(sys.stdin)
+t = f["tiers"]
+assert t["local"]["kind"] == "disk", t
+assert t["shared"]["kind"] == "s3" and t["shared"]["bucket"] and t["shared"]["upload"] == "sync", t
+assert t["coordination"]["kind"] == "redis" and t["coordination"]["url"], t
+assert f["fleet"]["available"] and len(f["fleet"]["per_node"]) == 3, f
+assert f["node"] in [r["node"] for r in f["fleet"]["per_node"]], f
+assert sum(r["stored_bytes"] for r in f["fleet"]["per_node"]) == f["fleet"]["stored_bytes"], f
+' || fail "node $n: /api/v1/fleet: $(curl -s "${ROUND_URLS[$n]}/api/v1/fleet")"
 done
-pass "fleet totals: every node's /api/v1/stats and /metrics count 3 nodes and $own_sum stored bytes, the sum of theirs"
+pass "fleet totals: every node's /api/v1/stats, /api/v1/fleet and /metrics count 3 nodes and $own_sum stored bytes, the sum of theirs"
 # Hot entries: an artifact written through node 0 is found by nodes 1 and 2
 # from Redis's copy of its manifest, so the blob is their only bucket GET.
 head -c 50000 /dev/urandom >"$IT_TMP/hot-artifact"
