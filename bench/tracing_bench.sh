@@ -47,7 +47,7 @@ events { worker_connections 256; }
 http {
   access_log off;
   client_max_body_size 64m;
-  client_body_buffer_size 4m;
+  client_body_buffer_size 1m;
   client_body_temp_path $WORK/nginx;
   proxy_temp_path $WORK/nginx;
   fastcgi_temp_path $WORK/nginx;
@@ -76,7 +76,7 @@ stop
 
 declare -A RUNS
 declare -A CPU
-MODES=(off sampled-1pct sampled-100pct sink-100pct dead-collector-100pct)
+read -r -a MODES <<<"${TRACE_BENCH_MODES:-off sampled-1pct sampled-100pct sink-100pct dead-collector-100pct}"
 args_for() {
   case $1 in
     off) ;;
@@ -101,6 +101,7 @@ for round in $(seq "$ROUNDS"); do
     stop
   done
 done
+cat "$WORK/nginx/error.log" 2>/dev/null | tail -3 || true
 spans=$(cat "$WORK"/otlp/*.json 2>/dev/null | grep -o '"spanId"' | wc -l || true)
 echo
 echo "| tracing | median req/s | runs | ratio to off | cellar CPU µs per request (median) |"

@@ -334,15 +334,18 @@ class Server::Session : public std::enable_shared_from_this<Server::Session> {
     span.kind = trace::SpanKind::kServer;
     span.start_unix_ns = start_unix_ns;
     span.end_unix_ns = trace::NowUnixNs();
-    span.attributes = {{"http.request.method", std::string(ex.method_string())},
-                       {"url.path", ex.path()},
-                       {"cellar.route", ex.route()},
-                       {"http.response.status_code", static_cast<int64_t>(ex.status())},
-                       {"client.address", ex.remote()},
-                       {"http.request.body.size", static_cast<int64_t>(ex.body_bytes_read())},
-                       {"http.response.body.size", static_cast<int64_t>(ex.bytes_out())}};
-    if (!ex.cache_result().empty()) span.attributes.push_back({"cellar.cache_result", ex.cache_result()});
-    if (!ex.principal().empty()) span.attributes.push_back({"enduser.id", ex.principal()});
+    // Appended one by one: an initializer list would copy every string.
+    auto& a = span.attributes;
+    a.reserve(9);
+    a.push_back({"http.request.method", std::string(ex.method_string())});
+    a.push_back({"url.path", ex.path()});
+    a.push_back({"cellar.route", ex.route()});
+    a.push_back({"http.response.status_code", static_cast<int64_t>(ex.status())});
+    a.push_back({"client.address", ex.remote()});
+    a.push_back({"http.request.body.size", static_cast<int64_t>(ex.body_bytes_read())});
+    a.push_back({"http.response.body.size", static_cast<int64_t>(ex.bytes_out())});
+    if (!ex.cache_result().empty()) a.push_back({"cellar.cache_result", ex.cache_result()});
+    if (!ex.principal().empty()) a.push_back({"enduser.id", ex.principal()});
     if (ex.status() >= 500) {
       span.error = true;
       span.status_message = "HTTP " + std::to_string(ex.status());

@@ -1,5 +1,6 @@
 #include "trace/otlp_json.h"
 
+#include <charconv>
 #include <chrono>
 
 namespace cellar::trace {
@@ -29,10 +30,20 @@ size_t Utf8Length(std::string_view s, size_t i) {
 
 // A JSON string; invalid UTF-8 becomes U+FFFD, so one bad byte in a path
 // never costs the whole batch.
+bool Plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+
 void AppendString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    // Runs of printable ASCII, nearly every byte of a span, go in at once.
+    size_t run = i;
+    while (run < s.size() && Plain(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -57,6 +68,23 @@ void AppendString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void AppendInt(std::string& out, int64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, end);
+}
+
+template <size_t N>
+void AppendHex(std::string& out, const std::array<uint8_t, N>& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[2 * N];
+  for (size_t i = 0; i < N; ++i) {
+    buf[2 * i] = kHex[id[i] >> 4];
+    buf[2 * i + 1] = kHex[id[i] & 15];
+  }
+  out.append(buf, sizeof buf);
+}
+
 void AppendAttribute(std::string& out, std::string_view key, const std::variant<std::string, int64_t, bool>& value) {
   out += "{\"key\":";
   AppendString(out, key);
@@ -65,7 +93,9 @@ void AppendAttribute(std::string& out, std::string_view key, const std::variant<
     out += "\"stringValue\":";
     AppendString(out, *s);
   } else if (auto* i = std::get_if<int64_t>(&value)) {
-    out += "\"intValue\":\"" + std::to_string(*i) + "\"";
+    out += "\"intValue\":\"";
+    AppendInt(out, *i);
+    out += '"';
   } else {
     out += std::get<bool>(value) ? "\"boolValue\":true" : "\"boolValue\":false";
   }
@@ -73,13 +103,25 @@ void AppendAttribute(std::string& out, std::string_view key, const std::variant<
 }
 
 void AppendSpan(std::string& out, const SpanData& span) {
-  out += "{\"traceId\":\"" + Hex(span.context.trace_id) + "\",\"spanId\":\"" + Hex(span.context.span_id) + "\"";
-  if (span.parent) out += ",\"parentSpanId\":\"" + Hex(*span.parent) + "\"";
+  out += "{\"traceId\":\"";
+  AppendHex(out, span.context.trace_id);
+  out += "\",\"spanId\":\"";
+  AppendHex(out, span.context.span_id);
+  out += '"';
+  if (span.parent) {
+    out += ",\"parentSpanId\":\"";
+    AppendHex(out, *span.parent);
+    out += '"';
+  }
   out += ",\"name\":";
   AppendString(out, span.name);
-  out += ",\"kind\":" + std::to_string(static_cast<int>(span.kind));
-  out += ",\"startTimeUnixNano\":\"" + std::to_string(span.start_unix_ns) + "\",\"endTimeUnixNano\":\"" +
-         std::to_string(span.end_unix_ns) + "\",\"attributes\":[";
+  out += ",\"kind\":";
+  AppendInt(out, static_cast<int>(span.kind));
+  out += ",\"startTimeUnixNano\":\"";
+  AppendInt(out, span.start_unix_ns);
+  out += "\",\"endTimeUnixNano\":\"";
+  AppendInt(out, span.end_unix_ns);
+  out += "\",\"attributes\":[";
   for (size_t i = 0; i < span.attributes.size(); ++i) {
     if (i) out += ',';
     AppendAttribute(out, span.attributes[i].key, span.attributes[i].value);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,7 +17,9 @@ namespace cellar::trace {
 enum class SpanKind { kInternal = 1, kServer = 2, kClient = 3 };
 
 struct Attribute {
-  std::string key;
+  // A string literal (OpenTelemetry's attribute names are fixed): spans are
+  // made on every traced request, and a copied name would be an allocation.
+  std::string_view key;
   std::variant<std::string, int64_t, bool> value;
 };
 

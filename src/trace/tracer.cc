@@ -114,13 +114,15 @@ void Tracer::Run() {
 }
 
 ScopedSpan::ScopedSpan(Tracer* tracer, const TraceContext* parent, std::string name, SpanKind kind)
-    : tracer_(tracer && parent ? tracer : nullptr) {
-  if (!tracer_) return;
+    : tracer_(tracer && parent && parent->sampled ? tracer : nullptr), has_context_(tracer && parent) {
+  if (!has_context_) return;
   span_.context = Tracer::StartChildSpan(*parent);
+  if (!tracer_) return;
   span_.parent = parent->span_id;
   span_.name = std::move(name);
   span_.kind = kind;
   span_.start_unix_ns = NowUnixNs();
+  span_.attributes.reserve(4);
 }
 
 ScopedSpan::~ScopedSpan() {
@@ -130,11 +132,11 @@ ScopedSpan::~ScopedSpan() {
 }
 
 void ScopedSpan::Set(std::string_view key, std::string_view value) {
-  if (tracer_) span_.attributes.push_back({std::string(key), std::string(value)});
+  if (tracer_) span_.attributes.push_back({key, std::string(value)});
 }
 
 void ScopedSpan::Set(std::string_view key, int64_t value) {
-  if (tracer_) span_.attributes.push_back({std::string(key), value});
+  if (tracer_) span_.attributes.push_back({key, value});
 }
 
 void ScopedSpan::SetError(std::string message) {

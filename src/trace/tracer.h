@@ -92,15 +92,19 @@ class ScopedSpan {
   ScopedSpan(const ScopedSpan&) = delete;
   ScopedSpan& operator=(const ScopedSpan&) = delete;
 
-  // Copies only when traced: untraced requests pay no allocation.
+  // Copies the value only when traced: untraced requests pay no
+  // allocation. `key` must outlive the span (a string literal).
   void Set(std::string_view key, std::string_view value);
   void Set(std::string_view key, int64_t value);
   void SetError(std::string message);
-  // Null when not traced.
-  const TraceContext* context() const { return tracer_ ? &span_.context : nullptr; }
+  // Null without a tracer or parent. A span of an unsampled trace records
+  // nothing (no name, no attributes: such requests pay next to nothing) but
+  // still has a context, so the trace's traceparent goes upstream.
+  const TraceContext* context() const { return has_context_ ? &span_.context : nullptr; }
 
  private:
-  Tracer* tracer_;  // null: no-op
+  Tracer* tracer_;  // null: records nothing
+  bool has_context_ = false;
   SpanData span_;
 };
 

@@ -181,6 +181,15 @@ TEST(TracerTest, ScopedSpansAreChildrenAndUntracedOnesCostNothing) {
     ScopedSpan untraced(&tracer, nullptr, "no parent");
     EXPECT_EQ(untraced.context(), nullptr);
     untraced.Set("ignored", "x");
+    // An unsampled trace: nothing recorded, but a context to send upstream.
+    TraceContext unsampled = request;
+    unsampled.sampled = false;
+    ScopedSpan quiet(&tracer, &unsampled, "unsampled");
+    ASSERT_NE(quiet.context(), nullptr);
+    EXPECT_EQ(quiet.context()->trace_id, request.trace_id);
+    EXPECT_FALSE(quiet.context()->sampled);
+    EXPECT_NE(quiet.context()->span_id, request.span_id);
+    quiet.Set("ignored", "x");
   }
   tracer.Flush();
   auto spans = exporter.spans();
