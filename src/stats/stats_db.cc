@@ -50,17 +50,16 @@ Status StatsDb::Append(const std::vector<MinuteRow>& rows) {
   if (rows.empty()) return Status();
   std::lock_guard lock(mu_);
   CELLAR_RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  static constexpr std::string_view kAdd[] = {
-      "INSERT INTO minutes (minute, route, result, requests, errors, bytes_in, bytes_out, duration_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (minute, route, result) DO UPDATE SET "
-      "requests = requests + excluded.requests, errors = errors + excluded.errors, "
-      "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out, "
-      "duration_ms = duration_ms + excluded.duration_ms",
-      "INSERT INTO hours (hour, route, result, requests, errors, bytes_in, bytes_out, duration_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (hour, route, result) DO UPDATE SET "
-      "requests = requests + excluded.requests, errors = errors + excluded.errors, "
-      "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out, "
-      "duration_ms = duration_ms + excluded.duration_ms"};
+  // The same upsert into the minutes and the hours: sums add up.
+  auto upsert = [](std::string_view table, std::string_view time) {
+    const std::string t(table), k(time);
+    return "INSERT INTO " + t + " (" + k + ", route, result, requests, errors, bytes_in, bytes_out, duration_ms) " +
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (" + k + ", route, result) DO UPDATE SET " +
+           "requests = requests + excluded.requests, errors = errors + excluded.errors, " +
+           "bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out, " +
+           "duration_ms = duration_ms + excluded.duration_ms";
+  };
+  static const std::string kAdd[] = {upsert("minutes", "minute"), upsert("hours", "hour")};
   for (size_t i = 0; i < 2 * rows.size(); ++i) {
     const MinuteRow& row = rows[i / 2];
     const bool hourly = i % 2 == 1;
