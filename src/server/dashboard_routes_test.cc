@@ -140,6 +140,7 @@ TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
   HistoryObserver observer(*history_);
   observer.Observe({"npm", "/npm/a", "hit", 200, 0, 1000, 0.002, "npm/tarball", 0});
   observer.Observe({"npm", "/npm/b", "fill", 502, 0, 20, 0.5, "npm/tarball", 0});
+  observer.Observe({"npm", "/npm/c", "stale", 200, 0, 20, 0.5, "npm/tarball", 0});
   observer.Observe({"api", "/api/v1/stats", "", 200, 0, 300, 0.001, "", 0});
   observer.Observe({"ui", "/ui/", "", 200, 0, 3000, 0.001, "", 0});
   observer.Observe({"metrics", "/metrics", "", 200, 0, 3000, 0.001, "", 0});
@@ -154,8 +155,12 @@ TEST_F(DashboardRoutesTest, TheObserverCountsProtocolsNotTheServersOwnRoutes) {
     requests += r.counts.requests;
     errors += r.counts.errors;
   }
-  EXPECT_EQ(requests, 2u);
+  EXPECT_EQ(requests, 3u);
   EXPECT_EQ(errors, 1u);
+  auto ups = nlohmann::json::parse(history_->UpstreamsJson().dump());
+  ASSERT_EQ(ups["stale_served"].size(), 1u) << ups.dump();
+  EXPECT_EQ(ups["stale_served"][0]["protocol"], "npm");
+  EXPECT_EQ(ups["stale_served"][0]["count"], 1);
   auto missed = history_->misses().Top(10);
   ASSERT_EQ(missed.size(), 1u);
   EXPECT_EQ(missed[0].key, "npm /npm/b");

@@ -38,6 +38,7 @@ class HistoryObserver : public http::RequestObserver {
       saved.duration_ms = r.time_saved_ms;
       tally.Record(now_ms, stats::kTimeSavedRoute, r.route, saved);
     }
+    if (r.cache_result == "stale") history_.upstreams().RecordStale(r.route);
     if (stats::IsMiss(r.cache_result)) history_.misses().Add(std::string(r.route) + " " + std::string(r.path));
   }
 

@@ -201,7 +201,11 @@ json History::UpstreamsJson() const {
     j["last_error"] = u.last_error.empty() ? json() : json(u.last_error);
     list.push_back(std::move(j));
   }
-  return {{"upstreams", std::move(list)}};
+  json stale = json::array();
+  for (const auto& [protocol, count] : upstreams_.StaleByProtocol()) {
+    stale.push_back({{"protocol", protocol}, {"count", count}});
+  }
+  return {{"upstreams", std::move(list)}, {"stale_served", std::move(stale)}};
 }
 
 }  // namespace cellar::stats

@@ -45,6 +45,18 @@ void UpstreamHealth::RecordBody(const std::string& host, uint64_t bytes, bool ok
   if (!ok) Fail(h, error);
 }
 
+void UpstreamHealth::RecordStale(std::string_view protocol) {
+  std::lock_guard lock(mu_);
+  auto it = stale_.find(protocol);
+  if (it == stale_.end()) it = stale_.emplace(std::string(protocol), 0).first;
+  ++it->second;
+}
+
+std::map<std::string, uint64_t> UpstreamHealth::StaleByProtocol() const {
+  std::lock_guard lock(mu_);
+  return {stale_.begin(), stale_.end()};
+}
+
 std::vector<UpstreamSnapshot> UpstreamHealth::Snapshot() const {
   std::vector<UpstreamSnapshot> out;
   std::lock_guard lock(mu_);

@@ -40,6 +40,11 @@ class UpstreamHealth {
   void RecordBody(const std::string& host, uint64_t bytes, bool ok, const std::string& error);
   std::vector<UpstreamSnapshot> Snapshot() const;
   int64_t NowMs() const { return now_ms_(); }
+  // An answer served stale because its upstream failed (npm packuments, Go
+  // lists, git with --git-serve-stale), counted per protocol: the handler
+  // knows it answered stale, not which host failed.
+  void RecordStale(std::string_view protocol);
+  std::map<std::string, uint64_t> StaleByProtocol() const;
 
  private:
   // Buckets of 2^i ms (i = 0..20), the last one open.
@@ -52,6 +57,7 @@ class UpstreamHealth {
   std::function<int64_t()> now_ms_;
   mutable std::mutex mu_;
   std::map<std::string, Host> hosts_;  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t, std::less<>> stale_;  // GUARDED_BY(mu_)
 };
 
 class HealthRecordingClient : public env::HttpClient {

@@ -86,6 +86,7 @@ async function rows(page, table, key) {
     await page.goto(base + '/ui/#upstreams', { waitUntil: 'networkidle0' });
     await page.waitForSelector('body[data-ready="upstreams"]', { timeout: 10000 });
     const upstreams = await rows(page, '#upstreams', 'host');
+    const stale = await rows(page, '#stale', 'protocol');
     await page.screenshot({ path: `${shots}/upstreams.png`, fullPage: true });
 
     await page.goto(base + '/ui/#storage', { waitUntil: 'networkidle0' });
@@ -108,7 +109,7 @@ async function rows(page, table, key) {
     fleet.nodes = await rows(page, '#nodes', 'node');
     await page.screenshot({ path: `${shots}/fleet.png`, fullPage: true });
 
-    console.log(JSON.stringify({ signin_error: signinError, overview, top, upstreams, storage, git, fleet, outside, errors }));
+    console.log(JSON.stringify({ signin_error: signinError, overview, top, upstreams, stale, storage, git, fleet, outside, errors }));
   } finally {
     await browser.close();
   }

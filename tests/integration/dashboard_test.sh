@@ -62,7 +62,7 @@ repositories:
     branches: [main]
 YAML
 SERVE_ARGS=(--npm-upstream "$NPM_URL" --token "ops:$ADMIN:admin" --token "ci:$CI:read,write" --anonymous-scopes read
-  --max-size 2GiB --go-upstream "$FAKE_URL" --go-sumdb "sum.example.test=$SUMDB_URL"
+  --max-size 2GiB --npm-max-age 2s --go-upstream "$FAKE_URL" --go-sumdb "sum.example.test=$SUMDB_URL"
   --git-upstream-scheme http --git-allowed-hosts "127.0.0.1:$UP_PORT" --git-warmup "$IT_TMP/warmup.yaml")
 start_cellar "$IT_TMP/data" "${SERVE_ARGS[@]}"
 admin_get() { curl -sf -H "Authorization: Bearer $ADMIN" "$CELLAR_URL/api/v1/$1"; }
@@ -100,6 +100,12 @@ for i in 1 2; do
     >"$IT_TMP/turbo$i.out" 2>&1 || { tail -30 "$IT_TMP/turbo$i.out"; fail "turbo run $i"; }
 done
 grep -q "4 cached, 4 total" "$IT_TMP/turbo2.out" || { tail -5 "$IT_TMP/turbo2.out"; fail "the second turbo run did not hit"; }
+# One stale answer: the registry down and the packument past --npm-max-age.
+touch "$NPM_STATE/down"
+sleep 2.1
+code=$(get "$CELLAR_URL/npm/left-pad-lite")
+rm -f "$NPM_STATE/down"
+[[ "$code" == 200 ]] || fail "a stale packument with the registry down: HTTP $code"
 # What turbo itself says the second run's cache hits saved (its run summary
 # takes each hit's time from the x-artifact-duration cellar returned).
 TURBO_SAVED=$(python3 -c '
@@ -110,7 +116,7 @@ tasks = json.load(open(runs[0]))["tasks"]
 print(sum(t["cache"].get("timeSaved", 0) for t in tasks if t["cache"]["status"] == "HIT"))' "$WS") ||
   fail "reading turbo's run summary"
 [[ "$TURBO_SAVED" -gt 0 ]] || fail "turbo's summary shows no time saved"
-pass "workload: two npm installs, two go mod downloads, a warm-up and two git clones, two turbo runs through cellar"
+pass "workload: two npm installs, two go mod downloads, a warm-up and two git clones, two turbo runs, a stale packument through cellar"
 
 # --- 1. sign-in ---------------------------------------------------------------------
 code=$(get "$CELLAR_URL/api/v1/history")
@@ -252,6 +258,10 @@ check("local tier", fl["tier-local"]["value"], fleet["tiers"]["local"]["stored_b
 check("local tier (stats)", fleet["tiers"]["local"]["stored_bytes"], stats["stored_bytes"])
 if fleet["tiers"]["shared"] is not None or fleet["fleet"] is not None or fl["nodes"]:
     sys.exit("fleet: %r / page %r" % (fleet, fl))
+# Stale answers: the one packument served while the registry was down.
+if page["stale"] != {s["protocol"]: [s["protocol"], str(s["count"])] for s in ups["stale_served"]} or \
+        [(s["protocol"], s["count"]) for s in ups["stale_served"]] != [("npm", 1)]:
+    sys.exit("stale answers: page %r, API %r" % (page["stale"], ups["stale_served"]))
 # Upstream health: the fake registry, the Go proxy and the checksum
 # database (git's upstream is reached by git itself), as the API reports it.
 api_ups = {u["host"]: u for u in ups["upstreams"]}
@@ -263,8 +273,11 @@ for host, row in page["upstreams"].items():
     check(host + " errors", row[2], u["errors"])
     check(host + " bytes", row[3], u["bytes"])
     check(host + " last success", row[6], u["last_success_ms"])
-    if int(u["requests"]) < 1 or int(u["errors"]) != 0:
+    if int(u["requests"]) < 1:
         sys.exit("upstream numbers: %r" % u)
+# One failure in all: the registry, down for the stale packument.
+if sum(int(u["errors"]) for u in api_ups.values()) != 1:
+    sys.exit("upstream errors: %r" % api_ups)
 # Top lists: the page shows the API's rows in the API's order.
 for testid, key, cols in [("most-hit", "most_hit", ["namespace", "key", "hits", "size"]),
                           ("largest", "largest", ["namespace", "key", "size", "hits"]),

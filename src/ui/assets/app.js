@@ -144,6 +144,8 @@ async function renderUpstreams() {
     [(x) => when(x.last_success_ms), (x) => x.last_success_ms],
     [(x) => (x.last_error ? `${when(x.last_error_ms)}: ${x.last_error}` : 'none'), (x) => x.last_error_ms]],
   (tr, x) => { tr.dataset.host = x.host; });
+  fillRows('#stale', u.stale_served, [[(x) => x.protocol], [(x) => count(x.count), (x) => x.count, 'num']],
+    (tr, x) => { tr.dataset.protocol = x.protocol; });
 }
 
 async function renderStorage() {
