@@ -24,6 +24,13 @@ struct CurrentSpan {
   TraceContext context;
 };
 
+// A request's trace as a value, for work that outlives the request's own
+// context pointer (a detached refresh): nullopt when not traced.
+inline std::optional<CurrentSpan> CarriedSpan(Tracer* tracer, const TraceContext* context) {
+  if (tracer == nullptr || context == nullptr) return std::nullopt;
+  return CurrentSpan{tracer, *context};
+}
+
 // The innermost scope's span on this thread, or null.
 const CurrentSpan* Current();
 

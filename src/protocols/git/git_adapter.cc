@@ -364,9 +364,10 @@ awaitable<void> GitAdapter::HandleLsRefs(http::Exchange& ex, const GitTarget& ta
   // The upstream's refs are the answer. If the mirror lacks any of their
   // objects, start the repository's fetch now, while the client reads.
   auto exec = co_await asio::this_coro::executor;
-  std::optional<trace::CurrentSpan> trace;
-  if (ex.trace_context()) trace = trace::CurrentSpan{ex.tracer(), *ex.trace_context()};
-  asio::co_spawn(exec, RefreshIfBehind(target, OidsInLsRefs(answer.body), auth, trace), asio::detached);
+  asio::co_spawn(exec,
+                 RefreshIfBehind(target, OidsInLsRefs(answer.body), auth,
+                                 trace::CarriedSpan(ex.tracer(), ex.trace_context())),
+                 asio::detached);
   std::string type = answer.content_type.empty() ? std::string(kResultType) : answer.content_type;
   co_await ex.Respond(200, answer.body, type);
 }
@@ -378,11 +379,11 @@ awaitable<void> GitAdapter::RefreshIfBehind(GitTarget target, std::vector<std::s
     return mirrors->Missing(target.repo_key, oids);
   });
   if (missing.ok() && missing->empty()) co_return;
-  (void)co_await UpdateMirror(target, auth, trace ? &*trace : nullptr);
+  (void)co_await UpdateMirror(target, auth, trace);
 }
 
 awaitable<Status> GitAdapter::UpdateMirror(const GitTarget& target, const std::string& authorization,
-                                            const trace::CurrentSpan* trace) {
+                                            std::optional<trace::CurrentSpan> trace) {
   MirrorStore* mirrors = &mirrors_;
   std::string key = target.repo_key;
   std::string url = UpstreamUrl(target);
@@ -421,9 +422,7 @@ awaitable<void> GitAdapter::HandleFetch(http::Exchange& ex, const GitTarget& tar
   // fetch (want-refs name refs, not objects: always fetch for those).
   const bool need_update = !mirrors_.Exists(key) || !missing.ok() || !missing->empty() || !request.want_refs.empty();
   if (need_update && !stale) {
-    std::optional<trace::CurrentSpan> trace;
-    if (ex.trace_context()) trace = trace::CurrentSpan{ex.tracer(), *ex.trace_context()};
-    Status updated = co_await UpdateMirror(target, auth, trace ? &*trace : nullptr);
+    Status updated = co_await UpdateMirror(target, auth, trace::CarriedSpan(ex.tracer(), ex.trace_context()));
     if (updated.ok()) result = "fetched";
     missing = co_await missing_now();
   }

@@ -102,9 +102,9 @@ class GitAdapter : public protocols::ProtocolAdapter {
   boost::asio::awaitable<void> RefreshIfBehind(GitTarget target, std::vector<std::string> oids, std::string auth,
                                                std::optional<trace::CurrentSpan> trace);
   // `trace`: the client request the update is for (the git subprocesses
-  // become spans of its trace), or null.
+  // become spans of its trace), or nullopt.
   boost::asio::awaitable<Status> UpdateMirror(const GitTarget& target, const std::string& authorization,
-                                              const trace::CurrentSpan* trace);
+                                              std::optional<trace::CurrentSpan> trace);
   Result<std::string> LocalAdvertisement(const std::string& dir, bool v2);
   // Records the upstream's answer to `authorization` for the repository.
   void RecordDecision(const GitTarget& target, const std::string& authorization, bool accepted);
